@@ -1,0 +1,48 @@
+# The README's commands. `make run` and `make test` set everything up themselves.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: run test test-sqlite test-postgres lint format lock clean
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c requirements.lock -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m service dev-setup --host $(HOST) --port $(PORT)
+	$(PY) -m service serve --host $(HOST) --port $(PORT)
+
+test: test-sqlite test-postgres
+
+test-sqlite: $(STAMP)
+	LINLI_TEST_DB=sqlite $(PY) -m pytest
+
+# Runs only when LINLI_TEST_POSTGRES_URL names a server (.ci/run sets it).
+test-postgres: $(STAMP)
+	@if [ -n "$$LINLI_TEST_POSTGRES_URL" ]; then \
+		LINLI_TEST_DB=postgres $(PY) -m pytest; \
+	else \
+		echo "LINLI_TEST_POSTGRES_URL not set: skipping the PostgreSQL run"; \
+	fi
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check service tests migrations
+	$(VENV)/bin/ruff format --check service tests migrations
+	$(VENV)/bin/mypy
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix service tests migrations
+	$(VENV)/bin/ruff format service tests migrations
+
+# Refresh the pinned versions after changing pyproject.toml.
+lock: $(STAMP)
+	$(PY) -m pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,236 @@
+"""The Linli command line: `python -m service <command>` (also installed as `linli`)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from collections.abc import Callable
+
+from service.config import get_settings
+from service.enums import OrgRole, Role
+
+
+def _session():  # type: ignore[no-untyped-def]
+    from service.db import make_engine, make_sessionmaker
+
+    engine = make_engine(get_settings())
+    return engine, make_sessionmaker(engine, write=True)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from service.migrate import downgrade, upgrade
+
+    url = get_settings().database_url
+    if args.downgrade:
+        downgrade(url, args.revision or "base")
+    else:
+        upgrade(url, args.revision or "head")
+    print(f"migrated {_redact(url)} to {args.revision or ('base' if args.downgrade else 'head')}")
+    return 0
+
+
+def cmd_seed(_args: argparse.Namespace) -> int:
+    """Reference data every deployment needs: the category tree."""
+    from service.categories.service import load_reference_tree
+
+    engine, factory = _session()
+    with factory.begin() as session:
+        added = load_reference_tree(session)
+    engine.dispose()
+    print(f"reference data loaded ({added} categories added)")
+    return 0
+
+
+def cmd_seed_demo(args: argparse.Namespace) -> int:
+    from service.categories.service import load_reference_tree
+    from service.demo import seed_demo
+
+    engine, factory = _session()
+    with factory.begin() as session:
+        load_reference_tree(session)
+        summary = seed_demo(session, get_settings(), seed=args.seed)
+    engine.dispose()
+    for line in summary:
+        print(line)
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from service.auth import mint_token
+
+    settings = get_settings()
+    if settings.env == "prod":
+        print("refusing to mint tokens in prod: the identity gateway issues them", file=sys.stderr)
+        return 2
+    scope = {
+        "community_id": args.community_id,
+        "organization_id": args.organization_id,
+        "org_role": args.org_role,
+        "region_id": args.region_id,
+        "phone": args.phone,
+    }
+    print(
+        mint_token(
+            settings,
+            sub=args.sub or f"dev-{args.role}",
+            role=args.role,
+            name=args.name or args.role,
+            ttl=dt.timedelta(days=args.days),
+            **scope,
+        )
+    )
+    return 0
+
+
+def cmd_api_key(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from service.apikeys.models import ApiKey
+    from service.apikeys.service import create_api_key, revoke_api_key
+    from service.directory.models import Organization
+
+    engine, factory = _session()
+    try:
+        with factory.begin() as session:
+            if args.action == "create":
+                organization = session.get(Organization, args.organization_id)
+                if organization is None:
+                    print(f"no organization {args.organization_id}", file=sys.stderr)
+                    return 1
+                api_key, raw = create_api_key(session, organization, args.name)
+                print(f"created key {api_key.id} ({api_key.prefix}...) for {organization.name}")
+                print(raw)
+            elif args.action == "revoke":
+                api_key = session.get(ApiKey, args.key_id)
+                if api_key is None:
+                    print(f"no API key {args.key_id}", file=sys.stderr)
+                    return 1
+                revoke_api_key(session, api_key)
+                print(f"revoked key {api_key.id}")
+            else:
+                for row in session.scalars(select(ApiKey).order_by(ApiKey.id)):
+                    state = "revoked" if row.revoked_at else "active"
+                    print(
+                        f"{row.id}\torg {row.organization_id}\t{row.prefix}...\t{state}\t{row.name}"
+                    )
+    finally:
+        engine.dispose()
+    return 0
+
+
+def cmd_close_resolved(args: argparse.Namespace) -> int:
+    from service.db import utcnow
+    from service.tickets.service import auto_close_resolved
+
+    settings = get_settings()
+    days = args.days if args.days is not None else settings.auto_close_days
+    engine, factory = _session()
+    total = 0
+    while True:
+        with factory.begin() as session:
+            closed = auto_close_resolved(session, older_than=dt.timedelta(days=days), now=utcnow())
+        total += closed
+        if closed == 0:
+            break
+    engine.dispose()
+    print(f"closed {total} resolved tickets unconfirmed for {days} days")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    if args.migrate:
+        cmd_migrate(argparse.Namespace(downgrade=False, revision=None))
+    uvicorn.run(
+        "service.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=True,
+        log_level=args.log_level,
+    )
+    return 0
+
+
+def cmd_dev_setup(args: argparse.Namespace) -> int:
+    """What `make run` does before serving: migrate, load reference data, print a token."""
+    cmd_migrate(argparse.Namespace(downgrade=False, revision=None))
+    cmd_seed(args)
+    from service.auth import mint_token
+
+    settings = get_settings()
+    token = mint_token(settings, sub="dev-admin", role=Role.admin, name="Development admin")
+    print()
+    print("Development admin token (province-wide, valid 30 days):")
+    print(f"  export LINLI_TOKEN={token}")
+    print(f"API docs: http://{args.host}:{args.port}/docs")
+    print()
+    return 0
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="linli", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, handler: Callable[[argparse.Namespace], int], help_: str):  # type: ignore[no-untyped-def]
+        sub = commands.add_parser(name, help=help_)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    serve = add("serve", cmd_serve, "serve the API with uvicorn")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--log-level", default="info")
+    serve.add_argument("--migrate", action="store_true", help="migrate to head first")
+
+    migrate = add("migrate", cmd_migrate, "apply the Alembic migrations")
+    migrate.add_argument("--revision")
+    migrate.add_argument("--downgrade", action="store_true")
+
+    add("seed", cmd_seed, "load reference data (category tree)")
+    demo = add("seed-demo", cmd_seed_demo, "load a small believable demo data set")
+    demo.add_argument("--seed", type=int, default=7)
+
+    token = add("token", cmd_token, "mint a development JWT")
+    token.add_argument("--role", choices=[r.value for r in Role], required=True)
+    token.add_argument("--sub")
+    token.add_argument("--name")
+    token.add_argument("--community-id", type=int)
+    token.add_argument("--organization-id", type=int)
+    token.add_argument("--org-role", choices=[r.value for r in OrgRole])
+    token.add_argument("--region-id", type=int)
+    token.add_argument("--phone")
+    token.add_argument("--days", type=int, default=30)
+
+    api_key = add("api-key", cmd_api_key, "create, list or revoke an organisation's API key")
+    api_key.add_argument("action", choices=["create", "revoke", "list"])
+    api_key.add_argument("--organization-id", type=int)
+    api_key.add_argument("--name", default="dispatch system")
+    api_key.add_argument("--key-id", type=int)
+
+    close = add("close-resolved", cmd_close_resolved, "close resolved tickets nobody confirmed")
+    close.add_argument("--days", type=int)
+
+    setup = add("dev-setup", cmd_dev_setup, "migrate, load reference data, print a dev token")
+    setup.add_argument("--host", default="127.0.0.1")
+    setup.add_argument("--port", type=int, default=8000)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.handler(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

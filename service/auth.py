@@ -1,0 +1,247 @@
+"""Who is calling: JWT bearer tokens, organisation API keys, and the roles."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Annotated, Any
+
+import jwt
+from fastapi import Depends, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.apikeys.models import ApiKey
+from service.config import Settings, SettingsDep
+from service.db import SessionDep, utcnow
+from service.directory.models import Community, Organization, Region
+from service.enums import OrgRole, Role
+from service.errors import Forbidden, Unauthorized
+from service.users.models import User
+
+API_KEY_PREFIX = "lk_"
+# last_used_at is a hint, not an audit trail: write it at most once a minute.
+API_KEY_TOUCH_INTERVAL = dt.timedelta(minutes=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    user_id: int
+    role: Role
+    name: str = ""
+    community_id: int | None = None
+    organization_id: int | None = None
+    org_role: OrgRole | None = None
+    region_id: int | None = None
+    # "/1/7/" for an admin of region 7 under 1; None for a province-wide admin.
+    region_path: str | None = None
+    api_key_id: int | None = None
+
+    @property
+    def is_dispatcher(self) -> bool:
+        return self.role == Role.provider_staff and self.org_role == OrgRole.dispatcher
+
+    @property
+    def owner_key(self) -> str:
+        return f"user:{self.user_id}"
+
+
+def hash_api_key(raw: str) -> str:
+    # Keys carry 256 bits of randomness, so a fast hash cannot be brute-forced.
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def new_api_key() -> str:
+    return API_KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+@lru_cache(maxsize=4)
+def _jwks_client(url: str) -> jwt.PyJWKClient:
+    return jwt.PyJWKClient(url, cache_keys=True, lifespan=3600)
+
+
+def decode_jwt(token: str, settings: Settings) -> dict[str, Any]:
+    options = {"require": ["sub", "role", "exp"]}
+    common: dict[str, Any] = {"options": options}
+    if settings.jwt_audience:
+        common["audience"] = settings.jwt_audience
+    else:
+        options["verify_aud"] = False  # type: ignore[assignment]
+    if settings.jwt_issuer:
+        common["issuer"] = settings.jwt_issuer
+    try:
+        if settings.jwt_jwks_url:
+            key = _jwks_client(settings.jwt_jwks_url).get_signing_key_from_jwt(token).key
+            return jwt.decode(token, key, algorithms=["RS256"], **common)
+        if settings.jwt_public_key:
+            return jwt.decode(token, settings.jwt_public_key, algorithms=["RS256"], **common)
+        return jwt.decode(token, settings.jwt_secret, algorithms=["HS256"], **common)
+    except jwt.ExpiredSignatureError as exc:
+        raise Unauthorized("The token has expired.") from exc
+    except (jwt.PyJWTError, ValueError) as exc:
+        raise Unauthorized("The token is not valid.") from exc
+
+
+def _int_claim(claims: dict[str, Any], name: str, *, required: bool) -> int | None:
+    value = claims.get(name)
+    if value is None:
+        if required:
+            raise Unauthorized(f"The token lacks the `{name}` claim its role needs.")
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise Unauthorized(f"The `{name}` claim is not an id.") from exc
+
+
+def _scope_from_claims(claims: dict[str, Any]) -> dict[str, Any]:
+    """The user fields a token asserts, checked for shape but not against the database."""
+    try:
+        role = Role(claims["role"])
+    except ValueError as exc:
+        raise Unauthorized("Unknown role in token.") from exc
+    scope: dict[str, Any] = {
+        "role": role,
+        "name": str(claims.get("name") or "")[:100],
+        "phone": (str(claims["phone"])[:20] if claims.get("phone") else None),
+        "community_id": None,
+        "organization_id": None,
+        "org_role": None,
+        "region_id": None,
+    }
+    if role in (Role.resident, Role.grid_worker):
+        scope["community_id"] = _int_claim(claims, "community_id", required=True)
+    elif role == Role.provider_staff:
+        scope["organization_id"] = _int_claim(claims, "organization_id", required=True)
+        try:
+            scope["org_role"] = OrgRole(claims.get("org_role"))
+        except ValueError as exc:
+            raise Unauthorized(
+                "provider_staff tokens need org_role dispatcher|technician."
+            ) from exc
+    else:
+        scope["region_id"] = _int_claim(claims, "region_id", required=False)
+    return scope
+
+
+def _check_scope_exists(session: Session, scope: dict[str, Any]) -> None:
+    for field, model in (
+        ("community_id", Community),
+        ("organization_id", Organization),
+        ("region_id", Region),
+    ):
+        if scope[field] is not None and session.get(model, scope[field]) is None:
+            raise Unauthorized(f"The token's {field.removesuffix('_id')} does not exist.")
+
+
+def _provision(session: Session, claims: dict[str, Any]) -> tuple[User, bool]:
+    """Find the user of this `sub`, creating or updating it from the claims."""
+    sub = str(claims["sub"])[:200]
+    scope = _scope_from_claims(claims)
+    user = session.scalar(select(User).where(User.sub == sub))
+    if user is not None and all(getattr(user, f) == v for f, v in scope.items()):
+        return user, False
+    _check_scope_exists(session, scope)
+    if user is None:
+        user = User(sub=sub, **scope)
+        session.add(user)
+    else:
+        for field, value in scope.items():
+            setattr(user, field, value)
+        user.updated_at = utcnow()
+    session.flush()
+    return user, True
+
+
+def _principal_for(session: Session, user: User, api_key_id: int | None = None) -> Principal:
+    region_path = None
+    if user.role == Role.admin and user.region_id is not None:
+        region_path = session.scalar(select(Region.path).where(Region.id == user.region_id))
+    return Principal(
+        user_id=user.id,
+        role=user.role,
+        name=user.name,
+        community_id=user.community_id,
+        organization_id=user.organization_id,
+        org_role=user.org_role,
+        region_id=user.region_id,
+        region_path=region_path,
+        api_key_id=api_key_id,
+    )
+
+
+def authenticate(session: Session, token: str, settings: Settings) -> Principal:
+    if token.startswith(API_KEY_PREFIX):
+        api_key = session.scalar(
+            select(ApiKey).where(
+                ApiKey.key_hash == hash_api_key(token), ApiKey.revoked_at.is_(None)
+            )
+        )
+        if api_key is None:
+            raise Unauthorized("Unknown or revoked API key.")
+        now = utcnow()
+        if api_key.last_used_at is None or now - api_key.last_used_at > API_KEY_TOUCH_INTERVAL:
+            api_key.last_used_at = now
+            session.commit()
+        user = session.get(User, api_key.user_id)
+        assert user is not None
+        return _principal_for(session, user, api_key.id)
+
+    claims = decode_jwt(token, settings)
+    user, changed = _provision(session, claims)
+    if changed:
+        # Commit at once: the request's write transaction must not wait on this one.
+        session.commit()
+    return _principal_for(session, user)
+
+
+def get_principal(request: Request, session: SessionDep, settings: SettingsDep) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Send `Authorization: Bearer <token>`.")
+    return authenticate(session, token.strip(), settings)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def require_admin(principal: CurrentPrincipal) -> Principal:
+    if principal.role != Role.admin:
+        raise Forbidden("Only the housing department's administrators may do this.")
+    return principal
+
+
+AdminPrincipal = Annotated[Principal, Depends(require_admin)]
+
+
+def mint_token(
+    settings: Settings,
+    *,
+    sub: str,
+    role: Role | str,
+    name: str = "",
+    ttl: dt.timedelta = dt.timedelta(days=30),
+    **scope: Any,
+) -> str:
+    """A development/test token signed with the HS256 secret."""
+    if not settings.jwt_secret:
+        raise RuntimeError("minting tokens needs LINLI_JWT_SECRET")
+    claims: dict[str, Any] = {
+        "sub": sub,
+        "role": str(role),
+        "name": name,
+        "iat": utcnow(),
+        "exp": utcnow() + ttl,
+    }
+    claims.update(
+        {k: (str(v) if isinstance(v, OrgRole) else v) for k, v in scope.items() if v is not None}
+    )
+    if settings.jwt_audience:
+        claims["aud"] = settings.jwt_audience
+    if settings.jwt_issuer:
+        claims["iss"] = settings.jwt_issuer
+    return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")

@@ -1,0 +1,77 @@
+"""Settings, read once from `LINLI_*` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import Depends, Request
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "linli-development-secret-change-me-0123456789"
+DEFAULT_DATABASE_URL = f"sqlite:///{Path('data') / 'linli.db'}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LINLI_", env_file=".env", extra="ignore")
+
+    env: Literal["dev", "prod"] = "dev"
+    database_url: str = DEFAULT_DATABASE_URL
+    # Production must say so explicitly: SQLite holds one writer and one machine.
+    allow_sqlite_in_prod: bool = False
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+
+    jwt_secret: str | None = None
+    jwt_public_key: str | None = None
+    jwt_jwks_url: str | None = None
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
+
+    timezone: str = "Asia/Shanghai"
+    max_body_bytes: int = 64 * 1024
+    idempotency_ttl_hours: int = 24
+    # A request that died holding an Idempotency-Key frees it after this long.
+    idempotency_lock_seconds: int = 30
+    auto_close_days: int = 7
+    reopen_window_days: int = 7
+    default_page_size: int = 20
+    max_page_size: int = 200
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.env != "prod":
+            if not (self.jwt_secret or self.jwt_public_key or self.jwt_jwks_url):
+                self.jwt_secret = DEV_JWT_SECRET
+            return self
+        if not (self.jwt_secret or self.jwt_public_key or self.jwt_jwks_url):
+            raise ValueError("LINLI_ENV=prod needs LINLI_JWT_SECRET, _PUBLIC_KEY or _JWKS_URL")
+        if self.jwt_secret is not None and (
+            self.jwt_secret == DEV_JWT_SECRET or len(self.jwt_secret) < 32
+        ):
+            raise ValueError("LINLI_JWT_SECRET is the development secret or shorter than 32 chars")
+        if self.is_sqlite and not self.allow_sqlite_in_prod:
+            raise ValueError(
+                "LINLI_ENV=prod on SQLite: set LINLI_ALLOW_SQLITE_IN_PROD=true if you mean it"
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def app_settings(request: Request) -> Settings:
+    """The settings the running app was built with (tests build apps with their own)."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(app_settings)]

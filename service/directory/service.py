@@ -1,0 +1,207 @@
+"""Reference data: the region tree, communities, organisations, who serves whom."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.auth import Principal
+from service.db import utcnow
+from service.directory.models import Community, Organization, ProviderAssignment, Region
+from service.directory.schemas import (
+    CommunityCreate,
+    CommunityUpdate,
+    OrganizationCreate,
+    OrganizationUpdate,
+    ProviderAssign,
+)
+from service.enums import OrganizationKind, RegionLevel, ServiceKind
+from service.errors import Conflict, FieldError, NotFound, Unprocessable
+from service.scope import visible
+
+_PARENT_LEVEL = {
+    RegionLevel.province: None,
+    RegionLevel.prefecture: RegionLevel.province,
+    RegionLevel.county: RegionLevel.prefecture,
+}
+_ORG_KIND_SERVES = {
+    ServiceKind.property: OrganizationKind.property_company,
+    ServiceKind.elderly_care: OrganizationKind.care_provider,
+}
+
+
+def _invalid(field: str, message: str, detail: str | None = None) -> Unprocessable:
+    return Unprocessable(detail or message, errors=[FieldError(field=field, message=message)])
+
+
+def visible_one(session: Session, principal: Principal, model: type, object_id: int):  # type: ignore[no-untyped-def]
+    row = session.scalar(select(model).where(model.id == object_id, visible(principal, model)))
+    if row is None:
+        raise NotFound(f"No {model.__tablename__.replace('_', ' ')} {object_id}.")
+    return row
+
+
+def _visible_reference(
+    session: Session, principal: Principal, model: type, object_id: int, field: str
+):  # type: ignore[no-untyped-def]
+    row = session.scalar(select(model).where(model.id == object_id, visible(principal, model)))
+    if row is None:
+        raise _invalid(field, f"no {model.__tablename__} {object_id} in your scope")
+    return row
+
+
+def page(
+    session: Session, principal: Principal, model: type, *, after: int | None, limit: int
+) -> tuple[Sequence, int | None]:  # type: ignore[type-arg]
+    query = select(model).where(visible(principal, model)).order_by(model.id)
+    if after is not None:
+        query = query.where(model.id > after)
+    rows = session.scalars(query.limit(limit + 1)).all()
+    return rows[:limit], (rows[limit - 1].id if len(rows) > limit else None)
+
+
+def create_region(session: Session, principal: Principal, data) -> Region:  # type: ignore[no-untyped-def]
+    parent_path = ""
+    expected_parent = _PARENT_LEVEL[data.level]
+    if data.parent_id is None:
+        if expected_parent is not None:
+            raise _invalid("parent_id", f"a {data.level} needs a {expected_parent} parent")
+        if principal.region_path is not None:
+            raise _invalid("parent_id", "regional admins create regions inside their own")
+    else:
+        parent = _visible_reference(session, principal, Region, data.parent_id, "parent_id")
+        if parent.level != expected_parent:
+            raise _invalid("parent_id", f"a {data.level} sits under a {expected_parent}")
+        parent_path = parent.path
+    region = Region(
+        name=data.name, level=data.level, parent_id=data.parent_id, path=f"tmp:{uuid.uuid4().hex}"
+    )
+    session.add(region)
+    session.flush()
+    region.path = f"{parent_path or '/'}{region.id}/"
+    session.flush()
+    return region
+
+
+def create_community(session: Session, principal: Principal, data: CommunityCreate) -> Community:
+    region = _visible_reference(session, principal, Region, data.region_id, "region_id")
+    if region.level != RegionLevel.county:
+        raise _invalid("region_id", "communities belong to a county-level region")
+    community = Community(**data.model_dump(), region_path=region.path)
+    session.add(community)
+    session.flush()
+    return community
+
+
+def update_community(session: Session, community: Community, data: CommunityUpdate) -> Community:
+    for field, value in data.model_dump(exclude_unset=True).items():
+        if value is None and field in ("name", "households", "residents"):
+            raise _invalid(field, "cannot be null")
+        setattr(community, field, value)
+    session.flush()
+    return community
+
+
+def create_organization(
+    session: Session, principal: Principal, data: OrganizationCreate
+) -> Organization:
+    region_id = data.region_id or principal.region_id
+    if region_id is None:
+        raise _invalid("region_id", "say which region registers this organisation")
+    region = _visible_reference(session, principal, Region, region_id, "region_id")
+    if session.scalar(select(Organization.id).where(Organization.credit_code == data.credit_code)):
+        raise Conflict("An organisation with this credit code exists.")
+    organization = Organization(
+        name=data.name,
+        kind=data.kind,
+        credit_code=data.credit_code,
+        contact_phone=data.contact_phone,
+        region_id=region.id,
+        region_path=region.path,
+    )
+    session.add(organization)
+    session.flush()
+    return organization
+
+
+def editable_organization(session: Session, principal: Principal, org_id: int) -> Organization:
+    """Admins edit organisations registered in their region (serving there is not enough)."""
+    organization = visible_one(session, principal, Organization, org_id)
+    if principal.region_path is not None and not organization.region_path.startswith(
+        principal.region_path
+    ):
+        raise NotFound(f"No organization {org_id}.")
+    return organization
+
+
+def update_organization(
+    session: Session, organization: Organization, data: OrganizationUpdate
+) -> Organization:
+    for field, value in data.model_dump(exclude_unset=True).items():
+        if value is None and field == "name":
+            raise _invalid(field, "cannot be null")
+        setattr(organization, field, value)
+    session.flush()
+    return organization
+
+
+def assign_provider(
+    session: Session,
+    principal: Principal,
+    community: Community,
+    kind: ServiceKind,
+    data: ProviderAssign,
+    *,
+    timezone: str,
+) -> ProviderAssignment:
+    organization = _visible_reference(
+        session, principal, Organization, data.organization_id, "organization_id"
+    )
+    if organization.kind != _ORG_KIND_SERVES[kind]:
+        raise _invalid("organization_id", f"{kind} work is done by a {_ORG_KIND_SERVES[kind]}")
+    since = data.since or utcnow().astimezone(ZoneInfo(timezone)).date()
+    current = session.scalar(
+        select(ProviderAssignment)
+        .where(
+            ProviderAssignment.community_id == community.id,
+            ProviderAssignment.kind == kind,
+            ProviderAssignment.current.is_(True),
+        )
+        .with_for_update()
+    )
+    if current is not None:
+        if current.organization_id == organization.id:
+            return current
+        if since < current.since_on:
+            raise _invalid("since", f"the current provider serves since {current.since_on}")
+        current.until_on = since
+        current.current = None
+        session.flush()
+    assignment = ProviderAssignment(
+        community_id=community.id,
+        kind=kind,
+        organization_id=organization.id,
+        since_on=since,
+        current=True,
+        created_by_id=principal.user_id,
+    )
+    session.add(assignment)
+    session.flush()
+    return assignment
+
+
+def provider_history(session: Session, community: Community) -> Sequence[ProviderAssignment]:
+    return session.scalars(
+        select(ProviderAssignment)
+        .where(ProviderAssignment.community_id == community.id)
+        .order_by(ProviderAssignment.kind, ProviderAssignment.since_on, ProviderAssignment.id)
+    ).all()
+
+
+def today(timezone: str) -> dt.date:
+    return utcnow().astimezone(ZoneInfo(timezone)).date()

@@ -1,0 +1,115 @@
+"""The contract's vocabularies, shared by models, schemas and the state machine."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Enum
+
+
+def str_enum(enum_cls: type[StrEnum], length: int = 32) -> Enum:
+    """A portable enum column: stored as its string value, never a native type."""
+    return Enum(
+        enum_cls,
+        native_enum=False,
+        length=length,
+        values_callable=lambda cls: [member.value for member in cls],
+        validate_strings=True,
+    )
+
+
+class Role(StrEnum):
+    resident = "resident"
+    grid_worker = "grid_worker"
+    provider_staff = "provider_staff"
+    admin = "admin"
+
+
+class OrgRole(StrEnum):
+    dispatcher = "dispatcher"
+    technician = "technician"
+
+
+class RegionLevel(StrEnum):
+    province = "province"
+    prefecture = "prefecture"
+    county = "county"
+
+
+class OrganizationKind(StrEnum):
+    property_company = "property_company"
+    care_provider = "care_provider"
+
+
+class ServiceKind(StrEnum):
+    """What a provider is assigned to serve in a community."""
+
+    property = "property"
+    elderly_care = "elderly_care"
+
+
+class TicketKind(StrEnum):
+    property = "property"
+    elderly_care = "elderly_care"
+    complaint = "complaint"
+
+
+class Priority(StrEnum):
+    emergency = "emergency"
+    urgent = "urgent"
+    normal = "normal"
+    low = "low"
+
+
+class Status(StrEnum):
+    submitted = "submitted"
+    assigned = "assigned"
+    accepted = "accepted"
+    in_progress = "in_progress"
+    on_hold = "on_hold"
+    resolved = "resolved"
+    closed = "closed"
+    cancelled = "cancelled"
+    rejected = "rejected"
+
+
+OPEN_STATUSES = frozenset(
+    {Status.submitted, Status.assigned, Status.accepted, Status.in_progress, Status.on_hold}
+)
+
+
+class Channel(StrEnum):
+    app = "app"
+    wechat = "wechat"
+    phone = "phone"
+    walk_in = "walk_in"
+    open311 = "open311"
+
+
+class HoldReason(StrEnum):
+    awaiting_resident = "awaiting_resident"
+    awaiting_parts = "awaiting_parts"
+    other = "other"
+
+
+class LocationArea(StrEnum):
+    private = "private"
+    public = "public"
+
+
+class FollowUpMethod(StrEnum):
+    phone = "phone"
+    visit = "visit"
+    app = "app"
+
+
+def service_kind_for(ticket_kind: TicketKind) -> ServiceKind:
+    """Complaints about property service go to the property company serving."""
+    return (
+        ServiceKind.elderly_care if ticket_kind == TicketKind.elderly_care else ServiceKind.property
+    )
+
+
+def enum_values(enum_cls: type[StrEnum]) -> list[Any]:
+    return [m.value for m in enum_cls]

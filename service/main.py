@@ -1,0 +1,56 @@
+"""The application factory: routers, error handlers, database wiring."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy.engine import Engine
+
+from service.apikeys.router import router as api_keys_router
+from service.categories.router import router as categories_router
+from service.config import Settings, get_settings
+from service.db import make_engine, make_sessionmaker
+from service.directory.router import router as directory_router
+from service.errors import install_error_handlers
+from service.health import router as health_router
+from service.me import router as me_router
+from service.middleware import RequestGuard
+from service.tickets.router import router as tickets_router
+
+DESCRIPTION = """
+Linli (邻里) — property-services and elderly-care tickets for renovated
+residential communities. Authenticate with `Authorization: Bearer <JWT or lk_ API key>`.
+Errors are `application/problem+json` (RFC 9457).
+"""
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    owns_engine = engine is None
+    engine = engine or make_engine(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_engine:
+            engine.dispose()
+
+    app = FastAPI(title="Linli", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.write_sessionmaker = make_sessionmaker(engine, write=True)
+    install_error_handlers(app)
+    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
+    for router in (
+        health_router,
+        me_router,
+        categories_router,
+        directory_router,
+        api_keys_router,
+        tickets_router,
+    ):
+        app.include_router(router)
+    return app

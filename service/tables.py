@@ -1,0 +1,14 @@
+"""Every table, imported in one place so Alembic and the tests see the whole schema.
+
+Application code imports models from where they live, never from here.
+"""
+
+from service.apikeys import models as _apikeys  # noqa: F401
+from service.categories import models as _categories  # noqa: F401
+from service.db import Base
+from service.directory import models as _directory  # noqa: F401
+from service.idempotency import models as _idempotency  # noqa: F401
+from service.tickets import models as _tickets  # noqa: F401
+from service.users import models as _users  # noqa: F401
+
+metadata = Base.metadata

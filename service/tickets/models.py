@@ -1,0 +1,143 @@
+"""Tickets, their append-only event timeline, comments and follow-up visits."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.db import Base, UTCDateTime, utcnow
+from service.enums import (
+    Channel,
+    FollowUpMethod,
+    HoldReason,
+    LocationArea,
+    Priority,
+    Status,
+    TicketKind,
+    str_enum,
+)
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Ticket(Base):
+    __tablename__ = "ticket"
+    __table_args__ = (
+        # Keyset pagination walks (id DESC) inside each scope.
+        Index("ix_ticket_organization_id_id", "organization_id", "id"),
+        Index("ix_ticket_community_id_id", "community_id", "id"),
+        Index("ix_ticket_reporter_id_id", "reporter_id", "id"),
+        Index("ix_ticket_filed_by_id_id", "filed_by_id", "id"),
+        Index("ix_ticket_status_resolved_at", "status", "resolved_at"),
+        # PostgreSQL uses a b-tree for `LIKE 'prefix%'` only with the pattern operators.
+        Index(
+            "ix_ticket_region_path",
+            "region_path",
+            postgresql_ops={"region_path": "text_pattern_ops"},
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    number: Mapped[str | None] = mapped_column(String(32), unique=True)
+    kind: Mapped[TicketKind] = mapped_column(str_enum(TicketKind, 16))
+    category_id: Mapped[int] = mapped_column(ForeignKey("category.id"))
+    priority: Mapped[Priority] = mapped_column(str_enum(Priority, 16))
+    status: Mapped[Status] = mapped_column(str_enum(Status, 16))
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"))
+    # Copied from the community so that a region's admin scope is one indexed prefix.
+    region_path: Mapped[str] = mapped_column(String(255))
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    # The resident whose ticket it is (NULL when filed for someone without an account).
+    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    reporter_name: Mapped[str | None] = mapped_column(String(100))
+    # Who actually filed it: the resident, a grid worker, or staff taking a phone call.
+    filed_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    on_behalf_of_name: Mapped[str | None] = mapped_column(String(100))
+    on_behalf_of_phone: Mapped[str | None] = mapped_column(String(20))
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel, 16))
+    title: Mapped[str | None] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    building: Mapped[str | None] = mapped_column(String(50))
+    unit: Mapped[str | None] = mapped_column(String(50))
+    room: Mapped[str | None] = mapped_column(String(50))
+    area: Mapped[LocationArea | None] = mapped_column(str_enum(LocationArea, 16))
+    contact_phone: Mapped[str | None] = mapped_column(String(20))
+    preferred_from: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    preferred_to: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    attachment_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+    respond_by: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    resolve_by: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    responded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    on_hold_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    hold_reason: Mapped[HoldReason | None] = mapped_column(str_enum(HoldReason, 32))
+    paused_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    response_breached: Mapped[bool] = mapped_column(Boolean, default=False)
+    resolution_breached: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    rating: Mapped[int | None] = mapped_column(Integer)
+    rating_comment: Mapped[str | None] = mapped_column(String(1000))
+    rating_tags: Mapped[list[str] | None] = mapped_column(JSON)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Every UPDATE checks and bumps it: a write based on a stale read fails.
+    version: Mapped[int] = mapped_column(Integer)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class TicketEvent(Base):
+    """The append-only timeline: audit log and source of the provider feed."""
+
+    __tablename__ = "ticket_event"
+    __table_args__ = (Index("ix_ticket_event_ticket_id_id", "ticket_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"))
+    type: Mapped[str] = mapped_column(String(40))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    from_status: Mapped[Status | None] = mapped_column(str_enum(Status, 16))
+    to_status: Mapped[Status | None] = mapped_column(str_enum(Status, 16))
+    # The organisation the ticket was assigned to when this happened.
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id"), index=True)
+    # Internal events (staff notes) are never shown to residents or grid workers.
+    internal: Mapped[bool] = mapped_column(Boolean, default=False)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class TicketComment(Base):
+    __tablename__ = "ticket_comment"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    # Staff notes of one organisation: internal comments stay inside it.
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id"))
+    body: Mapped[str] = mapped_column(Text)
+    internal: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class FollowUp(Base):
+    """A follow-up visit (回访) after resolution: did the resident find it fixed?"""
+
+    __tablename__ = "follow_up"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    method: Mapped[FollowUpMethod] = mapped_column(str_enum(FollowUpMethod, 16))
+    satisfied: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str | None] = mapped_column(String(2000))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,0 +1,324 @@
+"""HTTP routes of /v1/tickets."""
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from service.auth import CurrentPrincipal, Principal
+from service.config import Settings, SettingsDep
+from service.db import SessionDep, WriteSessionDep
+from service.enums import Priority, Status, TicketKind
+from service.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    IdempotencyKeyReused,
+    InvalidTransition,
+    NotFound,
+    PreconditionFailed,
+    Unprocessable,
+    responses,
+)
+from service.idempotency import service as idempotency
+from service.tickets import service
+from service.tickets.models import Ticket
+from service.tickets.schemas import (
+    AssignBody,
+    CommentCreate,
+    CommentPage,
+    CommentRead,
+    ConfirmBody,
+    EmptyBody,
+    EventPage,
+    EventRead,
+    FollowUpCreate,
+    FollowUpRead,
+    HoldBody,
+    OptionalReasonBody,
+    ReasonBody,
+    RejectBody,
+    ResolveBody,
+    TicketCreate,
+    TicketPage,
+    TicketRead,
+)
+from service.tickets.serialize import etag, ticket_read
+
+router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
+
+TicketId = Annotated[int, Path(gt=0, lt=2**63)]
+
+
+def _visible_ticket(
+    ticket_id: TicketId, principal: CurrentPrincipal, session: WriteSessionDep
+) -> Ticket:
+    return service.get_visible_ticket(session, principal, ticket_id)
+
+
+def _check_if_match(ticket: Ticket, if_match: str | None) -> None:
+    """412 when the client's copy is stale (RFC 9110 strong comparison)."""
+    if if_match is None:
+        return
+    candidates = {tag.strip() for tag in if_match.split(",")}
+    if "*" in candidates or etag(ticket) in candidates:
+        return
+    raise PreconditionFailed(
+        f"The ticket changed since you read it (now {etag(ticket)}); reload and retry."
+    )
+
+
+def writable_ticket(
+    ticket: Annotated[Ticket, Depends(_visible_ticket)],
+    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+) -> Ticket:
+    _check_if_match(ticket, if_match)
+    return ticket
+
+
+WritableTicket = Annotated[Ticket, Depends(writable_ticket)]
+
+
+def _with_headers(response: Response, ticket: Ticket) -> None:
+    response.headers["ETag"] = etag(ticket)
+    response.headers["Cache-Control"] = "private, no-cache"
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=TicketRead,
+    responses=responses(NotFound, Conflict, IdempotencyKeyReused),
+)
+def create_ticket(
+    data: TicketCreate,
+    response: Response,
+    principal: CurrentPrincipal,
+    session: WriteSessionDep,
+    settings: SettingsDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(alias="Idempotency-Key", description="Retry-safe: same key, same ticket"),
+    ] = None,
+) -> Any:
+    if idempotency_key is None:
+        ticket = service.create_ticket(session, principal, data, timezone=settings.timezone)
+        _with_headers(response, ticket)
+        response.headers["Location"] = f"/v1/tickets/{ticket.id}"
+        return ticket_read(ticket, data.category)
+
+    key = idempotency.validate_key(idempotency_key)
+    owner = principal.owner_key
+    replay = idempotency.claim(
+        session,
+        owner=owner,
+        key=key,
+        request_hash=idempotency.fingerprint(data.model_dump_json().encode()),
+        ttl=dt.timedelta(hours=settings.idempotency_ttl_hours),
+        lock=dt.timedelta(seconds=settings.idempotency_lock_seconds),
+    )
+    if replay is not None:
+        return JSONResponse(
+            replay.body,
+            status_code=replay.status,
+            headers={**replay.headers, "Idempotent-Replayed": "true"},
+        )
+    try:
+        ticket = service.create_ticket(session, principal, data, timezone=settings.timezone)
+        body = ticket_read(ticket, data.category).model_dump(mode="json", by_alias=True)
+        headers = {"ETag": etag(ticket), "Location": f"/v1/tickets/{ticket.id}"}
+        idempotency.complete(session, owner=owner, key=key, status=201, body=body, headers=headers)
+    except Exception:
+        idempotency.release(session, owner=owner, key=key)
+        raise
+    return JSONResponse(body, status_code=201, headers=headers)
+
+
+def _status_list(status: list[Status] | None) -> list[Status]:
+    return status or []
+
+
+@router.get("", response_model=TicketPage, responses=responses())
+def list_tickets(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    status: Annotated[list[Status] | None, Query()] = None,
+    kind: TicketKind | None = None,
+    category: Annotated[str | None, Query(max_length=64)] = None,
+    community_id: Annotated[int | None, Query(gt=0, lt=2**31)] = None,
+    organization_id: Annotated[int | None, Query(gt=0, lt=2**31)] = None,
+    assignee_id: Annotated[int | None, Query(gt=0, lt=2**31)] = None,
+    priority: Priority | None = None,
+    created_from: dt.datetime | None = None,
+    created_to: dt.datetime | None = None,
+    breached: bool | None = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> TicketPage:
+    for name, value in (("created_from", created_from), ("created_to", created_to)):
+        if value is not None and value.tzinfo is None:
+            raise Unprocessable(
+                "Times need a zone.",
+                errors=[FieldError(field=name, message="give an offset, e.g. +08:00")],
+            )
+    filters = service.TicketFilters(
+        status=_status_list(status),
+        kind=kind,
+        category=category,
+        community_id=community_id,
+        organization_id=organization_id,
+        assignee_id=assignee_id,
+        priority=priority,
+        created_from=created_from,
+        created_to=created_to,
+        breached=breached,
+    )
+    rows, next_cursor = service.list_tickets(
+        session, principal, filters, cursor=cursor, limit=limit
+    )
+    return TicketPage(items=[ticket_read(t, code) for t, code in rows], next_cursor=next_cursor)
+
+
+@router.get("/{ticket_id}", response_model=TicketRead, responses=responses(NotFound))
+def get_ticket(
+    ticket_id: TicketId,
+    response: Response,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
+) -> Any:
+    ticket = service.get_visible_ticket(session, principal, ticket_id)
+    if if_none_match is not None and etag(ticket) in {t.strip() for t in if_none_match.split(",")}:
+        return Response(status_code=304, headers={"ETag": etag(ticket)})
+    _with_headers(response, ticket)
+    return ticket_read(ticket, service.category_code(session, ticket))
+
+
+def _act(
+    session: Session,
+    principal: Principal,
+    ticket: Ticket,
+    action: str,
+    body: Any,
+    response: Response,
+    settings: Settings,
+) -> TicketRead:
+    service.perform(
+        session,
+        principal,
+        ticket,
+        action,
+        body,
+        reopen_window=dt.timedelta(days=settings.reopen_window_days),
+    )
+    _with_headers(response, ticket)
+    return ticket_read(ticket, service.category_code(session, ticket))
+
+
+_ACTION_ERRORS = responses(NotFound, InvalidTransition, PreconditionFailed, Forbidden)
+_ACTION_BODIES: dict[str, tuple[type, bool]] = {
+    # action: (body schema, body required)
+    "assign": (AssignBody, True),
+    "accept": (EmptyBody, False),
+    "start": (EmptyBody, False),
+    "hold": (HoldBody, True),
+    "resume": (EmptyBody, False),
+    "resolve": (ResolveBody, False),
+    "confirm": (ConfirmBody, True),
+    "reopen": (ReasonBody, True),
+    "cancel": (OptionalReasonBody, False),
+    "return": (ReasonBody, True),
+    "reject": (RejectBody, True),
+}
+
+
+def _make_action_route(action: str, schema: type, required: bool) -> None:
+    if required:
+
+        def endpoint(
+            ticket: WritableTicket,
+            principal: CurrentPrincipal,
+            session: WriteSessionDep,
+            response: Response,
+            settings: SettingsDep,
+            body: Annotated[schema, Body()],  # type: ignore[valid-type]
+        ) -> TicketRead:
+            return _act(session, principal, ticket, action, body, response, settings)
+
+    else:
+
+        def endpoint(  # type: ignore[misc]
+            ticket: WritableTicket,
+            principal: CurrentPrincipal,
+            session: WriteSessionDep,
+            response: Response,
+            settings: SettingsDep,
+            body: Annotated[schema | None, Body()] = None,  # type: ignore[valid-type]
+        ) -> TicketRead:
+            return _act(session, principal, ticket, action, body or schema(), response, settings)
+
+    endpoint.__name__ = f"{action}_ticket"
+    router.add_api_route(
+        f"/{{ticket_id}}/{action}",
+        endpoint,
+        methods=["POST"],
+        response_model=TicketRead,
+        responses=_ACTION_ERRORS,
+        summary=f"{action.capitalize()} a ticket",
+    )
+
+
+for _action, (_schema, _required) in _ACTION_BODIES.items():
+    _make_action_route(_action, _schema, _required)
+
+
+@router.post(
+    "/{ticket_id}/comments",
+    status_code=201,
+    response_model=CommentRead,
+    responses=responses(NotFound, Forbidden, PreconditionFailed),
+)
+def add_comment(
+    data: CommentCreate,
+    ticket: WritableTicket,
+    principal: CurrentPrincipal,
+    session: WriteSessionDep,
+) -> CommentRead:
+    comment = service.add_comment(session, principal, ticket, data)
+    return CommentRead.model_validate(comment, from_attributes=True)
+
+
+@router.get("/{ticket_id}/comments", response_model=CommentPage, responses=responses(NotFound))
+def list_comments(
+    ticket_id: TicketId, principal: CurrentPrincipal, session: SessionDep
+) -> CommentPage:
+    ticket = service.get_visible_ticket(session, principal, ticket_id)
+    comments = service.list_comments(session, principal, ticket)
+    return CommentPage(
+        items=[CommentRead.model_validate(c, from_attributes=True) for c in comments]
+    )
+
+
+@router.get("/{ticket_id}/events", response_model=EventPage, responses=responses(NotFound))
+def list_events(ticket_id: TicketId, principal: CurrentPrincipal, session: SessionDep) -> EventPage:
+    ticket = service.get_visible_ticket(session, principal, ticket_id)
+    events = service.list_events(session, principal, ticket)
+    return EventPage(items=[EventRead.model_validate(e, from_attributes=True) for e in events])
+
+
+@router.post(
+    "/{ticket_id}/follow-ups",
+    status_code=201,
+    response_model=FollowUpRead,
+    responses=responses(NotFound, InvalidTransition, PreconditionFailed),
+)
+def add_follow_up(
+    data: FollowUpCreate,
+    ticket: WritableTicket,
+    principal: CurrentPrincipal,
+    session: WriteSessionDep,
+) -> FollowUpRead:
+    follow_up = service.add_follow_up(session, principal, ticket, data)
+    return FollowUpRead.model_validate(follow_up, from_attributes=True)

@@ -1,0 +1,598 @@
+"""Ticket operations. They take the session and the principal, flush, never commit."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from service.auth import Principal
+from service.categories.models import Category
+from service.db import utcnow
+from service.directory.models import Community, Organization, ProviderAssignment
+from service.enums import (
+    OrganizationKind,
+    Priority,
+    Role,
+    Status,
+    TicketKind,
+    service_kind_for,
+)
+from service.errors import (
+    FieldError,
+    Forbidden,
+    InvalidTransition,
+    NotFound,
+    StaleWrite,
+    Unprocessable,
+)
+from service.scope import visible
+from service.tickets import lifecycle
+from service.tickets.models import FollowUp, Ticket, TicketComment, TicketEvent
+from service.tickets.schemas import (
+    AssignBody,
+    CommentCreate,
+    ConfirmBody,
+    FollowUpCreate,
+    HoldBody,
+    RejectBody,
+    ResolveBody,
+    TicketCreate,
+)
+from service.users.models import User
+
+# Wall-clock targets by priority until SLA policies and calendars take over.
+DEFAULT_TARGETS: dict[Priority, tuple[dt.timedelta, dt.timedelta]] = {
+    Priority.emergency: (dt.timedelta(minutes=15), dt.timedelta(hours=4)),
+    Priority.urgent: (dt.timedelta(minutes=30), dt.timedelta(hours=24)),
+    Priority.normal: (dt.timedelta(hours=2), dt.timedelta(days=3)),
+    Priority.low: (dt.timedelta(hours=24), dt.timedelta(days=7)),
+}
+_ORG_KIND_FOR = {
+    TicketKind.property: OrganizationKind.property_company,
+    TicketKind.complaint: OrganizationKind.property_company,
+    TicketKind.elderly_care: OrganizationKind.care_provider,
+}
+
+
+def record_event(
+    session: Session,
+    ticket: Ticket,
+    type_: str,
+    actor_id: int | None,
+    *,
+    from_status: Status | None = None,
+    to_status: Status | None = None,
+    organization_id: int | None = None,
+    internal: bool = False,
+    data: dict[str, Any] | None = None,
+    at: dt.datetime | None = None,
+) -> TicketEvent:
+    event = TicketEvent(
+        ticket_id=ticket.id,
+        type=type_,
+        actor_id=actor_id,
+        from_status=from_status,
+        to_status=to_status,
+        organization_id=organization_id if organization_id is not None else ticket.organization_id,
+        internal=internal,
+        data=data or {},
+        created_at=at or utcnow(),
+    )
+    session.add(event)
+    return event
+
+
+def get_visible_ticket(session: Session, principal: Principal, ticket_id: int) -> Ticket:
+    ticket = session.scalar(
+        select(Ticket).where(Ticket.id == ticket_id, visible(principal, Ticket))
+    )
+    if ticket is None:
+        raise NotFound(f"No ticket {ticket_id}.")
+    return ticket
+
+
+def _visible_community(session: Session, principal: Principal, community_id: int) -> Community:
+    community = session.scalar(
+        select(Community).where(Community.id == community_id, visible(principal, Community))
+    )
+    if community is None:
+        raise NotFound(f"No community {community_id}.")
+    return community
+
+
+def _active_category(session: Session, code: str) -> Category:
+    category = session.scalar(select(Category).where(Category.code == code, Category.active))
+    if category is None:
+        raise Unprocessable(
+            "Unknown category.",
+            errors=[FieldError(field="category", message=f"no active category {code!r}")],
+        )
+    return category
+
+
+def serving_organization(session: Session, community_id: int, kind: TicketKind) -> int | None:
+    return session.scalar(
+        select(ProviderAssignment.organization_id).where(
+            ProviderAssignment.community_id == community_id,
+            ProviderAssignment.kind == service_kind_for(kind),
+            ProviderAssignment.current.is_(True),
+        )
+    )
+
+
+def _resident_by_phone(session: Session, community_id: int, phone: str) -> User | None:
+    return session.scalar(
+        select(User)
+        .where(User.community_id == community_id, User.role == Role.resident, User.phone == phone)
+        .limit(1)
+    )
+
+
+def ticket_number(ticket_id: int, created_at: dt.datetime, timezone: str) -> str:
+    local = created_at.astimezone(ZoneInfo(timezone))
+    return f"LL{local:%y%m%d}-{ticket_id:06d}"
+
+
+def create_ticket(
+    session: Session, principal: Principal, data: TicketCreate, *, timezone: str
+) -> Ticket:
+    community = _visible_community(session, principal, data.community_id)
+    if principal.role == Role.resident:
+        if data.on_behalf_of is not None:
+            raise Unprocessable(
+                "Residents file for themselves.",
+                errors=[FieldError(field="on_behalf_of", message="only staff and grid workers")],
+            )
+    elif data.on_behalf_of is None:
+        raise Unprocessable(
+            "Say whom the ticket is for.",
+            errors=[FieldError(field="on_behalf_of", message="required when filing for someone")],
+        )
+    category = _active_category(session, data.category)
+    now = utcnow()
+    priority = data.priority or category.default_priority
+    respond_in, resolve_in = DEFAULT_TARGETS[priority]
+
+    reporter_id, reporter_name = principal.user_id, principal.name
+    if data.on_behalf_of is not None:
+        resident = _resident_by_phone(session, community.id, data.on_behalf_of.phone)
+        reporter_id = resident.id if resident else None
+        reporter_name = data.on_behalf_of.name
+
+    organization_id = serving_organization(session, community.id, category.kind)
+    location = data.location
+    ticket = Ticket(
+        kind=category.kind,
+        category_id=category.id,
+        priority=priority,
+        status=Status.assigned if organization_id else Status.submitted,
+        community_id=community.id,
+        region_path=community.region_path,
+        organization_id=organization_id,
+        reporter_id=reporter_id,
+        reporter_name=reporter_name,
+        filed_by_id=principal.user_id,
+        on_behalf_of_name=data.on_behalf_of.name if data.on_behalf_of else None,
+        on_behalf_of_phone=data.on_behalf_of.phone if data.on_behalf_of else None,
+        channel=data.channel,
+        title=data.title,
+        description=data.description,
+        building=location.building if location else None,
+        unit=location.unit if location else None,
+        room=location.room if location else None,
+        area=location.area if location else None,
+        contact_phone=data.contact_phone,
+        preferred_from=data.preferred_time.from_ if data.preferred_time else None,
+        preferred_to=data.preferred_time.to if data.preferred_time else None,
+        attachment_ids=list(data.attachment_ids),
+        respond_by=now + respond_in,
+        resolve_by=now + resolve_in,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(ticket)
+    session.flush()
+    ticket.number = ticket_number(ticket.id, now, timezone)
+    record_event(
+        session,
+        ticket,
+        "ticket.created",
+        principal.user_id,
+        to_status=ticket.status,
+        data={"category": category.code, "priority": str(priority), "channel": str(data.channel)},
+        at=now,
+    )
+    session.flush()
+    return ticket
+
+
+@dataclass(frozen=True)
+class TicketFilters:
+    status: Sequence[Status] = ()
+    kind: TicketKind | None = None
+    category: str | None = None
+    community_id: int | None = None
+    organization_id: int | None = None
+    assignee_id: int | None = None
+    priority: Priority | None = None
+    created_from: dt.datetime | None = None
+    created_to: dt.datetime | None = None
+    breached: bool | None = None
+
+
+def encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"t:{last_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        prefix, _, value = raw.partition(":")
+        if prefix != "t":
+            raise ValueError(cursor)
+        return int(value)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Unprocessable(
+            "Bad cursor.", errors=[FieldError(field="cursor", message="not a cursor we issued")]
+        ) from exc
+
+
+def list_tickets(
+    session: Session,
+    principal: Principal,
+    filters: TicketFilters,
+    *,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[tuple[Ticket, str]], str | None]:
+    query = (
+        select(Ticket, Category.code)
+        .join(Category, Category.id == Ticket.category_id)
+        .where(visible(principal, Ticket))
+    )
+    if filters.status:
+        query = query.where(Ticket.status.in_(filters.status))
+    if filters.kind:
+        query = query.where(Ticket.kind == filters.kind)
+    if filters.category:
+        query = query.where(
+            or_(Category.code == filters.category, Category.code.startswith(filters.category + "."))
+        )
+    for column, value in (
+        (Ticket.community_id, filters.community_id),
+        (Ticket.organization_id, filters.organization_id),
+        (Ticket.assignee_id, filters.assignee_id),
+        (Ticket.priority, filters.priority),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if filters.created_from:
+        query = query.where(Ticket.created_at >= filters.created_from)
+    if filters.created_to:
+        query = query.where(Ticket.created_at < filters.created_to)
+    if filters.breached is not None:
+        either = or_(Ticket.response_breached, Ticket.resolution_breached)
+        query = query.where(either if filters.breached else ~either)
+    if cursor:
+        query = query.where(Ticket.id < decode_cursor(cursor))
+    rows = session.execute(query.order_by(Ticket.id.desc()).limit(limit + 1)).all()
+    page = [(row[0], row[1]) for row in rows[:limit]]
+    next_cursor = encode_cursor(page[-1][0].id) if len(rows) > limit else None
+    return page, next_cursor
+
+
+def category_code(session: Session, ticket: Ticket) -> str:
+    category = session.get(Category, ticket.category_id)
+    assert category is not None
+    return category.code
+
+
+# --- the lifecycle ---------------------------------------------------------
+
+
+def _flush_or_conflict(session: Session) -> None:
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise StaleWrite("Someone else changed this ticket; reload it and try again.") from exc
+
+
+def _assign(session: Session, principal: Principal, ticket: Ticket, body: AssignBody) -> dict:
+    if principal.role == Role.admin:
+        if body.organization_id is None:
+            raise Unprocessable(
+                "Name the organisation.",
+                errors=[FieldError(field="organization_id", message="required for admins")],
+            )
+        organization = session.scalar(
+            select(Organization).where(
+                Organization.id == body.organization_id, visible(principal, Organization)
+            )
+        )
+        if organization is None:
+            raise Unprocessable(
+                "Unknown organisation.",
+                errors=[FieldError(field="organization_id", message="no such organisation")],
+            )
+        if organization.kind != _ORG_KIND_FOR[ticket.kind]:
+            raise Unprocessable(
+                f"A {ticket.kind} ticket goes to a {_ORG_KIND_FOR[ticket.kind]}.",
+                errors=[FieldError(field="organization_id", message="wrong kind of organisation")],
+            )
+        target_org = organization.id
+    else:
+        if body.organization_id not in (None, principal.organization_id):
+            raise Forbidden("Dispatchers assign within their own organisation.")
+        target_org = principal.organization_id
+    assignee_id = None
+    if body.assignee_id is not None:
+        assignee = session.get(User, body.assignee_id)
+        if (
+            assignee is None
+            or assignee.role != Role.provider_staff
+            or assignee.organization_id != target_org
+        ):
+            raise Unprocessable(
+                "Unknown technician.",
+                errors=[FieldError(field="assignee_id", message="not staff of that organisation")],
+            )
+        assignee_id = assignee.id
+    previous_org = ticket.organization_id
+    if previous_org is not None and previous_org != target_org:
+        record_event(
+            session,
+            ticket,
+            "ticket.unassigned",
+            principal.user_id,
+            from_status=ticket.status,
+            to_status=Status.assigned,
+            organization_id=previous_org,
+            data={"organization_id": previous_org, "to_organization_id": target_org},
+        )
+    ticket.organization_id = target_org
+    ticket.assignee_id = assignee_id
+    if previous_org != target_org:
+        # A new organisation's first response is still to come.
+        ticket.responded_at = None
+    return {"organization_id": target_org, "assignee_id": assignee_id}
+
+
+def perform(
+    session: Session,
+    principal: Principal,
+    ticket: Ticket,
+    action: str,
+    body: Any,
+    *,
+    reopen_window: dt.timedelta,
+) -> Ticket:
+    """Apply one lifecycle action, or raise and change nothing."""
+    try:
+        transition = lifecycle.find_transition(
+            action, lifecycle.actors_of(principal, ticket), ticket.status
+        )
+    except lifecycle.NotPermitted as exc:
+        raise InvalidTransition(f"Your role may not {action} this ticket.") from exc
+    except lifecycle.WrongStatus as exc:
+        raise InvalidTransition(
+            f"A ticket in status {ticket.status} cannot be {action}ed."
+        ) from exc
+
+    now = utcnow()
+    source = ticket.status
+    data: dict[str, Any] = {}
+    if action == "assign":
+        data = _assign(session, principal, ticket, body)
+    elif action == "accept":
+        ticket.responded_at = ticket.responded_at or now
+        if ticket.assignee_id is None and principal.api_key_id is None:
+            ticket.assignee_id = principal.user_id
+    elif action == "hold":
+        assert isinstance(body, HoldBody)
+        ticket.hold_reason = body.reason
+        ticket.on_hold_since = now
+        data = {"reason": str(body.reason), "note": body.note}
+    elif action == "resume":
+        if ticket.on_hold_since is not None:
+            ticket.paused_seconds += int((now - ticket.on_hold_since).total_seconds())
+        ticket.on_hold_since = None
+        ticket.hold_reason = None
+    elif action == "resolve":
+        assert isinstance(body, ResolveBody)
+        ticket.resolved_at = now
+        data = {"note": body.note, "attachment_ids": list(body.attachment_ids)}
+    elif action == "confirm":
+        assert isinstance(body, ConfirmBody)
+        ticket.rating = body.rating
+        ticket.rating_comment = body.comment
+        ticket.rating_tags = list(body.tags)
+        ticket.closed_at = now
+        data = {"rating": body.rating, "comment": body.comment, "tags": list(body.tags)}
+    elif action == "reopen":
+        if source == Status.closed and (
+            ticket.closed_at is None or now - ticket.closed_at > reopen_window
+        ):
+            raise InvalidTransition("The reopen window of this ticket has passed.")
+        ticket.reopen_count += 1
+        ticket.resolved_at = None
+        ticket.closed_at = None
+        ticket.rating = None
+        ticket.rating_comment = None
+        ticket.rating_tags = None
+        data = {"reason": body.reason}
+    elif action == "cancel":
+        data = {"reason": body.reason}
+    elif action == "return":
+        data = {"reason": body.reason, "organization_id": ticket.organization_id}
+    elif action == "reject":
+        assert isinstance(body, RejectBody)
+        if body.duplicate_of is not None:
+            if body.duplicate_of == ticket.id:
+                raise Unprocessable(
+                    "A ticket cannot duplicate itself.",
+                    errors=[FieldError(field="duplicate_of", message="same ticket")],
+                )
+            get_visible_ticket(session, principal, body.duplicate_of)
+        data = {"reason": body.reason, "duplicate_of": body.duplicate_of}
+
+    event_org = ticket.organization_id
+    if action == "return":
+        ticket.organization_id = None
+        ticket.assignee_id = None
+        ticket.responded_at = None
+    if transition.target is not None:
+        ticket.status = transition.target
+    ticket.updated_at = now
+    record_event(
+        session,
+        ticket,
+        transition.event,
+        principal.user_id,
+        from_status=source,
+        to_status=ticket.status,
+        organization_id=event_org if action == "return" else None,
+        data={k: v for k, v in data.items() if v is not None},
+        at=now,
+    )
+    _flush_or_conflict(session)
+    return ticket
+
+
+def auto_close_resolved(session: Session, *, older_than: dt.timedelta, now: dt.datetime) -> int:
+    """Close resolved tickets nobody confirmed in time (no rating). Returns how many."""
+    cutoff = now - older_than
+    closed = 0
+    tickets = session.scalars(
+        select(Ticket)
+        .where(Ticket.status == Status.resolved, Ticket.resolved_at < cutoff)
+        .order_by(Ticket.id)
+        .limit(1000)
+    ).all()
+    for ticket in tickets:
+        ticket.status = Status.closed
+        ticket.closed_at = now
+        ticket.updated_at = now
+        record_event(
+            session,
+            ticket,
+            "ticket.closed",
+            None,
+            from_status=Status.resolved,
+            to_status=Status.closed,
+            data={"reason": "auto_close"},
+            at=now,
+        )
+        closed += 1
+    _flush_or_conflict(session)
+    return closed
+
+
+# --- comments, events, follow-ups -------------------------------------------
+
+
+def _is_staff_side(principal: Principal) -> bool:
+    return principal.role in (Role.provider_staff, Role.admin)
+
+
+def add_comment(
+    session: Session, principal: Principal, ticket: Ticket, data: CommentCreate
+) -> TicketComment:
+    if data.internal and not _is_staff_side(principal):
+        raise Forbidden("Only staff and administrators write internal notes.")
+    now = utcnow()
+    org = principal.organization_id if principal.role == Role.provider_staff else None
+    comment = TicketComment(
+        ticket_id=ticket.id,
+        author_id=principal.user_id,
+        organization_id=org,
+        body=data.body,
+        internal=data.internal,
+        created_at=now,
+    )
+    session.add(comment)
+    session.flush()
+    record_event(
+        session,
+        ticket,
+        "ticket.commented",
+        principal.user_id,
+        internal=data.internal,
+        organization_id=org if data.internal else None,
+        data={"comment_id": comment.id, "body": data.body},
+        at=now,
+    )
+    session.flush()
+    return comment
+
+
+def _internal_visible(principal: Principal, internal_col: Any, org_col: Any) -> Any:
+    """Residents never see internal notes; an organisation sees only its own."""
+    if principal.role == Role.admin:
+        return None
+    if principal.role == Role.provider_staff:
+        return or_(~internal_col, org_col == principal.organization_id)
+    return ~internal_col
+
+
+def list_events(session: Session, principal: Principal, ticket: Ticket) -> Sequence[TicketEvent]:
+    query = select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
+    condition = _internal_visible(principal, TicketEvent.internal, TicketEvent.organization_id)
+    if condition is not None:
+        query = query.where(condition)
+    return session.scalars(query.order_by(TicketEvent.id)).all()
+
+
+def list_comments(
+    session: Session, principal: Principal, ticket: Ticket
+) -> Sequence[TicketComment]:
+    query = select(TicketComment).where(TicketComment.ticket_id == ticket.id)
+    condition = _internal_visible(principal, TicketComment.internal, TicketComment.organization_id)
+    if condition is not None:
+        query = query.where(condition)
+    return session.scalars(query.order_by(TicketComment.id)).all()
+
+
+def add_follow_up(
+    session: Session, principal: Principal, ticket: Ticket, data: FollowUpCreate
+) -> FollowUp:
+    if not _is_staff_side(principal) or (
+        principal.role == Role.provider_staff
+        and ticket.organization_id != principal.organization_id
+    ):
+        raise InvalidTransition("Follow-up visits are recorded by the provider or the department.")
+    if ticket.status not in (Status.resolved, Status.closed):
+        raise InvalidTransition("Follow-up visits come after the ticket is resolved.")
+    now = utcnow()
+    follow_up = FollowUp(
+        ticket_id=ticket.id,
+        method=data.method,
+        satisfied=data.satisfied,
+        note=data.note,
+        created_by_id=principal.user_id,
+        organization_id=ticket.organization_id,
+        created_at=now,
+    )
+    session.add(follow_up)
+    session.flush()
+    record_event(
+        session,
+        ticket,
+        "ticket.followed_up",
+        principal.user_id,
+        data={
+            "follow_up_id": follow_up.id,
+            "method": str(data.method),
+            "satisfied": data.satisfied,
+        },
+        at=now,
+    )
+    session.flush()
+    return follow_up

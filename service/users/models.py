@@ -1,0 +1,27 @@
+"""People known to Linli, provisioned from identity-gateway tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.db import Base, UTCDateTime, utcnow
+from service.enums import OrgRole, Role, str_enum
+
+
+class User(Base):
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sub: Mapped[str] = mapped_column(String(200), unique=True)
+    role: Mapped[Role] = mapped_column(str_enum(Role, 16))
+    name: Mapped[str] = mapped_column(String(100), default="")
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("community.id"), index=True)
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id"), index=True)
+    org_role: Mapped[OrgRole | None] = mapped_column(str_enum(OrgRole, 16))
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,0 +1,44 @@
+"""Field types shared by request schemas: bounded text, phone numbers, strict models."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+
+# Mainland mobile (1[3-9]xxxxxxxxx) or landline with area code (0xx[x]-xxxxxxx[x]),
+# optionally with +86; spaces and dashes are tolerated on input and removed.
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_LANDLINE = re.compile(r"^0\d{2,3}\d{7,8}$")
+
+
+def _normalise_phone(value: str) -> str:
+    digits = re.sub(r"[\s-]", "", value)
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    elif digits.startswith("0086"):
+        digits = digits[4:]
+    if _MOBILE.match(digits) or _LANDLINE.match(digits):
+        return digits
+    raise ValueError("not a mainland China mobile or landline number")
+
+
+Phone = Annotated[str, StringConstraints(max_length=20), AfterValidator(_normalise_phone)]
+
+
+def text(max_length: int, min_length: int = 0) -> type[str]:
+    return Annotated[  # type: ignore[return-value]
+        str, StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)
+    ]
+
+
+Name = text(100, 1)
+ShortText = text(200)
+Note = text(2000)
+
+
+class StrictModel(BaseModel):
+    """Request bodies: unknown fields are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")

@@ -1,0 +1,283 @@
+"""Test harness: one database per run built by the real migrations, one rolled-back
+transaction per test, and a small world of regions, communities, organisations
+and people with a token for each role.
+
+The database comes from LINLI_TEST_DB: `sqlite` (default) or `postgres`, the
+latter on a fresh database created under LINLI_TEST_POSTGRES_URL and dropped at
+the end. `make test` runs the whole suite once for each.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.auth import mint_token
+from service.categories.service import load_reference_tree
+from service.config import Settings
+from service.db import make_engine
+from service.main import create_app
+from service.migrate import upgrade
+
+TEST_SECRET = "test-secret-0123456789-0123456789-abcdef"
+BACKEND = os.environ.get("LINLI_TEST_DB", "sqlite")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"linli database backend: {BACKEND}"
+
+
+@dataclass
+class TestDatabase:
+    url: str
+    backend: str
+    cleanup: Any = None
+
+
+def _create_postgres_database() -> TestDatabase:
+    server_url = os.environ.get("LINLI_TEST_POSTGRES_URL")
+    if not server_url:
+        pytest.exit("LINLI_TEST_DB=postgres needs LINLI_TEST_POSTGRES_URL", returncode=2)
+    name = f"linli_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+    def drop() -> None:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return TestDatabase(url, "postgres", drop)
+
+
+@pytest.fixture(scope="session")
+def database() -> Iterator[TestDatabase]:
+    if BACKEND == "postgres":
+        db = _create_postgres_database()
+    else:
+        directory = tempfile.mkdtemp(prefix="linli-test-")
+        db = TestDatabase(f"sqlite:///{Path(directory) / 'test.db'}", "sqlite")
+    upgrade(db.url)
+    yield db
+    if db.cleanup:
+        db.cleanup()
+
+
+@pytest.fixture(scope="session")
+def settings(database: TestDatabase) -> Settings:
+    return Settings(database_url=database.url, jwt_secret=TEST_SECRET, env="dev")
+
+
+@pytest.fixture(scope="session")
+def engine(settings: Settings) -> Iterator[Engine]:
+    engine = make_engine(settings)
+    with sessionmaker(engine).begin() as session:
+        load_reference_tree(session)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Any]:
+    """A connection inside a transaction that is rolled back after the test."""
+    with engine.connect() as connection:
+        outer = connection.begin()
+        yield connection
+        outer.rollback()
+
+
+@pytest.fixture
+def db(connection: Any) -> Iterator[Session]:
+    """A session for arranging and checking data inside the test's transaction."""
+    session = Session(bind=connection, join_transaction_mode="create_savepoint")
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def app(settings: Settings, engine: Engine, connection: Any) -> Any:
+    app = create_app(settings, engine)
+    # The app's commits become savepoint releases inside the test's transaction.
+    factory = sessionmaker(
+        bind=connection,
+        expire_on_commit=False,
+        autoflush=False,
+        join_transaction_mode="create_savepoint",
+    )
+    app.state.sessionmaker = factory
+    app.state.write_sessionmaker = factory
+    return app
+
+
+@pytest.fixture
+def client(app: Any) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+
+
+# --- the world: who is who ---------------------------------------------------
+
+
+@dataclass
+class Actor:
+    name: str
+    token: str
+    claims: dict[str, Any]
+    user_id: int | None = None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@dataclass
+class World:
+    ids: dict[str, int] = field(default_factory=dict)
+    actors: dict[str, Actor] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self.actors:
+            return self.actors[name]
+        if name in self.ids:
+            return self.ids[name]
+        raise AttributeError(name)
+
+
+def token_for(settings: Settings, sub: str, role: str, **scope: Any) -> str:
+    return mint_token(settings, sub=sub, role=role, name=sub, **scope)
+
+
+@pytest.fixture
+def world(client: TestClient, settings: Settings) -> World:
+    """Two prefectures, three counties, four communities, three organisations and
+    one person of each role that the tenancy tests need."""
+    w = World()
+    root = Actor("root", token_for(settings, "root-admin", "admin"), {"role": "admin"})
+    w.actors["province_admin"] = root
+
+    def post(path: str, body: dict[str, Any], actor: Actor = root) -> dict[str, Any]:
+        response = client.post(path, json=body, headers=actor.headers)
+        assert response.status_code in (200, 201), (path, response.text)
+        return response.json()
+
+    w.ids["province"] = post("/v1/regions", {"name": "新疆维吾尔自治区", "level": "province"})["id"]
+    w.ids["urumqi"] = post(
+        "/v1/regions", {"name": "乌鲁木齐市", "level": "prefecture", "parent_id": w.province}
+    )["id"]
+    w.ids["kashgar"] = post(
+        "/v1/regions", {"name": "喀什地区", "level": "prefecture", "parent_id": w.province}
+    )["id"]
+    w.ids["tianshan"] = post(
+        "/v1/regions", {"name": "天山区", "level": "county", "parent_id": w.urumqi}
+    )["id"]
+    w.ids["shayibake"] = post(
+        "/v1/regions", {"name": "沙依巴克区", "level": "county", "parent_id": w.urumqi}
+    )["id"]
+    w.ids["kashi_city"] = post(
+        "/v1/regions", {"name": "喀什市", "level": "county", "parent_id": w.kashgar}
+    )["id"]
+
+    def community(name: str, region: int) -> int:
+        return post(
+            "/v1/communities",
+            {"name": name, "region_id": region, "households": 800, "residents": 2100},
+        )["id"]
+
+    w.ids["community_a"] = community("幸福路小区", w.tianshan)
+    w.ids["community_b"] = community("红山小区", w.tianshan)
+    w.ids["community_c"] = community("友好北路小区", w.shayibake)
+    w.ids["community_k"] = community("吐曼河小区", w.kashi_city)
+
+    def organization(name: str, kind: str, code: str, region: int) -> int:
+        return post(
+            "/v1/organizations",
+            {"name": name, "kind": kind, "credit_code": code, "region_id": region},
+        )["id"]
+
+    w.ids["company"] = organization(
+        "天山物业服务有限公司", "property_company", "91650102MA77XKQ51D", w.tianshan
+    )
+    w.ids["other_company"] = organization(
+        "喀什城市物业有限公司", "property_company", "91653101MA78A1B2CN", w.kashi_city
+    )
+    w.ids["care"] = organization(
+        "乌鲁木齐康养居家服务中心", "care_provider", "52650102MJ0000001A", w.tianshan
+    )
+    for community_key, org_key, kind in (
+        ("community_a", "company", "property"),
+        ("community_b", "company", "property"),
+        ("community_c", "company", "property"),
+        ("community_k", "other_company", "property"),
+        ("community_a", "care", "elderly_care"),
+    ):
+        client.put(
+            f"/v1/communities/{w.ids[community_key]}/providers/{kind}",
+            json={"organization_id": w.ids[org_key]},
+            headers=root.headers,
+        ).raise_for_status()
+
+    people = {
+        "reporter": ("resident", {"community_id": w.community_a, "phone": "13900000001"}),
+        "neighbour": ("resident", {"community_id": w.community_a, "phone": "13900000002"}),
+        "far_resident": ("resident", {"community_id": w.community_k, "phone": "13900000003"}),
+        "grid_worker": ("grid_worker", {"community_id": w.community_a}),
+        "other_grid_worker": ("grid_worker", {"community_id": w.community_k}),
+        "dispatcher": (
+            "provider_staff",
+            {"organization_id": w.company, "org_role": "dispatcher"},
+        ),
+        "technician": (
+            "provider_staff",
+            {"organization_id": w.company, "org_role": "technician"},
+        ),
+        "care_dispatcher": (
+            "provider_staff",
+            {"organization_id": w.care, "org_role": "dispatcher"},
+        ),
+        "other_dispatcher": (
+            "provider_staff",
+            {"organization_id": w.other_company, "org_role": "dispatcher"},
+        ),
+        "admin": ("admin", {"region_id": w.tianshan}),
+        "other_admin": ("admin", {"region_id": w.kashi_city}),
+    }
+    for key, (role, scope) in people.items():
+        actor = Actor(
+            key, token_for(settings, f"user-{key}", role, **scope), {"role": role, **scope}
+        )
+        me = client.get("/v1/me", headers=actor.headers)
+        assert me.status_code == 200, me.text
+        actor.user_id = me.json()["user_id"]
+        w.actors[key] = actor
+    return w
+
+
+def file_ticket(
+    client: TestClient, actor: Actor, community_id: int, **overrides: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "category": "repair.plumbing",
+        "community_id": community_id,
+        "description": "厨房水管爆裂，水流不止",
+        "location": {"building": "3", "unit": "2", "room": "501", "area": "private"},
+        "contact_phone": "13900000001",
+    }
+    if actor.claims["role"] != "resident":
+        body["on_behalf_of"] = {"name": "阿依古丽", "phone": "13900000001"}
+    body.update(overrides)
+    response = client.post("/v1/tickets", json=body, headers=actor.headers)
+    assert response.status_code == 201, response.text
+    return response.json()
