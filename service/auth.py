@@ -78,7 +78,7 @@ def decode_jwt(token: str, settings: Settings) -> dict[str, Any]:
             return jwt.decode(token, key, algorithms=["RS256"], **common)
         if settings.jwt_public_key:
             return jwt.decode(token, settings.jwt_public_key, algorithms=["RS256"], **common)
-        return jwt.decode(token, settings.jwt_secret, algorithms=["HS256"], **common)
+        return jwt.decode(token, settings.jwt_secret or "", algorithms=["HS256"], **common)
     except jwt.ExpiredSignatureError as exc:
         raise Unauthorized("The token has expired.") from exc
     except (jwt.PyJWTError, ValueError) as exc:
@@ -117,7 +117,7 @@ def _scope_from_claims(claims: dict[str, Any]) -> dict[str, Any]:
     elif role == Role.provider_staff:
         scope["organization_id"] = _int_claim(claims, "organization_id", required=True)
         try:
-            scope["org_role"] = OrgRole(claims.get("org_role"))
+            scope["org_role"] = OrgRole(str(claims.get("org_role")))
         except ValueError as exc:
             raise Unauthorized(
                 "provider_staff tokens need org_role dispatcher|technician."

@@ -158,7 +158,8 @@ def install_error_handlers(app: FastAPI) -> None:
 def responses(*errors: type[AppError]) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` entries for the errors a route can answer."""
     out: dict[int | str, dict[str, Any]] = {}
-    for error in (Unauthorized, *errors):
+    listed: tuple[type[AppError], ...] = (Unauthorized, *errors)
+    for error in listed:
         out[error.status] = {
             "model": Problem,
             "description": error.title,

@@ -11,10 +11,6 @@ from service.errors import PayloadTooLarge, UnsupportedMediaType, problem_respon
 _BODY_METHODS = {b"POST", b"PUT", b"PATCH"}
 
 
-class _TooLarge(Exception):
-    pass
-
-
 class RequestGuard:
     """413 for bodies over the limit (declared or streamed), 415 for non-JSON bodies."""
 
@@ -54,34 +50,38 @@ class RequestGuard:
             )
             return
 
+        # Read the body here, at most limit + 1 bytes, and hand the app a replay of it:
+        # a streamed body over the limit is refused before anything parses it.
+        chunks: list[bytes] = []
         received = 0
-        limit = self.max_body_bytes
-
-        async def guarded_receive() -> Message:
-            nonlocal received
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise _TooLarge
-            return message
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            if received > self.max_body_bytes:
+                await self._reject(
+                    PayloadTooLarge(f"Bodies are limited to {self.max_body_bytes} bytes."),
+                    scope,
+                    receive,
+                    send,
+                )
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        delivered = False
 
-        response_started = False
+        async def replay() -> Message:
+            nonlocal delivered
+            if delivered:
+                return await receive()
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-            await send(message)
-
-        try:
-            await self.app(scope, guarded_receive, tracking_send)
-        except _TooLarge:
-            if response_started:
-                raise
-            await self._reject(
-                PayloadTooLarge(f"Bodies are limited to {limit} bytes."), scope, receive, send
-            )
+        await self.app(scope, replay, send)
 
     @staticmethod
     async def _reject(error: Any, scope: Scope, receive: Receive, send: Send) -> None:

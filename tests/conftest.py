@@ -45,11 +45,11 @@ class TestDatabase:
     cleanup: Any = None
 
 
-def _create_postgres_database() -> TestDatabase:
+def _create_postgres_database(prefix: str = "linli_test") -> TestDatabase:
     server_url = os.environ.get("LINLI_TEST_POSTGRES_URL")
     if not server_url:
         pytest.exit("LINLI_TEST_DB=postgres needs LINLI_TEST_POSTGRES_URL", returncode=2)
-    name = f"linli_test_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
@@ -63,14 +63,20 @@ def _create_postgres_database() -> TestDatabase:
     return TestDatabase(url, "postgres", drop)
 
 
-@pytest.fixture(scope="session")
-def database() -> Iterator[TestDatabase]:
+def new_database(prefix: str = "linli_test") -> TestDatabase:
+    """An empty database of the backend under test, migrated to head."""
     if BACKEND == "postgres":
-        db = _create_postgres_database()
+        db = _create_postgres_database(prefix)
     else:
-        directory = tempfile.mkdtemp(prefix="linli-test-")
+        directory = tempfile.mkdtemp(prefix=f"{prefix}-")
         db = TestDatabase(f"sqlite:///{Path(directory) / 'test.db'}", "sqlite")
     upgrade(db.url)
+    return db
+
+
+@pytest.fixture(scope="session")
+def database() -> Iterator[TestDatabase]:
+    db = new_database()
     yield db
     if db.cleanup:
         db.cleanup()
@@ -90,8 +96,15 @@ def engine(settings: Settings) -> Iterator[Engine]:
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def base_world(engine: Engine, settings: Settings) -> World:
+    """The world, committed once per run; each test's changes to it are rolled back."""
+    with TestClient(create_app(settings, engine)) as http:
+        return build_world(http, settings)
+
+
 @pytest.fixture
-def connection(engine: Engine) -> Iterator[Any]:
+def connection(engine: Engine, base_world: World) -> Iterator[Any]:
     """A connection inside a transaction that is rolled back after the test."""
     with engine.connect() as connection:
         outer = connection.begin()
@@ -161,11 +174,16 @@ def token_for(settings: Settings, sub: str, role: str, **scope: Any) -> str:
 
 
 @pytest.fixture
-def world(client: TestClient, settings: Settings) -> World:
+def world(client: TestClient, base_world: World) -> World:
+    return base_world
+
+
+def build_world(client: Any, settings: Settings, tag: str = "") -> World:
     """Two prefectures, three counties, four communities, three organisations and
-    one person of each role that the tenancy tests need."""
+    one person of each role that the tenancy tests need. `client` is any httpx
+    client (the in-process TestClient or one pointed at a live server)."""
     w = World()
-    root = Actor("root", token_for(settings, "root-admin", "admin"), {"role": "admin"})
+    root = Actor("root", token_for(settings, f"root-admin{tag}", "admin"), {"role": "admin"})
     w.actors["province_admin"] = root
 
     def post(path: str, body: dict[str, Any], actor: Actor = root) -> dict[str, Any]:
@@ -281,3 +299,54 @@ def file_ticket(
     response = client.post("/v1/tickets", json=body, headers=actor.headers)
     assert response.status_code == 201, response.text
     return response.json()
+
+
+# --- a live server on the real engine, for races between real connections ------
+
+
+@pytest.fixture
+def live_engine() -> Iterator[Engine]:
+    """A database of its own for a live test: it commits for real."""
+    db = new_database("linli_live")
+    engine = make_engine(Settings(database_url=db.url, jwt_secret=TEST_SECRET))
+    with sessionmaker(engine).begin() as session:
+        load_reference_tree(session)
+    yield engine
+    engine.dispose()
+    if db.cleanup:
+        db.cleanup()
+
+
+@pytest.fixture
+def live_server(settings: Settings, live_engine: Engine) -> Iterator[str]:
+    """The app served by uvicorn in a thread on `live_engine`."""
+    import threading
+    import time
+
+    import uvicorn
+
+    app = create_app(settings, live_engine)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("live server did not start")
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def live(live_server: str, settings: Settings) -> Iterator[tuple[Any, World]]:
+    import httpx
+
+    with httpx.Client(base_url=live_server, timeout=30) as http:
+        yield http, build_world(http, settings)

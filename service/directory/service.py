@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -19,6 +20,7 @@ from service.directory.schemas import (
     OrganizationCreate,
     OrganizationUpdate,
     ProviderAssign,
+    RegionCreate,
 )
 from service.enums import OrganizationKind, RegionLevel, ServiceKind
 from service.errors import Conflict, FieldError, NotFound, Unprocessable
@@ -39,7 +41,7 @@ def _invalid(field: str, message: str, detail: str | None = None) -> Unprocessab
     return Unprocessable(detail or message, errors=[FieldError(field=field, message=message)])
 
 
-def visible_one(session: Session, principal: Principal, model: type, object_id: int):  # type: ignore[no-untyped-def]
+def visible_one(session: Session, principal: Principal, model: type[Any], object_id: int) -> Any:
     row = session.scalar(select(model).where(model.id == object_id, visible(principal, model)))
     if row is None:
         raise NotFound(f"No {model.__tablename__.replace('_', ' ')} {object_id}.")
@@ -47,8 +49,8 @@ def visible_one(session: Session, principal: Principal, model: type, object_id: 
 
 
 def _visible_reference(
-    session: Session, principal: Principal, model: type, object_id: int, field: str
-):  # type: ignore[no-untyped-def]
+    session: Session, principal: Principal, model: type[Any], object_id: int, field: str
+) -> Any:
     row = session.scalar(select(model).where(model.id == object_id, visible(principal, model)))
     if row is None:
         raise _invalid(field, f"no {model.__tablename__} {object_id} in your scope")
@@ -56,16 +58,16 @@ def _visible_reference(
 
 
 def page(
-    session: Session, principal: Principal, model: type, *, after: int | None, limit: int
-) -> tuple[Sequence, int | None]:  # type: ignore[type-arg]
-    query = select(model).where(visible(principal, model)).order_by(model.id)
+    session: Session, principal: Principal, model: type[Any], *, after: int | None, limit: int
+) -> tuple[Sequence[Any], int | None]:
+    query: Any = select(model).where(visible(principal, model)).order_by(model.id)
     if after is not None:
         query = query.where(model.id > after)
     rows = session.scalars(query.limit(limit + 1)).all()
     return rows[:limit], (rows[limit - 1].id if len(rows) > limit else None)
 
 
-def create_region(session: Session, principal: Principal, data) -> Region:  # type: ignore[no-untyped-def]
+def create_region(session: Session, principal: Principal, data: RegionCreate) -> Region:
     parent_path = ""
     expected_parent = _PARENT_LEVEL[data.level]
     if data.parent_id is None:

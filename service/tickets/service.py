@@ -161,7 +161,8 @@ def create_ticket(
     priority = data.priority or category.default_priority
     respond_in, resolve_in = DEFAULT_TARGETS[priority]
 
-    reporter_id, reporter_name = principal.user_id, principal.name
+    reporter_id: int | None = principal.user_id
+    reporter_name: str | None = principal.name
     if data.on_behalf_of is not None:
         resident = _resident_by_phone(session, community.id, data.on_behalf_of.phone)
         reporter_id = resident.id if resident else None
@@ -327,7 +328,7 @@ def _assign(session: Session, principal: Principal, ticket: Ticket, body: Assign
                 f"A {ticket.kind} ticket goes to a {_ORG_KIND_FOR[ticket.kind]}.",
                 errors=[FieldError(field="organization_id", message="wrong kind of organisation")],
             )
-        target_org = organization.id
+        target_org: int | None = organization.id
     else:
         if body.organization_id not in (None, principal.organization_id):
             raise Forbidden("Dispatchers assign within their own organisation.")

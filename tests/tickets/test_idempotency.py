@@ -1,0 +1,161 @@
+"""Idempotency-Key on POST /v1/tickets: replay, reuse with another body, in-flight duplicates."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select, update
+
+from service.db import utcnow
+from service.idempotency.models import IdempotencyKey
+from service.idempotency.service import fingerprint
+from service.tickets.models import Ticket
+from service.tickets.schemas import TicketCreate
+
+
+def _body(world, **overrides):
+    body = {
+        "category": "repair.elevator",
+        "community_id": world.community_a,
+        "description": "3号楼电梯困人",
+    }
+    body.update(overrides)
+    return body
+
+
+def _ticket_count(db) -> int:
+    return db.scalar(select(func.count()).select_from(Ticket))
+
+
+def test_same_key_same_body_replays_the_first_response(client, world, db):
+    headers = {**world.reporter.headers, "Idempotency-Key": "a1b2c3"}
+    first = client.post("/v1/tickets", json=_body(world), headers=headers)
+    assert first.status_code == 201
+    before = _ticket_count(db)
+
+    again = client.post("/v1/tickets", json=_body(world), headers=headers)
+    assert again.status_code == 201
+    assert again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.headers["Location"] == first.headers["Location"]
+    assert again.headers["ETag"] == first.headers["ETag"]
+    assert _ticket_count(db) == before
+
+
+def test_whitespace_and_key_order_do_not_change_the_fingerprint(client, world):
+    headers = {
+        **world.reporter.headers,
+        "Idempotency-Key": "k-order",
+        "Content-Type": "application/json",
+    }
+    community = world.community_a
+    compact = f'{{"category":"repair.elevator","community_id":{community},"description":"x"}}'
+    spaced = (
+        f'{{ "description": "x",  "community_id": {community}, "category": "repair.elevator" }}'
+    )
+    first = client.post("/v1/tickets", content=compact, headers=headers)
+    second = client.post("/v1/tickets", content=spaced, headers=headers)
+    assert first.status_code == second.status_code == 201
+    assert first.json()["id"] == second.json()["id"]
+
+
+def test_same_key_with_another_body_is_refused(client, world, db):
+    headers = {**world.reporter.headers, "Idempotency-Key": "reused"}
+    assert client.post("/v1/tickets", json=_body(world), headers=headers).status_code == 201
+    before = _ticket_count(db)
+    other = client.post("/v1/tickets", json=_body(world, description="另一件事"), headers=headers)
+    assert other.status_code == 422
+    assert other.headers["content-type"] == "application/problem+json"
+    assert "idempotency" in other.json()["type"]
+    assert _ticket_count(db) == before
+
+
+def test_keys_belong_to_their_caller(client, world):
+    key = {"Idempotency-Key": "shared-key"}
+    mine = client.post("/v1/tickets", json=_body(world), headers={**world.reporter.headers, **key})
+    theirs = client.post(
+        "/v1/tickets", json=_body(world), headers={**world.neighbour.headers, **key}
+    )
+    assert mine.status_code == theirs.status_code == 201
+    assert mine.json()["id"] != theirs.json()["id"]
+
+
+def test_a_request_in_flight_answers_409(client, world, db):
+    """The first request holds the key (claimed, no response yet): a duplicate gets 409."""
+    data = TicketCreate.model_validate(_body(world))
+    now = utcnow()
+    db.add(
+        IdempotencyKey(
+            owner=f"user:{world.reporter.user_id}",
+            key="in-flight",
+            request_hash=fingerprint(data.model_dump_json().encode()),
+            locked_until=now + dt.timedelta(seconds=30),
+            created_at=now,
+            expires_at=now + dt.timedelta(hours=24),
+        )
+    )
+    db.flush()
+    before = _ticket_count(db)
+    response = client.post(
+        "/v1/tickets",
+        json=_body(world),
+        headers={**world.reporter.headers, "Idempotency-Key": "in-flight"},
+    )
+    assert response.status_code == 409
+    assert response.headers["content-type"] == "application/problem+json"
+    assert _ticket_count(db) == before
+
+
+def test_a_claim_left_by_a_dead_request_is_taken_over(client, world, db):
+    data = TicketCreate.model_validate(_body(world))
+    past = utcnow() - dt.timedelta(minutes=5)
+    db.add(
+        IdempotencyKey(
+            owner=f"user:{world.reporter.user_id}",
+            key="orphan",
+            request_hash=fingerprint(data.model_dump_json().encode()),
+            locked_until=past,
+            created_at=past,
+            expires_at=past + dt.timedelta(hours=24),
+        )
+    )
+    db.flush()
+    headers = {**world.reporter.headers, "Idempotency-Key": "orphan"}
+    first = client.post("/v1/tickets", json=_body(world), headers=headers)
+    assert first.status_code == 201
+    assert client.post("/v1/tickets", json=_body(world), headers=headers).json() == first.json()
+
+
+def test_a_failed_request_does_not_burn_the_key(client, world, db):
+    headers = {**world.reporter.headers, "Idempotency-Key": "retry-me"}
+    bad = client.post("/v1/tickets", json=_body(world, category="no.such"), headers=headers)
+    assert bad.status_code == 422
+    assert db.scalar(select(IdempotencyKey).where(IdempotencyKey.key == "retry-me")) is None
+    good = client.post("/v1/tickets", json=_body(world), headers=headers)
+    assert good.status_code == 201
+
+
+def test_expired_keys_are_forgotten(client, world, db):
+    headers = {**world.reporter.headers, "Idempotency-Key": "old"}
+    first = client.post("/v1/tickets", json=_body(world), headers=headers)
+    db.execute(
+        update(IdempotencyKey)
+        .where(IdempotencyKey.key == "old")
+        .values(expires_at=utcnow() - dt.timedelta(seconds=1))
+    )
+    db.flush()
+    second = client.post("/v1/tickets", json=_body(world, description="新的一件"), headers=headers)
+    assert second.status_code == 201
+    assert second.json()["id"] != first.json()["id"]
+
+
+def test_bad_keys_are_rejected(client, world, db):
+    before = _ticket_count(db)
+    for key in ("", "x" * 256):
+        response = client.post(
+            "/v1/tickets",
+            json=_body(world),
+            headers={**world.reporter.headers, "Idempotency-Key": key},
+        )
+        assert response.status_code == 422, key
+    assert _ticket_count(db) == before
