@@ -11,8 +11,9 @@ from typing import Annotated, Any
 
 import jwt
 from fastapi import Depends, Request
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
 
 from service.apikeys.models import ApiKey
 from service.config import Settings, SettingsDep
@@ -137,13 +138,15 @@ def _check_scope_exists(session: Session, scope: dict[str, Any]) -> None:
             raise Unauthorized(f"The token's {field.removesuffix('_id')} does not exist.")
 
 
-def _provision(session: Session, claims: dict[str, Any]) -> tuple[User, bool]:
-    """Find the user of this `sub`, creating or updating it from the claims."""
-    sub = str(claims["sub"])[:200]
-    scope = _scope_from_claims(claims)
+def _claims_match(user: User, scope: dict[str, Any]) -> bool:
+    return all(getattr(user, field) == value for field, value in scope.items())
+
+
+def _provision(session: Session, sub: str, scope: dict[str, Any]) -> User:
+    """Create or update the user of this `sub` from the token's claims."""
     user = session.scalar(select(User).where(User.sub == sub))
-    if user is not None and all(getattr(user, f) == v for f, v in scope.items()):
-        return user, False
+    if user is not None and _claims_match(user, scope):
+        return user
     _check_scope_exists(session, scope)
     if user is None:
         user = User(sub=sub, **scope)
@@ -153,7 +156,7 @@ def _provision(session: Session, claims: dict[str, Any]) -> tuple[User, bool]:
             setattr(user, field, value)
         user.updated_at = utcnow()
     session.flush()
-    return user, True
+    return user
 
 
 def _principal_for(session: Session, user: User, api_key_id: int | None = None) -> Principal:
@@ -173,7 +176,12 @@ def _principal_for(session: Session, user: User, api_key_id: int | None = None) 
     )
 
 
-def authenticate(session: Session, token: str, settings: Settings) -> Principal:
+def authenticate(
+    session: Session, token: str, settings: Settings, write: sessionmaker[Session]
+) -> Principal:
+    """Resolve a bearer token. `session` reads; the rare writes (provisioning a
+    user, touching an API key) commit at once in a short transaction of their own
+    from `write`, so that the request's own write transaction never waits on them."""
     if token.startswith(API_KEY_PREFIX):
         api_key = session.scalar(
             select(ApiKey).where(
@@ -184,18 +192,31 @@ def authenticate(session: Session, token: str, settings: Settings) -> Principal:
             raise Unauthorized("Unknown or revoked API key.")
         now = utcnow()
         if api_key.last_used_at is None or now - api_key.last_used_at > API_KEY_TOUCH_INTERVAL:
-            api_key.last_used_at = now
-            session.commit()
+            with write() as touch:
+                touch.execute(
+                    update(ApiKey).where(ApiKey.id == api_key.id).values(last_used_at=now)
+                )
+                touch.commit()
         user = session.get(User, api_key.user_id)
         assert user is not None
         return _principal_for(session, user, api_key.id)
 
     claims = decode_jwt(token, settings)
-    user, changed = _provision(session, claims)
-    if changed:
-        # Commit at once: the request's write transaction must not wait on this one.
-        session.commit()
-    return _principal_for(session, user)
+    sub = str(claims["sub"])[:200]
+    scope = _scope_from_claims(claims)
+    user = session.scalar(select(User).where(User.sub == sub))
+    if user is not None and _claims_match(user, scope):
+        return _principal_for(session, user)
+    session.rollback()  # end the read snapshot: what we commit next must be visible to it
+    for _attempt in range(3):
+        try:
+            with write() as provisioning:
+                principal = _principal_for(provisioning, _provision(provisioning, sub, scope))
+                provisioning.commit()
+                return principal
+        except IntegrityError:
+            continue  # the first requests of a new `sub` raced; the other one created it
+    raise Unauthorized("Could not provision this user; retry.")
 
 
 def get_principal(request: Request, session: SessionDep, settings: SettingsDep) -> Principal:
@@ -203,7 +224,7 @@ def get_principal(request: Request, session: SessionDep, settings: SettingsDep) 
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Send `Authorization: Bearer <token>`.")
-    return authenticate(session, token.strip(), settings)
+    return authenticate(session, token.strip(), settings, request.app.state.write_sessionmaker)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

@@ -147,3 +147,20 @@ def test_conflicting_actions_never_lose_an_update(live, live_engine):
         if later.from_status is not None:
             assert later.from_status == earlier.to_status
     assert final["version"] == ticket["version"] + 2 + len(winners)
+
+
+def test_first_requests_of_a_new_user_racing_provision_one_user(live, live_engine, settings):
+    from service.auth import mint_token
+    from service.users.models import User
+
+    http, world = live
+    token = mint_token(settings, sub="brand-new", role="resident", community_id=world.community_a)
+    headers = {"Authorization": f"Bearer {token}"}
+    responses = _all_at_once(str(http.base_url), [("GET", "/v1/me", headers, None)] * THREADS)
+    assert [r.status_code for r in responses] == [200] * THREADS
+    assert len({r.json()["user_id"] for r in responses}) == 1
+    with live_engine.connect() as connection:
+        assert (
+            connection.scalar(select(func.count()).select_from(User).where(User.sub == "brand-new"))
+            == 1
+        )
