@@ -165,7 +165,7 @@ def cmd_dev_setup(args: argparse.Namespace) -> int:
     token = mint_token(settings, sub="dev-admin", role=Role.admin, name="Development admin")
     print()
     print("Development admin token (province-wide, valid 30 days):")
-    print(f"  export LINLI_TOKEN={token}")
+    print(f"  export ADMIN={token}")
     print(f"API docs: http://{args.host}:{args.port}/docs")
     print()
     return 0

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -136,6 +136,17 @@ def _resident_by_phone(session: Session, community_id: int, phone: str) -> User 
     )
 
 
+def next_ticket_id(session: Session) -> int:
+    """Take the ticket's id before the INSERT, so its number goes in with it.
+
+    PostgreSQL draws from the id column's own sequence. SQLite has one writer at
+    a time (write requests hold BEGIN IMMEDIATE), so max + 1 cannot be taken twice.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return int(session.scalar(text("SELECT nextval(pg_get_serial_sequence('ticket', 'id'))")))
+    return int(session.scalar(select(func.coalesce(func.max(Ticket.id), 0) + 1)))
+
+
 def ticket_number(ticket_id: int, created_at: dt.datetime, timezone: str) -> str:
     local = created_at.astimezone(ZoneInfo(timezone))
     return f"LL{local:%y%m%d}-{ticket_id:06d}"
@@ -170,7 +181,10 @@ def create_ticket(
 
     organization_id = serving_organization(session, community.id, category.kind)
     location = data.location
+    ticket_id = next_ticket_id(session)
     ticket = Ticket(
+        id=ticket_id,
+        number=ticket_number(ticket_id, now, timezone),
         kind=category.kind,
         category_id=category.id,
         priority=priority,
@@ -201,7 +215,6 @@ def create_ticket(
     )
     session.add(ticket)
     session.flush()
-    ticket.number = ticket_number(ticket.id, now, timezone)
     record_event(
         session,
         ticket,
