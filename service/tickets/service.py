@@ -143,8 +143,10 @@ def next_ticket_id(session: Session) -> int:
     a time (write requests hold BEGIN IMMEDIATE), so max + 1 cannot be taken twice.
     """
     if session.get_bind().dialect.name == "postgresql":
-        return int(session.scalar(text("SELECT nextval(pg_get_serial_sequence('ticket', 'id'))")))
-    return int(session.scalar(select(func.coalesce(func.max(Ticket.id), 0) + 1)))
+        next_id = session.scalar(text("SELECT nextval(pg_get_serial_sequence('ticket', 'id'))"))
+    else:
+        next_id = session.scalar(select(func.coalesce(func.max(Ticket.id), 0) + 1))
+    return int(next_id)  # type: ignore[arg-type]
 
 
 def ticket_number(ticket_id: int, created_at: dt.datetime, timezone: str) -> str:
