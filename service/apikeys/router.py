@@ -15,6 +15,7 @@ from service.apikeys.models import ApiKey
 from service.auth import CurrentPrincipal, Principal
 from service.db import SessionDep, WriteSessionDep
 from service.directory.models import Organization
+from service.directory.service import editable_organization
 from service.enums import Role
 from service.errors import Forbidden, NotFound, responses
 from service.scope import visible
@@ -50,6 +51,11 @@ class ApiKeyPage(BaseModel):
 
 def _organization(session: Session, principal: Principal, organization_id: int) -> Organization:
     """Keys are managed by the organisation's (human) dispatchers and by admins above it."""
+    if principal.role == Role.admin:
+        # Serving a community in the admin's region is not enough: a key acts as the
+        # organisation everywhere, so only admins above its registering region manage keys.
+        editable: Organization = editable_organization(session, principal, organization_id)
+        return editable
     organization = session.scalar(
         select(Organization).where(
             Organization.id == organization_id, visible(principal, Organization)
@@ -57,9 +63,7 @@ def _organization(session: Session, principal: Principal, organization_id: int) 
     )
     if organization is None:
         raise NotFound(f"No organization {organization_id}.")
-    if not (
-        principal.role == Role.admin or (principal.is_dispatcher and principal.api_key_id is None)
-    ):
+    if not (principal.is_dispatcher and principal.api_key_id is None):
         raise Forbidden("Only the organisation's dispatchers and administrators manage its keys.")
     return organization
 

@@ -62,6 +62,13 @@ _ORG_KIND_FOR = {
 }
 
 
+class _TicketOrganization:
+    """Marker: the event belongs to the ticket's current organisation."""
+
+
+TICKET_ORGANIZATION = _TicketOrganization()
+
+
 def record_event(
     session: Session,
     ticket: Ticket,
@@ -70,18 +77,23 @@ def record_event(
     *,
     from_status: Status | None = None,
     to_status: Status | None = None,
-    organization_id: int | None = None,
+    organization_id: int | None | _TicketOrganization = TICKET_ORGANIZATION,
     internal: bool = False,
     data: dict[str, Any] | None = None,
     at: dt.datetime | None = None,
 ) -> TicketEvent:
+    """Append to the timeline. `organization_id` defaults to the ticket's current
+    organisation; pass None explicitly for an event no organisation may claim
+    (an administrator's internal note)."""
+    if isinstance(organization_id, _TicketOrganization):
+        organization_id = ticket.organization_id
     event = TicketEvent(
         ticket_id=ticket.id,
         type=type_,
         actor_id=actor_id,
         from_status=from_status,
         to_status=to_status,
-        organization_id=organization_id if organization_id is not None else ticket.organization_id,
+        organization_id=organization_id,
         internal=internal,
         data=data or {},
         created_at=at or utcnow(),
@@ -408,7 +420,10 @@ def perform(
     if action == "assign":
         data = _assign(session, principal, ticket, body)
     elif action == "accept":
-        ticket.responded_at = ticket.responded_at or now
+        if ticket.responded_at is None:
+            ticket.responded_at = now
+            if ticket.respond_by is not None and now > ticket.respond_by:
+                ticket.response_breached = True
         if ticket.assignee_id is None and principal.api_key_id is None:
             ticket.assignee_id = principal.user_id
     elif action == "hold":
@@ -424,6 +439,12 @@ def perform(
     elif action == "resolve":
         assert isinstance(body, ResolveBody)
         ticket.resolved_at = now
+        # Time on hold does not count against the resolution target.
+        if (
+            ticket.resolve_by is not None
+            and now - dt.timedelta(seconds=ticket.paused_seconds) > ticket.resolve_by
+        ):
+            ticket.resolution_breached = True
         data = {"note": body.note, "attachment_ids": list(body.attachment_ids)}
     elif action == "confirm":
         assert isinstance(body, ConfirmBody)
@@ -474,7 +495,7 @@ def perform(
         principal.user_id,
         from_status=source,
         to_status=ticket.status,
-        organization_id=event_org if action == "return" else None,
+        organization_id=event_org if action == "return" else TICKET_ORGANIZATION,
         data={k: v for k, v in data.items() if v is not None},
         at=now,
     )
@@ -541,7 +562,9 @@ def add_comment(
         "ticket.commented",
         principal.user_id,
         internal=data.internal,
-        organization_id=org if data.internal else None,
+        # An internal note stays with its author's side: the organisation, or
+        # (org None) the department. A public comment belongs to the ticket's organisation.
+        organization_id=org if data.internal else TICKET_ORGANIZATION,
         data={"comment_id": comment.id, "body": data.body},
         at=now,
     )
