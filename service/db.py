@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -49,8 +50,26 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return value.astimezone(dt.UTC)
 
 
+_clock_override: Callable[[], dt.datetime] | None = None
+
+
 def utcnow() -> dt.datetime:
+    """The current instant. Every timestamp Linli writes comes from here."""
+    if _clock_override is not None:
+        return _clock_override()
     return dt.datetime.now(dt.UTC)
+
+
+@contextmanager
+def clock_override(clock: Callable[[], dt.datetime]) -> Iterator[None]:
+    """Make `utcnow()` answer `clock()` (process-wide): for replaying a timeline
+    in `seed-demo` and for tests, never while serving."""
+    global _clock_override
+    previous, _clock_override = _clock_override, clock
+    try:
+        yield
+    finally:
+        _clock_override = previous
 
 
 def make_engine(settings: Settings) -> Engine:

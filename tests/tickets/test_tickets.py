@@ -268,3 +268,40 @@ def test_health_and_readiness(client):
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["status"] == "ready"
+
+
+def test_late_response_and_resolution_are_marked_breached(client, world, db):
+    late = file_ticket(client, world.reporter, world.community_a)
+    on_time = file_ticket(client, world.reporter, world.community_a)
+    past = utcnow() - dt.timedelta(minutes=1)
+    db.execute(
+        update(Ticket).where(Ticket.id == late["id"]).values(respond_by=past, resolve_by=past)
+    )
+    db.flush()
+    for ticket in (late, on_time):
+        _walk(client, world, ticket["id"], "accept", "start", "resolve")
+    sla = client.get(f"/v1/tickets/{late['id']}", headers=world.reporter.headers).json()["sla"]
+    assert sla["response_breached"] and sla["resolution_breached"]
+    breached = client.get(
+        "/v1/tickets", params={"breached": "true"}, headers=world.dispatcher.headers
+    )
+    assert [t["id"] for t in breached.json()["items"]] == [late["id"]]
+    not_breached = client.get(
+        "/v1/tickets", params={"breached": "false"}, headers=world.dispatcher.headers
+    )
+    assert on_time["id"] in {t["id"] for t in not_breached.json()["items"]}
+
+
+def test_time_on_hold_does_not_count_against_resolution(client, world, db):
+    ticket = file_ticket(client, world.reporter, world.community_a)
+    _walk(client, world, ticket["id"], "accept", "start")
+    # Resolve target a minute ago, but two hours were spent waiting for parts.
+    db.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket["id"])
+        .values(resolve_by=utcnow() - dt.timedelta(minutes=1), paused_seconds=7200)
+    )
+    db.flush()
+    _walk(client, world, ticket["id"], "resolve")
+    sla = client.get(f"/v1/tickets/{ticket['id']}", headers=world.reporter.headers).json()["sla"]
+    assert sla["resolution_breached"] is False
