@@ -14,8 +14,9 @@ $(STAMP): pyproject.toml requirements.lock
 	$(PY) -m pip install --quiet -c requirements.lock -e '.[dev]'
 	touch $(STAMP)
 
+# DEMO=0 keeps an empty database empty (no seed-demo).
 run: $(STAMP)
-	$(PY) -m service dev-setup --host $(HOST) --port $(PORT)
+	$(PY) -m service dev-setup --host $(HOST) --port $(PORT) $(if $(filter 0,$(DEMO)),--no-demo,)
 	$(PY) -m service serve --host $(HOST) --port $(PORT)
 
 test: test-sqlite test-postgres

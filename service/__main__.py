@@ -156,17 +156,36 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_dev_setup(args: argparse.Namespace) -> int:
-    """What `make run` does before serving: migrate, load reference data, print a token."""
+    """What `make run` does before serving: migrate, load reference data (and the
+    demo data into an empty database), print an admin token and a first request."""
+    from sqlalchemy import func, select
+
+    from service.auth import mint_token
+    from service.directory.models import Community
+
     cmd_migrate(argparse.Namespace(downgrade=False, revision=None))
     cmd_seed(args)
-    from service.auth import mint_token
+    engine, factory = _session()
+    with factory() as session:
+        empty = not session.scalar(select(func.count()).select_from(Community))
+    engine.dispose()
+    if empty and not args.no_demo:
+        cmd_seed_demo(argparse.Namespace(seed=7))
 
     settings = get_settings()
     token = mint_token(settings, sub="dev-admin", role=Role.admin, name="Development admin")
+    base = f"http://{args.host}:{args.port}"
     print()
     print("Development admin token (province-wide, valid 30 days):")
     print(f"  export ADMIN={token}")
-    print(f"API docs: http://{args.host}:{args.port}/docs")
+    print("File a ticket with it (a phone-in for a resident of community 1):")
+    print(
+        f'  curl -s -X POST {base}/v1/tickets -H "Authorization: Bearer $ADMIN" '
+        '-H \'Content-Type: application/json\' -d \'{"category": "repair.heating", '
+        '"community_id": 1, "description": "暖气不热", "channel": "phone", '
+        '"on_behalf_of": {"name": "买买提", "phone": "13999110000"}}\''
+    )
+    print(f"API docs: {base}/docs")
     print()
     return 0
 
@@ -222,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     close.add_argument("--days", type=int)
 
     setup = add("dev-setup", cmd_dev_setup, "migrate, load reference data, print a dev token")
+    setup.add_argument("--no-demo", action="store_true", help="never load the demo data")
     setup.add_argument("--host", default="127.0.0.1")
     setup.add_argument("--port", type=int, default=8000)
     return parser
