@@ -15,7 +15,7 @@ def _session():  # type: ignore[no-untyped-def]
     from service.db import make_engine, make_sessionmaker
 
     engine = make_engine(get_settings())
-    return engine, make_sessionmaker(engine, write=True)
+    return engine, make_sessionmaker(engine.execution_options(sqlite_immediate=True))
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:

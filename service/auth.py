@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated, Any
@@ -13,11 +14,11 @@ import jwt
 from fastapi import Depends, Request
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from service.apikeys.models import ApiKey
 from service.config import Settings, SettingsDep
-from service.db import SessionDep, utcnow
+from service.db import SessionDep, begin_write, utcnow
 from service.directory.models import Community, Organization, Region
 from service.enums import OrgRole, Role
 from service.errors import Forbidden, Unauthorized
@@ -176,12 +177,10 @@ def _principal_for(session: Session, user: User, api_key_id: int | None = None) 
     )
 
 
-def authenticate(
-    session: Session, token: str, settings: Settings, write: sessionmaker[Session]
-) -> Principal:
-    """Resolve a bearer token. `session` reads; the rare writes (provisioning a
-    user, touching an API key) commit at once in a short transaction of their own
-    from `write`, so that the request's own write transaction never waits on them."""
+def authenticate(session: Session, token: str, settings: Settings) -> Principal:
+    """Resolve a bearer token in the request's session. The rare writes
+    (provisioning a user, touching an API key) commit at once in a write
+    transaction of their own, before the request's work begins."""
     if token.startswith(API_KEY_PREFIX):
         api_key = session.scalar(
             select(ApiKey).where(
@@ -190,16 +189,15 @@ def authenticate(
         )
         if api_key is None:
             raise Unauthorized("Unknown or revoked API key.")
+        key_id, user_id, last_used = api_key.id, api_key.user_id, api_key.last_used_at
         now = utcnow()
-        if api_key.last_used_at is None or now - api_key.last_used_at > API_KEY_TOUCH_INTERVAL:
-            with write() as touch:
-                touch.execute(
-                    update(ApiKey).where(ApiKey.id == api_key.id).values(last_used_at=now)
-                )
-                touch.commit()
-        user = session.get(User, api_key.user_id)
+        if last_used is None or now - last_used > API_KEY_TOUCH_INTERVAL:
+            begin_write(session)
+            session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))
+            session.commit()
+        user = session.get(User, user_id)
         assert user is not None
-        return _principal_for(session, user, api_key.id)
+        return _principal_for(session, user, key_id)
 
     claims = decode_jwt(token, settings)
     sub = str(claims["sub"])[:200]
@@ -207,24 +205,59 @@ def authenticate(
     user = session.scalar(select(User).where(User.sub == sub))
     if user is not None and _claims_match(user, scope):
         return _principal_for(session, user)
-    session.rollback()  # end the read snapshot: what we commit next must be visible to it
     for _attempt in range(3):
         try:
-            with write() as provisioning:
-                principal = _principal_for(provisioning, _provision(provisioning, sub, scope))
-                provisioning.commit()
-                return principal
+            begin_write(session)
+            principal = _principal_for(session, _provision(session, sub, scope))
+            session.commit()
+            return principal
         except IntegrityError:
-            continue  # the first requests of a new `sub` raced; the other one created it
+            session.rollback()  # the first requests of a new `sub` raced; the other one won
     raise Unauthorized("Could not provision this user; retry.")
+
+
+class PrincipalCache:
+    """Principals of recently seen JWTs, per process, for `ttl` seconds.
+
+    A JWT's claims cannot change, and the user they resolve to changes only when
+    a token with other claims arrives (which is another cache key), so a cached
+    principal is what the database would answer; the cache only saves the lookup
+    on every request. API keys are never cached: revocation must bite at once.
+    """
+
+    def __init__(self, ttl: float = 60.0, size: int = 50_000) -> None:
+        self.ttl, self.size = ttl, size
+        self._entries: dict[str, tuple[float, Principal]] = {}
+
+    def get(self, token: str) -> Principal | None:
+        entry = self._entries.get(token)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, token: str, principal: Principal) -> None:
+        if len(self._entries) >= self.size:
+            self._entries.clear()  # simpler than LRU, and rare: 50k live tokens a minute
+        self._entries[token] = (time.monotonic() + self.ttl, principal)
 
 
 def get_principal(request: Request, session: SessionDep, settings: SettingsDep) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         raise Unauthorized("Send `Authorization: Bearer <token>`.")
-    return authenticate(session, token.strip(), settings, request.app.state.write_sessionmaker)
+    cache: PrincipalCache | None = getattr(request.app.state, "principals", None)
+    if cache is None or token.startswith(API_KEY_PREFIX):
+        return authenticate(session, token, settings)
+    principal = cache.get(token)
+    if principal is None:
+        principal = authenticate(session, token, settings)
+        cache.put(token, principal)
+    else:
+        # The signature and expiry are checked on every request, cached or not.
+        decode_jwt(token, settings)
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

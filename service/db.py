@@ -115,16 +115,34 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def make_sessionmaker(engine: Engine, *, write: bool = False) -> sessionmaker[Session]:
-    """Sessions for reads, or for writes: on SQLite those begin with BEGIN IMMEDIATE."""
-    bind = engine.execution_options(sqlite_immediate=True) if write else engine
-    return sessionmaker(bind, expire_on_commit=False, autoflush=False)
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
-def _session(request: Request, *, write: bool) -> Iterator[Session]:
-    """One transaction per request, committed before the response is sent."""
-    state = request.app.state
-    factory: sessionmaker[Session] = state.write_sessionmaker if write else state.sessionmaker
+_immediate: dict[Engine, Engine] = {}
+
+
+def begin_write(session: Session) -> None:
+    """Make the session's next transaction a write transaction.
+
+    Whatever it read so far is committed (on SQLite that ends a read snapshot that
+    could not be upgraded to a writer once another commit happened); on SQLite the
+    next transaction then starts with BEGIN IMMEDIATE, so writers queue on the
+    busy timeout instead of failing. A request keeps one session and one
+    connection at a time: two per request deadlock the pool under load.
+    """
+    if session.in_transaction():
+        session.commit()
+    bind = session.bind
+    if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
+        if bind not in _immediate:
+            _immediate[bind] = bind.execution_options(sqlite_immediate=True)
+        session.bind = _immediate[bind]
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request, committed before the response is sent."""
+    factory: sessionmaker[Session] = request.app.state.sessionmaker
     with factory() as session:
         try:
             yield session
@@ -134,13 +152,12 @@ def _session(request: Request, *, write: bool) -> Iterator[Session]:
         session.commit()
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    yield from _session(request, write=False)
-
-
-def get_write_session(request: Request) -> Iterator[Session]:
-    yield from _session(request, write=True)
-
-
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
-WriteSessionDep = Annotated[Session, Depends(get_write_session, scope="function")]
+
+
+def get_write_session(session: SessionDep) -> Session:
+    begin_write(session)
+    return session
+
+
+WriteSessionDep = Annotated[Session, Depends(get_write_session)]

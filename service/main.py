@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from service.apikeys.router import router as api_keys_router
+from service.auth import PrincipalCache
 from service.categories.router import router as categories_router
 from service.config import Settings, get_settings
 from service.db import make_engine, make_sessionmaker
@@ -41,7 +42,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
-    app.state.write_sessionmaker = make_sessionmaker(engine, write=True)
+    app.state.principals = PrincipalCache()
     install_error_handlers(app)
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
     for router in (

@@ -131,7 +131,6 @@ def app(settings: Settings, engine: Engine, connection: Any) -> Any:
         join_transaction_mode="create_savepoint",
     )
     app.state.sessionmaker = factory
-    app.state.write_sessionmaker = factory
     return app
 
 

@@ -3,8 +3,8 @@
 import datetime as dt
 from typing import Annotated, Any
 
+import pydantic_core
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response
-from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from service.auth import CurrentPrincipal, Principal
@@ -45,7 +45,7 @@ from service.tickets.schemas import (
     TicketPage,
     TicketRead,
 )
-from service.tickets.serialize import etag, ticket_read
+from service.tickets.serialize import etag, json_response, ticket_dict
 
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
 
@@ -81,9 +81,8 @@ def writable_ticket(
 WritableTicket = Annotated[Ticket, Depends(writable_ticket)]
 
 
-def _with_headers(response: Response, ticket: Ticket) -> None:
-    response.headers["ETag"] = etag(ticket)
-    response.headers["Cache-Control"] = "private, no-cache"
+def _headers(ticket: Any, **extra: str) -> dict[str, str]:
+    return {"ETag": etag(ticket), "Cache-Control": "private, no-cache", **extra}
 
 
 @router.post(
@@ -94,7 +93,6 @@ def _with_headers(response: Response, ticket: Ticket) -> None:
 )
 def create_ticket(
     data: TicketCreate,
-    response: Response,
     principal: CurrentPrincipal,
     session: WriteSessionDep,
     settings: SettingsDep,
@@ -105,9 +103,11 @@ def create_ticket(
 ) -> Any:
     if idempotency_key is None:
         ticket = service.create_ticket(session, principal, data, timezone=settings.timezone)
-        _with_headers(response, ticket)
-        response.headers["Location"] = f"/v1/tickets/{ticket.id}"
-        return ticket_read(ticket, data.category)
+        return json_response(
+            ticket_dict(ticket, data.category),
+            201,
+            _headers(ticket, Location=f"/v1/tickets/{ticket.id}"),
+        )
 
     key = idempotency.validate_key(idempotency_key)
     owner = principal.owner_key
@@ -120,20 +120,18 @@ def create_ticket(
         lock=dt.timedelta(seconds=settings.idempotency_lock_seconds),
     )
     if replay is not None:
-        return JSONResponse(
-            replay.body,
-            status_code=replay.status,
-            headers={**replay.headers, "Idempotent-Replayed": "true"},
+        return json_response(
+            replay.body, replay.status, {**replay.headers, "Idempotent-Replayed": "true"}
         )
     try:
         ticket = service.create_ticket(session, principal, data, timezone=settings.timezone)
-        body = ticket_read(ticket, data.category).model_dump(mode="json", by_alias=True)
-        headers = {"ETag": etag(ticket), "Location": f"/v1/tickets/{ticket.id}"}
+        body = pydantic_core.to_jsonable_python(ticket_dict(ticket, data.category))
+        headers = _headers(ticket, Location=f"/v1/tickets/{ticket.id}")
         idempotency.complete(session, owner=owner, key=key, status=201, body=body, headers=headers)
     except Exception:
         idempotency.release(session, owner=owner, key=key)
         raise
-    return JSONResponse(body, status_code=201, headers=headers)
+    return json_response(body, 201, headers)
 
 
 def _status_list(status: list[Status] | None) -> list[Status]:
@@ -156,7 +154,7 @@ def list_tickets(
     breached: bool | None = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
-) -> TicketPage:
+) -> Any:
     for name, value in (("created_from", created_from), ("created_to", created_to)):
         if value is not None and value.tzinfo is None:
             raise Unprocessable(
@@ -178,22 +176,22 @@ def list_tickets(
     rows, next_cursor = service.list_tickets(
         session, principal, filters, cursor=cursor, limit=limit
     )
-    return TicketPage(items=[ticket_read(t, code) for t, code in rows], next_cursor=next_cursor)
+    return json_response(
+        {"items": [ticket_dict(row, row.category_code) for row in rows], "next_cursor": next_cursor}
+    )
 
 
 @router.get("/{ticket_id}", response_model=TicketRead, responses=responses(NotFound))
 def get_ticket(
     ticket_id: TicketId,
-    response: Response,
     principal: CurrentPrincipal,
     session: SessionDep,
     if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
 ) -> Any:
-    ticket = service.get_visible_ticket(session, principal, ticket_id)
-    if if_none_match is not None and etag(ticket) in {t.strip() for t in if_none_match.split(",")}:
-        return Response(status_code=304, headers={"ETag": etag(ticket)})
-    _with_headers(response, ticket)
-    return ticket_read(ticket, service.category_code(session, ticket))
+    row = service.get_visible_ticket_row(session, principal, ticket_id)
+    if if_none_match is not None and etag(row) in {t.strip() for t in if_none_match.split(",")}:
+        return Response(status_code=304, headers={"ETag": etag(row)})
+    return json_response(ticket_dict(row, row.category_code), headers=_headers(row))
 
 
 def _act(
@@ -202,9 +200,8 @@ def _act(
     ticket: Ticket,
     action: str,
     body: Any,
-    response: Response,
     settings: Settings,
-) -> TicketRead:
+) -> Response:
     service.perform(
         session,
         principal,
@@ -213,8 +210,9 @@ def _act(
         body,
         reopen_window=dt.timedelta(days=settings.reopen_window_days),
     )
-    _with_headers(response, ticket)
-    return ticket_read(ticket, service.category_code(session, ticket))
+    return json_response(
+        ticket_dict(ticket, service.category_code(session, ticket)), headers=_headers(ticket)
+    )
 
 
 _ACTION_ERRORS = responses(NotFound, InvalidTransition, PreconditionFailed, Forbidden)
@@ -241,11 +239,10 @@ def _make_action_route(action: str, schema: type, required: bool) -> None:
             ticket: WritableTicket,
             principal: CurrentPrincipal,
             session: WriteSessionDep,
-            response: Response,
             settings: SettingsDep,
             body: Annotated[schema, Body()],  # type: ignore[valid-type]
-        ) -> TicketRead:
-            return _act(session, principal, ticket, action, body, response, settings)
+        ) -> Response:
+            return _act(session, principal, ticket, action, body, settings)
 
     else:
 
@@ -253,11 +250,10 @@ def _make_action_route(action: str, schema: type, required: bool) -> None:
             ticket: WritableTicket,
             principal: CurrentPrincipal,
             session: WriteSessionDep,
-            response: Response,
             settings: SettingsDep,
             body: Annotated[schema | None, Body()] = None,  # type: ignore[valid-type]
-        ) -> TicketRead:
-            return _act(session, principal, ticket, action, body or schema(), response, settings)
+        ) -> Response:
+            return _act(session, principal, ticket, action, body or schema(), settings)
 
     endpoint.__name__ = f"{action}_ticket"
     router.add_api_route(

@@ -153,7 +153,8 @@ class LocationRead(BaseModel):
 
 
 class TimeWindowRead(BaseModel):
-    from_: dt.datetime = Field(serialization_alias="from")
+    model_config = {"populate_by_name": True}
+    from_: dt.datetime = Field(alias="from")
     to: dt.datetime
 
 

@@ -1,76 +1,82 @@
-"""Ticket rows to their API representation."""
+"""Tickets to their API representation (TicketRead), straight to JSON.
+
+Reads are the hot path: a provider's page is 50 tickets. Building pydantic
+models and letting FastAPI validate them again cost more than the query, so the
+representation is built as plain dicts from a Core row or an ORM object (both
+answer attribute access by column name) and serialised once by pydantic-core.
+tests/tickets/test_serialize.py checks that it stays exactly TicketRead.
+"""
 
 from __future__ import annotations
 
-from service.tickets.models import Ticket
-from service.tickets.schemas import (
-    LocationRead,
-    OnBehalfOf,
-    Person,
-    RatingRead,
-    SlaRead,
-    TicketRead,
-    TimeWindowRead,
-)
+from typing import Any
+
+import pydantic_core
+from fastapi import Response
 
 
-def etag(ticket: Ticket) -> str:
+def etag(ticket: Any) -> str:
     return f'"{ticket.id}.{ticket.version}"'
 
 
-def ticket_read(ticket: Ticket, category_code: str) -> TicketRead:
-    return TicketRead.model_construct(
-        id=ticket.id,
-        number=ticket.number or "",
-        kind=ticket.kind,
-        category=category_code,
-        priority=ticket.priority,
-        status=ticket.status,
-        community_id=ticket.community_id,
-        location=LocationRead.model_construct(
-            building=ticket.building, unit=ticket.unit, room=ticket.room, area=ticket.area
-        ),
-        title=ticket.title,
-        description=ticket.description,
-        reporter=Person.model_construct(id=ticket.reporter_id, name=ticket.reporter_name),
-        filed_by=Person.model_construct(id=ticket.filed_by_id, name=None),
-        on_behalf_of=(
-            OnBehalfOf.model_construct(
-                name=ticket.on_behalf_of_name, phone=ticket.on_behalf_of_phone
-            )
-            if ticket.on_behalf_of_name
+def ticket_dict(t: Any, category_code: str) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "number": t.number or "",
+        "kind": t.kind,
+        "category": category_code,
+        "priority": t.priority,
+        "status": t.status,
+        "community_id": t.community_id,
+        "location": {"building": t.building, "unit": t.unit, "room": t.room, "area": t.area},
+        "title": t.title,
+        "description": t.description,
+        "reporter": {"id": t.reporter_id, "name": t.reporter_name},
+        "filed_by": {"id": t.filed_by_id, "name": None},
+        "on_behalf_of": (
+            {"name": t.on_behalf_of_name, "phone": t.on_behalf_of_phone}
+            if t.on_behalf_of_name
             else None
         ),
-        contact_phone=ticket.contact_phone,
-        preferred_time=(
-            TimeWindowRead.model_construct(from_=ticket.preferred_from, to=ticket.preferred_to)
-            if ticket.preferred_from and ticket.preferred_to
+        "contact_phone": t.contact_phone,
+        "preferred_time": (
+            {"from": t.preferred_from, "to": t.preferred_to}
+            if t.preferred_from and t.preferred_to
             else None
         ),
-        attachment_ids=list(ticket.attachment_ids or []),
-        channel=ticket.channel,
-        organization_id=ticket.organization_id,
-        assignee_id=ticket.assignee_id,
-        hold_reason=ticket.hold_reason,
-        sla=SlaRead.model_construct(
-            respond_by=ticket.respond_by,
-            resolve_by=ticket.resolve_by,
-            responded_at=ticket.responded_at,
-            resolved_at=ticket.resolved_at,
-            paused_seconds=ticket.paused_seconds,
-            response_breached=ticket.response_breached,
-            resolution_breached=ticket.resolution_breached,
-        ),
-        rating=(
-            RatingRead.model_construct(
-                score=ticket.rating, comment=ticket.rating_comment, tags=ticket.rating_tags or []
-            )
-            if ticket.rating is not None
+        "attachment_ids": list(t.attachment_ids or []),
+        "channel": t.channel,
+        "organization_id": t.organization_id,
+        "assignee_id": t.assignee_id,
+        "hold_reason": t.hold_reason,
+        "sla": {
+            "respond_by": t.respond_by,
+            "resolve_by": t.resolve_by,
+            "responded_at": t.responded_at,
+            "resolved_at": t.resolved_at,
+            "paused_seconds": t.paused_seconds,
+            "response_breached": t.response_breached,
+            "resolution_breached": t.resolution_breached,
+        },
+        "rating": (
+            {"score": t.rating, "comment": t.rating_comment, "tags": list(t.rating_tags or [])}
+            if t.rating is not None
             else None
         ),
-        reopen_count=ticket.reopen_count,
-        closed_at=ticket.closed_at,
-        created_at=ticket.created_at,
-        updated_at=ticket.updated_at,
-        version=ticket.version,
+        "reopen_count": t.reopen_count,
+        "closed_at": t.closed_at,
+        "created_at": t.created_at,
+        "updated_at": t.updated_at,
+        "version": t.version,
+    }
+
+
+def json_response(
+    content: Any, status_code: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(
+        pydantic_core.to_json(content),
+        status_code=status_code,
+        headers=headers,
+        media_type="application/json",
     )

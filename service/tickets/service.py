@@ -273,6 +273,21 @@ def decode_cursor(cursor: str) -> int:
         ) from exc
 
 
+_TICKET_COLUMNS = (*Ticket.__table__.c, Category.code.label("category_code"))
+
+
+def get_visible_ticket_row(session: Session, principal: Principal, ticket_id: int) -> Any:
+    """The ticket as a read-only row with its category code, in one query."""
+    row = session.execute(
+        select(*_TICKET_COLUMNS)
+        .join(Category, Category.id == Ticket.category_id)
+        .where(Ticket.id == ticket_id, visible(principal, Ticket))
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"No ticket {ticket_id}.")
+    return row
+
+
 def list_tickets(
     session: Session,
     principal: Principal,
@@ -280,9 +295,10 @@ def list_tickets(
     *,
     cursor: str | None,
     limit: int,
-) -> tuple[list[tuple[Ticket, str]], str | None]:
+) -> tuple[Sequence[Any], str | None]:
+    """A page of visible tickets, newest first, as rows carrying `category_code`."""
     query = (
-        select(Ticket, Category.code)
+        select(*_TICKET_COLUMNS)
         .join(Category, Category.id == Ticket.category_id)
         .where(visible(principal, Ticket))
     )
@@ -312,8 +328,8 @@ def list_tickets(
     if cursor:
         query = query.where(Ticket.id < decode_cursor(cursor))
     rows = session.execute(query.order_by(Ticket.id.desc()).limit(limit + 1)).all()
-    page = [(row[0], row[1]) for row in rows[:limit]]
-    next_cursor = encode_cursor(page[-1][0].id) if len(rows) > limit else None
+    page = rows[:limit]
+    next_cursor = encode_cursor(page[-1].id) if len(rows) > limit else None
     return page, next_cursor
 
 

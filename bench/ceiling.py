@@ -1,0 +1,103 @@
+"""The raw-driver ceiling: the least a service can do for the same requests.
+
+A FastAPI app with sync routes (like Linli's) that talks to the database through
+the bare driver (psycopg 3 with a pool, or sqlite3) and does only:
+
+- POST /tickets: one single-row INSERT of a ticket-sized row, returning its id;
+- GET /tickets?organization_id=N: the same 50-row indexed read Linli's provider
+  listing does (organization_id = N ORDER BY id DESC LIMIT 50), as JSON.
+
+Served by uvicorn with the same settings as Linli in bench/run.py.
+Configure with CEILING_DATABASE_URL (postgresql://... or sqlite:///path).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sqlite3
+import threading
+
+from fastapi import FastAPI, Request, Response
+
+URL = os.environ["CEILING_DATABASE_URL"]
+app = FastAPI()
+
+INSERT = (
+    "INSERT INTO ceiling_ticket (community_id, category_id, organization_id, status, "
+    "priority, kind, description, contact_phone, created_at, updated_at) "
+    "VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}) RETURNING id"
+)
+READ = (
+    "SELECT id, number, kind, priority, status, community_id, organization_id, description, "
+    "created_at, updated_at FROM ticket WHERE organization_id = {p} ORDER BY id DESC LIMIT 50"
+)
+CREATE = """CREATE TABLE IF NOT EXISTS ceiling_ticket (
+    id {pk}, community_id INTEGER NOT NULL, category_id INTEGER NOT NULL,
+    organization_id INTEGER, status VARCHAR(16) NOT NULL, priority VARCHAR(16) NOT NULL,
+    kind VARCHAR(16) NOT NULL, description TEXT NOT NULL, contact_phone VARCHAR(20),
+    created_at {ts} NOT NULL, updated_at {ts} NOT NULL)"""
+
+
+def _row(body: dict) -> tuple:
+    now = dt.datetime.now(dt.UTC)
+    return (
+        body["community_id"], 1, 1, "assigned", "normal", "property",
+        body["description"], body.get("contact_phone"), now, now,
+    )
+
+
+if URL.startswith("postgresql"):
+    from psycopg_pool import ConnectionPool
+
+    pool = ConnectionPool(URL.replace("+psycopg", ""), min_size=4, max_size=10, open=True)
+    with pool.connection() as conn:
+        conn.execute(CREATE.format(pk="BIGSERIAL PRIMARY KEY", ts="TIMESTAMPTZ"))
+
+    @app.post("/tickets", status_code=201)
+    def insert(body: dict) -> Response:
+        with pool.connection() as conn:
+            ticket_id = conn.execute(INSERT.format(p="%s"), _row(body)).fetchone()[0]
+        return Response(json.dumps({"id": ticket_id}), 201, media_type="application/json")
+
+    @app.get("/tickets")
+    def read(request: Request) -> Response:
+        with pool.connection() as conn:
+            rows = conn.execute(
+                READ.format(p="%s"), (int(request.query_params["organization_id"]),)
+            ).fetchall()
+        return Response(json.dumps({"items": [list(r) for r in rows]}, default=str),
+                        media_type="application/json")
+
+else:
+    path = URL.removeprefix("sqlite:///")
+    local = threading.local()
+
+    def _conn() -> sqlite3.Connection:
+        if not hasattr(local, "conn"):
+            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            local.conn = conn
+        return local.conn
+
+    _conn().execute(CREATE.format(pk="INTEGER PRIMARY KEY", ts="DATETIME"))
+
+    @app.post("/tickets", status_code=201)
+    def insert(body: dict) -> Response:
+        conn = _conn()
+        row = tuple(v.isoformat() if isinstance(v, dt.datetime) else v for v in _row(body))
+        conn.execute("BEGIN IMMEDIATE")
+        ticket_id = conn.execute(INSERT.format(p="?"), row).fetchone()[0]
+        conn.execute("COMMIT")
+        return Response(json.dumps({"id": ticket_id}), 201, media_type="application/json")
+
+    @app.get("/tickets")
+    def read(request: Request) -> Response:
+        rows = _conn().execute(
+            READ.format(p="?"), (int(request.query_params["organization_id"]),)
+        ).fetchall()
+        return Response(json.dumps({"items": [list(r) for r in rows]}, default=str),
+                        media_type="application/json")

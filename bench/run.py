@@ -1,0 +1,280 @@
+"""Load benchmark: Linli against the raw-driver ceiling, in the same run.
+
+    python bench/run.py [--backends postgres,sqlite] [--duration 10] [--tickets 10000]
+
+For each backend: a fresh database, a small world and `--tickets` bulk tickets;
+Linli served by uvicorn (one worker), driven by wrk with realistic tokens:
+ticket creation with an Idempotency-Key, a provider listing a page of 50, a
+resident reading one ticket, and a 70/30 read/write mix; then the ceiling app
+(bench/ceiling.py) with the same uvicorn settings for the same INSERT and the
+same 50-row read; then a fixed-rate run of the mix at --rate requests/s for p99.
+Prints a table with each Linli figure as a ratio to its ceiling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.setup_data import BENCH_SECRET, build_world, bulk_tickets, fresh_database  # noqa: E402
+from service.auth import mint_token  # noqa: E402
+from service.config import Settings  # noqa: E402
+
+PY = sys.executable
+UVICORN = [PY, "-m", "uvicorn", "--workers", "1", "--log-level", "warning", "--no-access-log"]
+
+LUA_COMMON = """
+local counter = 0
+local threads = {}
+function setup(thread)
+  thread:set("tid", #threads + 1)
+  table.insert(threads, thread)
+end
+function init(args)
+  math.randomseed(os.time() * 1000 + tid)
+  prefix = string.format("%d-%d-", tid, math.random(1, 1e9))
+end
+"""
+
+
+def lua_create(token: str, community_id: int, with_key: bool = True) -> str:
+    body = json.dumps(
+        {
+            "category": "repair.plumbing",
+            "community_id": community_id,
+            "description": "厨房水管漏水，请尽快处理。3号楼2单元501",
+            "contact_phone": "13900000001",
+            "location": {"building": "3", "unit": "2", "room": "501", "area": "private"},
+        },
+        ensure_ascii=False,
+    )
+    key = '["Idempotency-Key"] = prefix .. counter,' if with_key else ""
+    return LUA_COMMON + f"""
+local body = [[{body}]]
+function request()
+  counter = counter + 1
+  return wrk.format("POST", "/v1/tickets", {{
+    ["Authorization"] = "Bearer {token}",
+    ["Content-Type"] = "application/json",
+    {key}
+  }}, body)
+end
+"""
+
+
+def lua_get(path: str, token: str) -> str:
+    return f"""
+function request()
+  return wrk.format("GET", "{path}", {{["Authorization"] = "Bearer {token}"}})
+end
+"""
+
+
+def lua_mixed(create_lua: str, list_path: str, list_token: str, get_path: str, get_token: str) -> str:
+    # 30% creations, 35% provider pages of 50, 35% single-ticket reads.
+    create_fn = create_lua.replace("function request()", "local function create()")
+    return create_fn + f"""
+function request()
+  local r = math.random()
+  if r < 0.30 then return create() end
+  if r < 0.65 then
+    return wrk.format("GET", "{list_path}", {{["Authorization"] = "Bearer {list_token}"}})
+  end
+  return wrk.format("GET", "{get_path}", {{["Authorization"] = "Bearer {get_token}"}})
+end
+"""
+
+
+@dataclass
+class Result:
+    name: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    peak_rss_mb: float | None = None
+
+
+def _ms(value: str) -> float:
+    number, unit = re.match(r"([\d.]+)(\w+)", value).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def wrk(base_url: str, script: str, duration: int, connections: int, name: str) -> Result:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(script)
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", handle.name, base_url],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    os.unlink(handle.name)
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    errors_match = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: (.*)", out)
+    errors = int(errors_match.group(1)) if errors_match else 0
+    if socket_errors:
+        errors += sum(int(n) for n in re.findall(r"\d+", socket_errors.group(1)))
+    return Result(name, rps, p50, p99, errors)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """A uvicorn process; reports its peak resident memory (VmHWM) on stop."""
+
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [*UVICORN, "--port", str(self.port), *args],
+            env={**os.environ, **env}, cwd=ROOT,
+        )  # fmt: skip
+        self.url = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"server {args} did not start")
+
+    def peak_rss_mb(self) -> float | None:
+        try:
+            status = Path(f"/proc/{self.process.pid}/status").read_text()
+        except OSError:
+            return None
+        match = re.search(r"VmHWM:\s+(\d+) kB", status)
+        return int(match.group(1)) / 1024 if match else None
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def fixed_rate(base_url: str, rate: int, seconds: int, tokens: dict, world) -> Result:  # type: ignore[no-untyped-def]
+    """Open-loop load at `rate` requests/s (latency counted from the scheduled
+    send time, so a stall is not hidden by the generator waiting for it)."""
+    from bench.rate import run_fixed_rate
+
+    return run_fixed_rate(base_url, rate, seconds, tokens, world)
+
+
+def bench_backend(backend: str, args: argparse.Namespace) -> list[tuple[str, Result, Result | None]]:
+    url = fresh_database(backend, args.pg_url, "linli_bench")
+    world = build_world(url)
+    print(f"[{backend}] {args.tickets} tickets in {bulk_tickets(world, args.tickets):.1f}s", flush=True)
+    settings = Settings(database_url=url, jwt_secret=BENCH_SECRET)
+    resident = mint_token(settings, sub=world.reporter_sub, role="resident", name="bench-resident",
+                          community_id=world.community_id)  # fmt: skip
+    dispatcher = mint_token(settings, sub="bench-dispatcher", role="provider_staff",
+                            name="bench-dispatcher", organization_id=world.organization_id,
+                            org_role="dispatcher")  # fmt: skip
+    ticket_id = 1  # bulk ticket 1 belongs to the resident
+    list_path = "/v1/tickets?limit=50"
+    get_path = f"/v1/tickets/{ticket_id}"
+
+    env = {"LINLI_DATABASE_URL": url, "LINLI_JWT_SECRET": BENCH_SECRET, "LINLI_ENV": "dev"}
+    linli = Server(["--factory", "service.main:create_app"], env)
+    d, c = args.duration, args.connections
+    try:
+        # Warm up (first requests provision the users and fill caches).
+        wrk(linli.url, lua_get(list_path, dispatcher), 2, 4, "warm")
+        wrk(linli.url, lua_get(get_path, resident), 2, 4, "warm")
+        create = wrk(linli.url, lua_create(resident, world.community_id), d, c, "create (Idempotency-Key)")
+        page = wrk(linli.url, lua_get(list_path, dispatcher), d, c, "provider page of 50")
+        one = wrk(linli.url, lua_get(get_path, resident), d, c, "resident reads a ticket")
+        mixed = wrk(
+            linli.url,
+            lua_mixed(lua_create(resident, world.community_id), list_path, dispatcher, get_path, resident),
+            d, c, "mixed 70% read / 30% write",
+        )  # fmt: skip
+        rate = fixed_rate(linli.url, args.rate, d, {"resident": resident, "dispatcher": dispatcher},
+                          world)  # fmt: skip
+        peak = linli.peak_rss_mb()
+        for r in (create, page, one, mixed, rate):
+            r.peak_rss_mb = peak
+    finally:
+        linli.stop()
+
+    ceiling = Server(["bench.ceiling:app"], {"CEILING_DATABASE_URL": url})
+    try:
+        wrk(ceiling.url, lua_get(f"/tickets?organization_id={world.organization_id}", ""), 2, 4, "warm")
+        insert = wrk(ceiling.url, lua_create("", world.community_id, with_key=False).replace(
+            "/v1/tickets", "/tickets"), d, c, "ceiling insert")  # fmt: skip
+        read = wrk(ceiling.url, lua_get(f"/tickets?organization_id={world.organization_id}", ""),
+                   d, c, "ceiling 50-row read")  # fmt: skip
+        peak = ceiling.peak_rss_mb()
+        insert.peak_rss_mb = read.peak_rss_mb = peak
+    finally:
+        ceiling.stop()
+    return [
+        (backend, create, insert),
+        (backend, page, read),
+        (backend, one, read),
+        (backend, mixed, None),
+        (backend, rate, None),
+    ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--backends", default="postgres,sqlite")
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--tickets", type=int, default=10_000)
+    parser.add_argument("--rate", type=int, default=300)
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get("LINLI_BENCH_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/postgres"),
+    )
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        print("wrk is missing: apt-get install wrk (make bench does this)", file=sys.stderr)
+        return 2
+    rows = []
+    for backend in args.backends.split(","):
+        rows += bench_backend(backend, args)
+
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())  # fmt: skip
+    print()
+    print(f"machine: {os.cpu_count()} cores, {cpu}; Python {platform.python_version()}; "
+          f"one uvicorn worker; wrk -t2 -c{args.connections} -d{args.duration}s; "
+          f"{args.tickets} tickets in the table")  # fmt: skip
+    print()
+    print("| backend | workload | Linli req/s | p50 ms | p99 ms | errors | ceiling req/s | ratio | peak RSS MB |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for backend, linli, ceiling in rows:
+        ratio = f"{linli.rps / ceiling.rps:.0%}" if ceiling else "—"
+        ceiling_rps = f"{ceiling.rps:,.0f}" if ceiling else "—"
+        print(f"| {backend} | {linli.name} | {linli.rps:,.0f} | {linli.p50_ms:.1f} | {linli.p99_ms:.1f} "
+              f"| {linli.errors} | {ceiling_rps} | {ratio} | {linli.peak_rss_mb or 0:.0f} |")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,189 @@
+"""Databases for the benchmarks: a fresh one, a small world, and bulk tickets.
+
+Bulk tickets go in with COPY on PostgreSQL and executemany on SQLite, straight
+into the `ticket` table with the columns the service would write.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session
+
+from service.categories.models import Category
+from service.categories.service import load_reference_tree
+from service.config import Settings
+from service.db import make_engine
+from service.directory.credit_code import check_character
+from service.directory.models import Community, Organization, ProviderAssignment, Region
+from service.enums import OrganizationKind, OrgRole, RegionLevel, Role, ServiceKind
+from service.migrate import upgrade
+from service.users.models import User
+
+BENCH_SECRET = "bench-secret-0123456789-0123456789-abcdef"
+COLUMNS = (
+    "id", "number", "kind", "category_id", "priority", "status", "community_id", "region_path",
+    "organization_id", "reporter_id", "reporter_name", "filed_by_id", "channel", "description",
+    "attachment_ids", "respond_by", "resolve_by", "paused_seconds", "response_breached",
+    "resolution_breached", "reopen_count", "created_at", "updated_at", "version",
+)  # fmt: skip
+
+
+@dataclass
+class BenchWorld:
+    url: str
+    community_id: int
+    organization_id: int
+    other_organization_id: int
+    category_id: int
+    reporter_id: int
+    reporter_sub: str
+    region_path: str
+
+
+def fresh_database(backend: str, pg_server_url: str, name: str) -> str:
+    if backend == "postgres":
+        admin = create_engine(pg_server_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        url = make_url(pg_server_url).set(database=name).render_as_string(hide_password=False)
+    else:
+        path = Path("/tmp/linli-bench") / f"{name}.db"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        url = f"sqlite:///{path}"
+    upgrade(url)
+    return url
+
+
+def build_world(url: str) -> BenchWorld:
+    engine = make_engine(Settings(database_url=url, jwt_secret=BENCH_SECRET))
+    with Session(engine) as session, session.begin():
+        load_reference_tree(session)
+        province = Region(name="新疆维吾尔自治区", level=RegionLevel.province, path="tmp:p")
+        session.add(province)
+        session.flush()
+        province.path = f"/{province.id}/"
+        prefecture = Region(
+            name="乌鲁木齐市", level=RegionLevel.prefecture, parent_id=province.id, path="tmp:c"
+        )
+        session.add(prefecture)
+        session.flush()
+        prefecture.path = f"{province.path}{prefecture.id}/"
+        county = Region(name="天山区", level=RegionLevel.county, parent_id=prefecture.id, path="t")
+        session.add(county)
+        session.flush()
+        county.path = f"{prefecture.path}{county.id}/"
+        community = Community(
+            name="幸福路小区", region_id=county.id, region_path=county.path, households=800
+        )
+        session.add(community)
+        orgs = []
+        for i in range(2):
+            prefix = f"9165010{i}MA77XKQ51"
+            org = Organization(
+                name=f"物业{i}",
+                kind=OrganizationKind.property_company,
+                credit_code=prefix + check_character(prefix),
+                region_id=county.id,
+                region_path=county.path,
+            )
+            session.add(org)
+            orgs.append(org)
+        session.flush()
+        session.add(
+            ProviderAssignment(
+                community_id=community.id,
+                kind=ServiceKind.property,
+                organization_id=orgs[0].id,
+                since_on=dt.date(2026, 1, 1),
+                current=True,
+            )
+        )
+        reporter = User(
+            sub="bench-resident", role=Role.resident, name="bench-resident",
+            community_id=community.id,
+        )  # fmt: skip
+        session.add(reporter)
+        session.add(
+            User(
+                sub="bench-dispatcher", role=Role.provider_staff, name="bench-dispatcher",
+                organization_id=orgs[0].id, org_role=OrgRole.dispatcher,
+            )
+        )  # fmt: skip
+        session.flush()
+        category_id = session.scalar(select(Category.id).where(Category.code == "repair.plumbing"))
+        world = BenchWorld(
+            url=url,
+            community_id=community.id,
+            organization_id=orgs[0].id,
+            other_organization_id=orgs[1].id,
+            category_id=int(category_id or 0),
+            reporter_id=reporter.id,
+            reporter_sub=reporter.sub,
+            region_path=county.path,
+        )
+    engine.dispose()
+    return world
+
+
+def _rows(world: BenchWorld, start_id: int, count: int, seed: int):  # type: ignore[no-untyped-def]
+    rng = random.Random(seed)
+    base = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    statuses = ["assigned", "accepted", "in_progress", "resolved", "closed"]
+    for ticket_id in range(start_id, start_id + count):
+        created = base + dt.timedelta(seconds=ticket_id * 7)
+        # Most tickets belong to the benchmarked company; a fifth to another one, so
+        # that the provider's page is an indexed slice, not the whole table.
+        org = world.organization_id if rng.random() < 0.8 else world.other_organization_id
+        yield (
+            ticket_id, f"LL{ticket_id:09d}", "property", world.category_id, "normal",
+            rng.choice(statuses), world.community_id, world.region_path, org, world.reporter_id,
+            "bench-resident", world.reporter_id, "app", "厨房水管漏水，请尽快处理" * 3, "[]",
+            created + dt.timedelta(hours=2), created + dt.timedelta(days=3), 0, False, False, 0,
+            created, created, 1,
+        )  # fmt: skip
+
+
+def bulk_tickets(world: BenchWorld, count: int, *, seed: int = 1) -> float:
+    """Append `count` tickets; returns the seconds it took."""
+    started = time.perf_counter()
+    engine: Engine = create_engine(world.url)
+    with engine.begin() as connection:
+        start_id = (connection.scalar(text("SELECT coalesce(max(id), 0) FROM ticket")) or 0) + 1
+        if engine.dialect.name == "postgresql":
+            raw = connection.connection.driver_connection
+            with raw.cursor() as cursor, cursor.copy(
+                f"COPY ticket ({', '.join(COLUMNS)}) FROM STDIN"
+            ) as copy:
+                for row in _rows(world, start_id, count, seed):
+                    copy.write_row(row)
+            connection.execute(
+                text("SELECT setval(pg_get_serial_sequence('ticket', 'id'), max(id)) FROM ticket")
+            )
+        else:
+            placeholders = ", ".join("?" for _ in COLUMNS)
+            sql = f"INSERT INTO ticket ({', '.join(COLUMNS)}) VALUES ({placeholders})"
+            raw = connection.connection.driver_connection
+            rows = (
+                tuple(
+                    v.strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(v, dt.datetime) else v
+                    for v in r
+                )
+                for r in _rows(world, start_id, count, seed)
+            )
+            raw.executemany(sql, rows)
+    with engine.connect() as connection:
+        connection.execute(text("ANALYZE"))
+        connection.commit()
+    engine.dispose()
+    return time.perf_counter() - started
