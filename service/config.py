@@ -33,8 +33,6 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     max_body_bytes: int = 64 * 1024
     idempotency_ttl_hours: int = 24
-    # A request that died holding an Idempotency-Key frees it after this long.
-    idempotency_lock_seconds: int = 30
     auto_close_days: int = 7
     reopen_window_days: int = 7
     default_page_size: int = 20

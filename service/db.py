@@ -123,18 +123,18 @@ _immediate: dict[Engine, Engine] = {}
 
 
 def begin_write(session: Session) -> None:
-    """Make the session's next transaction a write transaction.
+    """Make the session's transaction a write transaction.
 
-    Whatever it read so far is committed (on SQLite that ends a read snapshot that
-    could not be upgraded to a writer once another commit happened); on SQLite the
-    next transaction then starts with BEGIN IMMEDIATE, so writers queue on the
-    busy timeout instead of failing. A request keeps one session and one
-    connection at a time: two per request deadlock the pool under load.
+    On SQLite, what it read so far is committed (a read snapshot cannot be
+    upgraded to a writer once another commit happened) and the next transaction
+    starts with BEGIN IMMEDIATE, so writers queue on the busy timeout instead of
+    failing. PostgreSQL just carries on in the same transaction. A request keeps
+    one session and one connection: two per request deadlock the pool under load.
     """
-    if session.in_transaction():
-        session.commit()
     bind = session.bind
     if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
+        if session.in_transaction():
+            session.commit()
         if bind not in _immediate:
             _immediate[bind] = bind.execution_options(sqlite_immediate=True)
         session.bind = _immediate[bind]

@@ -20,10 +20,8 @@ class IdempotencyKey(Base):
     owner: Mapped[str] = mapped_column(String(64))
     key: Mapped[str] = mapped_column(String(255))
     request_hash: Mapped[str] = mapped_column(String(64))
-    # NULL while the first request is still being processed.
-    response_status: Mapped[int | None] = mapped_column(Integer)
-    response_body: Mapped[Any | None] = mapped_column(JSON)
-    response_headers: Mapped[dict[str, str] | None] = mapped_column(JSON)
-    locked_until: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    response_status: Mapped[int] = mapped_column(Integer)
+    response_body: Mapped[Any] = mapped_column(JSON)
+    response_headers: Mapped[dict[str, str]] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)

@@ -1,11 +1,18 @@
 """Idempotency-Key handling (draft-ietf-httpapi-idempotency-key-header).
 
-The key is claimed in its own short transaction before the work starts, so a
-concurrent duplicate sees the claim and answers 409 instead of doing the work
-twice. The outcome is stored in the same transaction as the work itself: a
-ticket acknowledged with 201 and its stored response commit together or not
-at all. A claim whose request died (crash, timeout) frees itself after
-`lock_seconds`.
+Everything happens in the request's one transaction, so a ticket acknowledged
+with 201 and its stored response commit together or not at all, and a request
+that dies (crash, timeout, error) leaves no trace and no stale claim behind:
+
+- PostgreSQL: the request first takes a transaction-scoped advisory lock on
+  (caller, key) with pg_try_advisory_xact_lock. If another request holds it,
+  that one is still running: 409. The lock goes with its transaction.
+- SQLite: write requests hold the database's write lock (BEGIN IMMEDIATE), so a
+  duplicate waits for the first to commit and then finds its stored response.
+
+Then: a stored response with the same fingerprint is replayed, with another
+fingerprint the key was reused (422); otherwise the work is done and the
+response is stored by `store` before the commit.
 """
 
 from __future__ import annotations
@@ -15,8 +22,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, insert, select, text
 from sqlalchemy.orm import Session
 
 from service.db import utcnow
@@ -47,99 +53,72 @@ def validate_key(key: str) -> str:
     return key
 
 
-def claim(
+def _lock_id(owner: str, key: str) -> int:
+    digest = hashlib.sha256(f"{owner}\0{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def begin(session: Session, *, owner: str, key: str, request_hash: str) -> Replay | None:
+    """Start handling `key` in the session's (write) transaction.
+
+    Returns the stored response to replay, or None when the caller should do the
+    work and then call `store`. Raises 409 while another request with this key
+    runs, and 422 when the key was used for a different request.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        locked = session.scalar(
+            text("SELECT pg_try_advisory_xact_lock(:lock_id)"), {"lock_id": _lock_id(owner, key)}
+        )
+        if not locked:
+            raise IdempotencyInProgress(
+                "The first request with this key is still being processed; retry shortly."
+            )
+    existing = session.execute(
+        select(
+            IdempotencyKey.request_hash,
+            IdempotencyKey.response_status,
+            IdempotencyKey.response_body,
+            IdempotencyKey.response_headers,
+            IdempotencyKey.expires_at,
+        ).where(IdempotencyKey.owner == owner, IdempotencyKey.key == key)
+    ).one_or_none()
+    if existing is None:
+        return None
+    if existing.expires_at <= utcnow():
+        session.execute(
+            delete(IdempotencyKey).where(IdempotencyKey.owner == owner, IdempotencyKey.key == key)
+        )
+        return None
+    if existing.request_hash != request_hash:
+        raise IdempotencyKeyReused("This Idempotency-Key was used with a different request body.")
+    return Replay(existing.response_status, existing.response_body, existing.response_headers or {})
+
+
+def store(
     session: Session,
     *,
     owner: str,
     key: str,
     request_hash: str,
+    status: int,
+    body: Any,
+    headers: dict[str, str],
     ttl: dt.timedelta,
-    lock: dt.timedelta,
-) -> Replay | None:
-    """Claim `key` for this request and commit the claim.
-
-    Returns None when the caller should do the work, or the stored response
-    to replay. Raises 409 while another request holds the key and 422 when the
-    key was used for a different request.
-    """
-    for _attempt in range(3):
-        now = utcnow()
-        try:
-            session.add(
-                IdempotencyKey(
-                    owner=owner,
-                    key=key,
-                    request_hash=request_hash,
-                    locked_until=now + lock,
-                    created_at=now,
-                    expires_at=now + ttl,
-                )
-            )
-            session.commit()
-            return None
-        except IntegrityError:
-            session.rollback()
-        existing = session.scalar(
-            select(IdempotencyKey).where(IdempotencyKey.owner == owner, IdempotencyKey.key == key)
-        )
-        if existing is None:
-            continue  # released meanwhile: try the claim again
-        if existing.expires_at <= now:
-            session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == existing.id))
-            session.commit()
-            continue
-        if existing.request_hash != request_hash:
-            session.rollback()
-            raise IdempotencyKeyReused(
-                "This Idempotency-Key was used with a different request body."
-            )
-        if existing.response_status is not None:
-            replay = Replay(
-                existing.response_status, existing.response_body, existing.response_headers or {}
-            )
-            session.rollback()
-            return replay
-        if existing.locked_until > now:
-            session.rollback()
-            raise IdempotencyInProgress("The first request with this key is still being processed.")
-        # The request that claimed it died: take the claim over, once.
-        taken = session.execute(
-            update(IdempotencyKey)
-            .where(
-                IdempotencyKey.id == existing.id,
-                IdempotencyKey.response_status.is_(None),
-                IdempotencyKey.locked_until <= now,
-            )
-            .values(locked_until=now + lock)
-        )
-        session.commit()
-        if taken.rowcount == 1:  # type: ignore[attr-defined]
-            return None
-    raise IdempotencyInProgress("The first request with this key is still being processed.")
-
-
-def complete(
-    session: Session, *, owner: str, key: str, status: int, body: Any, headers: dict[str, str]
 ) -> None:
-    """Store the outcome in the request's own transaction (not committed here)."""
+    """Remember the response, in the same transaction as the work it describes."""
+    now = utcnow()
     session.execute(
-        update(IdempotencyKey)
-        .where(IdempotencyKey.owner == owner, IdempotencyKey.key == key)
-        .values(response_status=status, response_body=body, response_headers=headers)
-    )
-
-
-def release(session: Session, *, owner: str, key: str) -> None:
-    """Forget a claim whose request failed, so that a retry does the work afresh."""
-    session.rollback()
-    session.execute(
-        delete(IdempotencyKey).where(
-            IdempotencyKey.owner == owner,
-            IdempotencyKey.key == key,
-            IdempotencyKey.response_status.is_(None),
+        insert(IdempotencyKey).values(
+            owner=owner,
+            key=key,
+            request_hash=request_hash,
+            response_status=status,
+            response_body=body,
+            response_headers=headers,
+            created_at=now,
+            expires_at=now + ttl,
         )
     )
-    session.commit()
 
 
 def purge_expired(session: Session, *, now: dt.datetime | None = None) -> int:

@@ -111,26 +111,25 @@ def create_ticket(
 
     key = idempotency.validate_key(idempotency_key)
     owner = principal.owner_key
-    replay = idempotency.claim(
-        session,
-        owner=owner,
-        key=key,
-        request_hash=idempotency.fingerprint(data.model_dump_json().encode()),
-        ttl=dt.timedelta(hours=settings.idempotency_ttl_hours),
-        lock=dt.timedelta(seconds=settings.idempotency_lock_seconds),
-    )
+    request_hash = idempotency.fingerprint(data.model_dump_json().encode())
+    replay = idempotency.begin(session, owner=owner, key=key, request_hash=request_hash)
     if replay is not None:
         return json_response(
             replay.body, replay.status, {**replay.headers, "Idempotent-Replayed": "true"}
         )
-    try:
-        ticket = service.create_ticket(session, principal, data, timezone=settings.timezone)
-        body = pydantic_core.to_jsonable_python(ticket_dict(ticket, data.category))
-        headers = _headers(ticket, Location=f"/v1/tickets/{ticket.id}")
-        idempotency.complete(session, owner=owner, key=key, status=201, body=body, headers=headers)
-    except Exception:
-        idempotency.release(session, owner=owner, key=key)
-        raise
+    ticket = service.create_ticket(session, principal, data, timezone=settings.timezone)
+    body = pydantic_core.to_jsonable_python(ticket_dict(ticket, data.category))
+    headers = _headers(ticket, Location=f"/v1/tickets/{ticket.id}")
+    idempotency.store(
+        session,
+        owner=owner,
+        key=key,
+        request_hash=request_hash,
+        status=201,
+        body=body,
+        headers=headers,
+        ttl=dt.timedelta(hours=settings.idempotency_ttl_hours),
+    )
     return json_response(body, 201, headers)
 
 
