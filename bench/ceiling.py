@@ -43,8 +43,16 @@ CREATE = """CREATE TABLE IF NOT EXISTS ceiling_ticket (
 def _row(body: dict) -> tuple:
     now = dt.datetime.now(dt.UTC)
     return (
-        body["community_id"], 1, 1, "assigned", "normal", "property",
-        body["description"], body.get("contact_phone"), now, now,
+        body["community_id"],
+        1,
+        1,
+        "assigned",
+        "normal",
+        "property",
+        body["description"],
+        body.get("contact_phone"),
+        now,
+        now,
     )
 
 
@@ -67,8 +75,10 @@ if URL.startswith("postgresql"):
             rows = conn.execute(
                 READ.format(p="%s"), (int(request.query_params["organization_id"]),)
             ).fetchall()
-        return Response(json.dumps({"items": [list(r) for r in rows]}, default=str),
-                        media_type="application/json")
+        return Response(
+            json.dumps({"items": [list(r) for r in rows]}, default=str),
+            media_type="application/json",
+        )
 
 else:
     path = URL.removeprefix("sqlite:///")
@@ -96,8 +106,12 @@ else:
 
     @app.get("/tickets")
     def read(request: Request) -> Response:
-        rows = _conn().execute(
-            READ.format(p="?"), (int(request.query_params["organization_id"]),)
-        ).fetchall()
-        return Response(json.dumps({"items": [list(r) for r in rows]}, default=str),
-                        media_type="application/json")
+        rows = (
+            _conn()
+            .execute(READ.format(p="?"), (int(request.query_params["organization_id"]),))
+            .fetchall()
+        )
+        return Response(
+            json.dumps({"items": [list(r) for r in rows]}, default=str),
+            media_type="application/json",
+        )

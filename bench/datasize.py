@@ -39,10 +39,15 @@ def captured_statements(url: str, world) -> list[tuple[str, str, object]]:  # ty
     def _capture(_conn, _cursor, statement, parameters, _context, _many):  # type: ignore[no-untyped-def]
         seen.append((statement, parameters))
 
-    dispatcher = Principal(user_id=0, role=Role.provider_staff,
-                           organization_id=world.organization_id, org_role=OrgRole.dispatcher)  # fmt: skip
-    resident = Principal(user_id=world.reporter_id, role=Role.resident,
-                         community_id=world.community_id)  # fmt: skip
+    dispatcher = Principal(
+        user_id=0,
+        role=Role.provider_staff,
+        organization_id=world.organization_id,
+        org_role=OrgRole.dispatcher,
+    )
+    resident = Principal(
+        user_id=world.reporter_id, role=Role.resident, community_id=world.community_id
+    )
     with Session(engine) as session:
         service.list_tickets(session, dispatcher, service.TicketFilters(), cursor=None, limit=50)
         page = seen[-1]
@@ -58,8 +63,9 @@ def explain(url: str, statement: str, parameters: object) -> str:
         raw = connection.connection.driver_connection
         if engine.dialect.name == "postgresql":
             with raw.cursor() as cursor:
-                cursor.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) " + statement,
-                               parameters)  # fmt: skip
+                cursor.execute(
+                    "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) " + statement, parameters
+                )
                 lines = [row[0] for row in cursor.fetchall()]
         else:
             cursor = raw.execute("EXPLAIN QUERY PLAN " + statement, parameters)
@@ -70,14 +76,18 @@ def explain(url: str, statement: str, parameters: object) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--backends", default="postgres,sqlite")
     parser.add_argument("--sizes", default="10000,1000000")
     parser.add_argument("--duration", type=int, default=8)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument(
         "--pg-url",
-        default=os.environ.get("LINLI_BENCH_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/postgres"),
+        default=os.environ.get(
+            "LINLI_BENCH_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/postgres"
+        ),
     )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -87,11 +97,21 @@ def main() -> int:
         url = fresh_database(backend, args.pg_url, "linli_bench_size")
         world = build_world(url)
         settings = Settings(database_url=url, jwt_secret=BENCH_SECRET)
-        resident = mint_token(settings, sub=world.reporter_sub, role="resident",
-                              name="bench-resident", community_id=world.community_id)  # fmt: skip
-        dispatcher = mint_token(settings, sub="bench-dispatcher", role="provider_staff",
-                                name="bench-dispatcher", organization_id=world.organization_id,
-                                org_role="dispatcher")  # fmt: skip
+        resident = mint_token(
+            settings,
+            sub=world.reporter_sub,
+            role="resident",
+            name="bench-resident",
+            community_id=world.community_id,
+        )
+        dispatcher = mint_token(
+            settings,
+            sub="bench-dispatcher",
+            role="provider_staff",
+            name="bench-dispatcher",
+            organization_id=world.organization_id,
+            org_role="dispatcher",
+        )
         loaded = 0
         for size in sizes:
             seconds = bulk_tickets(world, size - loaded, seed=size)
@@ -104,19 +124,28 @@ def main() -> int:
                 one_lua = lua_get("/v1/tickets/1", resident)
                 wrk(server.url, page_lua, 2, 4, "warm")
                 wrk(server.url, one_lua, 2, 4, "warm")
-                page = wrk(server.url, page_lua, args.duration, args.connections, "provider page of 50")
-                one = wrk(server.url, one_lua, args.duration, args.connections, "resident reads a ticket")
+                page = wrk(
+                    server.url, page_lua, args.duration, args.connections, "provider page of 50"
+                )
+                one = wrk(
+                    server.url, one_lua, args.duration, args.connections, "resident reads a ticket"
+                )
             finally:
                 server.stop()
             table += [(backend, size, page), (backend, size, one)]
             for name, statement, parameters in captured_statements(url, world):
-                plans.append(f"[{backend}, {size:,} tickets] {name}:\n{explain(url, statement, parameters)}")
+                plans.append(
+                    f"[{backend}, {size:,} tickets] {name}:\n{explain(url, statement, parameters)}"
+                )
 
     print()
     print("| backend | tickets | read | req/s | p50 ms | p99 ms | errors |")
     print("|---|---:|---|---:|---:|---:|---:|")
     for backend, size, r in table:
-        print(f"| {backend} | {size:,} | {r.name} | {r.rps:,.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.errors} |")
+        print(
+            f"| {backend} | {size:,} | {r.name} | {r.rps:,.0f} | {r.p50_ms:.1f} "
+            f"| {r.p99_ms:.1f} | {r.errors} |"
+        )
     print()
     for plan in plans:
         print(plan)

@@ -51,7 +51,9 @@ async def _drive(base_url: str, rate: int, seconds: int, tokens: dict, world: An
             choice = rng.random()
             if choice < 0.30:
                 request = client.post(
-                    "/v1/tickets", json=body, headers={**resident, "Idempotency-Key": str(uuid.uuid4())}
+                    "/v1/tickets",
+                    json=body,
+                    headers={**resident, "Idempotency-Key": str(uuid.uuid4())},
                 )
             elif choice < 0.65:
                 request = client.get("/v1/tickets?limit=50", headers=dispatcher)

@@ -64,7 +64,9 @@ def lua_create(token: str, community_id: int, with_key: bool = True) -> str:
         ensure_ascii=False,
     )
     key = '["Idempotency-Key"] = prefix .. counter,' if with_key else ""
-    return LUA_COMMON + f"""
+    return (
+        LUA_COMMON
+        + f"""
 local body = [[{body}]]
 function request()
   counter = counter + 1
@@ -75,6 +77,7 @@ function request()
   }}, body)
 end
 """
+    )
 
 
 def lua_get(path: str, token: str) -> str:
@@ -85,10 +88,14 @@ end
 """
 
 
-def lua_mixed(create_lua: str, list_path: str, list_token: str, get_path: str, get_token: str) -> str:
+def lua_mixed(
+    create_lua: str, list_path: str, list_token: str, get_path: str, get_token: str
+) -> str:
     # 30% creations, 35% provider pages of 50, 35% single-ticket reads.
     create_fn = create_lua.replace("function request()", "local function create()")
-    return create_fn + f"""
+    return (
+        create_fn
+        + f"""
 function request()
   local r = math.random()
   if r < 0.30 then return create() end
@@ -98,6 +105,7 @@ function request()
   return wrk.format("GET", "{get_path}", {{["Authorization"] = "Bearer {get_token}"}})
 end
 """
+    )
 
 
 @dataclass
@@ -119,9 +127,20 @@ def wrk(base_url: str, script: str, duration: int, connections: int, name: str) 
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", handle.name, base_url],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--latency",
+            "-s",
+            handle.name,
+            base_url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     os.unlink(handle.name)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
@@ -147,8 +166,9 @@ class Server:
         self.port = free_port()
         self.process = subprocess.Popen(
             [*UVICORN, "--port", str(self.port), *args],
-            env={**os.environ, **env}, cwd=ROOT,
-        )  # fmt: skip
+            env={**os.environ, **env},
+            cwd=ROOT,
+        )
         self.url = f"http://127.0.0.1:{self.port}"
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -183,16 +203,31 @@ def fixed_rate(base_url: str, rate: int, seconds: int, tokens: dict, world) -> R
     return run_fixed_rate(base_url, rate, seconds, tokens, world)
 
 
-def bench_backend(backend: str, args: argparse.Namespace) -> list[tuple[str, Result, Result | None]]:
+def bench_backend(
+    backend: str, args: argparse.Namespace
+) -> list[tuple[str, Result, Result | None]]:
     url = fresh_database(backend, args.pg_url, "linli_bench")
     world = build_world(url)
-    print(f"[{backend}] {args.tickets} tickets in {bulk_tickets(world, args.tickets):.1f}s", flush=True)
+    print(
+        f"[{backend}] {args.tickets} tickets in {bulk_tickets(world, args.tickets):.1f}s",
+        flush=True,
+    )
     settings = Settings(database_url=url, jwt_secret=BENCH_SECRET)
-    resident = mint_token(settings, sub=world.reporter_sub, role="resident", name="bench-resident",
-                          community_id=world.community_id)  # fmt: skip
-    dispatcher = mint_token(settings, sub="bench-dispatcher", role="provider_staff",
-                            name="bench-dispatcher", organization_id=world.organization_id,
-                            org_role="dispatcher")  # fmt: skip
+    resident = mint_token(
+        settings,
+        sub=world.reporter_sub,
+        role="resident",
+        name="bench-resident",
+        community_id=world.community_id,
+    )
+    dispatcher = mint_token(
+        settings,
+        sub="bench-dispatcher",
+        role="provider_staff",
+        name="bench-dispatcher",
+        organization_id=world.organization_id,
+        org_role="dispatcher",
+    )
     ticket_id = 1  # bulk ticket 1 belongs to the resident
     list_path = "/v1/tickets?limit=50"
     get_path = f"/v1/tickets/{ticket_id}"
@@ -204,16 +239,23 @@ def bench_backend(backend: str, args: argparse.Namespace) -> list[tuple[str, Res
         # Warm up (first requests provision the users and fill caches).
         wrk(linli.url, lua_get(list_path, dispatcher), 2, 4, "warm")
         wrk(linli.url, lua_get(get_path, resident), 2, 4, "warm")
-        create = wrk(linli.url, lua_create(resident, world.community_id), d, c, "create (Idempotency-Key)")
+        create = wrk(
+            linli.url, lua_create(resident, world.community_id), d, c, "create (Idempotency-Key)"
+        )
         page = wrk(linli.url, lua_get(list_path, dispatcher), d, c, "provider page of 50")
         one = wrk(linli.url, lua_get(get_path, resident), d, c, "resident reads a ticket")
         mixed = wrk(
             linli.url,
-            lua_mixed(lua_create(resident, world.community_id), list_path, dispatcher, get_path, resident),
-            d, c, "mixed 70% read / 30% write",
-        )  # fmt: skip
-        rate = fixed_rate(linli.url, args.rate, d, {"resident": resident, "dispatcher": dispatcher},
-                          world)  # fmt: skip
+            lua_mixed(
+                lua_create(resident, world.community_id), list_path, dispatcher, get_path, resident
+            ),
+            d,
+            c,
+            "mixed 70% read / 30% write",
+        )
+        rate = fixed_rate(
+            linli.url, args.rate, d, {"resident": resident, "dispatcher": dispatcher}, world
+        )
         peak = linli.peak_rss_mb()
         for r in (create, page, one, mixed, rate):
             r.peak_rss_mb = peak
@@ -222,11 +264,27 @@ def bench_backend(backend: str, args: argparse.Namespace) -> list[tuple[str, Res
 
     ceiling = Server(["bench.ceiling:app"], {"CEILING_DATABASE_URL": url})
     try:
-        wrk(ceiling.url, lua_get(f"/tickets?organization_id={world.organization_id}", ""), 2, 4, "warm")
-        insert = wrk(ceiling.url, lua_create("", world.community_id, with_key=False).replace(
-            "/v1/tickets", "/tickets"), d, c, "ceiling insert")  # fmt: skip
-        read = wrk(ceiling.url, lua_get(f"/tickets?organization_id={world.organization_id}", ""),
-                   d, c, "ceiling 50-row read")  # fmt: skip
+        wrk(
+            ceiling.url,
+            lua_get(f"/tickets?organization_id={world.organization_id}", ""),
+            2,
+            4,
+            "warm",
+        )
+        insert = wrk(
+            ceiling.url,
+            lua_create("", world.community_id, with_key=False).replace("/v1/tickets", "/tickets"),
+            d,
+            c,
+            "ceiling insert",
+        )
+        read = wrk(
+            ceiling.url,
+            lua_get(f"/tickets?organization_id={world.organization_id}", ""),
+            d,
+            c,
+            "ceiling 50-row read",
+        )
         peak = ceiling.peak_rss_mb()
         insert.peak_rss_mb = read.peak_rss_mb = peak
     finally:
@@ -241,7 +299,9 @@ def bench_backend(backend: str, args: argparse.Namespace) -> list[tuple[str, Res
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--backends", default="postgres,sqlite")
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
@@ -249,7 +309,9 @@ def main() -> int:
     parser.add_argument("--rate", type=int, default=300)
     parser.add_argument(
         "--pg-url",
-        default=os.environ.get("LINLI_BENCH_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/postgres"),
+        default=os.environ.get(
+            "LINLI_BENCH_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/postgres"
+        ),
     )
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -259,20 +321,34 @@ def main() -> int:
     for backend in args.backends.split(","):
         rows += bench_backend(backend, args)
 
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())  # fmt: skip
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     print()
-    print(f"machine: {os.cpu_count()} cores, {cpu}; Python {platform.python_version()}; "
-          f"one uvicorn worker; wrk -t2 -c{args.connections} -d{args.duration}s; "
-          f"{args.tickets} tickets in the table")  # fmt: skip
+    print(
+        f"machine: {os.cpu_count()} cores, {cpu}; Python {platform.python_version()}; "
+        f"one uvicorn worker; wrk -t2 -c{args.connections} -d{args.duration}s; "
+        f"{args.tickets} tickets in the table"
+    )
     print()
-    print("| backend | workload | Linli req/s | p50 ms | p99 ms | errors | ceiling req/s | ratio | peak RSS MB |")
+    print(
+        "| backend | workload | Linli req/s | p50 ms | p99 ms | errors "
+        "| ceiling req/s | ratio | peak RSS MB |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for backend, linli, ceiling in rows:
         ratio = f"{linli.rps / ceiling.rps:.0%}" if ceiling else "—"
         ceiling_rps = f"{ceiling.rps:,.0f}" if ceiling else "—"
-        print(f"| {backend} | {linli.name} | {linli.rps:,.0f} | {linli.p50_ms:.1f} | {linli.p99_ms:.1f} "
-              f"| {linli.errors} | {ceiling_rps} | {ratio} | {linli.peak_rss_mb or 0:.0f} |")  # fmt: skip
+        print(
+            f"| {backend} | {linli.name} | {linli.rps:,.0f} | {linli.p50_ms:.1f} "
+            f"| {linli.p99_ms:.1f} | {linli.errors} | {ceiling_rps} | {ratio} "
+            f"| {linli.peak_rss_mb or 0:.0f} |"
+        )
     return 0
 
 

@@ -28,11 +28,31 @@ from service.users.models import User
 
 BENCH_SECRET = "bench-secret-0123456789-0123456789-abcdef"
 COLUMNS = (
-    "id", "number", "kind", "category_id", "priority", "status", "community_id", "region_path",
-    "organization_id", "reporter_id", "reporter_name", "filed_by_id", "channel", "description",
-    "attachment_ids", "respond_by", "resolve_by", "paused_seconds", "response_breached",
-    "resolution_breached", "reopen_count", "created_at", "updated_at", "version",
-)  # fmt: skip
+    "id",
+    "number",
+    "kind",
+    "category_id",
+    "priority",
+    "status",
+    "community_id",
+    "region_path",
+    "organization_id",
+    "reporter_id",
+    "reporter_name",
+    "filed_by_id",
+    "channel",
+    "description",
+    "attachment_ids",
+    "respond_by",
+    "resolve_by",
+    "paused_seconds",
+    "response_breached",
+    "resolution_breached",
+    "reopen_count",
+    "created_at",
+    "updated_at",
+    "version",
+)
 
 
 @dataclass
@@ -110,16 +130,21 @@ def build_world(url: str) -> BenchWorld:
             )
         )
         reporter = User(
-            sub="bench-resident", role=Role.resident, name="bench-resident",
+            sub="bench-resident",
+            role=Role.resident,
+            name="bench-resident",
             community_id=community.id,
-        )  # fmt: skip
+        )
         session.add(reporter)
         session.add(
             User(
-                sub="bench-dispatcher", role=Role.provider_staff, name="bench-dispatcher",
-                organization_id=orgs[0].id, org_role=OrgRole.dispatcher,
+                sub="bench-dispatcher",
+                role=Role.provider_staff,
+                name="bench-dispatcher",
+                organization_id=orgs[0].id,
+                org_role=OrgRole.dispatcher,
             )
-        )  # fmt: skip
+        )
         session.flush()
         category_id = session.scalar(select(Category.id).where(Category.code == "repair.plumbing"))
         world = BenchWorld(
@@ -146,12 +171,31 @@ def _rows(world: BenchWorld, start_id: int, count: int, seed: int):  # type: ign
         # that the provider's page is an indexed slice, not the whole table.
         org = world.organization_id if rng.random() < 0.8 else world.other_organization_id
         yield (
-            ticket_id, f"LL{ticket_id:09d}", "property", world.category_id, "normal",
-            rng.choice(statuses), world.community_id, world.region_path, org, world.reporter_id,
-            "bench-resident", world.reporter_id, "app", "厨房水管漏水，请尽快处理" * 3, "[]",
-            created + dt.timedelta(hours=2), created + dt.timedelta(days=3), 0, False, False, 0,
-            created, created, 1,
-        )  # fmt: skip
+            ticket_id,
+            f"LL{ticket_id:09d}",
+            "property",
+            world.category_id,
+            "normal",
+            rng.choice(statuses),
+            world.community_id,
+            world.region_path,
+            org,
+            world.reporter_id,
+            "bench-resident",
+            world.reporter_id,
+            "app",
+            "厨房水管漏水，请尽快处理" * 3,
+            "[]",
+            created + dt.timedelta(hours=2),
+            created + dt.timedelta(days=3),
+            0,
+            False,
+            False,
+            0,
+            created,
+            created,
+            1,
+        )
 
 
 def bulk_tickets(world: BenchWorld, count: int, *, seed: int = 1) -> float:
@@ -162,9 +206,10 @@ def bulk_tickets(world: BenchWorld, count: int, *, seed: int = 1) -> float:
         start_id = (connection.scalar(text("SELECT coalesce(max(id), 0) FROM ticket")) or 0) + 1
         if engine.dialect.name == "postgresql":
             raw = connection.connection.driver_connection
-            with raw.cursor() as cursor, cursor.copy(
-                f"COPY ticket ({', '.join(COLUMNS)}) FROM STDIN"
-            ) as copy:
+            with (
+                raw.cursor() as cursor,
+                cursor.copy(f"COPY ticket ({', '.join(COLUMNS)}) FROM STDIN") as copy,
+            ):
                 for row in _rows(world, start_id, count, seed):
                     copy.write_row(row)
             connection.execute(
