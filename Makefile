@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test test-sqlite test-postgres lint format lock clean
+.PHONY: run test test-sqlite test-postgres bench lint format lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -32,14 +32,22 @@ test-postgres: $(STAMP)
 		echo "LINLI_TEST_POSTGRES_URL not set: skipping the PostgreSQL run"; \
 	fi
 
+# Load and data-size benchmarks against the raw-driver ceiling (see README).
+# wrk comes from Debian's packages; PostgreSQL from LINLI_BENCH_POSTGRES_URL
+# (default: the local server).
+bench: $(STAMP)
+	@command -v wrk >/dev/null || apt-get install -y -q wrk
+	$(PY) bench/run.py
+	$(PY) bench/datasize.py
+
 lint: $(STAMP)
-	$(VENV)/bin/ruff check service tests migrations
-	$(VENV)/bin/ruff format --check service tests migrations
+	$(VENV)/bin/ruff check service tests migrations bench
+	$(VENV)/bin/ruff format --check service tests migrations bench
 	$(VENV)/bin/mypy
 
 format: $(STAMP)
-	$(VENV)/bin/ruff check --fix service tests migrations
-	$(VENV)/bin/ruff format service tests migrations
+	$(VENV)/bin/ruff check --fix service tests migrations bench
+	$(VENV)/bin/ruff format service tests migrations bench
 
 # Refresh the pinned versions after changing pyproject.toml.
 lock: $(STAMP)
