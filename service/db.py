@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
@@ -12,6 +13,7 @@ from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+from starlette.concurrency import run_in_threadpool
 
 from service.config import Settings
 
@@ -140,16 +142,39 @@ def begin_write(session: Session) -> None:
         session.bind = _immediate[bind]
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One session per request, committed before the response is sent."""
-    factory: sessionmaker[Session] = request.app.state.sessionmaker
-    with factory() as session:
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One session per request, committed before the response is sent.
+
+    On SQLite, requests that may write queue here, on an asyncio lock, before
+    any of their sync code takes a worker thread: the database has one writer
+    anyway, and a writer holding the write lock while it waits for a thread
+    (AnyIO has 40) behind 40 others blocked on that lock stalls the process
+    until the busy timeout.
+    """
+    state = request.app.state
+    factory: sessionmaker[Session] = state.sessionmaker
+    lock: asyncio.Lock | None = getattr(state, "sqlite_write_lock", None)
+    if lock is not None and request.method in _SAFE_METHODS:
+        lock = None
+    if lock is not None:
+        await lock.acquire()
+    try:
+        session = factory()
         try:
             yield session
         except BaseException:
-            session.rollback()
+            await run_in_threadpool(session.rollback)
             raise
-        session.commit()
+        else:
+            await run_in_threadpool(session.commit)
+        finally:
+            await run_in_threadpool(session.close)
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

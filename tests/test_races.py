@@ -164,3 +164,17 @@ def test_first_requests_of_a_new_user_racing_provision_one_user(live, live_engin
             connection.scalar(select(func.count()).select_from(User).where(User.sub == "brand-new"))
             == 1
         )
+
+
+def test_more_concurrent_writers_than_worker_threads(live):
+    """60 actions at once (AnyIO lends 40 threads): none may wait on a writer that
+    holds the SQLite write lock while it waits for a thread."""
+    http, world = live
+    tickets = [_file(http, world, f"many writers {i}") for i in range(60)]
+    calls = [
+        ("POST", f"/v1/tickets/{t['id']}/accept", world.dispatcher.headers, None) for t in tickets
+    ]
+    responses = _all_at_once(str(http.base_url), calls)
+    assert [r.status_code for r in responses] == [200] * len(tickets), {
+        r.status_code for r in responses
+    }
