@@ -15,6 +15,7 @@ from fastapi import Depends, Request
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from service.apikeys.models import ApiKey
 from service.config import Settings, SettingsDep
@@ -241,7 +242,9 @@ class PrincipalCache:
         self._entries[token] = (time.monotonic() + self.ttl, principal)
 
 
-def get_principal(request: Request, session: SessionDep, settings: SettingsDep) -> Principal:
+async def get_principal(request: Request, session: SessionDep, settings: SettingsDep) -> Principal:
+    """async so that a cached principal costs no trip to the thread pool; the
+    database is only touched (in the pool) when the token is new."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     token = token.strip()
@@ -249,10 +252,10 @@ def get_principal(request: Request, session: SessionDep, settings: SettingsDep) 
         raise Unauthorized("Send `Authorization: Bearer <token>`.")
     cache: PrincipalCache | None = getattr(request.app.state, "principals", None)
     if cache is None or token.startswith(API_KEY_PREFIX):
-        return authenticate(session, token, settings)
+        return await run_in_threadpool(authenticate, session, token, settings)
     principal = cache.get(token)
     if principal is None:
-        principal = authenticate(session, token, settings)
+        principal = await run_in_threadpool(authenticate, session, token, settings)
         cache.put(token, principal)
     else:
         # The signature and expiry are checked on every request, cached or not.
@@ -263,7 +266,7 @@ def get_principal(request: Request, session: SessionDep, settings: SettingsDep) 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
-def require_admin(principal: CurrentPrincipal) -> Principal:
+async def require_admin(principal: CurrentPrincipal) -> Principal:
     if principal.role != Role.admin:
         raise Forbidden("Only the housing department's administrators may do this.")
     return principal

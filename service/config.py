@@ -66,7 +66,7 @@ def get_settings() -> Settings:
     return Settings()
 
 
-def app_settings(request: Request) -> Settings:
+async def app_settings(request: Request) -> Settings:
     """The settings the running app was built with (tests build apps with their own)."""
     settings: Settings = request.app.state.settings
     return settings

@@ -166,21 +166,31 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         try:
             yield session
         except BaseException:
-            await run_in_threadpool(session.rollback)
+            await run_in_threadpool(_finish, session, commit=False)
             raise
-        else:
-            await run_in_threadpool(session.commit)
-        finally:
-            await run_in_threadpool(session.close)
+        await run_in_threadpool(_finish, session, commit=True)
     finally:
         if lock is not None:
             lock.release()
 
 
+def _finish(session: Session, *, commit: bool) -> None:
+    # One trip to the thread pool: each costs a context switch under load.
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.close()
+
+
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def get_write_session(session: SessionDep) -> Session:
+async def get_write_session(session: SessionDep) -> Session:
+    # async: no trip to the thread pool; on SQLite this may commit a read-only
+    # transaction, which touches no disk.
     begin_write(session)
     return session
 

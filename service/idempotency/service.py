@@ -108,7 +108,7 @@ def store(
     """Remember the response, in the same transaction as the work it describes."""
     now = utcnow()
     session.execute(
-        insert(IdempotencyKey.__table__).values(
+        insert(IdempotencyKey.__table__).values(  # type: ignore[arg-type]
             owner=owner,
             key=key,
             request_hash=request_hash,

@@ -52,12 +52,6 @@ router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
 TicketId = Annotated[int, Path(gt=0, lt=2**63)]
 
 
-def _visible_ticket(
-    ticket_id: TicketId, principal: CurrentPrincipal, session: WriteSessionDep
-) -> Ticket:
-    return service.get_visible_ticket(session, principal, ticket_id)
-
-
 def _check_if_match(ticket: Ticket, if_match: str | None) -> None:
     """412 when the client's copy is stale (RFC 9110 strong comparison)."""
     if if_match is None:
@@ -71,9 +65,13 @@ def _check_if_match(ticket: Ticket, if_match: str | None) -> None:
 
 
 def writable_ticket(
-    ticket: Annotated[Ticket, Depends(_visible_ticket)],
+    ticket_id: TicketId,
+    principal: CurrentPrincipal,
+    session: WriteSessionDep,
     if_match: Annotated[str | None, Header(alias="If-Match")] = None,
 ) -> Ticket:
+    """The visible ticket (404 otherwise), current as the client says (412 otherwise)."""
+    ticket = service.get_visible_ticket(session, principal, ticket_id)
     _check_if_match(ticket, if_match)
     return ticket
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import case, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -21,9 +21,9 @@ from service.enums import (
     OrganizationKind,
     Priority,
     Role,
+    ServiceKind,
     Status,
     TicketKind,
-    service_kind_for,
 )
 from service.errors import (
     FieldError,
@@ -130,16 +130,6 @@ def _active_category(session: Session, code: str) -> Category:
     return category
 
 
-def serving_organization(session: Session, community_id: int, kind: TicketKind) -> int | None:
-    return session.scalar(
-        select(ProviderAssignment.organization_id).where(
-            ProviderAssignment.community_id == community_id,
-            ProviderAssignment.kind == service_kind_for(kind),
-            ProviderAssignment.current.is_(True),
-        )
-    )
-
-
 def _resident_by_phone(session: Session, community_id: int, phone: str) -> User | None:
     return session.scalar(
         select(User)
@@ -148,28 +138,83 @@ def _resident_by_phone(session: Session, community_id: int, phone: str) -> User 
     )
 
 
-def next_ticket_id(session: Session) -> int:
-    """Take the ticket's id before the INSERT, so its number goes in with it.
-
-    PostgreSQL draws from the id column's own sequence. SQLite has one writer at
-    a time (write requests hold BEGIN IMMEDIATE), so max + 1 cannot be taken twice.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        next_id = session.scalar(text("SELECT nextval(pg_get_serial_sequence('ticket', 'id'))"))
-    else:
-        next_id = session.scalar(select(func.coalesce(func.max(Ticket.id), 0) + 1))
-    return int(next_id)  # type: ignore[arg-type]
-
-
 def ticket_number(ticket_id: int, created_at: dt.datetime, timezone: str) -> str:
     local = created_at.astimezone(ZoneInfo(timezone))
     return f"LL{local:%y%m%d}-{ticket_id:06d}"
 
 
+@dataclass(frozen=True)
+class _Filing:
+    community_id: int
+    region_path: str
+    category_id: int
+    category_code: str
+    kind: TicketKind
+    default_priority: Priority
+    organization_id: int | None
+    ticket_id: int
+
+
+def _filing_context(session: Session, principal: Principal, data: TicketCreate) -> _Filing:
+    """Everything a new ticket needs from the database, in one round trip: the
+    community (if visible), the active category, who serves that community for
+    that kind of work, and the new ticket's id. Creation is the hot write path,
+    and under load every round trip costs more than the Python around it."""
+    service_kind = case(
+        (Category.kind == TicketKind.elderly_care, ServiceKind.elderly_care.value),
+        else_=ServiceKind.property.value,
+    )
+    serving = (
+        select(ProviderAssignment.organization_id)
+        .where(
+            ProviderAssignment.community_id == Community.id,
+            ProviderAssignment.kind == service_kind,
+            ProviderAssignment.current.is_(True),
+        )
+        .scalar_subquery()
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        next_id: Any = literal_column("nextval(pg_get_serial_sequence('ticket', 'id'))")
+    else:
+        # One writer at a time (write requests hold BEGIN IMMEDIATE): max + 1 is safe.
+        next_id = select(func.coalesce(func.max(Ticket.id), 0) + 1).scalar_subquery()
+    row = session.execute(
+        select(
+            Community.id,
+            Community.region_path,
+            Category.id.label("category_id"),
+            Category.code,
+            Category.kind,
+            Category.default_priority,
+            serving.label("organization_id"),
+            next_id.label("ticket_id"),
+        ).where(
+            Community.id == data.community_id,
+            visible(principal, Community),
+            Category.code == data.category,
+            Category.active,
+        )
+    ).one_or_none()
+    if row is None:
+        # Say which one was wrong; the error path may take another query or two.
+        _visible_community(session, principal, data.community_id)
+        _active_category(session, data.category)
+        raise AssertionError("filing context missing without a reason")
+    return _Filing(
+        community_id=row.id,
+        region_path=row.region_path,
+        category_id=row.category_id,
+        category_code=row.code,
+        kind=row.kind,
+        default_priority=row.default_priority,
+        organization_id=row.organization_id,
+        ticket_id=int(row.ticket_id),
+    )
+
+
 def create_ticket(
     session: Session, principal: Principal, data: TicketCreate, *, timezone: str
 ) -> Ticket:
-    community = _visible_community(session, principal, data.community_id)
     if principal.role == Role.resident:
         if data.on_behalf_of is not None:
             raise Unprocessable(
@@ -181,30 +226,30 @@ def create_ticket(
             "Say whom the ticket is for.",
             errors=[FieldError(field="on_behalf_of", message="required when filing for someone")],
         )
-    category = _active_category(session, data.category)
+    filing = _filing_context(session, principal, data)
     now = utcnow()
-    priority = data.priority or category.default_priority
+    priority = data.priority or filing.default_priority
     respond_in, resolve_in = DEFAULT_TARGETS[priority]
 
     reporter_id: int | None = principal.user_id
     reporter_name: str | None = principal.name
     if data.on_behalf_of is not None:
-        resident = _resident_by_phone(session, community.id, data.on_behalf_of.phone)
+        resident = _resident_by_phone(session, filing.community_id, data.on_behalf_of.phone)
         reporter_id = resident.id if resident else None
         reporter_name = data.on_behalf_of.name
 
-    organization_id = serving_organization(session, community.id, category.kind)
+    organization_id = filing.organization_id
     location = data.location
-    ticket_id = next_ticket_id(session)
+    ticket_id = filing.ticket_id
     ticket = Ticket(
         id=ticket_id,
         number=ticket_number(ticket_id, now, timezone),
-        kind=category.kind,
-        category_id=category.id,
+        kind=filing.kind,
+        category_id=filing.category_id,
         priority=priority,
         status=Status.assigned if organization_id else Status.submitted,
-        community_id=community.id,
-        region_path=community.region_path,
+        community_id=filing.community_id,
+        region_path=filing.region_path,
         organization_id=organization_id,
         reporter_id=reporter_id,
         reporter_name=reporter_name,
@@ -235,7 +280,11 @@ def create_ticket(
         "ticket.created",
         principal.user_id,
         to_status=ticket.status,
-        data={"category": category.code, "priority": str(priority), "channel": str(data.channel)},
+        data={
+            "category": filing.category_code,
+            "priority": str(priority),
+            "channel": str(data.channel),
+        },
         at=now,
     )
     session.flush()
