@@ -55,3 +55,19 @@ lock: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# The long schemathesis run (CI runs a few examples per operation inside `make test`):
+# FUZZ_EXAMPLES per role and operation, a new seed each run, and a table of the
+# statuses each operation answered. On PostgreSQL too when LINLI_TEST_POSTGRES_URL is set.
+FUZZ_EXAMPLES ?= 100
+FUZZ_ENV = LINLI_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) LINLI_FUZZ_RANDOM=1 LINLI_FUZZ_SUMMARY=1
+FUZZ_TESTS = tests/reliability/test_schemathesis.py tests/reliability/test_documented_statuses.py
+
+.PHONY: fuzz
+fuzz: $(STAMP)
+	$(FUZZ_ENV) LINLI_TEST_DB=sqlite $(PY) -m pytest $(FUZZ_TESTS)
+	@if [ -n "$$LINLI_TEST_POSTGRES_URL" ]; then \
+		$(FUZZ_ENV) LINLI_TEST_DB=postgres $(PY) -m pytest $(FUZZ_TESTS); \
+	else \
+		echo "LINLI_TEST_POSTGRES_URL not set: skipping the PostgreSQL run"; \
+	fi

@@ -94,10 +94,20 @@ def _int_claim(claims: dict[str, Any], name: str, *, required: bool) -> int | No
         if required:
             raise Unauthorized(f"The token lacks the `{name}` claim its role needs.")
         return None
-    try:
-        return int(value)
-    except (TypeError, ValueError) as exc:
-        raise Unauthorized(f"The `{name}` claim is not an id.") from exc
+    # An id is an integer or a string of digits: not 1.5, not true.
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise Unauthorized(f"The `{name}` claim is not an id.")
+    if isinstance(value, str) and not value.isdigit():
+        raise Unauthorized(f"The `{name}` claim is not an id.")
+    number = int(value)
+    if not 0 < number < 2**31:
+        raise Unauthorized(f"The `{name}` claim is not an id.")
+    return number
+
+
+def _text_claim(claims: dict[str, Any], name: str, limit: int) -> str:
+    # NUL cannot be stored in PostgreSQL text; nobody's name contains one.
+    return str(claims.get(name) or "").replace("\x00", "")[:limit]
 
 
 def _scope_from_claims(claims: dict[str, Any]) -> dict[str, Any]:
@@ -108,8 +118,8 @@ def _scope_from_claims(claims: dict[str, Any]) -> dict[str, Any]:
         raise Unauthorized("Unknown role in token.") from exc
     scope: dict[str, Any] = {
         "role": role,
-        "name": str(claims.get("name") or "")[:100],
-        "phone": (str(claims["phone"])[:20] if claims.get("phone") else None),
+        "name": _text_claim(claims, "name", 100),
+        "phone": _text_claim(claims, "phone", 20) or None,
         "community_id": None,
         "organization_id": None,
         "org_role": None,
@@ -201,7 +211,9 @@ def authenticate(session: Session, token: str, settings: Settings) -> Principal:
         return _principal_for(session, user, key_id)
 
     claims = decode_jwt(token, settings)
-    sub = str(claims["sub"])[:200]
+    sub = _text_claim(claims, "sub", 200)
+    if not sub:
+        raise Unauthorized("The token's `sub` is empty.")
     scope = _scope_from_claims(claims)
     user = session.scalar(select(User).where(User.sub == sub))
     if user is not None and _claims_match(user, scope):

@@ -154,16 +154,68 @@ def install_error_handlers(app: FastAPI) -> None:
         log.exception("unhandled error", exc_info=exc)
         return problem_response(Problem(title="Internal Server Error", status=500))
 
+    _document_problems(app)
 
-def responses(*errors: type[AppError]) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses=` entries for the errors a route can answer."""
+
+def _documented(description: str) -> dict[str, Any]:
+    return {"model": Problem, "description": description, "content": {PROBLEM_JSON: {}}}
+
+
+def responses(*errors: type[AppError], validation: bool = True) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries for the errors a route can answer.
+
+    Every route takes a token (401). 422 is listed unless `validation=False`: a
+    route without parameters or body cannot fail validation."""
     out: dict[int | str, dict[str, Any]] = {}
     listed: tuple[type[AppError], ...] = (Unauthorized, *errors)
     for error in listed:
-        out[error.status] = {
-            "model": Problem,
-            "description": error.title,
-            "content": {PROBLEM_JSON: {}},
-        }
-    out[422] = {"model": Problem, "description": "Validation failed", "content": {PROBLEM_JSON: {}}}
+        out[error.status] = _documented(error.title)
+    if validation:
+        out[422] = _documented("Validation failed")
     return out
+
+
+# The request guard (service.middleware) and body parsing answer these to any
+# POST, PUT or PATCH before a route runs; they are documented on every such operation.
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+BODY_ERRORS: dict[int, str] = {
+    BadRequest.status: f"{BadRequest.title}: the body cannot be decoded",
+    PayloadTooLarge.status: f"{PayloadTooLarge.title}: over LINLI_MAX_BODY_BYTES",
+    UnsupportedMediaType.status: f"{UnsupportedMediaType.title}: the body is not JSON",
+}
+_PROBLEM_SCHEMA = {"$ref": "#/components/schemas/Problem"}
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Make the OpenAPI document say what the handlers send.
+
+    FastAPI files a `responses=` model under the route's own media type
+    (application/json); errors are sent as application/problem+json, so the
+    Problem schema moves there. Operations that take a body also list BODY_ERRORS.
+    """
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = generate()
+        for path_item in document.get("paths", {}).values():
+            for method, operation in path_item.items():
+                answers = operation.setdefault("responses", {})
+                for answer in answers.values():
+                    content = answer.get("content", {})
+                    if PROBLEM_JSON in content:
+                        content.pop("application/json", None)
+                        content[PROBLEM_JSON] = {"schema": _PROBLEM_SCHEMA}
+                if method.upper() in BODY_METHODS:
+                    for status, description in BODY_ERRORS.items():
+                        answers.setdefault(
+                            str(status),
+                            {
+                                "description": description,
+                                "content": {PROBLEM_JSON: {"schema": _PROBLEM_SCHEMA}},
+                            },
+                        )
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]

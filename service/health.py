@@ -6,10 +6,19 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from service.migrate import alembic_config
 
 router = APIRouter(tags=["health"])
+
+
+class Readiness(BaseModel):
+    status: str
+    revision: list[str] | None = None  # when ready
+    current: list[str] | None = None  # when migrations are pending
+    head: list[str] | None = None
+    detail: str | None = None  # when the database does not answer
 
 
 @router.get("/healthz")
@@ -17,7 +26,11 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "Database unreachable or not at head"}},
+)
 def readyz(request: Request) -> JSONResponse:
     """Ready when the database answers and its schema is at the newest migration."""
     heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())

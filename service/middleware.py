@@ -6,9 +6,14 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.errors import PayloadTooLarge, UnsupportedMediaType, problem_response
+from service.errors import (
+    BODY_METHODS,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    problem_response,
+)
 
-_BODY_METHODS = {b"POST", b"PUT", b"PATCH"}
+_BODY_METHODS = {method.encode() for method in BODY_METHODS}
 
 
 class RequestGuard:

@@ -27,9 +27,19 @@ def _normalise_phone(value: str) -> str:
 Phone = Annotated[str, StringConstraints(max_length=20), AfterValidator(_normalise_phone)]
 
 
+def _storable(value: str) -> str:
+    # PostgreSQL text cannot hold NUL; SQLite would keep it. Refuse it on both.
+    if "\x00" in value:
+        raise ValueError("contains a NUL character")
+    return value
+
+
 def text(max_length: int, min_length: int = 0) -> type[str]:
+    """Text that is stripped, bounded and storable on both databases."""
     return Annotated[  # type: ignore[return-value]
-        str, StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)
+        str,
+        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
+        AfterValidator(_storable),
     ]
 
 

@@ -27,6 +27,8 @@ def negotiate_language(accept_language: str | None) -> str:
                 quality = float(params.strip()[2:])
             except ValueError:
                 quality = 0.0
+            if not 0.0 <= quality <= 1.0:  # RFC 9110 qvalues; also refuses nan and inf
+                quality = 0.0
         ranked.append((-quality, position, tag.strip().lower()))
     for neg_quality, _, tag in sorted(ranked):
         if neg_quality >= 0:

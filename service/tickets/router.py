@@ -141,7 +141,7 @@ def list_tickets(
     session: SessionDep,
     status: Annotated[list[Status] | None, Query()] = None,
     kind: TicketKind | None = None,
-    category: Annotated[str | None, Query(max_length=64)] = None,
+    category: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z_]+(\.[a-z_]+)*$")] = None,
     community_id: Annotated[int | None, Query(gt=0, lt=2**31)] = None,
     organization_id: Annotated[int | None, Query(gt=0, lt=2**31)] = None,
     assignee_id: Annotated[int | None, Query(gt=0, lt=2**31)] = None,
@@ -157,6 +157,11 @@ def list_tickets(
             raise Unprocessable(
                 "Times need a zone.",
                 errors=[FieldError(field=name, message="give an offset, e.g. +08:00")],
+            )
+        if value is not None and not 2000 < value.year < 2100:
+            raise Unprocessable(
+                "Times outside 2001-2099.",
+                errors=[FieldError(field=name, message="no ticket was or will be filed then")],
             )
     filters = service.TicketFilters(
         status=_status_list(status),
@@ -178,7 +183,14 @@ def list_tickets(
     )
 
 
-@router.get("/{ticket_id}", response_model=TicketRead, responses=responses(NotFound))
+@router.get(
+    "/{ticket_id}",
+    response_model=TicketRead,
+    responses={
+        **responses(NotFound),
+        304: {"description": "Not Modified: If-None-Match names the current ETag"},
+    },
+)
 def get_ticket(
     ticket_id: TicketId,
     principal: CurrentPrincipal,
@@ -212,7 +224,9 @@ def _act(
     )
 
 
-_ACTION_ERRORS = responses(NotFound, InvalidTransition, PreconditionFailed, Forbidden)
+_ACTION_ERRORS = responses(NotFound, InvalidTransition, PreconditionFailed)
+# Only assign can be forbidden: a dispatcher naming another organisation.
+_ASSIGN_ERRORS = responses(NotFound, InvalidTransition, PreconditionFailed, Forbidden)
 _ACTION_BODIES: dict[str, tuple[type, bool]] = {
     # action: (body schema, body required)
     "assign": (AssignBody, True),
@@ -258,7 +272,7 @@ def _make_action_route(action: str, schema: type, required: bool) -> None:
         endpoint,
         methods=["POST"],
         response_model=TicketRead,
-        responses=_ACTION_ERRORS,
+        responses=_ASSIGN_ERRORS if action == "assign" else _ACTION_ERRORS,
         summary=f"{action.capitalize()} a ticket",
     )
 

@@ -313,7 +313,7 @@ def decode_cursor(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, _, value = raw.partition(":")
-        if prefix != "t":
+        if prefix != "t" or not value.isdigit() or int(value) >= 2**63:
             raise ValueError(cursor)
         return int(value)
     except (ValueError, UnicodeDecodeError) as exc:

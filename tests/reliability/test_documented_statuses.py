@@ -1,0 +1,407 @@
+"""Every error status the OpenAPI document lists for an operation can be produced,
+and every error status an operation can produce is listed.
+
+PROVOKERS holds, for each error status, the one way each kind of operation is
+made to answer it: no token (401), a role that may never do this (403), an id
+that does not exist (404), a state that does not allow it (409), a stale
+`If-Match` (412), a body too large (413), not JSON (415), undecodable (400), a
+parameter out of bounds (422), `If-None-Match` with the current ETag (304) and
+a database that is not ready (503). A provoker that applies to an operation must
+get exactly its status; the set of statuses so produced must be what the
+document lists (2xx are left to the rest of the suite and the fuzzer).
+
+The requests run through the conftest's `client`, in the test's rolled-back
+transaction, so nothing they do outlives the test.
+
+The gaps we know of (openapi_gaps.KNOWN_UNDOCUMENTED, KNOWN_UNREACHABLE) must
+stay exact: when the code is fixed the test fails until the entry is removed.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from httpx import Response
+from sqlalchemy import text
+from sqlalchemy.engine import Engine, make_url
+
+from service.config import Settings
+from service.db import make_engine
+from service.errors import BODY_METHODS
+from service.idempotency.service import _lock_id
+from service.main import create_app
+from tests.conftest import BACKEND, Actor, World, file_ticket
+from tests.reliability.openapi_gaps import (
+    ACTIONS,
+    KNOWN_UNDOCUMENTED,
+    KNOWN_UNREACHABLE,
+    POSTGRES_ONLY,
+    openapi_document,
+)
+
+PROBLEM = "application/problem+json"
+NOPE = 2**31 - 1  # an id that exists nowhere
+DOCUMENT = openapi_document()
+OPERATIONS: dict[str, dict[str, Any]] = {
+    f"{method.upper()} {path}": operation
+    for path, item in DOCUMENT["paths"].items()
+    for method, operation in item.items()
+}
+
+
+# --- the requests --------------------------------------------------------------------
+
+
+@dataclass
+class Scene:
+    client: TestClient
+    world: World
+    engine: Engine
+    settings: Settings
+
+    def ticket(self, *, cancelled: bool = False) -> dict[str, Any]:
+        """A ticket of the reporter's in community_a, assigned to company (or cancelled)."""
+        w = self.world
+        ticket = file_ticket(self.client, w.reporter, w.community_a)
+        if cancelled:
+            response = self.client.post(
+                f"/v1/tickets/{ticket['id']}/cancel", headers=w.reporter.headers
+            )
+            assert response.status_code == 200, response.text
+            ticket = response.json()
+        return ticket
+
+    def api_key_id(self) -> int:
+        w = self.world
+        response = self.client.post(
+            f"/v1/organizations/{w.company}/api-keys",
+            json={"name": "status probe"},
+            headers=w.dispatcher.headers,
+        )
+        assert response.status_code == 201, response.text
+        return int(response.json()["id"])
+
+    def url(self, path: str, ticket: dict[str, Any] | None = None, **missing: Any) -> str:
+        """`path` with real ids in scope of company and tianshan (or `missing` ones)."""
+        w = self.world
+        values: dict[str, Any] = {
+            "community_id": w.community_a,
+            "organization_id": w.company,
+            "region_id": w.tianshan,
+            "code": "repair.plumbing",
+            "kind": "property",
+        }
+        if "{ticket_id}" in path and "ticket_id" not in missing:
+            values["ticket_id"] = (ticket or self.ticket())["id"]
+        if "{key_id}" in path and "key_id" not in missing:
+            values["key_id"] = self.api_key_id()
+        values.update(missing)
+        return path.format(**values)
+
+    def body(self, label: str) -> Any:
+        """A body the operation accepts from an actor allowed to send it."""
+        w = self.world
+        action = label.rsplit("/", 1)[-1]
+        bodies: dict[str, Any] = {
+            "POST /v1/categories": {
+                "code": "repair.status_probe",
+                "kind": "property",
+                "names": {"zh-Hans": "探测", "ug": "سىناق", "en": "Probe"},
+            },
+            "PATCH /v1/categories/{code}": {"sort_order": 7},
+            "POST /v1/regions": {"name": "新市区", "level": "county", "parent_id": w.urumqi},
+            "POST /v1/communities": {"name": "新建小区", "region_id": w.tianshan},
+            "PATCH /v1/communities/{community_id}": {"address": "幸福路1号"},
+            "PUT /v1/communities/{community_id}/providers/{kind}": {"organization_id": w.company},
+            "POST /v1/organizations": {
+                "name": "新物业公司",
+                "kind": "property_company",
+                "credit_code": "91650102MA77XKQ51D",  # company's: a 409 when repeated
+                "region_id": w.tianshan,
+            },
+            "PATCH /v1/organizations/{organization_id}": {"contact_phone": "13900000099"},
+            "POST /v1/organizations/{organization_id}/api-keys": {"name": "调度系统"},
+            "POST /v1/tickets": {
+                "category": "repair.plumbing",
+                "community_id": w.community_a,
+                "description": "楼道灯不亮",
+                "on_behalf_of": {"name": "阿依古丽", "phone": "13900000001"},
+            },
+            "POST /v1/tickets/{ticket_id}/comments": {"body": "已联系住户"},
+            "POST /v1/tickets/{ticket_id}/follow-ups": {"method": "phone", "satisfied": True},
+        }
+        actions: dict[str, Any] = {
+            "assign": {"organization_id": w.company},
+            "hold": {"reason": "other"},
+            "confirm": {"rating": 5},
+            "reopen": {"reason": "又漏了"},
+            "return": {"reason": "不归我们管"},
+            "reject": {"reason": "重复"},
+        }
+        if label.startswith("POST /v1/tickets/{ticket_id}/") and action in ACTIONS:
+            return actions.get(action, {})
+        return bodies.get(label)
+
+    def send(
+        self,
+        label: str,
+        actor: Actor | None,
+        *,
+        url: str | None = None,
+        body: Any = None,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        method, path = label.split(" ", 1)
+        all_headers = {**(actor.headers if actor else {}), **(headers or {})}
+        if content is not None:
+            return self.client.request(
+                method, url or self.url(path), content=content, headers=all_headers
+            )
+        if body is None and method in BODY_METHODS:
+            body = self.body(label)
+        return self.client.request(method, url or self.url(path), json=body, headers=all_headers)
+
+
+Provoker = Callable[[Scene, str], Response | None]
+
+
+def _has_body(label: str) -> bool:
+    return label.split(" ", 1)[0] in BODY_METHODS
+
+
+def _parameters(label: str, where: str) -> list[dict[str, Any]]:
+    return [p for p in OPERATIONS[label].get("parameters", []) if p["in"] == where]
+
+
+def no_token(scene: Scene, label: str) -> Response | None:
+    if label in ("GET /healthz", "GET /readyz"):
+        return None
+    return scene.send(label, None)
+
+
+def undecodable_body(scene: Scene, label: str) -> Response | None:
+    if not _has_body(label):
+        return None
+    return scene.send(
+        label,
+        scene.world.province_admin,
+        content=b'{"name": "\xff\xfe"}',
+        headers={"Content-Type": "application/json"},
+    )
+
+
+def oversized_body(scene: Scene, label: str) -> Response | None:
+    if not _has_body(label):
+        return None
+    content = json.dumps({"name": "水" * scene.settings.max_body_bytes}).encode()
+    return scene.send(
+        label,
+        scene.world.province_admin,
+        content=content,
+        headers={"Content-Type": "application/json"},
+    )
+
+
+def not_json(scene: Scene, label: str) -> Response | None:
+    if not _has_body(label):
+        return None
+    return scene.send(
+        label,
+        scene.world.province_admin,
+        content=b"name=probe",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+
+
+def invalid(scene: Scene, label: str) -> Response | None:
+    """An unknown body field, an id of 0, a limit of 0, an over-long header."""
+    admin = scene.world.province_admin
+    path = label.split(" ", 1)[1]
+    if _has_body(label):
+        return scene.send(label, admin, body={"unexpected": True})
+    ids = [p["name"] for p in _parameters(label, "path") if p["schema"].get("type") == "integer"]
+    if ids:
+        return scene.send(label, admin, url=scene.url(path, **{ids[0]: 0}))
+    if any(p["name"] == "limit" for p in _parameters(label, "query")):
+        return scene.send(label, admin, url=f"{scene.url(path)}?limit=0")
+    if _parameters(label, "header"):
+        name = _parameters(label, "header")[0]["name"]
+        return scene.send(label, admin, headers={name: "x" * 1000})
+    return None
+
+
+# Who may never do what (and with which body, where the body is what is refused).
+FORBIDDEN: dict[str, tuple[str, Any]] = {
+    **{
+        label: ("reporter", None)  # reference data and categories: admins only
+        for label in (
+            "POST /v1/categories",
+            "PATCH /v1/categories/{code}",
+            "POST /v1/regions",
+            "POST /v1/communities",
+            "PATCH /v1/communities/{community_id}",
+            "PUT /v1/communities/{community_id}/providers/{kind}",
+            "POST /v1/organizations",
+            "PATCH /v1/organizations/{organization_id}",
+        )
+    },
+    # API keys: the organisation's dispatchers and the admins above it.
+    "POST /v1/organizations/{organization_id}/api-keys": ("technician", None),
+    "GET /v1/organizations/{organization_id}/api-keys": ("technician", None),
+    "DELETE /v1/organizations/{organization_id}/api-keys/{key_id}": ("technician", None),
+    # Internal notes are written by staff and admins.
+    "POST /v1/tickets/{ticket_id}/comments": ("reporter", {"body": "内部", "internal": True}),
+    # A dispatcher assigns within their own organisation.
+    "POST /v1/tickets/{ticket_id}/assign": ("dispatcher", "other_company"),
+}
+
+
+def forbidden(scene: Scene, label: str) -> Response | None:
+    if label not in FORBIDDEN:
+        return None
+    role, body = FORBIDDEN[label]
+    if body == "other_company":
+        body = {"organization_id": scene.world.other_company}
+    return scene.send(label, scene.world.actors[role], body=body)
+
+
+def unknown_id(scene: Scene, label: str) -> Response | None:
+    admin = scene.world.province_admin
+    path = label.split(" ", 1)[1]
+    if label == "POST /v1/tickets":  # the community it is filed for
+        return scene.send(label, admin, body={**scene.body(label), "community_id": NOPE})
+    names = [p["name"] for p in _parameters(label, "path") if p["name"] != "kind"]
+    if not names:
+        return None
+    missing = {"code": "no_such_category"} if names[-1] == "code" else {names[-1]: NOPE}
+    return scene.send(label, admin, url=scene.url(path, **missing))
+
+
+def _idempotency_key_in_flight(scene: Scene, label: str) -> Response | None:
+    """Another request with this key holds its lock (PostgreSQL; on SQLite it would wait)."""
+    if BACKEND != "postgres":
+        return None
+    w = scene.world
+    body = {k: v for k, v in scene.body(label).items() if k != "on_behalf_of"}
+    lock_id = _lock_id(f"user:{w.reporter.user_id}", "in-flight")
+    with scene.engine.connect() as other, other.begin():
+        other.execute(text("SELECT pg_advisory_xact_lock(:lock_id)"), {"lock_id": lock_id})
+        return scene.send(label, w.reporter, body=body, headers={"Idempotency-Key": "in-flight"})
+
+
+def conflict(scene: Scene, label: str) -> Response | None:
+    w = scene.world
+    path = label.split(" ", 1)[1]
+    if label == "POST /v1/categories":
+        return scene.send(label, w.province_admin, body={**scene.body(label), "code": "repair"})
+    if label == "POST /v1/organizations":  # company's credit code, again
+        return scene.send(label, w.province_admin)
+    if label == "POST /v1/tickets":
+        return _idempotency_key_in_flight(scene, label)
+    action = path.rsplit("/", 1)[-1]
+    if label.startswith("POST /v1/tickets/{ticket_id}/") and action in ACTIONS:
+        # Nothing can be done to a cancelled ticket, by anyone.
+        ticket = scene.ticket(cancelled=True)
+        return scene.send(label, w.province_admin, url=scene.url(path, ticket))
+    if label == "POST /v1/tickets/{ticket_id}/follow-ups":  # before it is resolved
+        return scene.send(label, w.dispatcher)
+    return None
+
+
+def stale_if_match(scene: Scene, label: str) -> Response | None:
+    if not any(p["name"] == "If-Match" for p in _parameters(label, "header")):
+        return None
+    return scene.send(label, scene.world.province_admin, headers={"If-Match": '"0.0"'})
+
+
+def not_modified(scene: Scene, label: str) -> Response | None:
+    if not any(p["name"] == "If-None-Match" for p in _parameters(label, "header")):
+        return None
+    ticket = scene.ticket()
+    path = label.split(" ", 1)[1]
+    reporter = scene.world.reporter
+    first = scene.client.get(scene.url(path, ticket), headers=reporter.headers)
+    return scene.send(
+        label,
+        reporter,
+        url=scene.url(path, ticket),
+        headers={"If-None-Match": first.headers["ETag"]},
+    )
+
+
+def database_not_ready(scene: Scene, label: str) -> Response | None:
+    if label != "GET /readyz":
+        return None
+    with tempfile.TemporaryDirectory(prefix="linli-unready-") as directory:
+        if BACKEND == "postgres":  # a database that does not exist
+            url = make_url(scene.settings.database_url).set(database="linli_no_such_database")
+            broken = url.render_as_string(hide_password=False)
+        else:  # a database file nobody migrated
+            broken = f"sqlite:///{Path(directory) / 'empty.db'}"
+        settings = scene.settings.model_copy(update={"database_url": broken})
+        engine = make_engine(settings)
+        try:
+            with TestClient(create_app(settings, engine)) as unready:
+                return unready.get("/readyz")
+        finally:
+            engine.dispose()
+
+
+PROVOKERS: dict[int, Provoker] = {
+    304: not_modified,
+    400: undecodable_body,
+    401: no_token,
+    403: forbidden,
+    404: unknown_id,
+    409: conflict,
+    412: stale_if_match,
+    413: oversized_body,
+    415: not_json,
+    422: invalid,
+    503: database_not_ready,
+}
+
+
+@pytest.fixture
+def scene(client: TestClient, world: World, engine: Engine, settings: Settings) -> Scene:
+    return Scene(client, world, engine, settings)
+
+
+def test_every_documented_error_status_has_a_provoker() -> None:
+    documented = {
+        int(status)
+        for operation in OPERATIONS.values()
+        for status in operation["responses"]
+        if int(status) >= 300
+    }
+    assert documented <= set(PROVOKERS)
+
+
+@pytest.mark.parametrize("label", sorted(OPERATIONS))
+def test_documented_error_statuses_are_exactly_the_reachable_ones(scene: Scene, label: str) -> None:
+    reachable: set[int] = set()
+    for status, provoke in PROVOKERS.items():
+        response = provoke(scene, label)
+        if response is None:
+            continue
+        assert response.status_code == status, (provoke.__name__, response.text)
+        if status not in (304, 503):
+            assert response.headers["content-type"] == PROBLEM, response.headers
+        reachable.add(status)
+    if BACKEND != "postgres":
+        reachable |= {status for (known, status) in POSTGRES_ONLY if known == label}
+    documented = {int(s) for s in OPERATIONS[label]["responses"] if int(s) >= 300}
+    assert documented - reachable == {
+        status for (known, status) in KNOWN_UNREACHABLE if known == label
+    }, "documented, but nothing produces it"
+    assert reachable - documented == {
+        status for (known, status) in KNOWN_UNDOCUMENTED if known == label
+    }, "produced, but not documented"
