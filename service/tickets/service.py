@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, literal_column, or_, select
+from sqlalchemy import case, func, literal_column, or_, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -188,7 +188,11 @@ def _filing_context(session: Session, principal: Principal, data: TicketCreate) 
             Category.default_priority,
             serving.label("organization_id"),
             next_id.label("ticket_id"),
-        ).where(
+        )
+        # One community and one category: the cross join is meant.
+        .select_from(Community)
+        .join(Category, true())
+        .where(
             Community.id == data.community_id,
             visible(principal, Community),
             Category.code == data.category,
