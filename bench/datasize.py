@@ -22,8 +22,8 @@ from sqlalchemy import event, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from bench.run import Server, lua_get, wrk  # noqa: E402
-from bench.setup_data import BENCH_SECRET, build_world, bulk_tickets, fresh_database  # noqa: E402
-from service.auth import Principal, mint_token  # noqa: E402
+from bench.setup_data import BENCH_SECRET, build_world, bulk_tickets, fresh_database, tokens  # noqa: E402
+from service.auth import Principal  # noqa: E402
 from service.config import Settings  # noqa: E402
 from service.db import make_engine  # noqa: E402
 from service.enums import OrgRole, Role  # noqa: E402
@@ -96,22 +96,7 @@ def main() -> int:
     for backend in args.backends.split(","):
         url = fresh_database(backend, args.pg_url, "linli_bench_size")
         world = build_world(url)
-        settings = Settings(database_url=url, jwt_secret=BENCH_SECRET)
-        resident = mint_token(
-            settings,
-            sub=world.reporter_sub,
-            role="resident",
-            name="bench-resident",
-            community_id=world.community_id,
-        )
-        dispatcher = mint_token(
-            settings,
-            sub="bench-dispatcher",
-            role="provider_staff",
-            name="bench-dispatcher",
-            organization_id=world.organization_id,
-            org_role="dispatcher",
-        )
+        resident, dispatcher = tokens(world)
         loaded = 0
         for size in sizes:
             seconds = bulk_tickets(world, size - loaded, seed=size)

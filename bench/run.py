@@ -31,9 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.setup_data import BENCH_SECRET, build_world, bulk_tickets, fresh_database  # noqa: E402
-from service.auth import mint_token  # noqa: E402
-from service.config import Settings  # noqa: E402
+from bench.setup_data import BENCH_SECRET, build_world, bulk_tickets, fresh_database, tokens  # noqa: E402
 
 PY = sys.executable
 UVICORN = [PY, "-m", "uvicorn", "--workers", "1", "--log-level", "warning", "--no-access-log"]
@@ -212,22 +210,7 @@ def bench_backend(
         f"[{backend}] {args.tickets} tickets in {bulk_tickets(world, args.tickets):.1f}s",
         flush=True,
     )
-    settings = Settings(database_url=url, jwt_secret=BENCH_SECRET)
-    resident = mint_token(
-        settings,
-        sub=world.reporter_sub,
-        role="resident",
-        name="bench-resident",
-        community_id=world.community_id,
-    )
-    dispatcher = mint_token(
-        settings,
-        sub="bench-dispatcher",
-        role="provider_staff",
-        name="bench-dispatcher",
-        organization_id=world.organization_id,
-        org_role="dispatcher",
-    )
+    resident, dispatcher = tokens(world)
     ticket_id = 1  # bulk ticket 1 belongs to the resident
     list_path = "/v1/tickets?limit=50"
     get_path = f"/v1/tickets/{ticket_id}"

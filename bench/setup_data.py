@@ -232,3 +232,26 @@ def bulk_tickets(world: BenchWorld, count: int, *, seed: int = 1) -> float:
         connection.commit()
     engine.dispose()
     return time.perf_counter() - started
+
+
+def tokens(world: BenchWorld) -> tuple[str, str]:
+    """JWTs for the seeded resident and the benchmarked company's dispatcher."""
+    from service.auth import mint_token
+
+    settings = Settings(database_url=world.url, jwt_secret=BENCH_SECRET)
+    resident = mint_token(
+        settings,
+        sub=world.reporter_sub,
+        role="resident",
+        name="bench-resident",
+        community_id=world.community_id,
+    )
+    dispatcher = mint_token(
+        settings,
+        sub="bench-dispatcher",
+        role="provider_staff",
+        name="bench-dispatcher",
+        organization_id=world.organization_id,
+        org_role="dispatcher",
+    )
+    return resident, dispatcher

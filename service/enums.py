@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import Enum
 
@@ -104,12 +103,15 @@ class FollowUpMethod(StrEnum):
     app = "app"
 
 
+# Which kind of organisation does which kind of work.
+ORGANIZATION_KIND_FOR: dict[ServiceKind, OrganizationKind] = {
+    ServiceKind.property: OrganizationKind.property_company,
+    ServiceKind.elderly_care: OrganizationKind.care_provider,
+}
+
+
 def service_kind_for(ticket_kind: TicketKind) -> ServiceKind:
     """Complaints about property service go to the property company serving."""
     return (
         ServiceKind.elderly_care if ticket_kind == TicketKind.elderly_care else ServiceKind.property
     )
-
-
-def enum_values(enum_cls: type[StrEnum]) -> list[Any]:
-    return [m.value for m in enum_cls]

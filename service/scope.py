@@ -1,6 +1,6 @@
 """The one place that decides what a principal may see.
 
-Every lookup, list and write starts from `visible(principal, Model)`; an object
+Every lookup, list and write filters on `visible(principal, Model)`; an object
 outside it answers 404, never 403, so callers learn nothing of other tenants.
 """
 
@@ -83,8 +83,3 @@ def visible(principal: Principal, model: type[Any]) -> ColumnElement[bool]:
         )
 
     raise TypeError(f"no visibility rule for {model.__name__}")
-
-
-def readable(principal: Principal, model: type[Any]) -> Any:
-    """`SELECT model WHERE visible(...)`: the start of every read."""
-    return select(model).where(visible(principal, model))

@@ -22,7 +22,7 @@ from service.directory.schemas import (
     ProviderAssign,
     RegionCreate,
 )
-from service.enums import OrganizationKind, RegionLevel, ServiceKind
+from service.enums import ORGANIZATION_KIND_FOR, RegionLevel, ServiceKind
 from service.errors import Conflict, FieldError, NotFound, Unprocessable
 from service.scope import visible
 
@@ -30,10 +30,6 @@ _PARENT_LEVEL = {
     RegionLevel.province: None,
     RegionLevel.prefecture: RegionLevel.province,
     RegionLevel.county: RegionLevel.prefecture,
-}
-_ORG_KIND_SERVES = {
-    ServiceKind.property: OrganizationKind.property_company,
-    ServiceKind.elderly_care: OrganizationKind.care_provider,
 }
 
 
@@ -51,10 +47,11 @@ def visible_one(session: Session, principal: Principal, model: type[Any], object
 def _visible_reference(
     session: Session, principal: Principal, model: type[Any], object_id: int, field: str
 ) -> Any:
-    row = session.scalar(select(model).where(model.id == object_id, visible(principal, model)))
-    if row is None:
-        raise _invalid(field, f"no {model.__tablename__} {object_id} in your scope")
-    return row
+    """A visible object named in a request body: out of scope reads as a bad value (422)."""
+    try:
+        return visible_one(session, principal, model, object_id)
+    except NotFound as exc:
+        raise _invalid(field, f"no {model.__tablename__} {object_id} in your scope") from exc
 
 
 def page(
@@ -164,9 +161,9 @@ def assign_provider(
     organization = _visible_reference(
         session, principal, Organization, data.organization_id, "organization_id"
     )
-    if organization.kind != _ORG_KIND_SERVES[kind]:
-        raise _invalid("organization_id", f"{kind} work is done by a {_ORG_KIND_SERVES[kind]}")
-    since = data.since or utcnow().astimezone(ZoneInfo(timezone)).date()
+    if organization.kind != ORGANIZATION_KIND_FOR[kind]:
+        raise _invalid("organization_id", f"{kind} work is done by a {ORGANIZATION_KIND_FOR[kind]}")
+    since = data.since or today(timezone)
     current = session.scalar(
         select(ProviderAssignment)
         .where(

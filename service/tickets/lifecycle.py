@@ -61,8 +61,6 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t("reject", {S.submitted, S.assigned}, S.rejected, {A.admin}, "ticket.rejected"),
 )
 
-ACTIONS: tuple[str, ...] = tuple(dict.fromkeys(t.action for t in TRANSITIONS))
-
 
 def actors_of(principal: Principal, ticket: Ticket) -> set[Actor]:
     """The relations `principal` has to a ticket it can already see."""

@@ -131,10 +131,6 @@ def create_ticket(
     return json_response(body, 201, headers)
 
 
-def _status_list(status: list[Status] | None) -> list[Status]:
-    return status or []
-
-
 @router.get("", response_model=TicketPage, responses=responses())
 def list_tickets(
     principal: CurrentPrincipal,
@@ -164,7 +160,7 @@ def list_tickets(
                 errors=[FieldError(field=name, message="no ticket was or will be filed then")],
             )
     filters = service.TicketFilters(
-        status=_status_list(status),
+        status=status or [],
         kind=kind,
         category=category,
         community_id=community_id,

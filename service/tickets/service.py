@@ -18,12 +18,13 @@ from service.categories.models import Category
 from service.db import utcnow
 from service.directory.models import Community, Organization, ProviderAssignment
 from service.enums import (
-    OrganizationKind,
+    ORGANIZATION_KIND_FOR,
     Priority,
     Role,
     ServiceKind,
     Status,
     TicketKind,
+    service_kind_for,
 )
 from service.errors import (
     FieldError,
@@ -54,11 +55,6 @@ DEFAULT_TARGETS: dict[Priority, tuple[dt.timedelta, dt.timedelta]] = {
     Priority.urgent: (dt.timedelta(minutes=30), dt.timedelta(hours=24)),
     Priority.normal: (dt.timedelta(hours=2), dt.timedelta(days=3)),
     Priority.low: (dt.timedelta(hours=24), dt.timedelta(days=7)),
-}
-_ORG_KIND_FOR = {
-    TicketKind.property: OrganizationKind.property_company,
-    TicketKind.complaint: OrganizationKind.property_company,
-    TicketKind.elderly_care: OrganizationKind.care_provider,
 }
 
 
@@ -419,9 +415,10 @@ def _assign(session: Session, principal: Principal, ticket: Ticket, body: Assign
                 "Unknown organisation.",
                 errors=[FieldError(field="organization_id", message="no such organisation")],
             )
-        if organization.kind != _ORG_KIND_FOR[ticket.kind]:
+        expected = ORGANIZATION_KIND_FOR[service_kind_for(ticket.kind)]
+        if organization.kind != expected:
             raise Unprocessable(
-                f"A {ticket.kind} ticket goes to a {_ORG_KIND_FOR[ticket.kind]}.",
+                f"A {ticket.kind} ticket goes to a {expected}.",
                 errors=[FieldError(field="organization_id", message="wrong kind of organisation")],
             )
         target_org: int | None = organization.id
