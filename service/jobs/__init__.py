@@ -1,0 +1,51 @@
+"""Periodic work, run once per interval across however many instances run.
+
+A job is a function `run(context) -> int` (how much work it did) registered
+with `@job(name, every=...)`. The runner (`service.jobs.runner`) claims a
+job's turn with a lease row in the database, so that each turn runs on one
+instance only; the job itself must still be safe to re-run after a crash
+(conditional UPDATEs, unique keys), because a lease can expire mid-work.
+Modules that define jobs are listed in `service.jobs.catalog`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from service.config import Settings
+
+
+@dataclass(frozen=True)
+class JobContext:
+    engine: Engine
+    settings: Settings
+    now: dt.datetime
+
+    def session(self) -> Session:
+        """A new session; the job commits what it does, in as many transactions as it needs."""
+        return Session(self.engine, expire_on_commit=False)
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    every: dt.timedelta
+    run: Callable[[JobContext], int]
+
+
+JOBS: dict[str, Job] = {}
+
+
+def job(name: str, *, every: dt.timedelta) -> Callable[[Callable[[JobContext], int]], Callable]:
+    def register(run: Callable[[JobContext], int]) -> Callable[[JobContext], int]:
+        if name in JOBS:
+            raise ValueError(f"job {name!r} registered twice")
+        JOBS[name] = Job(name=name, every=every, run=run)
+        return run
+
+    return register

@@ -1,0 +1,7 @@
+"""Every module that registers jobs, imported so that the runner knows them all."""
+
+from __future__ import annotations
+
+
+def load() -> None:
+    """Import the job modules (kept out of import time: no import circles)."""
