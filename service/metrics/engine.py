@@ -1,0 +1,482 @@
+"""The summary: one GROUP BY over the tickets (and one over the communities for
+the households), with every indicator's aggregate computed in SQL.
+
+Definitions (also in the README, "Service-quality metrics"):
+
+- the cohort is the tickets *created* in [from, to), in the caller's scope;
+- a ticket counts for the organisation it is assigned to (`ticket.organization_id`):
+  the one that served the community for that kind of work when it was filed, or
+  the one an administrator re-assigned it to; a returned, unassigned ticket counts
+  for no organisation;
+- outcomes are as known at `as_of` (now); backlog and overdue are taken at the
+  end of each group's period (the end of its month or quarter, or `to`, and
+  never later than now).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Float, Integer, and_, case, cast, func, literal, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from service.auth import Principal
+from service.categories.models import Category
+from service.db import UTCDateTime
+from service.directory.models import Community, Organization, ProviderAssignment, Region
+from service.enums import RegionLevel, Role, Status, TicketKind
+from service.metrics.indicators import COUNTS, PERCENTILES, indicators_from
+from service.metrics.periods import Bucket, bucket_of, buckets, month_label, quarter_label
+from service.scope import visible
+from service.tickets.models import FollowUp, Ticket
+
+GROUPS = ("region", "community", "organization", "category", "kind", "month", "quarter")
+EXCLUDED = (Status.cancelled, Status.rejected)
+COMPLETED = (Status.resolved, Status.closed)
+
+
+@dataclass(frozen=True)
+class SummaryScope:
+    """A validated request: the period, grouping and filters, and the caller."""
+
+    principal: Principal
+    start: dt.datetime
+    end: dt.datetime
+    timezone: str
+    group_by: tuple[str, ...] = ()
+    region: Region | None = None  # the region filter (already checked visible)
+    region_level: RegionLevel | None = None
+    community_id: int | None = None
+    organization_id: int | None = None
+    kind: TicketKind | None = None
+    category_ids: tuple[int, ...] | None = None
+    as_of: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+    @property
+    def scope_path(self) -> str | None:
+        if self.region is not None:
+            return self.region.path
+        return self.principal.region_path
+
+    def level(self, session: Session) -> RegionLevel:
+        """The level `group_by=region` groups at: one below the scope's region."""
+        if self.region_level is not None:
+            return self.region_level
+        region = self.region
+        if region is None and self.principal.region_id is not None:
+            region = session.get(Region, self.principal.region_id)
+        if region is None or region.level == RegionLevel.province:
+            return RegionLevel.prefecture
+        return RegionLevel.county
+
+    @property
+    def time_unit(self) -> str | None:
+        if "month" in self.group_by:
+            return "month"
+        if "quarter" in self.group_by:
+            return "quarter"
+        return None
+
+    def buckets(self) -> list[Bucket]:
+        unit = self.time_unit
+        if unit is None:
+            return [Bucket("", self.start, self.end)]
+        return buckets(self.start, self.end, unit, self.timezone)
+
+
+@dataclass
+class Row:
+    key: tuple[Any, ...]
+    counts: dict[str, Any]
+    percentiles: dict[str, Any]
+
+
+def epoch(column: Any, dialect: str) -> Any:
+    """Seconds since 1970 as a float, for arithmetic on instants on both databases."""
+    if dialect == "postgresql":
+        return cast(func.extract("epoch", column), Float)
+    return (func.julianday(column) - 2440587.5) * 86400.0
+
+
+def region_key(region: Any, parent: Any, level: RegionLevel) -> Any:
+    """The id of the region at `level` above a community's region (NULL when the
+    community sits above that level). The tree is province > prefecture > county."""
+    if level == RegionLevel.county:
+        return case((region.level == RegionLevel.county.value, region.id), else_=None)
+    if level == RegionLevel.prefecture:
+        return case(
+            (region.level == RegionLevel.county.value, region.parent_id),
+            (region.level == RegionLevel.prefecture.value, region.id),
+            else_=None,
+        )
+    return case(
+        (region.level == RegionLevel.province.value, region.id),
+        (region.level == RegionLevel.prefecture.value, region.parent_id),
+        else_=parent.parent_id,
+    )
+
+
+def _ticket_conditions(scope: SummaryScope) -> list[Any]:
+    t = Ticket
+    where = [
+        visible(scope.principal, Ticket),
+        t.created_at >= literal(scope.start, UTCDateTime()),
+        t.created_at < literal(scope.end, UTCDateTime()),
+    ]
+    if scope.region is not None:
+        where.append(t.region_path.startswith(scope.region.path, autoescape=True))
+    if scope.community_id is not None:
+        where.append(t.community_id == scope.community_id)
+    if scope.organization_id is not None:
+        where.append(t.organization_id == scope.organization_id)
+    if scope.kind is not None:
+        where.append(t.kind == scope.kind)
+    if scope.category_ids is not None:
+        where.append(t.category_id.in_(scope.category_ids))
+    return where
+
+
+def _per_ticket(scope: SummaryScope, dialect: str, bounds: list[Bucket]) -> dict[str, Any]:
+    """Each count as a per-ticket SQL condition (or value), and the durations."""
+    t = Ticket
+    now = literal(scope.as_of, UTCDateTime())
+    now_epoch = scope.as_of.timestamp()
+    paused = func.coalesce(t.paused_seconds, 0)
+    excluded = t.status.in_(EXCLUDED)
+    completed = t.status.in_(COMPLETED)
+    responded = t.responded_at.is_not(None)
+    # The end of each bucket's period: its end, `to`, or now, whichever comes first.
+    ends = [min(b.end, scope.end, scope.as_of).timestamp() for b in bounds]
+    period_end = literal(ends[0]) if len(bounds) == 1 else bucket_of(t.created_at, bounds, ends)
+    ended = case(
+        (completed, epoch(t.resolved_at, dialect)),
+        (excluded, epoch(t.updated_at, dialect)),
+        else_=None,
+    )
+    open_at_end = or_(ended.is_(None), ended > period_end)
+    resolve_deadline = epoch(t.resolve_by, dialect) + paused
+    return {
+        "created": literal(True),
+        "cancelled_or_rejected": excluded,
+        "active": ~excluded,
+        "completed": completed,
+        "response_due_or_done": or_(responded, and_(~excluded, t.respond_by <= now)),
+        "response_on_time": and_(
+            responded, or_(t.respond_by.is_(None), t.responded_at <= t.respond_by)
+        ),
+        "resolution_due_or_done": or_(
+            completed, and_(~excluded, t.resolve_by.is_not(None), resolve_deadline <= now_epoch)
+        ),
+        "resolution_on_time": and_(
+            completed,
+            or_(
+                t.resolve_by.is_(None),
+                epoch(t.resolved_at, dialect) - paused <= epoch(t.resolve_by, dialect),
+            ),
+        ),
+        "rated": t.rating.is_not(None),
+        "rated_good": t.rating >= 4,
+        "rating_sum": func.coalesce(t.rating, 0),
+        "closed": t.status == Status.closed,
+        "closed_followed_up": and_(t.status == Status.closed, t.id.in_(select(FollowUp.ticket_id))),
+        "ever_resolved": or_(completed, t.reopen_count > 0),
+        "reopened": t.reopen_count > 0,
+        "complaints": t.kind == TicketKind.complaint,
+        "complaints_handled": and_(t.kind == TicketKind.complaint, completed),
+        "backlog": open_at_end,
+        "overdue_open": and_(
+            open_at_end,
+            or_(
+                and_(
+                    epoch(t.respond_by, dialect) <= period_end,
+                    or_(~responded, epoch(t.responded_at, dialect) > period_end),
+                ),
+                resolve_deadline <= period_end,
+            ),
+        ),
+        # Durations (NULL when not applicable; percentiles skip NULLs).
+        "response_minutes": case(
+            (
+                responded,
+                (epoch(t.responded_at, dialect) - epoch(t.created_at, dialect)) / 60.0,
+            ),
+            else_=None,
+        ),
+        "resolution_hours": case(
+            (
+                completed,
+                (epoch(t.resolved_at, dialect) - epoch(t.created_at, dialect) - paused) / 3600.0,
+            ),
+            else_=None,
+        ),
+    }
+
+
+def _ticket_dims(
+    session: Session, scope: SummaryScope, bounds: list[Bucket]
+) -> tuple[list[Any], Any]:
+    """The GROUP BY expressions of the ticket query, and its FROM clause."""
+    t = Ticket
+    source: Any = Ticket.__table__
+    dims: list[Any] = []
+    for name in scope.group_by:
+        if name == "region":
+            region, parent = aliased(Region), aliased(Region)
+            source = source.join(region, region.path == t.region_path).outerjoin(
+                parent, parent.id == region.parent_id
+            )
+            dims.append(region_key(region, parent, scope.level(session)))
+        elif name == "community":
+            dims.append(t.community_id)
+        elif name == "organization":
+            dims.append(t.organization_id)
+        elif name == "category":
+            dims.append(t.category_id)
+        elif name == "kind":
+            dims.append(t.kind)
+        elif name in ("month", "quarter") and name == scope.time_unit:
+            dims.append(bucket_of(t.created_at, bounds))
+            # quarter beside month is derived from the month
+    return [d.label(f"g{i}") for i, d in enumerate(dims)], source
+
+
+def _dim_names(scope: SummaryScope) -> list[str]:
+    names = [n for n in scope.group_by if n not in ("month", "quarter")]
+    if scope.time_unit:
+        names.append(scope.time_unit)
+    # Keep the request's order for the label keys; the time index goes where asked.
+    return [n for n in scope.group_by if n in names]
+
+
+def run_summary(session: Session, scope: SummaryScope) -> list[Row]:
+    dialect = session.get_bind().dialect.name
+    bounds = scope.buckets()
+    per_ticket = _per_ticket(scope, dialect, bounds)
+    dims, source = _ticket_dims(session, scope, bounds)
+    where = _ticket_conditions(scope)
+    aggregates: list[Any] = []
+    for name in COUNTS:
+        expr = per_ticket[name]
+        if name == "rating_sum":
+            aggregates.append(func.sum(expr).label(name))
+        else:
+            aggregates.append(func.sum(case((expr, 1), else_=0)).label(name))
+    if dialect == "postgresql":
+        for indicator, duration, fraction in PERCENTILES:
+            aggregates.append(
+                func.percentile_cont(fraction).within_group(per_ticket[duration]).label(indicator)
+            )
+    query = select(*dims, *aggregates).select_from(source).where(*where)
+    if dims:
+        query = query.group_by(*[d.element for d in dims])
+    rows: dict[tuple[Any, ...], Row] = {}
+    for record in session.execute(query).mappings():
+        key = tuple(record[f"g{i}"] for i in range(len(dims)))
+        counts = {name: int(record[name] or 0) for name in COUNTS}
+        percentiles = {p[0]: record[p[0]] for p in PERCENTILES} if dialect == "postgresql" else {}
+        rows[key] = Row(key, counts, percentiles)
+    if dialect != "postgresql":
+        for duration in ("response_minutes", "resolution_hours"):
+            wanted = [p for p in PERCENTILES if p[1] == duration]
+            for key, values in _window_percentiles(
+                session, dims, source, where, per_ticket[duration], wanted
+            ).items():
+                if key in rows:
+                    rows[key].percentiles.update(values)
+    for row in rows.values():
+        for indicator, _duration, _fraction in PERCENTILES:
+            row.percentiles.setdefault(indicator, None)
+    if scope.group_by == () and not rows:
+        rows[()] = Row((), {name: 0 for name in COUNTS}, {p[0]: None for p in PERCENTILES})
+    return list(rows.values())
+
+
+def _window_percentiles(
+    session: Session,
+    dims: list[Any],
+    source: Any,
+    where: list[Any],
+    value: Any,
+    wanted: Sequence[tuple[str, str, float]],
+) -> dict[tuple[Any, ...], dict[str, float]]:
+    """percentile_cont for SQLite: number the values of each group in order, then
+    interpolate between the two around 1 + p(n - 1), exactly as PostgreSQL does."""
+    partition = [d.element for d in dims]
+    value_col = value.label("v")
+    inner = (
+        select(
+            *dims,
+            value_col,
+            func.row_number().over(partition_by=partition or None, order_by=value).label("rn"),
+            func.count().over(partition_by=partition or None).label("n"),
+        )
+        .select_from(source)
+        .where(*where, value.is_not(None))
+        .subquery()
+    )
+    group_cols = [inner.c[f"g{i}"] for i in range(len(dims))]
+    picks = []
+    for indicator, _duration, fraction in wanted:
+        h = 1 + fraction * (inner.c.n - 1)
+        low_index = cast(h, Integer)  # h >= 1, so truncation is floor
+        frac = h - low_index
+        picks.append(
+            func.sum(
+                case(
+                    (inner.c.rn == low_index, inner.c.v * (1 - frac)),
+                    (inner.c.rn == low_index + 1, inner.c.v * frac),
+                    else_=0.0,
+                )
+            ).label(indicator)
+        )
+    query = select(*group_cols, *picks)
+    if group_cols:
+        query = query.group_by(*group_cols)
+    out: dict[tuple[Any, ...], dict[str, float]] = {}
+    for record in session.execute(query).mappings():
+        key = tuple(record[f"g{i}"] for i in range(len(dims)))
+        out[key] = {w[0]: record[w[0]] for w in wanted}
+    return out
+
+
+# --- households: the denominator of complaints per 1,000 households -----------
+
+
+def households(session: Session, scope: SummaryScope) -> dict[tuple[Any, ...], int]:
+    """Households per (region, community, organisation) key among the group keys:
+    the communities in scope, and for an organisation those it served (any kind)
+    at some time in the period. Time, kind and category do not change them."""
+    c = Community
+    source: Any = Community.__table__
+    where: list[Any] = []
+    if scope.principal.role == Role.admin and scope.principal.region_path is not None:
+        where.append(c.region_path.startswith(scope.principal.region_path, autoescape=True))
+    if scope.region is not None:
+        where.append(c.region_path.startswith(scope.region.path, autoescape=True))
+    if scope.community_id is not None:
+        where.append(c.id == scope.community_id)
+    organization = scope.organization_id
+    if scope.principal.role == Role.provider_staff:
+        organization = scope.principal.organization_id
+    served = None
+    if "organization" in scope.group_by or organization is not None:
+        start_day = scope.start.date()
+        end_day = scope.end.date()
+        pa = ProviderAssignment
+        served = (
+            select(pa.community_id, pa.organization_id)
+            .where(pa.since_on <= end_day, or_(pa.until_on.is_(None), pa.until_on > start_day))
+            .distinct()
+            .subquery()
+        )
+        source = source.join(served, served.c.community_id == c.id)
+        if organization is not None:
+            where.append(served.c.organization_id == organization)
+    dims: list[Any] = []
+    for name in scope.group_by:
+        if name == "region":
+            region, parent = aliased(Region), aliased(Region)
+            source = source.join(region, region.path == c.region_path).outerjoin(
+                parent, parent.id == region.parent_id
+            )
+            dims.append(region_key(region, parent, scope.level(session)))
+        elif name == "community":
+            dims.append(c.id)
+        elif name == "organization":
+            assert served is not None
+            dims.append(served.c.organization_id)
+    labelled = [d.label(f"h{i}") for i, d in enumerate(dims)]
+    query = select(*labelled, func.sum(c.households).label("households")).select_from(source)
+    query = query.where(*where)
+    if labelled:
+        query = query.group_by(*dims)
+    return {
+        tuple(r[f"h{i}"] for i in range(len(dims))): int(r["households"] or 0)
+        for r in session.execute(query).mappings()
+    }
+
+
+# --- labels --------------------------------------------------------------------
+
+
+def _names(session: Session, model: Any, ids: set[Any]) -> dict[Any, str]:
+    ids = {i for i in ids if i is not None}
+    if not ids:
+        return {}
+    return dict(session.execute(select(model.id, model.name).where(model.id.in_(ids))).all())
+
+
+def summarise(session: Session, scope: SummaryScope) -> list[dict[str, Any]]:
+    """The summary rows: each group's keys (with names) and its indicators."""
+    rows = run_summary(session, scope)
+    names = _dim_names(scope)
+    house = households(session, scope)
+    household_dims = [
+        i for i, n in enumerate(names) if n in ("region", "community", "organization")
+    ]
+    lookups: dict[str, dict[Any, Any]] = {}
+    for i, name in enumerate(names):
+        values = {row.key[i] for row in rows}
+        if name == "region":
+            lookups[name] = _names(session, Region, values)
+        elif name == "community":
+            lookups[name] = _names(session, Community, values)
+        elif name == "organization":
+            lookups[name] = _names(session, Organization, values)
+        elif name == "category":
+            ids = {v for v in values if v is not None}
+            lookups[name] = {
+                r.id: (r.code, r.name_zh)
+                for r in session.execute(
+                    select(Category.id, Category.code, Category.name_zh).where(Category.id.in_(ids))
+                )
+            }
+    bounds = scope.buckets()
+    out = []
+    for row in rows:
+        group: dict[str, Any] = {}
+        for i, name in enumerate(names):
+            value = row.key[i]
+            if name in ("region", "community", "organization"):
+                group[name] = (
+                    None if value is None else {"id": value, "name": lookups[name].get(value)}
+                )
+            elif name == "category":
+                code, zh = lookups[name].get(value, (None, None))
+                group[name] = {"code": code, "name": zh}
+            elif name == "kind":
+                group[name] = str(value) if value is not None else None
+            elif name == scope.time_unit:
+                bucket = bounds[int(value)]
+                group[name] = bucket.label
+                if name == "month" and "quarter" in scope.group_by:
+                    year, month = (int(x) for x in bucket.label.split("-"))
+                    group["quarter"] = quarter_label(year, month)
+        counts = dict(row.counts)
+        household_key = tuple(row.key[i] for i in household_dims)
+        counts["households"] = house.get(household_key, 0)
+        out.append(
+            {
+                "group": {k: group[k] for k in scope.group_by if k in group},
+                **indicators_from(counts, row.percentiles),
+                "counts": counts,
+            }
+        )
+    out.sort(key=lambda r: _sort_key(r["group"], scope.group_by))
+    return out
+
+
+def _sort_key(group: dict[str, Any], order: tuple[str, ...]) -> tuple[Any, ...]:
+    key: list[Any] = []
+    for name in order:
+        value = group.get(name)
+        if isinstance(value, dict):
+            value = value.get("id") if "id" in value else value.get("code")
+        key.append((value is None, str(value) if not isinstance(value, int) else f"{value:012d}"))
+    return tuple(key)
+
+
+__all__ = ["GROUPS", "SummaryScope", "summarise", "month_label"]

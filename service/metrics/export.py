@@ -1,0 +1,75 @@
+"""CSV (UTF-8 with BOM, which Excel in China needs to read it as UTF-8) and XLSX."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import Response
+
+from service.metrics.indicators import GROUP_LABELS, INDICATORS, KIND_ZH
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+EXPORT_CONTENT = {
+    "text/csv": {"schema": {"type": "string"}},
+    XLSX: {"schema": {"type": "string", "format": "binary"}},
+}
+
+
+def _cell(value: Any, lang: str) -> Any:
+    if isinstance(value, dict):
+        return value.get("name") or value.get("code") or value.get("id")
+    if lang == "zh" and isinstance(value, str) and value in KIND_ZH:
+        return KIND_ZH[value]
+    return value
+
+
+def summary_table(
+    rows: Sequence[dict[str, Any]], group_by: Sequence[str], lang: str
+) -> tuple[list[str], list[list[Any]]]:
+    zh = lang == "zh"
+    headers = [GROUP_LABELS[g][1 if zh else 0] for g in group_by]
+    headers += [i.zh if zh else i.name for i in INDICATORS]
+    body = []
+    for row in rows:
+        line = [_cell(row["group"].get(g), lang) for g in group_by]
+        line += [row.get(i.name) for i in INDICATORS]
+        body.append(line)
+    return headers, body
+
+
+def render(
+    headers: list[str], body: list[list[Any]], fmt: str, filename: str, sheet: str = "Linli"
+) -> Response:
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerow(headers)
+        writer.writerows([["" if v is None else v for v in line] for line in body])
+        return Response(
+            ("\ufeff" + buffer.getvalue()).encode("utf-8"),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
+        )
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    workbook = Workbook(write_only=False)
+    worksheet = workbook.active
+    assert worksheet is not None
+    worksheet.title = sheet[:31]
+    worksheet.append(headers)
+    for cell in worksheet[1]:
+        cell.font = Font(bold=True)
+    for line in body:
+        worksheet.append(line)
+    worksheet.freeze_panes = "A2"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return Response(
+        buffer.getvalue(),
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="{filename}.xlsx"'},
+    )

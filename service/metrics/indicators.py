@@ -1,0 +1,135 @@
+"""The service-quality indicators of PRODUCT.md: names, labels, and how each is
+derived from the counts and percentiles that SQL aggregates.
+
+SQL does the aggregation (sums of per-ticket conditions and percentiles, per
+group); an indicator is then one of those aggregates or a ratio of two.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Indicator:
+    name: str
+    zh: str
+    # higher_is_better: for targets and the ranking score.
+    higher_is_better: bool = True
+    # A ratio: numerator and denominator names among the aggregated counts.
+    ratio: tuple[str, str] | None = None
+    # A rate in [0, 1] (shown as a percentage).
+    rate: bool = False
+    per: float = 1.0
+
+
+INDICATORS: tuple[Indicator, ...] = (
+    Indicator("created", "工单数"),
+    Indicator("completion_rate", "办结率", ratio=("completed", "active"), rate=True),
+    Indicator(
+        "response_on_time_rate",
+        "响应及时率",
+        ratio=("response_on_time", "response_due_or_done"),
+        rate=True,
+    ),
+    Indicator(
+        "resolution_on_time_rate",
+        "维修/办结及时率",
+        ratio=("resolution_on_time", "resolution_due_or_done"),
+        rate=True,
+    ),
+    Indicator("response_minutes_p50", "响应时长中位数（分钟）", higher_is_better=False),
+    Indicator("response_minutes_p90", "响应时长90分位（分钟）", higher_is_better=False),
+    Indicator("resolution_hours_p50", "办结时长中位数（小时）", higher_is_better=False),
+    Indicator("resolution_hours_p90", "办结时长90分位（小时）", higher_is_better=False),
+    Indicator("satisfaction_rate", "满意率", ratio=("rated_good", "rated"), rate=True),
+    Indicator("avg_rating", "平均评分", ratio=("rating_sum", "rated")),
+    Indicator("rating_coverage", "评价率", ratio=("rated", "closed"), rate=True),
+    Indicator("follow_up_rate", "回访率", ratio=("closed_followed_up", "closed"), rate=True),
+    Indicator(
+        "reopen_rate",
+        "返修率",
+        higher_is_better=False,
+        ratio=("reopened", "ever_resolved"),
+        rate=True,
+    ),
+    Indicator("complaints", "投诉数", higher_is_better=False),
+    Indicator(
+        "complaints_per_1000_households",
+        "每千户投诉数",
+        higher_is_better=False,
+        ratio=("complaints", "households"),
+        per=1000.0,
+    ),
+    Indicator(
+        "complaint_handling_rate",
+        "投诉处理率",
+        ratio=("complaints_handled", "complaints"),
+        rate=True,
+    ),
+    Indicator("backlog", "积压工单", higher_is_better=False),
+    Indicator("overdue_open", "超时未办结", higher_is_better=False),
+)
+BY_NAME = {indicator.name: indicator for indicator in INDICATORS}
+
+# The counts SQL sums per group (each a per-ticket 0/1 condition, or a sum of ratings).
+COUNTS: tuple[str, ...] = (
+    "created",
+    "cancelled_or_rejected",
+    "active",
+    "completed",
+    "response_due_or_done",
+    "response_on_time",
+    "resolution_due_or_done",
+    "resolution_on_time",
+    "rated",
+    "rated_good",
+    "rating_sum",
+    "closed",
+    "closed_followed_up",
+    "ever_resolved",
+    "reopened",
+    "complaints",
+    "complaints_handled",
+    "backlog",
+    "overdue_open",
+)
+PERCENTILES: tuple[tuple[str, str, float], ...] = (
+    # (indicator, duration, fraction)
+    ("response_minutes_p50", "response_minutes", 0.5),
+    ("response_minutes_p90", "response_minutes", 0.9),
+    ("resolution_hours_p50", "resolution_hours", 0.5),
+    ("resolution_hours_p90", "resolution_hours", 0.9),
+)
+
+# Column headers of exports and the dashboard, for the group keys too.
+GROUP_LABELS: dict[str, tuple[str, str]] = {
+    "region": ("region", "地区"),
+    "community": ("community", "小区"),
+    "organization": ("organization", "服务企业"),
+    "category": ("category", "类别"),
+    "kind": ("kind", "工单类型"),
+    "month": ("month", "月份"),
+    "quarter": ("quarter", "季度"),
+}
+KIND_ZH = {"property": "物业服务", "elderly_care": "居家养老", "complaint": "投诉"}
+
+
+def indicators_from(counts: dict[str, Any], percentiles: dict[str, Any]) -> dict[str, Any]:
+    """The indicators of one group from its aggregates. A ratio with nothing to
+    divide by is None (not 0): "no rated tickets" is not "nobody satisfied"."""
+    out: dict[str, Any] = {}
+    for indicator in INDICATORS:
+        if indicator.ratio is not None:
+            numerator, denominator = (counts.get(n) for n in indicator.ratio)
+            if not denominator or numerator is None:
+                out[indicator.name] = None
+            else:
+                out[indicator.name] = round(numerator * indicator.per / denominator, 6)
+        elif indicator.name in percentiles:
+            value = percentiles[indicator.name]
+            out[indicator.name] = None if value is None else round(float(value), 4)
+        else:
+            out[indicator.name] = int(counts.get(indicator.name) or 0)
+    return out

@@ -1,0 +1,185 @@
+"""The summary over HTTP: who sees which figures, bad input, exports."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+from sqlalchemy.orm import Session
+
+from tests.conftest import World
+from tests.metrics.helpers import category_ids, insert_tickets
+from tests.metrics.test_summary import materialise
+
+CREATED = dt.datetime(2026, 2, 10, 3, tzinfo=dt.UTC)
+PERIOD = {"from": "2026-01-01", "to": "2026-07-01"}
+
+
+def _world_tickets(db: Session, world: World) -> None:
+    """Two tickets in each community; in community_k one was re-assigned to company."""
+    ids = category_ids(db)
+    specs = []
+    for community in ("community_a", "community_b", "community_c", "community_k"):
+        for i, category in enumerate(("repair.plumbing", "complaint.fees")):
+            specs.append(
+                {
+                    "community": community,
+                    "category": category,
+                    "reassigned": community == "community_k" and i == 1,
+                    "unassigned": False,
+                    "created_at": CREATED + dt.timedelta(days=i),
+                    "updated_at": CREATED + dt.timedelta(days=i, hours=6),
+                    "status": "closed",
+                    "respond_by": CREATED + dt.timedelta(days=i, hours=2),
+                    "resolve_by": CREATED + dt.timedelta(days=i + 3),
+                    "responded_at": CREATED + dt.timedelta(days=i, hours=1),
+                    "resolved_at": CREATED + dt.timedelta(days=i, hours=6),
+                    "paused_seconds": 0,
+                    "rating": 5 - i,
+                    "reopen_count": 0,
+                    "followed_up": i == 0,
+                }
+            )
+    tickets = [materialise(world, ids, s) for s in specs]
+    insert_tickets(db, tickets, set(), world.reporter.user_id)
+    db.commit()
+
+
+def _summary(client: TestClient, actor, **params) -> dict:  # type: ignore[no-untyped-def]
+    response = client.get("/v1/metrics/summary", params={**PERIOD, **params}, headers=actor.headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _by(rows: list[dict], name: str) -> dict:
+    return {r["group"][name]["id"] if r["group"][name] else None: r for r in rows}
+
+
+def test_each_caller_sees_only_their_figures(client: TestClient, db: Session, world: World) -> None:
+    _world_tickets(db, world)
+    province = _by(
+        _summary(client, world.province_admin, group_by="community")["rows"], "community"
+    )
+    assert {k: r["created"] for k, r in province.items()} == {
+        world.community_a: 2,
+        world.community_b: 2,
+        world.community_c: 2,
+        world.community_k: 2,
+    }
+    county = _by(_summary(client, world.admin, group_by="community")["rows"], "community")
+    assert set(county) == {world.community_a, world.community_b}
+    kashi = _by(
+        _summary(client, world.other_admin, group_by="organization")["rows"], "organization"
+    )
+    # community_k's re-assigned ticket counts for company, inside kashi_city's figures
+    assert {k: r["created"] for k, r in kashi.items()} == {world.other_company: 1, world.company: 1}
+    company = _summary(client, world.dispatcher, group_by="community")["rows"]
+    assert {r["group"]["community"]["id"]: r["created"] for r in company} == {
+        world.community_a: 2,
+        world.community_b: 2,
+        world.community_c: 2,
+        world.community_k: 1,
+    }
+    other = _summary(client, world.other_dispatcher)["rows"]
+    assert [r["created"] for r in other] == [1]
+    care = _summary(client, world.care_dispatcher)["rows"]
+    assert [r["created"] for r in care] == [0]
+
+
+def test_out_of_scope_filters_answer_404(client: TestClient, world: World) -> None:
+    for actor, params in (
+        (world.other_admin, {"community_id": world.community_a}),
+        (world.other_admin, {"region_id": world.tianshan}),
+        (world.admin, {"organization_id": world.other_company}),
+        (world.dispatcher, {"organization_id": world.other_company}),
+        (world.other_dispatcher, {"community_id": world.community_a}),
+    ):
+        response = client.get(
+            "/v1/metrics/summary", params={**PERIOD, **params}, headers=actor.headers
+        )
+        assert response.status_code == 404, (actor.name, params, response.text)
+        missing = client.get(
+            "/v1/metrics/summary",
+            params={**PERIOD, **{k: 2**31 - 1 for k in params}},
+            headers=actor.headers,
+        )
+        assert missing.status_code == 404
+    for actor in (world.reporter, world.grid_worker):
+        response = client.get("/v1/metrics/summary", headers=actor.headers)
+        assert response.status_code == 403, response.text
+
+
+def test_bad_input_is_422(client: TestClient, world: World) -> None:
+    for params in (
+        {"group_by": "organisation"},
+        {"from": "2026-07-01", "to": "2026-01-01"},
+        {"from": "yesterday"},
+        {"category": "no.such"},
+        {"from": "1990-01-01", "to": "2100-01-01", "group_by": "month"},
+        {"kind": "gardening"},
+    ):
+        response = client.get(
+            "/v1/metrics/summary", params=params, headers=world.province_admin.headers
+        )
+        assert response.status_code == 422, (params, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_months_and_quarters_are_local(client: TestClient, db: Session, world: World) -> None:
+    ids = category_ids(db)
+    # 2026-03-31 17:00 UTC is 1 April 01:00 in Shanghai: April, Q2.
+    late = dt.datetime(2026, 3, 31, 17, tzinfo=dt.UTC)
+    spec = {
+        "community": "community_a",
+        "category": "repair.plumbing",
+        "reassigned": False,
+        "unassigned": False,
+        "created_at": late,
+        "updated_at": late,
+        "status": "assigned",
+        "respond_by": None,
+        "resolve_by": None,
+        "responded_at": None,
+        "resolved_at": None,
+        "paused_seconds": 0,
+        "rating": None,
+        "reopen_count": 0,
+    }
+    insert_tickets(db, [materialise(world, ids, spec)], set(), world.reporter.user_id)
+    db.commit()
+    rows = _summary(client, world.province_admin, group_by="month,quarter")["rows"]
+    assert [(r["group"]["month"], r["group"]["quarter"], r["created"]) for r in rows] == [
+        ("2026-04", "2026Q2", 1)
+    ]
+
+
+def test_exports(client: TestClient, db: Session, world: World) -> None:
+    _world_tickets(db, world)
+    response = client.get(
+        "/v1/metrics/summary",
+        params={**PERIOD, "group_by": "organization,quarter", "format": "csv"},
+        headers={**world.province_admin.headers, "Accept-Language": "zh-CN,zh;q=0.9"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/csv")
+    assert response.content.startswith(b"\xef\xbb\xbf")
+    table = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert table[0][:4] == ["服务企业", "季度", "工单数", "办结率"]
+    assert "响应及时率" in table[0] and "满意率" in table[0]
+    names = {row[0]: row for row in table[1:]}
+    assert "天山物业服务有限公司" in names and names["天山物业服务有限公司"][1] == "2026Q1"
+
+    english = client.get(
+        "/v1/metrics/summary",
+        params={**PERIOD, "group_by": "organization", "format": "xlsx", "lang": "en"},
+        headers=world.province_admin.headers,
+    )
+    assert english.status_code == 200
+    sheet = load_workbook(io.BytesIO(english.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:3] == ("organization", "created", "completion_rate")
+    created = {r[0]: r[1] for r in rows[1:]}
+    assert created["天山物业服务有限公司"] == 7
