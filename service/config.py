@@ -38,6 +38,18 @@ class Settings(BaseSettings):
     default_page_size: int = 20
     max_page_size: int = 200
 
+    # The provider feed and webhooks (service/feed, service/webhooks).
+    feed_retention_days: int = 30
+    feed_poll_interval_seconds: int = 5
+    webhook_max_attempts: int = 8
+    webhook_timeout_seconds: float = 5.0
+    webhook_backoff_base_seconds: float = 10.0
+    webhook_backoff_max_seconds: float = 3600.0
+    webhook_batch_size: int = 20
+    # Comma-separated hosts or CIDRs that webhooks may target although they are
+    # private or loopback (e.g. "127.0.0.0/8,hooks.internal"). Empty: public only.
+    webhook_allow_targets: str = ""
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         if self.env != "prod":

@@ -16,6 +16,8 @@ from service.config import Settings, get_settings
 from service.db import make_engine, make_sessionmaker
 from service.directory.router import router as directory_router
 from service.errors import install_error_handlers
+from service.feed.notify import FeedHub, PgListener, install_commit_hook
+from service.feed.router import router as feed_router
 from service.health import router as health_router
 from service.me import router as me_router
 from service.middleware import RequestGuard
@@ -35,7 +37,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # The feed's long-polls wake in-process on commit, and on PostgreSQL also
+        # from other instances through one LISTEN connection per process.
+        feed_hub.bind(asyncio.get_running_loop())
+        listener = None if settings.is_sqlite else PgListener(engine.url, feed_hub)
+        if listener is not None:
+            listener.start()
         yield
+        if listener is not None:
+            await listener.stop()
         if owns_engine:
             engine.dispose()
 
@@ -44,6 +54,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.principals = PrincipalCache()
+    app.state.feed_hub = feed_hub = FeedHub()
+    install_commit_hook()
     if settings.is_sqlite:
         app.state.sqlite_write_lock = asyncio.Lock()
     install_error_handlers(app)
@@ -55,6 +67,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         directory_router,
         api_keys_router,
         tickets_router,
+        feed_router,
     ):
         app.include_router(router)
     return app

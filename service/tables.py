@@ -10,5 +10,6 @@ from service.directory import models as _directory  # noqa: F401
 from service.idempotency import models as _idempotency  # noqa: F401
 from service.tickets import models as _tickets  # noqa: F401
 from service.users import models as _users  # noqa: F401
+from service.webhooks import models as _webhooks  # noqa: F401
 
 metadata = Base.metadata

@@ -132,6 +132,17 @@ def _new_ticket(refs: dict[str, Any], actor: Actor) -> dict[str, Any]:
     return body
 
 
+def _own_feed(response: Response, refs: dict[str, Any], actor: Actor) -> None:
+    """A feed holds only events of the caller's organisation (PostgreSQL serves
+    nothing uncommitted, so presence is tested in tests/feed, absence here)."""
+    organization_id = actor.claims["organization_id"]
+    for event in response.json()["events"]:
+        assert event["organization_id"] == organization_id, event
+        assert event["ticket"] is None or event["ticket"]["organization_id"] == organization_id
+        if organization_id != refs["organization_id"]:
+            assert event["ticket_id"] != refs["ticket_id"], event
+
+
 def _fixed(body: dict[str, Any]) -> Body:
     return lambda refs, actor: body
 
@@ -263,6 +274,13 @@ MATRIX: dict[tuple[str, str], Case] = {
     ),
     ("GET", T + "/comments"): Case("ticket", status="resolved"),
     ("GET", T + "/events"): Case("ticket", status="resolved"),
+    # The provider feed: every provider's staff reads their own; nobody else has one.
+    ("GET", "/v1/feed"): Case(
+        "everyone",
+        may=COMPANY | {"care_dispatcher", "other_dispatcher"},
+        refused=403,
+        check=_own_feed,
+    ),
     ("POST", T + "/follow-ups"): _action(
         "resolved", COMPANY | OVER_A, _fixed({"method": "phone", "satisfied": True}), ok=201
     ),

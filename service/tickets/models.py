@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.schema import FetchedValue
 
 from service.db import Base, UTCDateTime, utcnow
 from service.enums import (
@@ -99,7 +100,11 @@ class TicketEvent(Base):
     """The append-only timeline: audit log and source of the provider feed."""
 
     __tablename__ = "ticket_event"
-    __table_args__ = (Index("ix_ticket_event_ticket_id_id", "ticket_id", "id"),)
+    __table_args__ = (
+        Index("ix_ticket_event_ticket_id_id", "ticket_id", "id"),
+        # The provider feed walks one organisation's events in (xid, id) order.
+        Index("ix_ticket_event_organization_id_xid_id", "organization_id", "xid", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"))
@@ -108,11 +113,16 @@ class TicketEvent(Base):
     from_status: Mapped[Status | None] = mapped_column(str_enum(Status, 16))
     to_status: Mapped[Status | None] = mapped_column(str_enum(Status, 16))
     # The organisation the ticket was assigned to when this happened.
-    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id"), index=True)
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id"))
     # Internal events (staff notes) are never shown to residents or grid workers.
     internal: Mapped[bool] = mapped_column(Boolean, default=False)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The writing transaction's id on PostgreSQL (server default
+    # pg_current_xact_id(), see the feed migration); 0 on SQLite, whose single
+    # writer hands out ids in commit order. The feed orders by (xid, id) and
+    # serves only xids below the oldest running transaction (service/feed).
+    xid: Mapped[int] = mapped_column(BigInteger, server_default=FetchedValue())
 
 
 class TicketComment(Base):

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from service.auth import CurrentPrincipal, Principal
 from service.config import Settings, SettingsDep
 from service.db import SessionDep, WriteSessionDep
-from service.enums import Priority, Status, TicketKind
+from service.enums import Priority, Role, Status, TicketKind
 from service.errors import (
     Conflict,
     FieldError,
@@ -22,6 +22,7 @@ from service.errors import (
     Unprocessable,
     responses,
 )
+from service.feed.service import head_cursor
 from service.idempotency import service as idempotency
 from service.tickets import service
 from service.tickets.models import Ticket
@@ -171,12 +172,19 @@ def list_tickets(
         created_to=created_to,
         breached=breached,
     )
+    # Providers get the feed's current cursor, read before the list: following the
+    # feed from it after processing the list misses nothing (service/feed).
+    feed_cursor = head_cursor(session) if principal.role == Role.provider_staff else None
     rows, next_cursor = service.list_tickets(
         session, principal, filters, cursor=cursor, limit=limit
     )
-    return json_response(
-        {"items": [ticket_dict(row, row.category_code) for row in rows], "next_cursor": next_cursor}
-    )
+    body: dict[str, Any] = {
+        "items": [ticket_dict(row, row.category_code) for row in rows],
+        "next_cursor": next_cursor,
+    }
+    if feed_cursor is not None:
+        body["feed_cursor"] = feed_cursor
+    return json_response(body)
 
 
 @router.get(

@@ -191,6 +191,8 @@ class TicketRead(BaseModel):
 class TicketPage(BaseModel):
     items: list[TicketRead]
     next_cursor: str | None
+    # Provider staff: the feed's cursor as of just before this list (GET /v1/feed).
+    feed_cursor: str | None = None
 
 
 class EventRead(BaseModel):

@@ -34,6 +34,7 @@ from service.errors import (
     StaleWrite,
     Unprocessable,
 )
+from service.feed.notify import FEED_ORGANIZATIONS
 from service.scope import visible
 from service.tickets import lifecycle
 from service.tickets.models import FollowUp, Ticket, TicketComment, TicketEvent
@@ -95,6 +96,11 @@ def record_event(
         created_at=at or utcnow(),
     )
     session.add(event)
+    if organization_id is not None:
+        # Wake this process's feed long-polls after commit (service/feed/notify.py);
+        # other processes hear the trigger's NOTIFY. The webhook outbox row is
+        # written by the same trigger, in this transaction, at no extra round trip.
+        session.info.setdefault(FEED_ORGANIZATIONS, set()).add(organization_id)
     return event
 
 

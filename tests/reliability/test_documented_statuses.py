@@ -19,6 +19,7 @@ stay exact: when the code is fixed the test fails until the entry is removed.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import tempfile
 from collections.abc import Callable
@@ -33,7 +34,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 
 from service.config import Settings
-from service.db import make_engine
+from service.db import make_engine, utcnow
 from service.errors import BODY_METHODS
 from service.idempotency.service import _lock_id
 from service.main import create_app
@@ -261,6 +262,8 @@ FORBIDDEN: dict[str, tuple[str, Any]] = {
     "POST /v1/tickets/{ticket_id}/comments": ("reporter", {"body": "内部", "internal": True}),
     # A dispatcher assigns within their own organisation.
     "POST /v1/tickets/{ticket_id}/assign": ("dispatcher", "other_company"),
+    # The feed is provider staff's.
+    "GET /v1/feed": ("reporter", None),
 }
 
 
@@ -325,6 +328,16 @@ def stale_if_match(scene: Scene, label: str) -> Response | None:
 def not_modified(scene: Scene, label: str) -> Response | None:
     if not any(p["name"] == "If-None-Match" for p in _parameters(label, "header")):
         return None
+    if label == "GET /v1/feed":  # nothing after the cursor the ETag names
+        dispatcher = scene.world.dispatcher
+        first = scene.client.get("/v1/feed", headers=dispatcher.headers)
+        cursor = first.json()["next_cursor"]
+        return scene.send(
+            label,
+            dispatcher,
+            url=f"/v1/feed?cursor={cursor}",
+            headers={"If-None-Match": first.headers["ETag"]},
+        )
     ticket = scene.ticket()
     path = label.split(" ", 1)[1]
     reporter = scene.world.reporter
@@ -335,6 +348,20 @@ def not_modified(scene: Scene, label: str) -> Response | None:
         url=scene.url(path, ticket),
         headers={"If-None-Match": first.headers["ETag"]},
     )
+
+
+def cursor_expired(scene: Scene, label: str) -> Response | None:
+    """A feed cursor from 45 days ago, and events after it that have left the window."""
+    if label != "GET /v1/feed":
+        return None
+    from service.db import clock_override
+    from service.feed.cursor import FeedPosition, encode
+
+    long_ago = utcnow() - dt.timedelta(days=45)
+    with clock_override(lambda: long_ago):
+        scene.ticket()
+    cursor = encode(FeedPosition(0, 0, int(long_ago.timestamp())))
+    return scene.send(label, scene.world.dispatcher, url=f"/v1/feed?cursor={cursor}")
 
 
 def database_not_ready(scene: Scene, label: str) -> Response | None:
@@ -364,6 +391,7 @@ PROVOKERS: dict[int, Provoker] = {
     409: conflict,
     412: stale_if_match,
     413: oversized_body,
+    410: cursor_expired,
     415: not_json,
     422: invalid,
     503: database_not_ready,

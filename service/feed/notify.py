@@ -1,0 +1,159 @@
+"""Waking long-polls when an organisation's events commit.
+
+Each process has one `FeedHub`: long-polls wait on it for their organisation,
+holding no database connection and no worker thread. It is woken
+
+- in-process, after a session commits events (`record_event` notes the
+  organisations in `session.info`; the `after_commit` hook below hands them to
+  every hub of the process from whatever thread committed);
+- across processes on PostgreSQL, by `PgListener`: one LISTEN connection per
+  process on the `linli_feed` channel, fed by the `ticket_event_published`
+  trigger's pg_notify, which PostgreSQL delivers at commit and drops on rollback.
+
+A wake-up only means "query again": the feed itself decides what is new, so a
+lost or spurious notification costs latency, never an event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import weakref
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+log = logging.getLogger("linli.feed")
+
+CHANNEL = "linli_feed"
+# session.info key: organisations whose events this transaction wrote.
+FEED_ORGANIZATIONS = "linli_feed_organizations"
+
+
+class FeedHub:
+    """Per-organisation wake-ups for the long-polls of one process (event loop)."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._versions: dict[int, int] = {}
+        self._events: dict[int, asyncio.Event] = {}
+        _HUBS.add(self)
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    @property
+    def waiting(self) -> int:
+        return len(self._events)
+
+    def version(self, organization_id: int) -> int:
+        """Take before querying; `wait` returns at once if a wake-up came since."""
+        return self._versions.get(organization_id, 0)
+
+    async def wait(self, organization_id: int, seen: int, timeout: float) -> bool:
+        """Until a wake-up for the organisation after `seen`, or the timeout."""
+        if self._versions.get(organization_id, 0) != seen:
+            return True
+        waker = self._events.get(organization_id)
+        if waker is None:
+            waker = self._events[organization_id] = asyncio.Event()
+        try:
+            await asyncio.wait_for(waker.wait(), timeout)
+            return True
+        except TimeoutError:
+            return False
+
+    def notify(self, organization_ids: Iterable[int]) -> None:
+        """Wake the organisations' waiters (call on the hub's event loop)."""
+        for organization_id in organization_ids:
+            self._versions[organization_id] = self._versions.get(organization_id, 0) + 1
+            waker = self._events.pop(organization_id, None)
+            if waker is not None:
+                waker.set()
+
+    def notify_all(self) -> None:
+        """After a lost LISTEN connection: everyone queries again."""
+        self.notify(list(self._events) + list(self._versions))
+
+    def notify_threadsafe(self, organization_ids: Iterable[int]) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        # RuntimeError: the loop closed in between, so nobody is waiting any more.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(self.notify, tuple(organization_ids))
+
+
+_HUBS: weakref.WeakSet[FeedHub] = weakref.WeakSet()
+_installed = False
+
+
+def _after_commit(session: Session) -> None:
+    organizations = session.info.pop(FEED_ORGANIZATIONS, None)
+    if organizations:
+        for hub in list(_HUBS):
+            hub.notify_threadsafe(organizations)
+
+
+def _after_rollback(session: Session) -> None:
+    session.info.pop(FEED_ORGANIZATIONS, None)
+
+
+def install_commit_hook() -> None:
+    """Wake this process's hubs after commits that wrote events (idempotent)."""
+    global _installed
+    if not _installed:
+        event.listen(Session, "after_commit", _after_commit)
+        event.listen(Session, "after_soft_rollback", lambda s, _t: _after_rollback(s))
+        _installed = True
+
+
+class PgListener:
+    """One LISTEN connection per process, fanning notifications out to the hub."""
+
+    def __init__(self, database_url: Any, hub: FeedHub) -> None:
+        url = make_url(database_url).set(drivername="postgresql")
+        self.conninfo = url.render_as_string(hide_password=False)
+        self.hub = hub
+        self.connected = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="linli-feed-listen")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+
+    async def _run(self) -> None:
+        import psycopg
+
+        backoff = 0.2
+        while True:
+            try:
+                connection = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
+                async with connection:
+                    await connection.execute(f"LISTEN {CHANNEL}")
+                    self.connected.set()
+                    # Anything committed while we were not listening: query again.
+                    self.hub.notify_all()
+                    backoff = 0.2
+                    async for notification in connection.notifies():
+                        try:
+                            organization_id = int(notification.payload)
+                        except ValueError:
+                            continue
+                        self.hub.notify((organization_id,))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the database restarted, the network blinked
+                self.connected.clear()
+                log.warning("feed LISTEN connection lost (%s); retrying in %.1fs", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)

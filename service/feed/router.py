@@ -1,0 +1,103 @@
+"""GET /v1/feed: the provider organisation's change feed, with long-polling."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from service.auth import CurrentPrincipal
+from service.config import SettingsDep
+from service.db import SessionDep
+from service.errors import Forbidden, responses
+from service.feed import service
+from service.feed.cursor import etag
+from service.feed.notify import FeedHub
+from service.feed.schemas import FeedPage
+from service.tickets.serialize import json_response
+
+router = APIRouter(prefix="/v1/feed", tags=["feed"])
+
+MAX_WAIT_SECONDS = 30
+# While a commit is seen but an older transaction holds the horizon back.
+PENDING_RETRY = (0.02, 1.0)
+
+
+def _read(session: Session, organization_id: int, cursor: str | None, **options: Any) -> Any:
+    # Query, then give the connection back: the long-poll holds none while it waits.
+    try:
+        return service.read_page(session, organization_id, cursor, **options)
+    finally:
+        session.close()
+
+
+@router.get(
+    "",
+    response_model=FeedPage,
+    responses={
+        **responses(Forbidden, service.FeedCursorExpired),
+        304: {"description": "Not Modified: nothing after the cursor named by If-None-Match"},
+    },
+)
+async def read_feed(
+    request: Request,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    settings: SettingsDep,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=200, description="next_cursor of the previous page; none: from the start"),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    wait: Annotated[
+        float,
+        Query(ge=0, le=MAX_WAIT_SECONDS, description="seconds to wait for an event if none is new"),
+    ] = 0,
+    if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
+) -> Response:
+    """The events of tickets assigned to the caller's organisation, oldest first,
+    each exactly once. `ETag` is the next cursor; send it back as `If-None-Match`
+    with the same cursor to get 304 when nothing is new."""
+    organization_id = service.require_provider(principal)
+    hub: FeedHub = request.app.state.feed_hub
+    loop = asyncio.get_running_loop()
+    hub.bind(loop)
+    options = {
+        "limit": limit,
+        "retention": dt.timedelta(days=settings.feed_retention_days),
+    }
+    deadline = loop.time() + wait
+    retry = PENDING_RETRY[0]
+    while True:
+        seen = hub.version(organization_id)
+        page: service.FeedPage = await run_in_threadpool(
+            _read, session, organization_id, cursor, **options
+        )
+        remaining = deadline - loop.time()
+        if page.events or remaining <= 0:
+            break
+        if page.pending:
+            await asyncio.sleep(min(retry, remaining))
+            retry = min(retry * 2, PENDING_RETRY[1])
+        else:
+            await hub.wait(organization_id, seen, remaining)
+
+    interval = 0 if page.has_more else settings.feed_poll_interval_seconds
+    if page.pending and not page.events:
+        interval = 1
+    headers = {
+        "ETag": etag(page.next_cursor),
+        "X-Poll-Interval": str(interval),
+        "Cache-Control": "private, no-cache",
+    }
+    known = {tag.strip() for tag in (if_none_match or "").split(",")}
+    if not page.events and etag(page.next_cursor) in known:
+        return Response(status_code=304, headers=headers)
+    return json_response(
+        {"events": page.events, "next_cursor": page.next_cursor, "has_more": page.has_more},
+        headers=headers,
+    )

@@ -1,0 +1,216 @@
+"""The provider change feed: an organisation's events, each exactly once, in order.
+
+Why not a cursor on `id` or `updated_at`: ids come from a sequence when a row
+is inserted, but rows become visible when their transaction commits, and
+transactions commit in any order. A poller that has read up to id 120 while
+the transaction holding id 118 is still open never sees 118.
+
+PostgreSQL: every event carries the id of the transaction that wrote it
+(`xid`, pg_current_xact_id()). The feed is ordered by (xid, id) and serves only
+events whose xid is below `pg_snapshot_xmin(pg_current_snapshot())`, the oldest
+transaction still running when the query's snapshot was taken. Every
+transaction below that horizon has finished, so the set of events below it is
+final: nothing can commit into the part of the order already served, and a
+cursor (xid, id) never skips anything. The horizon only moves forward.
+
+SQLite has one writer at a time (writes hold the database's write lock from
+their first write to their commit), so ids are handed out in commit order;
+xid is 0 there and the horizon is unbounded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, func, literal, literal_column, select, tuple_
+from sqlalchemy.orm import Session
+
+from service.auth import Principal
+from service.categories.models import Category
+from service.db import utcnow
+from service.enums import Role
+from service.errors import AppError, Forbidden
+from service.feed import cursor as cursors
+from service.feed.cursor import FeedPosition
+from service.tickets.models import Ticket, TicketEvent
+from service.tickets.serialize import ticket_dict
+
+NO_HORIZON = 2**62  # SQLite: every committed event is final
+
+
+class FeedCursorExpired(AppError):
+    status, title, slug = 410, "Cursor expired", "feed-cursor-expired"
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    events: list[dict[str, Any]]
+    next_cursor: str
+    has_more: bool
+    # Events have committed after the cursor but an older transaction still
+    # runs, so they cannot be served yet: query again shortly.
+    pending: bool
+
+
+def require_provider(principal: Principal) -> int:
+    if principal.role != Role.provider_staff or principal.organization_id is None:
+        raise Forbidden("The feed is for provider organisations' staff and API keys.")
+    return principal.organization_id
+
+
+def _is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _horizon(session: Session) -> Any:
+    if _is_postgres(session):
+        return select(
+            literal_column("pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+        ).scalar_subquery()
+    return literal(NO_HORIZON)
+
+
+def head_cursor(session: Session, now: dt.datetime | None = None) -> str:
+    """A cursor after every event already committed as of this statement's snapshot.
+
+    Read it BEFORE a list: on PostgreSQL (READ COMMITTED) every statement has a
+    snapshot of its own, and each event below this horizon committed before the
+    list's later snapshot, so the list reflects it; any other event is after
+    the cursor. That is what makes list-then-follow gap-free."""
+    at = int((now or utcnow()).timestamp())
+    if _is_postgres(session):
+        horizon = session.scalar(
+            select(literal_column("pg_snapshot_xmin(pg_current_snapshot())::text::bigint"))
+        )
+        return cursors.encode(FeedPosition(int(horizon), 0, at))
+    last = session.scalar(select(func.coalesce(func.max(TicketEvent.id), 0)))
+    return cursors.encode(FeedPosition(0, int(last or 0), at))
+
+
+_EVENT_COLUMNS = (
+    TicketEvent.id,
+    TicketEvent.ticket_id,
+    TicketEvent.type,
+    TicketEvent.actor_id,
+    TicketEvent.from_status,
+    TicketEvent.to_status,
+    TicketEvent.organization_id,
+    TicketEvent.internal,
+    TicketEvent.data,
+    TicketEvent.created_at,
+    TicketEvent.xid,
+)
+_TICKET_PREFIX = "t_"
+_TICKET_COLUMNS = tuple(c.label(_TICKET_PREFIX + c.name) for c in Ticket.__table__.c)
+
+
+class _TicketView:
+    """A row's `t_*` columns as the attributes ticket_dict reads."""
+
+    __slots__ = ("_row",)
+
+    def __init__(self, row: Any) -> None:
+        self._row = row
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._row, _TICKET_PREFIX + name)
+
+
+def _event_data(row: Any) -> dict[str, Any]:
+    data = dict(row.data or {})
+    if row.type == "ticket.unassigned":
+        # Where the ticket went is the other organisation's business.
+        data.pop("to_organization_id", None)
+    return data
+
+
+def event_dict(row: Any) -> dict[str, Any]:
+    """A feed event (also a webhook's body): the timeline event and the ticket
+    as the organisation sees it now (null once the ticket is no longer theirs)."""
+    return {
+        "id": row.id,
+        "type": row.type,
+        "ticket_id": row.ticket_id,
+        "created_at": row.created_at,
+        "actor_id": row.actor_id,
+        "from_status": row.from_status,
+        "to_status": row.to_status,
+        "organization_id": row.organization_id,
+        "internal": row.internal,
+        "data": _event_data(row),
+        "ticket": (
+            ticket_dict(_TicketView(row), row.category_code) if row.t_id is not None else None
+        ),
+    }
+
+
+def events_query(organization_id: int) -> Any:
+    """Events of one organisation with the ticket, joined only while it is still theirs."""
+    return (
+        select(*_EVENT_COLUMNS, *_TICKET_COLUMNS, Category.code.label("category_code"))
+        .select_from(TicketEvent)
+        .outerjoin(
+            Ticket,
+            and_(Ticket.id == TicketEvent.ticket_id, Ticket.organization_id == organization_id),
+        )
+        .outerjoin(Category, Category.id == Ticket.category_id)
+        .where(TicketEvent.organization_id == organization_id)
+    )
+
+
+def read_page(
+    session: Session,
+    organization_id: int,
+    cursor: str | None,
+    *,
+    limit: int,
+    retention: dt.timedelta,
+    now: dt.datetime | None = None,
+) -> FeedPage:
+    """One page of the organisation's feed after `cursor` (from the start of the
+    retention window without one), in one query."""
+    now = now or utcnow()
+    cutoff = now - retention
+    position = cursors.decode(cursor) if cursor else None
+    # Without a cursor, an empty page answers the head as of a snapshot taken
+    # before the page's own (see head_cursor), so nothing committing meanwhile is skipped.
+    head = head_cursor(session, now) if position is None else None
+    query = events_query(organization_id).add_columns(_horizon(session).label("horizon"))
+    if position is not None:
+        query = query.where(
+            tuple_(TicketEvent.xid, TicketEvent.id) > tuple_(position.xid, position.event_id)
+        )
+    else:
+        query = query.where(TicketEvent.created_at >= cutoff)
+    rows: Sequence[Any] = session.execute(
+        query.order_by(TicketEvent.xid, TicketEvent.id).limit(limit + 1)
+    ).all()
+
+    if position is not None and position.time < cutoff and rows and rows[0].created_at < cutoff:
+        raise FeedCursorExpired(
+            f"This cursor is older than the feed's {retention.days}-day window and events "
+            "after it have left it. Resync: GET /v1/tickets returns the current state and "
+            "`feed_cursor`; follow the feed from there."
+        )
+    # Cut at the first event at or above the horizon: it and all after it wait.
+    servable = next((i for i, row in enumerate(rows) if row.xid >= row.horizon), len(rows))
+    served = rows[: min(servable, limit)]
+    if served:
+        last = served[-1]
+        next_cursor = cursors.encode(
+            FeedPosition(last.xid, last.id, int(last.created_at.timestamp()))
+        )
+    elif cursor is not None:
+        next_cursor = cursor
+    else:
+        assert head is not None
+        next_cursor = head
+    return FeedPage(
+        events=[event_dict(row) for row in served],
+        next_cursor=next_cursor,
+        has_more=servable > limit,
+        pending=servable < len(rows),
+    )

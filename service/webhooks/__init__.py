@@ -1,0 +1,1 @@
+"""Webhooks: organisations' push subscriptions to their feed events (issue 5)."""

@@ -1,0 +1,83 @@
+"""Webhook subscriptions and their deliveries (the outbox and the delivery log).
+
+A row of `webhook_delivery` is written in the same transaction as the event it
+carries, by the `ticket_event_published` trigger of the feed migration: one row
+per active subscription of the event's organisation whose `event_types` match.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.db import Base, UTCDateTime, utcnow
+from service.enums import str_enum
+from service.tickets.models import BigId
+
+
+class DeliveryStatus(StrEnum):
+    pending = "pending"  # waiting for its next attempt (or being attempted under a lease)
+    delivered = "delivered"  # the receiver answered 2xx
+    dead = "dead"  # out of attempts: the dead letter, until someone redelivers it
+
+
+class WebhookSubscription(Base):
+    __tablename__ = "webhook_subscription"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    # Needed in clear to sign each delivery (HMAC), so it is shown once and never listed.
+    secret: Mapped[str] = mapped_column(String(128))
+    # Event types to deliver ("ticket.created", ...); empty: all of them.
+    event_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    description: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Deleting keeps the row and its delivery log; the trigger skips inactive ones.
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class WebhookDelivery(Base):
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "event_id"),
+        # The deliverer claims due rows: pending, oldest next attempt first.
+        Index("ix_webhook_delivery_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("webhook_subscription.id"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("ticket_event.id"))
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"))
+    status: Mapped[DeliveryStatus] = mapped_column(str_enum(DeliveryStatus, 16))
+    # Attempts started so far; the claim increments it, so it also fences a late
+    # outcome of an attempt whose lease expired and was claimed again.
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # While an attempt runs: nobody else claims the row until then.
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class WebhookAttempt(Base):
+    """One HTTP attempt of a delivery: the delivery log."""
+
+    __tablename__ = "webhook_attempt"
+    __table_args__ = (Index("ix_webhook_attempt_delivery_id_id", "delivery_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("webhook_delivery.id"))
+    attempt: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(500))
+    delivered: Mapped[bool] = mapped_column(Boolean)
