@@ -73,3 +73,50 @@ def render(
         media_type=XLSX,
         headers={"Content-Disposition": f'attachment; filename="{filename}.xlsx"'},
     )
+
+
+def ranking_table(rows: Sequence[dict[str, Any]], lang: str) -> tuple[list[str], list[list[Any]]]:
+    zh = lang == "zh"
+    headers = (
+        ["排名", "服务企业", "综合得分", "红黑榜"]
+        if zh
+        else ["rank", "organization", "score", "list"]
+    )
+    headers += [i.zh if zh else i.name for i in INDICATORS]
+    lists = {"red": "红榜", "black": "黑榜"} if zh else {"red": "red", "black": "black"}
+    body = []
+    for row in rows:
+        line = [
+            row["rank"],
+            row["organization"]["name"],
+            row["score"],
+            lists.get(row["list"] or "", ""),
+        ]
+        line += [row["indicators"][i.name] for i in INDICATORS]
+        body.append(line)
+    return headers, body
+
+
+def trend_table(series: Sequence[dict[str, Any]], lang: str) -> tuple[list[str], list[list[Any]]]:
+    zh = lang == "zh"
+    headers = (
+        ["指标", "季度", "行动年度", "实际值", "目标值", "是否达标"]
+        if zh
+        else ["indicator", "quarter", "year_of_action", "value", "target", "met"]
+    )
+    yes_no = {True: "是" if zh else "yes", False: "否" if zh else "no", None: ""}
+    body = []
+    for line in series:
+        name = line["name_zh"] if zh else line["indicator"]
+        for point in line["points"]:
+            body.append(
+                [
+                    name,
+                    point["quarter"],
+                    point["year_of_action"],
+                    point["value"],
+                    point["target"],
+                    yes_no[point["met"]],
+                ]
+            )
+    return headers, body

@@ -5,15 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
+from service.auth import AdminPrincipal
 from service.config import SettingsDep
-from service.db import SessionDep
+from service.db import SessionDep, WriteSessionDep
+from service.enums import OrganizationKind
 from service.errors import Forbidden, NotFound, responses
-from service.metrics import export
+from service.metrics import action, export
 from service.metrics.engine import summarise
 from service.metrics.request import MetricsPrincipal, SummaryParams
-from service.metrics.schemas import SummaryRead
+from service.metrics.schemas import ActionRead, ActionUpdate, RankingRead, SummaryRead, TrendRead
 
 router = APIRouter(prefix="/v1/metrics", tags=["metrics"])
 
@@ -51,3 +53,102 @@ def get_summary(
             "rows": rows,
         }
     )
+
+
+OrganizationKindParam = Annotated[OrganizationKind, Query()]
+
+
+@router.get(
+    "/rankings",
+    response_model=RankingRead,
+    responses={**responses(Forbidden, NotFound), 200: {"content": export.EXPORT_CONTENT}},
+)
+def get_rankings(
+    principal: MetricsPrincipal,
+    session: SessionDep,
+    settings: SettingsDep,
+    params: Params,
+    organization_kind: OrganizationKindParam = OrganizationKind.property_company,
+) -> Any:
+    """Organisations ranked by the composite score of GET /v1/metrics/action's
+    weights; `list` is `red` at or above its minimum score, `black` below its
+    maximum; fewer than `min_tickets` tickets in the period: unranked."""
+    scope = params.scope(session, principal, settings)
+    current = action.load_action(session)
+    rows = action.rankings(session, scope, current, organization_kind.value)
+    if params.format != "json":
+        headers, body = export.ranking_table(rows, params.lang)
+        return export.render(headers, body, params.format, "linli-rankings")
+    return RankingRead.model_validate(
+        {
+            "from": _iso(scope.start),
+            "to": _iso(scope.end),
+            "kind": scope.kind,
+            "weights": current.weights,
+            "red_list_min_score": current.red_list_min_score,
+            "black_list_max_score": current.black_list_max_score,
+            "min_tickets": current.min_tickets,
+            "rows": rows,
+        }
+    )
+
+
+@router.get(
+    "/trend",
+    response_model=TrendRead,
+    responses={**responses(Forbidden, NotFound), 200: {"content": export.EXPORT_CONTENT}},
+)
+def get_trend(
+    principal: MetricsPrincipal, session: SessionDep, settings: SettingsDep, params: Params
+) -> Any:
+    """Each quarter of the three-year action so far, each indicator against the
+    target of its year, for the caller's scope narrowed by region_id (province,
+    prefecture, county), community_id, organization_id, kind or category."""
+    scope = params.scope(session, principal, settings)
+    current = action.load_action(session)
+    series = action.trend(session, scope, current)
+    if params.format != "json":
+        headers, body = export.trend_table(series, params.lang)
+        return export.render(headers, body, params.format, "linli-trend")
+    return TrendRead.model_validate(
+        {
+            "start_on": current.start_on,
+            "scope": {
+                "region_id": params.region_id,
+                "community_id": params.community_id,
+                "organization_id": params.organization_id,
+                "kind": params.kind,
+                "category": params.category,
+            },
+            "series": series,
+        }
+    )
+
+
+def _action_read(current: action.Action) -> ActionRead:
+    return ActionRead(
+        start_on=current.start_on,
+        years=current.years,
+        targets=current.targets,
+        weights=current.weights,
+        red_list_min_score=current.red_list_min_score,
+        black_list_max_score=current.black_list_max_score,
+        min_tickets=current.min_tickets,
+        complaints_ceiling=current.complaints_ceiling,
+        updated_at=_iso(current.updated_at) if current.updated_at else None,
+    )
+
+
+@router.get("/action", response_model=ActionRead, responses=responses(Forbidden, validation=False))
+def get_action(principal: MetricsPrincipal, session: SessionDep) -> ActionRead:
+    """The three-year action: start date, yearly targets, ranking weights and lists."""
+    return _action_read(action.load_action(session))
+
+
+@router.put("/action", response_model=ActionRead, responses=responses(Forbidden))
+def put_action(
+    data: ActionUpdate, principal: AdminPrincipal, session: WriteSessionDep
+) -> ActionRead:
+    """Change the action (province-wide administrators): fields left out keep their
+    value; `targets` replaces the listed indicators' yearly targets."""
+    return _action_read(action.update_action(session, principal, data))
