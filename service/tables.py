@@ -8,6 +8,9 @@ from service.categories import models as _categories  # noqa: F401
 from service.db import Base
 from service.directory import models as _directory  # noqa: F401
 from service.idempotency import models as _idempotency  # noqa: F401
+from service.jobs import models as _jobs  # noqa: F401
+from service.metrics import models as _metrics  # noqa: F401
+from service.sla import models as _sla  # noqa: F401
 from service.tickets import models as _tickets  # noqa: F401
 from service.users import models as _users  # noqa: F401
 from service.webhooks import models as _webhooks  # noqa: F401
