@@ -22,6 +22,7 @@ from service.health import router as health_router
 from service.me import router as me_router
 from service.middleware import RequestGuard
 from service.tickets.router import router as tickets_router
+from service.webhooks.router import router as webhooks_router
 
 DESCRIPTION = """
 Linli (邻里) — property-services and elderly-care tickets for renovated
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         api_keys_router,
         tickets_router,
         feed_router,
+        webhooks_router,
     ):
         app.include_router(router)
     return app

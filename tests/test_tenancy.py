@@ -38,7 +38,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from service.directory.credit_code import check_character
 from service.tables import metadata
@@ -92,6 +92,9 @@ SEES: dict[str, frozenset[str]] = {
     "region": RESIDENTS_A | {"b_resident"} | COMPANY | {"care_dispatcher"} | OVER_A,
     "prefecture": frozenset({"prefecture_admin", "province_admin"}),  # urumqi
     "county": OVER_A,  # tianshan, named in a body
+    # company's webhook: other providers' dispatchers must not learn it exists
+    # (404); everyone else is refused by role (403) whatever the id.
+    "webhook": frozenset(ACTORS) - {"care_dispatcher", "other_dispatcher"},
 }
 
 
@@ -143,6 +146,12 @@ def _own_feed(response: Response, refs: dict[str, Any], actor: Actor) -> None:
             assert event["ticket_id"] != refs["ticket_id"], event
 
 
+def _lists_company_webhook(response: Response, refs: dict[str, Any], actor: Actor) -> None:
+    listed = {item["id"] for item in response.json()["items"]}
+    mine = actor.claims["organization_id"] == refs["organization_id"]
+    assert (refs["webhook_id"] in listed) == mine, (actor.name, listed)
+
+
 def _fixed(body: dict[str, Any]) -> Body:
     return lambda refs, actor: body
 
@@ -152,6 +161,10 @@ def _action(status: str, may: frozenset[str], body: Body | None = None, ok: int 
 
 
 KEY_MANAGERS = frozenset({"dispatcher"}) | OVER_A
+COMPANY_DISPATCHERS = frozenset({"dispatcher", "api_key"})
+HOOK_MANAGERS = COMPANY_DISPATCHERS | {"care_dispatcher", "other_dispatcher"}
+HOOK = "https://hooks.example.com/linli"
+WH = "/v1/webhooks/{webhook_id}"
 T = "/v1/tickets/{ticket_id}"
 KEYS = "/v1/organizations/{organization_id}/api-keys"
 
@@ -281,6 +294,22 @@ MATRIX: dict[tuple[str, str], Case] = {
         refused=403,
         check=_own_feed,
     ),
+    # Webhooks: managed by each provider's dispatchers (people and API keys).
+    ("POST", "/v1/webhooks"): Case(
+        "everyone", ok=201, may=HOOK_MANAGERS, refused=403, body=_fixed({"url": HOOK})
+    ),
+    ("GET", "/v1/webhooks"): Case(
+        "everyone", may=HOOK_MANAGERS, refused=403, check=_lists_company_webhook
+    ),
+    ("GET", WH): Case("webhook", may=COMPANY_DISPATCHERS, refused=403),
+    ("DELETE", WH): Case("webhook", ok=204, may=COMPANY_DISPATCHERS, refused=403),
+    ("GET", WH + "/deliveries"): Case("webhook", may=COMPANY_DISPATCHERS, refused=403),
+    ("GET", WH + "/deliveries/{delivery_id}"): Case(
+        "webhook", may=COMPANY_DISPATCHERS, refused=403
+    ),
+    ("POST", WH + "/deliveries/{delivery_id}/redeliver"): Case(
+        "webhook", ok=202, may=COMPANY_DISPATCHERS, refused=403
+    ),
     ("POST", T + "/follow-ups"): _action(
         "resolved", COMPANY | OVER_A, _fixed({"method": "phone", "satisfied": True}), ok=201
     ),
@@ -312,6 +341,8 @@ class Scene:
     etags: dict[str, str]  # status -> that ticket's current ETag
     far_ticket: int  # far_resident's ticket in community_k, served by other_company
     key_id: int  # a spare API key of company, for DELETE to revoke
+    webhook_id: int = 0  # company's webhook
+    delivery_id: int = 0  # one of its deliveries, dead-lettered (so it can be redelivered)
 
     def refs(self, case: Case) -> dict[str, Any]:
         w = self.world
@@ -323,6 +354,8 @@ class Scene:
             "prefecture_id": w.urumqi,
             "county_id": w.tianshan,
             "key_id": self.key_id,
+            "webhook_id": self.webhook_id,
+            "delivery_id": self.delivery_id,
             "technician_id": w.technician.user_id,
             "code": "repair.plumbing",
             "kind": "property",
@@ -363,6 +396,7 @@ def _build_scene(
         {"role": "provider_staff", "organization_id": w.company, "org_role": "dispatcher"},
     )
     spare = _ok(client.post(_keys(w.company), json={"name": "备用"}, headers=w.dispatcher.headers))
+    webhook = _ok(client.post("/v1/webhooks", json={"url": HOOK}, headers=w.dispatcher.headers))
     # Provision everyone now, so that no request under test writes a user row.
     for actor in w.actors.values():
         actor.user_id = _ok(client.get("/v1/me", headers=actor.headers))["user_id"]
@@ -389,7 +423,19 @@ def _build_scene(
         assert _ok(response)["status"] == status
         tickets[status], etags[status] = ticket_id, response.headers["etag"]
     far_ticket = file_ticket(client, w.far_resident, w.community_k)["id"]
-    return Scene(connection, app, client, w, tickets, etags, far_ticket, spare["id"])
+    scene = Scene(connection, app, client, w, tickets, etags, far_ticket, spare["id"])
+    from service.webhooks.models import WebhookDelivery
+
+    scene.webhook_id = webhook["id"]
+    scene.delivery_id = connection.scalar(
+        select(WebhookDelivery.id).where(WebhookDelivery.subscription_id == webhook["id"]).limit(1)
+    )
+    connection.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.id == scene.delivery_id)
+        .values(status="dead", attempts=8)
+    )
+    return scene
 
 
 @pytest.fixture(scope="module")

@@ -5,3 +5,4 @@ from __future__ import annotations
 
 def load() -> None:
     """Import the job modules (kept out of import time: no import circles)."""
+    import service.webhooks.delivery  # noqa: F401

@@ -89,6 +89,21 @@ class Scene:
         assert response.status_code == 201, response.text
         return int(response.json()["id"])
 
+    def webhook_and_delivery(self) -> tuple[int, int]:
+        """company's webhook, and its (pending) delivery of a new ticket's creation."""
+        w = self.world
+        hook = self.client.post(
+            "/v1/webhooks",
+            json={"url": "https://hooks.example.com/x"},
+            headers=w.dispatcher.headers,
+        )
+        assert hook.status_code == 201, hook.text
+        self.ticket()
+        deliveries = self.client.get(
+            f"/v1/webhooks/{hook.json()['id']}/deliveries", headers=w.dispatcher.headers
+        )
+        return hook.json()["id"], deliveries.json()["items"][0]["id"]
+
     def url(self, path: str, ticket: dict[str, Any] | None = None, **missing: Any) -> str:
         """`path` with real ids in scope of company and tianshan (or `missing` ones)."""
         w = self.world
@@ -103,6 +118,8 @@ class Scene:
             values["ticket_id"] = (ticket or self.ticket())["id"]
         if "{key_id}" in path and "key_id" not in missing:
             values["key_id"] = self.api_key_id()
+        if "{webhook_id}" in path and not {"webhook_id", "delivery_id"} <= set(missing):
+            values["webhook_id"], values["delivery_id"] = self.webhook_and_delivery()
         values.update(missing)
         return path.format(**values)
 
@@ -137,6 +154,7 @@ class Scene:
             },
             "POST /v1/tickets/{ticket_id}/comments": {"body": "已联系住户"},
             "POST /v1/tickets/{ticket_id}/follow-ups": {"method": "phone", "satisfied": True},
+            "POST /v1/webhooks": {"url": "https://hooks.example.com/linli"},
         }
         actions: dict[str, Any] = {
             "assign": {"organization_id": w.company},
@@ -262,8 +280,20 @@ FORBIDDEN: dict[str, tuple[str, Any]] = {
     "POST /v1/tickets/{ticket_id}/comments": ("reporter", {"body": "内部", "internal": True}),
     # A dispatcher assigns within their own organisation.
     "POST /v1/tickets/{ticket_id}/assign": ("dispatcher", "other_company"),
-    # The feed is provider staff's.
+    # The feed is provider staff's; webhooks are managed by dispatchers.
     "GET /v1/feed": ("reporter", None),
+    **{
+        label: ("technician", None)
+        for label in (
+            "POST /v1/webhooks",
+            "GET /v1/webhooks",
+            "GET /v1/webhooks/{webhook_id}",
+            "DELETE /v1/webhooks/{webhook_id}",
+            "GET /v1/webhooks/{webhook_id}/deliveries",
+            "GET /v1/webhooks/{webhook_id}/deliveries/{delivery_id}",
+            "POST /v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
+        )
+    },
 }
 
 
@@ -285,6 +315,8 @@ def unknown_id(scene: Scene, label: str) -> Response | None:
     if not names:
         return None
     missing = {"code": "no_such_category"} if names[-1] == "code" else {names[-1]: NOPE}
+    if path.startswith("/v1/webhooks"):  # only dispatchers get as far as a lookup
+        return scene.send(label, scene.world.dispatcher, url=scene.url(path, **missing))
     return scene.send(label, admin, url=scene.url(path, **missing))
 
 
@@ -315,6 +347,8 @@ def conflict(scene: Scene, label: str) -> Response | None:
         ticket = scene.ticket(cancelled=True)
         return scene.send(label, w.province_admin, url=scene.url(path, ticket))
     if label == "POST /v1/tickets/{ticket_id}/follow-ups":  # before it is resolved
+        return scene.send(label, w.dispatcher)
+    if label.endswith("/redeliver"):  # still queued
         return scene.send(label, w.dispatcher)
     return None
 

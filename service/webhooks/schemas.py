@@ -1,0 +1,74 @@
+"""Bodies of /v1/webhooks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from service.validation import StrictModel, text
+from service.webhooks.models import DeliveryStatus
+
+EventType = Annotated[str, StringConstraints(pattern=r"^ticket\.[a-z_]+$", max_length=40)]
+
+
+class WebhookCreate(StrictModel):
+    url: Annotated[str, StringConstraints(min_length=8, max_length=2000)]
+    # Empty: every event type.
+    event_types: list[EventType] = Field(default_factory=list, max_length=30)
+    # Optional: Linli generates one (shown once) when absent.
+    secret: Annotated[str, StringConstraints(min_length=24, max_length=128)] | None = None
+    description: text(200) | None = None  # type: ignore[valid-type]
+
+
+class WebhookRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    organization_id: int
+    url: str
+    event_types: list[str]
+    description: str | None
+    active: bool
+    created_at: dt.datetime
+
+
+class WebhookCreated(WebhookRead):
+    secret: str
+
+
+class WebhookPage(BaseModel):
+    items: list[WebhookRead]
+
+
+class AttemptRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    attempt: int
+    started_at: dt.datetime
+    duration_ms: int
+    status_code: int | None
+    error: str | None
+    delivered: bool
+
+
+class DeliveryRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    subscription_id: int
+    event_id: int
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: dt.datetime
+    last_status_code: int | None
+    last_error: str | None
+    delivered_at: dt.datetime | None
+    created_at: dt.datetime
+
+
+class DeliveryDetail(DeliveryRead):
+    log: list[AttemptRead]
+
+
+class DeliveryPage(BaseModel):
+    items: list[DeliveryRead]
+    next_cursor: str | None
