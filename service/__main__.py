@@ -144,7 +144,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.migrate:
         cmd_migrate(argparse.Namespace(downgrade=False, revision=None))
     uvicorn.run(
-        "service.main:create_app",
+        "service.main:create_served_app",
         factory=True,
         host=args.host,
         port=args.port,
@@ -152,6 +152,69 @@ def cmd_serve(args: argparse.Namespace) -> int:
         proxy_headers=True,
         log_level=args.log_level,
     )
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run the periodic jobs without serving (`--once`: every due job, then exit)."""
+    import asyncio
+    import signal
+
+    from service.db import make_engine
+    from service.jobs.runner import run_due, run_forever
+
+    settings = get_settings()
+    engine = make_engine(settings)
+    if args.once:
+        for name, result in sorted(run_due(engine, settings).items()):
+            print(f"{name}: {result}")
+        engine.dispose()
+        return 0
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_forever(engine, settings, stop)
+
+    asyncio.run(main())
+    engine.dispose()
+    return 0
+
+
+def cmd_dev_setup(args: argparse.Namespace) -> int:
+    """What `make run` does before serving: migrate, load reference data (and the
+    demo data into an empty database), print an admin token and a first request."""
+    from sqlalchemy import func, select
+
+    from service.auth import mint_token
+    from service.directory.models import Community
+
+    cmd_migrate(argparse.Namespace(downgrade=False, revision=None))
+    cmd_seed(args)
+    engine, factory = _session()
+    with factory() as session:
+        empty = not session.scalar(select(func.count()).select_from(Community))
+    engine.dispose()
+    if empty and not args.no_demo:
+        cmd_seed_demo(argparse.Namespace(seed=7))
+
+    settings = get_settings()
+    token = mint_token(settings, sub="dev-admin", role=Role.admin, name="Development admin")
+    base = f"http://{args.host}:{args.port}"
+    print()
+    print("Development admin token (province-wide, valid 30 days):")
+    print(f"  export ADMIN={token}")
+    print("File a ticket with it (a phone-in for a resident of community 1):")
+    print(
+        f'  curl -s -X POST {base}/v1/tickets -H "Authorization: Bearer $ADMIN" '
+        '-H \'Content-Type: application/json\' -d \'{"category": "repair.heating", '
+        '"community_id": 1, "description": "暖气不热", "channel": "phone", '
+        '"on_behalf_of": {"name": "买买提", "phone": "13999110000"}}\''
+    )
+    print(f"API docs: {base}/docs")
+    print()
     return 0
 
 
@@ -239,6 +302,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     close = add("close-resolved", cmd_close_resolved, "close resolved tickets nobody confirmed")
     close.add_argument("--days", type=int)
+
+    worker = add("worker", cmd_worker, "run the periodic jobs (breaches, auto-close, expiry)")
+    worker.add_argument("--once", action="store_true", help="run every due job once and exit")
 
     setup = add("dev-setup", cmd_dev_setup, "migrate, load reference data, print a dev token")
     setup.add_argument("--no-demo", action="store_true", help="never load the demo data")

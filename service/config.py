@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     idempotency_ttl_hours: int = 24
     auto_close_days: int = 7
     reopen_window_days: int = 7
+    # Periodic jobs (breaches, auto-close, expiry) run inside each `serve` process;
+    # leases in the database make each turn run once however many there are.
+    jobs_in_serve: bool = True
     default_page_size: int = 20
     max_page_size: int = 200
 

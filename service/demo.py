@@ -1026,6 +1026,7 @@ class _Replay:
             action,
             self._body(story, action, actor, parameter),
             reopen_window=dt.timedelta(days=self.settings.reopen_window_days),
+            timezone=self.settings.timezone,
         )
 
     def _body(self, story: _Story, action: str, actor: str, parameter: str | None) -> Any:

@@ -19,8 +19,10 @@ from service.errors import install_error_handlers
 from service.feed.notify import FeedHub, PgListener, install_commit_hook
 from service.feed.router import router as feed_router
 from service.health import router as health_router
+from service.jobs.runner import run_forever
 from service.me import router as me_router
 from service.middleware import RequestGuard
+from service.sla.router import router as sla_router
 from service.tickets.router import router as tickets_router
 from service.webhooks.router import router as webhooks_router
 
@@ -31,7 +33,9 @@ Errors are `application/problem+json` (RFC 9457).
 """
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, engine: Engine | None = None, *, run_jobs: bool = False
+) -> FastAPI:
     settings = settings or get_settings()
     owns_engine = engine is None
     engine = engine or make_engine(settings)
@@ -44,7 +48,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         listener = None if settings.is_sqlite else PgListener(engine.url, feed_hub)
         if listener is not None:
             listener.start()
+        stop_jobs = asyncio.Event()
+        jobs = asyncio.create_task(run_forever(engine, settings, stop_jobs)) if run_jobs else None
         yield
+        if jobs is not None:
+            stop_jobs.set()
+            await jobs
         if listener is not None:
             await listener.stop()
         if owns_engine:
@@ -68,8 +77,16 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         directory_router,
         api_keys_router,
         tickets_router,
+        sla_router,
         feed_router,
         webhooks_router,
     ):
         app.include_router(router)
     return app
+
+
+def create_served_app() -> FastAPI:
+    """What `serve` runs in each worker: the API, and the periodic jobs unless
+    LINLI_JOBS_IN_SERVE=false (then run `python -m service worker` beside it)."""
+    settings = get_settings()
+    return create_app(settings, run_jobs=settings.jobs_in_serve)

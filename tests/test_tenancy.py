@@ -166,6 +166,10 @@ HOOK_MANAGERS = COMPANY_DISPATCHERS | {"care_dispatcher", "other_dispatcher"}
 HOOK = "https://hooks.example.com/linli"
 WH = "/v1/webhooks/{webhook_id}"
 T = "/v1/tickets/{ticket_id}"
+# SLA configuration: read by admins and providers, edited by deployment-wide admins.
+SLA_READERS = ADMINS | COMPANY | {"care_dispatcher", "other_dispatcher"}
+SLA_EDITORS = frozenset({"province_admin"})
+CAL = "/v1/calendars/{calendar_id}"
 KEYS = "/v1/organizations/{organization_id}/api-keys"
 
 MATRIX: dict[tuple[str, str], Case] = {
@@ -286,6 +290,45 @@ MATRIX: dict[tuple[str, str], Case] = {
         "ticket", ok=201, body=_fixed({"body": "什么时候来？", "internal": False})
     ),
     ("GET", T + "/comments"): Case("ticket", status="resolved"),
+    ("PATCH", T): _action("assigned", COMPANY_DISPATCHERS | OVER_A, _fixed({"priority": "low"})),
+    ("GET", "/v1/sla-policies"): Case("everyone", may=SLA_READERS, refused=403),
+    ("GET", "/v1/sla-policies/{policy_id}"): Case("everyone", may=SLA_READERS, refused=403),
+    ("POST", "/v1/sla-policies"): Case(
+        "everyone",
+        ok=201,
+        may=SLA_EDITORS,
+        refused=403,
+        body=_fixed(
+            {
+                "name": "低优先级",
+                "kind": "property",
+                "priority": "low",
+                "respond_minutes": 480,
+                "calendar_id": 2,
+            }
+        ),
+    ),
+    ("PATCH", "/v1/sla-policies/{policy_id}"): Case(
+        "everyone", may=SLA_EDITORS, refused=403, body=_fixed({"respond_minutes": 20})
+    ),
+    ("GET", "/v1/calendars"): Case("everyone", may=SLA_READERS, refused=403),
+    ("GET", CAL): Case("everyone", may=SLA_READERS, refused=403),
+    ("GET", CAL + "/days"): Case(
+        "everyone", may=SLA_READERS, refused=403, params={"from": "2026-02-14", "to": "2026-02-28"}
+    ),
+    ("POST", "/v1/calendars"): Case(
+        "everyone",
+        ok=201,
+        may=SLA_EDITORS,
+        refused=403,
+        body=_fixed({"code": "night", "name": "夜班", "hours": {"mon": [["20:00", "24:00"]]}}),
+    ),
+    ("PATCH", CAL): Case("everyone", may=SLA_EDITORS, refused=403, body=_fixed({"name": "工作日"})),
+    ("PUT", CAL + "/days/{day}"): Case(
+        "everyone", may=SLA_EDITORS, refused=403, body=_fixed({"working": True})
+    ),
+    ("DELETE", CAL + "/days/{day}"): Case("everyone", ok=204, may=SLA_EDITORS, refused=403),
+    ("GET", "/v1/sla-escalations"): Case("everyone", may=SLA_READERS, refused=403),
     ("GET", T + "/events"): Case("ticket", status="resolved"),
     # The provider feed: every provider's staff reads their own; nobody else has one.
     ("GET", "/v1/feed"): Case(
@@ -359,6 +402,9 @@ class Scene:
             "technician_id": w.technician.user_id,
             "code": "repair.plumbing",
             "kind": "property",
+            "policy_id": 1,
+            "calendar_id": 2,
+            "day": "2027-01-01",
         }
 
 
@@ -397,6 +443,14 @@ def _build_scene(
     )
     spare = _ok(client.post(_keys(w.company), json={"name": "备用"}, headers=w.dispatcher.headers))
     webhook = _ok(client.post("/v1/webhooks", json={"url": HOOK}, headers=w.dispatcher.headers))
+    # An override for DELETE /v1/calendars/{id}/days/{day} to remove.
+    _ok(
+        client.put(
+            "/v1/calendars/2/days/2027-01-01",
+            json={"working": False, "note": "元旦"},
+            headers=w.province_admin.headers,
+        )
+    )
     # Provision everyone now, so that no request under test writes a user row.
     for actor in w.actors.values():
         actor.user_id = _ok(client.get("/v1/me", headers=actor.headers))["user_id"]

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from service.config import Settings
+from service.db import begin_write
 
 
 @dataclass(frozen=True)
@@ -27,8 +28,11 @@ class JobContext:
     now: dt.datetime
 
     def session(self) -> Session:
-        """A new session; the job commits what it does, in as many transactions as it needs."""
-        return Session(self.engine, expire_on_commit=False)
+        """A new write session (BEGIN IMMEDIATE on SQLite); the job commits what it
+        does, in as many transactions as it needs."""
+        session = Session(self.engine, expire_on_commit=False, autoflush=False)
+        begin_write(session)
+        return session
 
 
 @dataclass(frozen=True)

@@ -5,4 +5,7 @@ from __future__ import annotations
 
 def load() -> None:
     """Import the job modules (kept out of import time: no import circles)."""
+    import service.idempotency.jobs
+    import service.sla.jobs
+    import service.tickets.jobs
     import service.webhooks.delivery  # noqa: F401

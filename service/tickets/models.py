@@ -82,6 +82,17 @@ class Ticket(Base):
     paused_seconds: Mapped[int] = mapped_column(Integer, default=0)
     response_breached: Mapped[bool] = mapped_column(Boolean, default=False)
     resolution_breached: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The SLA clocks (service/sla): the policy that set the targets, where the
+    # resolution clock started (creation, or the last reopen), the working time
+    # paused since then, and when the clock was paused, if it is.
+    sla_policy_id: Mapped[int | None] = mapped_column(ForeignKey("sla_policy.id"))
+    sla_clock_started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    sla_paused_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    paused_business_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    response_escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    resolution_escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    # When the breach sweep must look at this ticket next; NULL: nothing pending.
+    sla_next_check_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
 
     rating: Mapped[int | None] = mapped_column(Integer)
     rating_comment: Mapped[str | None] = mapped_column(String(1000))

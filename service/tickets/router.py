@@ -40,6 +40,7 @@ from service.tickets.schemas import (
     HoldBody,
     OptionalReasonBody,
     ReasonBody,
+    ReclassifyBody,
     RejectBody,
     ResolveBody,
     TicketCreate,
@@ -222,6 +223,7 @@ def _act(
         action,
         body,
         reopen_window=dt.timedelta(days=settings.reopen_window_days),
+        timezone=settings.timezone,
     )
     return json_response(
         ticket_dict(ticket, service.category_code(session, ticket)), headers=_headers(ticket)
@@ -283,6 +285,26 @@ def _make_action_route(action: str, schema: type, required: bool) -> None:
 
 for _action, (_schema, _required) in _ACTION_BODIES.items():
     _make_action_route(_action, _schema, _required)
+
+
+@router.patch(
+    "/{ticket_id}",
+    response_model=TicketRead,
+    responses=responses(NotFound, InvalidTransition, PreconditionFailed),
+)
+def reclassify_ticket(
+    body: ReclassifyBody,
+    ticket: WritableTicket,
+    principal: CurrentPrincipal,
+    session: WriteSessionDep,
+    settings: SettingsDep,
+) -> Response:
+    """Change priority or category (admins; the assigned organisation's dispatchers).
+    The SLA policy is chosen again and `respond_by` / `resolve_by` recomputed."""
+    service.reclassify(session, principal, ticket, body, timezone=settings.timezone)
+    return json_response(
+        ticket_dict(ticket, service.category_code(session, ticket)), headers=_headers(ticket)
+    )
 
 
 @router.post(

@@ -109,6 +109,14 @@ class RejectBody(StrictModel):
     duplicate_of: int | None = Field(default=None, gt=0, lt=2**63)
 
 
+class ReclassifyBody(StrictModel):
+    """A dispatcher or admin corrects the priority or category; the SLA clocks follow."""
+
+    priority: Priority | None = None
+    category: text(64, 1) | None = None  # type: ignore[valid-type]
+    reason: Note | None = None
+
+
 class EmptyBody(StrictModel):
     pass
 
@@ -137,6 +145,12 @@ class SlaRead(BaseModel):
     paused_seconds: int
     response_breached: bool
     resolution_breached: bool
+    # The SLA policy that set the targets (GET /v1/sla-policies/{id}); since when the
+    # resolution clock stands still, if it does; how far each clock was escalated.
+    policy_id: int | None = None
+    paused_since: dt.datetime | None = None
+    response_escalation_level: int = 0
+    resolution_escalation_level: int = 0
 
 
 class RatingRead(BaseModel):

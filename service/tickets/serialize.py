@@ -57,6 +57,10 @@ def ticket_dict(t: Any, category_code: str) -> dict[str, Any]:
             "paused_seconds": t.paused_seconds,
             "response_breached": t.response_breached,
             "resolution_breached": t.resolution_breached,
+            "policy_id": t.sla_policy_id,
+            "paused_since": t.sla_paused_at,
+            "response_escalation_level": t.response_escalation_level,
+            "resolution_escalation_level": t.resolution_escalation_level,
         },
         "rating": (
             {"score": t.rating, "comment": t.rating_comment, "tags": list(t.rating_tags or [])}

@@ -36,6 +36,9 @@ from service.errors import (
 )
 from service.feed.notify import FEED_ORGANIZATIONS
 from service.scope import visible
+from service.sla import clock
+from service.sla.models import SlaConfigVersion
+from service.sla.policy import config_with_category, load_config
 from service.tickets import lifecycle
 from service.tickets.models import FollowUp, Ticket, TicketComment, TicketEvent
 from service.tickets.schemas import (
@@ -44,19 +47,12 @@ from service.tickets.schemas import (
     ConfirmBody,
     FollowUpCreate,
     HoldBody,
+    ReclassifyBody,
     RejectBody,
     ResolveBody,
     TicketCreate,
 )
 from service.users.models import User
-
-# Wall-clock targets by priority until SLA policies and calendars take over.
-DEFAULT_TARGETS: dict[Priority, tuple[dt.timedelta, dt.timedelta]] = {
-    Priority.emergency: (dt.timedelta(minutes=15), dt.timedelta(hours=4)),
-    Priority.urgent: (dt.timedelta(minutes=30), dt.timedelta(hours=24)),
-    Priority.normal: (dt.timedelta(hours=2), dt.timedelta(days=3)),
-    Priority.low: (dt.timedelta(hours=24), dt.timedelta(days=7)),
-}
 
 
 class _TicketOrganization:
@@ -155,6 +151,7 @@ class _Filing:
     default_priority: Priority
     organization_id: int | None
     ticket_id: int
+    sla_stamp: str
 
 
 def _filing_context(session: Session, principal: Principal, data: TicketCreate) -> _Filing:
@@ -190,6 +187,11 @@ def _filing_context(session: Session, principal: Principal, data: TicketCreate) 
             Category.default_priority,
             serving.label("organization_id"),
             next_id.label("ticket_id"),
+            # Tells whether this process's copy of the SLA configuration is current.
+            select(SlaConfigVersion.stamp)
+            .where(SlaConfigVersion.id == 1)
+            .scalar_subquery()
+            .label("sla_stamp"),
         )
         # One community and one category: the cross join is meant.
         .select_from(Community)
@@ -215,6 +217,7 @@ def _filing_context(session: Session, principal: Principal, data: TicketCreate) 
         default_priority=row.default_priority,
         organization_id=row.organization_id,
         ticket_id=int(row.ticket_id),
+        sla_stamp=row.sla_stamp or "",
     )
 
 
@@ -235,7 +238,8 @@ def create_ticket(
     filing = _filing_context(session, principal, data)
     now = utcnow()
     priority = data.priority or filing.default_priority
-    respond_in, resolve_in = DEFAULT_TARGETS[priority]
+    config = load_config(session, timezone, filing.sla_stamp)
+    config = config_with_category(session, config, filing.category_id, timezone)
 
     reporter_id: int | None = principal.user_id
     reporter_name: str | None = principal.name
@@ -273,11 +277,13 @@ def create_ticket(
         preferred_from=data.preferred_time.from_ if data.preferred_time else None,
         preferred_to=data.preferred_time.to if data.preferred_time else None,
         attachment_ids=list(data.attachment_ids),
-        respond_by=now + respond_in,
-        resolve_by=now + resolve_in,
         created_at=now,
         updated_at=now,
+        paused_seconds=0,
+        response_escalation_level=0,
+        resolution_escalation_level=0,
     )
+    clock.start(ticket, config.policy_for(filing.kind, filing.category_id, priority), now)
     session.add(ticket)
     session.flush()
     record_event(
@@ -473,6 +479,7 @@ def perform(
     body: Any,
     *,
     reopen_window: dt.timedelta,
+    timezone: str,
 ) -> Ticket:
     """Apply one lifecycle action, or raise and change nothing."""
     try:
@@ -489,6 +496,9 @@ def perform(
     now = utcnow()
     source = ticket.status
     data: dict[str, Any] = {}
+    policy = None
+    if ticket.sla_policy_id is not None:
+        policy = load_config(session, timezone).by_id.get(ticket.sla_policy_id)
     if action == "assign":
         data = _assign(session, principal, ticket, body)
     elif action == "accept":
@@ -502,20 +512,18 @@ def perform(
         assert isinstance(body, HoldBody)
         ticket.hold_reason = body.reason
         ticket.on_hold_since = now
+        clock.hold(ticket, policy, body.reason, now)
         data = {"reason": str(body.reason), "note": body.note}
     elif action == "resume":
-        if ticket.on_hold_since is not None:
-            ticket.paused_seconds += int((now - ticket.on_hold_since).total_seconds())
+        # Only a hold for a reason the policy pauses on stops the clock.
+        clock.resume(ticket, policy, now)
         ticket.on_hold_since = None
         ticket.hold_reason = None
     elif action == "resolve":
         assert isinstance(body, ResolveBody)
         ticket.resolved_at = now
-        # Time on hold does not count against the resolution target.
-        if (
-            ticket.resolve_by is not None
-            and now - dt.timedelta(seconds=ticket.paused_seconds) > ticket.resolve_by
-        ):
+        # Paused working time has already moved resolve_by out.
+        if ticket.resolve_by is not None and now > ticket.resolve_by:
             ticket.resolution_breached = True
         data = {"note": body.note, "attachment_ids": list(body.attachment_ids)}
     elif action == "confirm":
@@ -536,6 +544,7 @@ def perform(
         ticket.rating = None
         ticket.rating_comment = None
         ticket.rating_tags = None
+        clock.reopen(ticket, policy, now)
         data = {"reason": body.reason}
     elif action == "cancel":
         data = {"reason": body.reason}
@@ -559,6 +568,7 @@ def perform(
         ticket.responded_at = None
     if transition.target is not None:
         ticket.status = transition.target
+    ticket.sla_next_check_at = clock.next_check(ticket, policy)
     ticket.updated_at = now
     record_event(
         session,
@@ -569,6 +579,73 @@ def perform(
         to_status=ticket.status,
         organization_id=event_org if action == "return" else TICKET_ORGANIZATION,
         data={k: v for k, v in data.items() if v is not None},
+        at=now,
+    )
+    _flush_or_conflict(session)
+    return ticket
+
+
+_RECLASSIFIABLE = frozenset(
+    {
+        Status.submitted,
+        Status.assigned,
+        Status.accepted,
+        Status.in_progress,
+        Status.on_hold,
+    }
+)
+
+
+def reclassify(
+    session: Session, principal: Principal, ticket: Ticket, body: ReclassifyBody, *, timezone: str
+) -> Ticket:
+    """Change priority and/or category; the SLA policy and deadlines are chosen
+    again as if the ticket had been filed so, keeping the time already paused."""
+    if not (
+        principal.role == Role.admin
+        or (principal.is_dispatcher and ticket.organization_id == principal.organization_id)
+    ):
+        raise InvalidTransition(
+            "Only an administrator or the organisation's dispatcher may reclassify."
+        )
+    if ticket.status not in _RECLASSIFIABLE:
+        raise InvalidTransition(f"A ticket in status {ticket.status} keeps its classification.")
+    if body.priority is None and body.category is None:
+        raise Unprocessable(
+            "Say what changes.",
+            errors=[FieldError(field="priority", message="give a priority or a category")],
+        )
+    before = {"priority": str(ticket.priority), "category": category_code(session, ticket)}
+    if body.category is not None and body.category != before["category"]:
+        category = _active_category(session, body.category)
+        if category.kind != ticket.kind:
+            raise Unprocessable(
+                f"A {ticket.kind} ticket stays {ticket.kind}; file a new one for other work.",
+                errors=[FieldError(field="category", message=f"not a {ticket.kind} category")],
+            )
+        ticket.category_id = category.id
+    if body.priority is not None:
+        ticket.priority = body.priority
+    after = {"priority": str(ticket.priority), "category": body.category or before["category"]}
+    if after == before:
+        raise Unprocessable(
+            "Nothing changes.",
+            errors=[FieldError(field="priority", message="the ticket is classified so already")],
+        )
+    config = config_with_category(
+        session, load_config(session, timezone), ticket.category_id, timezone
+    )
+    policy = config.policy_for(ticket.kind, ticket.category_id, ticket.priority)
+    ticket.sla_policy_id = policy.id if policy else None
+    clock.recompute(ticket, policy)
+    now = utcnow()
+    ticket.updated_at = now
+    record_event(
+        session,
+        ticket,
+        "ticket.reclassified",
+        principal.user_id,
+        data={"from": before, "to": after, "reason": body.reason},
         at=now,
     )
     _flush_or_conflict(session)

@@ -441,7 +441,9 @@ def test_hold_then_resume_accumulates_paused_seconds(client, world, db):
         assert held["status"] == "on_hold"
         assert held["hold_reason"] == "awaiting_resident"
         since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=seconds)
-        db.execute(update(Ticket).where(Ticket.id == tid).values(on_hold_since=since))
+        db.execute(
+            update(Ticket).where(Ticket.id == tid).values(on_hold_since=since, sla_paused_at=since)
+        )
         db.flush()
         resumed = _act(client, world, tid, "resume", "technician")
         assert resumed["status"] == "in_progress"

@@ -290,18 +290,3 @@ def test_late_response_and_resolution_are_marked_breached(client, world, db):
         "/v1/tickets", params={"breached": "false"}, headers=world.dispatcher.headers
     )
     assert on_time["id"] in {t["id"] for t in not_breached.json()["items"]}
-
-
-def test_time_on_hold_does_not_count_against_resolution(client, world, db):
-    ticket = file_ticket(client, world.reporter, world.community_a)
-    _walk(client, world, ticket["id"], "accept", "start")
-    # Resolve target a minute ago, but two hours were spent waiting for parts.
-    db.execute(
-        update(Ticket)
-        .where(Ticket.id == ticket["id"])
-        .values(resolve_by=utcnow() - dt.timedelta(minutes=1), paused_seconds=7200)
-    )
-    db.flush()
-    _walk(client, world, ticket["id"], "resolve")
-    sla = client.get(f"/v1/tickets/{ticket['id']}", headers=world.reporter.headers).json()["sla"]
-    assert sla["resolution_breached"] is False

@@ -1,0 +1,171 @@
+"""The breach sweep: marks clocks that ran out and escalates them, level by level.
+
+Level 1 falls due at the deadline and goes to the organisation's dispatchers
+(or straight to the region's admins when no organisation has the ticket);
+level 2 falls due `escalate_after_minutes` working minutes later and goes to
+the admins of the ticket's region. Each (ticket, clock, cycle, level) is one
+row of `sla_escalation` under a unique key, inserted with ON CONFLICT DO
+NOTHING, and the timeline events are written only by the insert that made the
+row: however many sweeps run at once, every breach and escalation appears once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from service.jobs import JobContext, job
+from service.sla import clock
+from service.sla.models import SlaEscalation
+from service.sla.policy import (
+    CLOSED_CLOCKS,
+    RESPONSE_PENDING,
+    PolicySpec,
+    escalation_due,
+    load_config,
+)
+from service.tickets.models import Ticket
+from service.tickets.service import record_event
+
+BATCH = 200
+
+
+@job("sla.breaches", every=dt.timedelta(seconds=30))
+def sweep_breaches(context: JobContext) -> int:
+    escalated = 0
+    while True:
+        with context.session() as session:
+            examined, made = sweep(session, context.now, context.settings.timezone)
+            session.commit()
+        escalated += made
+        if examined < BATCH:
+            return escalated
+
+
+def sweep(
+    session: Session, now: dt.datetime, timezone: str, *, limit: int = BATCH
+) -> tuple[int, int]:
+    """One batch of tickets whose next check is due: (examined, escalations made)."""
+    query = (
+        select(Ticket)
+        .where(Ticket.sla_next_check_at <= now)
+        .order_by(Ticket.sla_next_check_at, Ticket.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        # Rows a request is changing right now wait for the next sweep.
+        query = query.with_for_update(skip_locked=True)
+    tickets = session.scalars(query).all()
+    if not tickets:
+        return 0, 0
+    config = load_config(session, timezone)
+    made = 0
+    for ticket in tickets:
+        policy = config.by_id.get(ticket.sla_policy_id) if ticket.sla_policy_id else None
+        if policy is not None:
+            made += _escalate(session, ticket, policy, now, "response")
+            made += _escalate(session, ticket, policy, now, "resolution")
+        ticket.sla_next_check_at = clock.next_check(ticket, policy)
+    session.flush()
+    return len(tickets), made
+
+
+def _escalate(
+    session: Session, ticket: Ticket, policy: PolicySpec, now: dt.datetime, which: str
+) -> int:
+    if which == "response":
+        running = ticket.responded_at is None and ticket.status in RESPONSE_PENDING
+        deadline, level, cycle = ticket.respond_by, ticket.response_escalation_level, 0
+    else:
+        running = (
+            ticket.resolved_at is None
+            and ticket.sla_paused_at is None
+            and ticket.status not in CLOSED_CLOCKS
+        )
+        deadline, level = ticket.resolve_by, ticket.resolution_escalation_level
+        cycle = ticket.reopen_count
+    if not running or deadline is None:
+        return 0
+    made = 0
+    while level < 2 and escalation_due(policy, deadline, level + 1) <= now:
+        level += 1
+        if _claim(session, ticket, which, cycle, level, deadline, now):
+            made += 1
+            _announce(session, ticket, which, level, deadline, now)
+    if which == "response":
+        ticket.response_escalation_level = level
+    else:
+        ticket.resolution_escalation_level = level
+    return made
+
+
+def _claim(
+    session: Session,
+    ticket: Ticket,
+    which: str,
+    cycle: int,
+    level: int,
+    deadline: dt.datetime,
+    now: dt.datetime,
+) -> bool:
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        insert(SlaEscalation)
+        .values(
+            ticket_id=ticket.id,
+            clock=which,
+            cycle=cycle,
+            level=level,
+            organization_id=ticket.organization_id,
+            region_path=ticket.region_path,
+            due_at=deadline,
+            escalated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["ticket_id", "clock", "cycle", "level"])
+        .returning(SlaEscalation.id)
+    )
+    return session.execute(statement).scalar() is not None
+
+
+def _announce(
+    session: Session,
+    ticket: Ticket,
+    which: str,
+    level: int,
+    deadline: dt.datetime,
+    now: dt.datetime,
+) -> None:
+    due = deadline.isoformat()
+    if level == 1:
+        if which == "response":
+            ticket.response_breached = True
+        else:
+            ticket.resolution_breached = True
+        # Public: the resident may see that the promise was broken.
+        record_event(
+            session,
+            ticket,
+            "ticket.sla_breached",
+            None,
+            data={"clock": which, "due_at": due},
+            at=now,
+        )
+    to = "dispatchers" if level == 1 and ticket.organization_id is not None else "region_admins"
+    record_event(
+        session,
+        ticket,
+        "ticket.escalated",
+        None,
+        internal=True,
+        data={
+            "clock": which,
+            "level": level,
+            "to": to,
+            "organization_id": ticket.organization_id,
+            "due_at": due,
+        },
+        at=now,
+    )

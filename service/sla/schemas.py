@@ -1,0 +1,187 @@
+"""Request and response bodies of /v1/sla-policies, /v1/calendars and escalations."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from service.enums import HoldReason, Priority, TicketKind
+from service.sla.calendar import normalise_spans, parse_hhmm
+from service.sla.policy import WEEKDAYS
+from service.validation import Name, ShortText, StrictModel, text
+
+Minutes = Annotated[int, Field(ge=1, le=366 * 24 * 60)]
+CategoryCode = text(64, 1)
+
+
+def _hhmm(value: str) -> str:
+    if len(value) != 5 or value[2] != ":" or not (value[:2] + value[3:]).isdigit():
+        raise ValueError("a time is HH:MM")
+    parse_hhmm(value)
+    return value
+
+
+HHMM = Annotated[str, AfterValidator(_hhmm)]
+Span = Annotated[list[HHMM], Field(min_length=2, max_length=2)]
+DaySpans = Annotated[list[Span], Field(max_length=8)]
+
+
+def _valid_spans(spans: list[list[str]]) -> list[list[str]]:
+    normalise_spans([(parse_hhmm(start), parse_hhmm(end)) for start, end in spans])
+    return spans
+
+
+def _valid_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError("not an IANA time zone such as Asia/Urumqi") from exc
+    return value
+
+
+Zone = Annotated[str, Field(max_length=64), AfterValidator(_valid_zone)]
+
+
+class WeekHours(StrictModel):
+    """Working hours per weekday, e.g. {"mon": [["09:00", "12:00"], ["13:30", "18:00"]]}."""
+
+    mon: DaySpans = []
+    tue: DaySpans = []
+    wed: DaySpans = []
+    thu: DaySpans = []
+    fri: DaySpans = []
+    sat: DaySpans = []
+    sun: DaySpans = []
+
+    @field_validator(*WEEKDAYS)
+    @classmethod
+    def _spans(cls, value: list[list[str]]) -> list[list[str]]:
+        return _valid_spans(value)
+
+
+class CalendarCreate(StrictModel):
+    code: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$")]
+    name: Name
+    timezone: Zone | None = None
+    hours: WeekHours
+    official_holidays: bool = True
+
+
+class CalendarUpdate(StrictModel):
+    name: Name | None = None
+    timezone: Zone | None = None
+    hours: WeekHours | None = None
+    official_holidays: bool | None = None
+
+
+class CalendarRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    code: str
+    name: str
+    timezone: str | None
+    hours: dict[str, list[list[str]]]
+    official_holidays: bool
+    updated_at: dt.datetime
+
+
+class CalendarPage(BaseModel):
+    items: list[CalendarRead]
+
+
+class CalendarDaySet(StrictModel):
+    """An override for one date: a day off, or a working day (with its hours, or
+    a Monday's when `hours` is left out)."""
+
+    working: bool
+    hours: DaySpans | None = None
+    note: ShortText | None = None
+
+    @field_validator("hours")
+    @classmethod
+    def _spans(cls, value: list[list[str]] | None) -> list[list[str]] | None:
+        return None if value is None else _valid_spans(value)
+
+
+class CalendarDayRead(BaseModel):
+    """What a date is in a calendar, and why."""
+
+    date: dt.date
+    working: bool
+    hours: list[list[str]]
+    # override (an admin said so), holiday, makeup_workday (调休), weekday
+    source: str
+    note: str | None = None
+
+
+class CalendarDayPage(BaseModel):
+    items: list[CalendarDayRead]
+
+
+class PolicyCreate(StrictModel):
+    name: Name
+    kind: TicketKind | None = None
+    category: CategoryCode | None = None
+    priority: Priority | None = None
+    respond_minutes: Minutes | None = None
+    resolve_minutes: Minutes | None = None
+    use_preferred_window: bool = False
+    calendar_id: Annotated[int, Field(gt=0, lt=2**31)]
+    pause_on: list[HoldReason] = []
+    escalate_after_minutes: Minutes = 60
+    active: bool = True
+
+
+class PolicyUpdate(StrictModel):
+    name: Name | None = None
+    respond_minutes: Minutes | None = None
+    resolve_minutes: Minutes | None = None
+    use_preferred_window: bool | None = None
+    calendar_id: Annotated[int, Field(gt=0, lt=2**31)] | None = None
+    pause_on: list[HoldReason] | None = None
+    escalate_after_minutes: Minutes | None = None
+    active: bool | None = None
+
+
+class PolicyRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    kind: TicketKind | None
+    category: str | None
+    priority: Priority | None
+    respond_minutes: int | None
+    resolve_minutes: int | None
+    use_preferred_window: bool
+    calendar_id: int
+    pause_on: list[str]
+    escalate_after_minutes: int
+    active: bool
+    updated_at: dt.datetime
+
+
+class PolicyPage(BaseModel):
+    items: list[PolicyRead]
+
+
+class EscalationRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    ticket_id: int
+    clock: str
+    cycle: int
+    level: int
+    organization_id: int | None
+    due_at: dt.datetime
+    escalated_at: dt.datetime
+
+
+class EscalationPage(BaseModel):
+    items: list[EscalationRead]
+    next_cursor: str | None

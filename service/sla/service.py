@@ -1,0 +1,349 @@
+"""Editing policies and calendars, explaining calendar days, listing escalations.
+
+Policies and calendars are one configuration for the whole deployment, so
+only an administrator of the whole deployment (no region in the token) may
+change them; every administrator and provider may read them. Each change
+gives the configuration a new stamp (`policy.touch`), which every instance
+notices on its next ticket. Deadlines already set stay as they are until the
+ticket's next priority or category change, resume or reopen.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from service.auth import Principal
+from service.categories.models import Category
+from service.db import utcnow
+from service.enums import Role
+from service.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
+from service.scope import visible
+from service.sla.calendar import MAX_DAYS, format_hhmm, official_day
+from service.sla.models import Calendar, CalendarDay, SlaEscalation, SlaPolicy
+from service.sla.policy import build_calendar, touch, weekly_spans
+from service.sla.schemas import (
+    CalendarCreate,
+    CalendarDayRead,
+    CalendarDaySet,
+    CalendarUpdate,
+    PolicyCreate,
+    PolicyUpdate,
+)
+from service.tickets.models import Ticket
+
+
+def require_editor(principal: Principal) -> None:
+    if principal.role != Role.admin or principal.region_path is not None:
+        raise Forbidden(
+            "Only administrators of the whole deployment edit SLA policies and calendars."
+        )
+
+
+def require_reader(principal: Principal) -> None:
+    if principal.role not in (Role.admin, Role.provider_staff):
+        raise Forbidden("SLA configuration is for administrators and providers.")
+
+
+def _invalid(field: str, message: str) -> Unprocessable:
+    return Unprocessable(message, errors=[FieldError(field=field, message=message)])
+
+
+# --- calendars ---------------------------------------------------------------
+
+
+def list_calendars(session: Session) -> Sequence[Calendar]:
+    return session.scalars(select(Calendar).order_by(Calendar.id)).all()
+
+
+def get_calendar(session: Session, calendar_id: int) -> Calendar:
+    calendar = session.get(Calendar, calendar_id)
+    if calendar is None:
+        raise NotFound(f"No calendar {calendar_id}.")
+    return calendar
+
+
+def _flush_unique(session: Session, message: str) -> None:
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict(message) from exc
+
+
+def create_calendar(session: Session, principal: Principal, data: CalendarCreate) -> Calendar:
+    require_editor(principal)
+    now = utcnow()
+    calendar = Calendar(
+        code=data.code,
+        name=data.name,
+        timezone=data.timezone,
+        hours=data.hours.model_dump(),
+        official_holidays=data.official_holidays,
+        created_at=now,
+        updated_at=now,
+    )
+    _ensure_works(calendar)
+    session.add(calendar)
+    _flush_unique(session, f"A calendar with code {data.code!r} exists.")
+    touch(session)
+    return calendar
+
+
+def _ensure_works(calendar: Calendar) -> None:
+    # Date overrides can only ever switch off a finite number of days.
+    if not any(weekly_spans(calendar.hours)):
+        raise _invalid("hours", "a calendar needs working hours on at least one weekday")
+
+
+def update_calendar(
+    session: Session, principal: Principal, calendar: Calendar, data: CalendarUpdate
+) -> Calendar:
+    require_editor(principal)
+    changes = data.model_dump(exclude_unset=True)
+    if "name" in changes and data.name is None:
+        raise _invalid("name", "a calendar keeps a name")
+    if "hours" in changes:
+        if data.hours is None:
+            raise _invalid("hours", "a calendar keeps its hours")
+        calendar.hours = data.hours.model_dump()
+        _ensure_works(calendar)
+    if data.name is not None:
+        calendar.name = data.name
+    if "timezone" in changes:
+        calendar.timezone = data.timezone
+    if data.official_holidays is not None:
+        calendar.official_holidays = data.official_holidays
+    calendar.updated_at = utcnow()
+    session.flush()
+    touch(session)
+    return calendar
+
+
+def set_day(
+    session: Session, principal: Principal, calendar: Calendar, day: dt.date, data: CalendarDaySet
+) -> CalendarDay:
+    require_editor(principal)
+    if not data.working and data.hours:
+        raise _invalid("hours", "a day off has no hours")
+    if data.working and data.hours is not None and not data.hours:
+        raise _invalid("hours", "a working day needs hours (or leave them out for a Monday's)")
+    override = session.scalar(
+        select(CalendarDay).where(
+            CalendarDay.calendar_id == calendar.id, CalendarDay.observed_on == day
+        )
+    )
+    if override is None:
+        override = CalendarDay(calendar_id=calendar.id, observed_on=day)
+        session.add(override)
+    override.working = data.working
+    override.hours = data.hours
+    override.note = data.note
+    override.updated_at = utcnow()
+    _flush_unique(session, "Someone else set this date at the same time; try again.")
+    touch(session)
+    return override
+
+
+def clear_day(session: Session, principal: Principal, calendar: Calendar, day: dt.date) -> None:
+    require_editor(principal)
+    override = session.scalar(
+        select(CalendarDay).where(
+            CalendarDay.calendar_id == calendar.id, CalendarDay.observed_on == day
+        )
+    )
+    if override is None:
+        raise NotFound(f"No override for {day.isoformat()} in calendar {calendar.code}.")
+    session.delete(override)
+    session.flush()
+    touch(session)
+
+
+def explain_days(
+    session: Session, calendar: Calendar, start: dt.date, end: dt.date, default_zone: str
+) -> list[CalendarDayRead]:
+    """Each date in [start, end] as the clocks see it, and why."""
+    if end < start:
+        raise _invalid("to", "the range ends before it starts")
+    if (end - start).days > 366:
+        raise _invalid("to", "at most a year at a time")
+    overrides = {
+        d.observed_on: d
+        for d in session.scalars(
+            select(CalendarDay).where(
+                CalendarDay.calendar_id == calendar.id,
+                CalendarDay.observed_on >= start,
+                CalendarDay.observed_on <= end,
+            )
+        )
+    }
+    work = build_calendar(calendar, overrides.values(), default_zone)
+    days: list[CalendarDayRead] = []
+    day = start
+    while day <= end:
+        spans = work.spans(day)
+        if day in overrides:
+            source = "override"
+        elif calendar.official_holidays and official_day(day) == "holiday":
+            source = "holiday"
+        elif calendar.official_holidays and official_day(day) == "workday":
+            source = "makeup_workday"
+        else:
+            source = "weekday"
+        days.append(
+            CalendarDayRead(
+                date=day,
+                working=bool(spans),
+                hours=[[format_hhmm(s), format_hhmm(e)] for s, e in spans],
+                source=source,
+                note=overrides[day].note if day in overrides else None,
+            )
+        )
+        day += dt.timedelta(days=1)
+    assert len(days) <= MAX_DAYS
+    return days
+
+
+# --- policies ----------------------------------------------------------------
+
+
+def list_policies(session: Session) -> Sequence[SlaPolicy]:
+    return session.scalars(select(SlaPolicy).order_by(SlaPolicy.id)).all()
+
+
+def get_policy(session: Session, policy_id: int) -> SlaPolicy:
+    policy = session.get(SlaPolicy, policy_id)
+    if policy is None:
+        raise NotFound(f"No SLA policy {policy_id}.")
+    return policy
+
+
+def _check_references(session: Session, calendar_id: int | None, category: str | None) -> None:
+    if calendar_id is not None and session.get(Calendar, calendar_id) is None:
+        raise _invalid("calendar_id", f"no calendar {calendar_id}")
+    if (
+        category is not None
+        and session.scalar(select(Category.id).where(Category.code == category)) is None
+    ):
+        raise _invalid("category", f"no category {category!r}")
+
+
+def _same_selector(session: Session, policy: SlaPolicy) -> SlaPolicy | None:
+    """Another active policy for exactly the same tickets would make the choice arbitrary."""
+    candidates = session.scalars(
+        select(SlaPolicy).where(SlaPolicy.active, SlaPolicy.id != (policy.id or 0))
+    )
+    for other in candidates:
+        if (other.kind, other.category, other.priority) == (
+            policy.kind,
+            policy.category,
+            policy.priority,
+        ):
+            return other
+    return None
+
+
+def create_policy(session: Session, principal: Principal, data: PolicyCreate) -> SlaPolicy:
+    require_editor(principal)
+    _check_references(session, data.calendar_id, data.category)
+    if (
+        data.respond_minutes is None
+        and data.resolve_minutes is None
+        and not data.use_preferred_window
+    ):
+        raise _invalid("respond_minutes", "a policy sets at least one target")
+    now = utcnow()
+    policy = SlaPolicy(
+        **data.model_dump(exclude={"pause_on"}),
+        pause_on=[str(reason) for reason in data.pause_on],
+        created_at=now,
+        updated_at=now,
+    )
+    if policy.active and (other := _same_selector(session, policy)) is not None:
+        raise Conflict(f"Policy {other.id} already covers the same tickets; edit it instead.")
+    session.add(policy)
+    session.flush()
+    touch(session)
+    return policy
+
+
+def update_policy(
+    session: Session, principal: Principal, policy: SlaPolicy, data: PolicyUpdate
+) -> SlaPolicy:
+    require_editor(principal)
+    changes: dict[str, Any] = data.model_dump(exclude_unset=True)
+    for field in ("name", "calendar_id", "escalate_after_minutes", "active", "pause_on"):
+        if field in changes and changes[field] is None:
+            raise _invalid(field, "cannot be null")
+    _check_references(session, changes.get("calendar_id"), None)
+    for field, value in changes.items():
+        if field == "pause_on":
+            value = [str(reason) for reason in value]
+        setattr(policy, field, value)
+    if (
+        policy.respond_minutes is None
+        and policy.resolve_minutes is None
+        and not policy.use_preferred_window
+    ):
+        raise _invalid("respond_minutes", "a policy sets at least one target")
+    if policy.active and (other := _same_selector(session, policy)) is not None:
+        raise Conflict(f"Policy {other.id} already covers the same tickets.")
+    policy.updated_at = utcnow()
+    session.flush()
+    touch(session)
+    return policy
+
+
+# --- escalations ---------------------------------------------------------------
+
+
+def encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"e:{last_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        prefix, _, value = raw.partition(":")
+        if prefix != "e" or not value.isdigit() or int(value) >= 2**63:
+            raise ValueError(cursor)
+        return int(value)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _invalid("cursor", "not a cursor we issued") from exc
+
+
+def list_escalations(
+    session: Session,
+    principal: Principal,
+    *,
+    level: int | None,
+    clock: str | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[Sequence[SlaEscalation], str | None]:
+    """Escalations of the tickets the caller may see, newest first. A provider sees
+    those raised while its organisation had the ticket."""
+    if principal.role not in (Role.admin, Role.provider_staff):
+        raise Forbidden("Escalations are for administrators and providers.")
+    query = (
+        select(SlaEscalation)
+        .join(Ticket, Ticket.id == SlaEscalation.ticket_id)
+        .where(visible(principal, Ticket))
+    )
+    if principal.role == Role.provider_staff:
+        query = query.where(SlaEscalation.organization_id == principal.organization_id)
+    if level is not None:
+        query = query.where(SlaEscalation.level == level)
+    if clock is not None:
+        query = query.where(SlaEscalation.clock == clock)
+    if cursor:
+        query = query.where(SlaEscalation.id < decode_cursor(cursor))
+    rows = session.scalars(query.order_by(SlaEscalation.id.desc()).limit(limit + 1)).all()
+    page = rows[:limit]
+    return page, (encode_cursor(page[-1].id) if len(rows) > limit else None)
