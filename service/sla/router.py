@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query, Response
 
 from service.auth import CurrentPrincipal
 from service.config import SettingsDep
-from service.db import SessionDep, WriteSessionDep
+from service.db import SessionDep, WriteSessionDep, utcnow
 from service.errors import Conflict, Forbidden, NotFound, responses
 from service.sla import service
 from service.sla.schemas import (
@@ -35,7 +36,9 @@ Day = Annotated[dt.date, Path(ge=dt.date(2000, 1, 1), le=dt.date(2100, 12, 31))]
 RangeDay = Annotated[dt.date, Query(ge=dt.date(2000, 1, 1), le=dt.date(2100, 12, 31))]
 
 
-@router.get("/sla-policies", response_model=PolicyPage, responses=responses(Forbidden))
+@router.get(
+    "/sla-policies", response_model=PolicyPage, responses=responses(Forbidden, validation=False)
+)
 def list_policies(principal: CurrentPrincipal, session: SessionDep) -> PolicyPage:
     service.require_reader(principal)
     return PolicyPage(items=[PolicyRead.model_validate(p) for p in service.list_policies(session)])
@@ -74,7 +77,9 @@ def update_policy(
     return PolicyRead.model_validate(service.update_policy(session, principal, policy, data))
 
 
-@router.get("/calendars", response_model=CalendarPage, responses=responses(Forbidden))
+@router.get(
+    "/calendars", response_model=CalendarPage, responses=responses(Forbidden, validation=False)
+)
 def list_calendars(principal: CurrentPrincipal, session: SessionDep) -> CalendarPage:
     service.require_reader(principal)
     return CalendarPage(
@@ -132,15 +137,18 @@ def list_days(
     principal: CurrentPrincipal,
     session: SessionDep,
     settings: SettingsDep,
-    from_: Annotated[RangeDay, Query(alias="from")],
-    to: RangeDay,
+    from_: Annotated[RangeDay | None, Query(alias="from")] = None,
+    to: RangeDay | None = None,
 ) -> CalendarDayPage:
-    """Every date in [from, to] (at most a year) as the SLA clocks see it, and why:
-    `override`, `holiday`, `makeup_workday` (调休) or `weekday`."""
+    """Every date in [from, to] (at most a year; by default the next 31 days) as the
+    SLA clocks see it, and why: `override`, `holiday`, `makeup_workday` (调休) or
+    `weekday`."""
     service.require_reader(principal)
     calendar = service.get_calendar(session, calendar_id)
+    start = from_ or utcnow().astimezone(ZoneInfo(settings.timezone)).date()
+    end = to or start + dt.timedelta(days=30)
     return CalendarDayPage(
-        items=service.explain_days(session, calendar, from_, to, settings.timezone)
+        items=service.explain_days(session, calendar, start, end, settings.timezone)
     )
 
 

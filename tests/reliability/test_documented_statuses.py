@@ -113,6 +113,9 @@ class Scene:
             "region_id": w.tianshan,
             "code": "repair.plumbing",
             "kind": "property",
+            "policy_id": 1,
+            "calendar_id": 2,
+            "day": "2027-01-02",
         }
         if "{ticket_id}" in path and "ticket_id" not in missing:
             values["ticket_id"] = (ticket or self.ticket())["id"]
@@ -155,6 +158,22 @@ class Scene:
             "POST /v1/tickets/{ticket_id}/comments": {"body": "已联系住户"},
             "POST /v1/tickets/{ticket_id}/follow-ups": {"method": "phone", "satisfied": True},
             "POST /v1/webhooks": {"url": "https://hooks.example.com/linli"},
+            "PATCH /v1/tickets/{ticket_id}": {"priority": "low"},
+            "POST /v1/sla-policies": {
+                "name": "低优先级",
+                "kind": "property",
+                "priority": "low",
+                "respond_minutes": 480,
+                "calendar_id": 2,
+            },
+            "PATCH /v1/sla-policies/{policy_id}": {"respond_minutes": 20},
+            "POST /v1/calendars": {
+                "code": "night",
+                "name": "夜班",
+                "hours": {"mon": [["20:00", "24:00"]]},
+            },
+            "PATCH /v1/calendars/{calendar_id}": {"name": "工作日"},
+            "PUT /v1/calendars/{calendar_id}/days/{day}": {"working": False},
         }
         actions: dict[str, Any] = {
             "assign": {"organization_id": w.company},
@@ -280,6 +299,25 @@ FORBIDDEN: dict[str, tuple[str, Any]] = {
     "POST /v1/tickets/{ticket_id}/comments": ("reporter", {"body": "内部", "internal": True}),
     # A dispatcher assigns within their own organisation.
     "POST /v1/tickets/{ticket_id}/assign": ("dispatcher", "other_company"),
+    # SLA policies and calendars: read by admins and providers, edited by
+    # deployment-wide admins.
+    **{
+        label: ("reporter", None)
+        for label in (
+            "GET /v1/sla-policies",
+            "GET /v1/sla-policies/{policy_id}",
+            "POST /v1/sla-policies",
+            "PATCH /v1/sla-policies/{policy_id}",
+            "GET /v1/calendars",
+            "GET /v1/calendars/{calendar_id}",
+            "GET /v1/calendars/{calendar_id}/days",
+            "POST /v1/calendars",
+            "PATCH /v1/calendars/{calendar_id}",
+            "PUT /v1/calendars/{calendar_id}/days/{day}",
+            "DELETE /v1/calendars/{calendar_id}/days/{day}",
+            "GET /v1/sla-escalations",
+        )
+    },
     # The feed is provider staff's; webhooks are managed by dispatchers.
     "GET /v1/feed": ("reporter", None),
     **{
@@ -311,7 +349,7 @@ def unknown_id(scene: Scene, label: str) -> Response | None:
     path = label.split(" ", 1)[1]
     if label == "POST /v1/tickets":  # the community it is filed for
         return scene.send(label, admin, body={**scene.body(label), "community_id": NOPE})
-    names = [p["name"] for p in _parameters(label, "path") if p["name"] != "kind"]
+    names = [p["name"] for p in _parameters(label, "path") if p["name"] not in ("kind", "day")]
     if not names:
         return None
     missing = {"code": "no_such_category"} if names[-1] == "code" else {names[-1]: NOPE}
@@ -350,6 +388,24 @@ def conflict(scene: Scene, label: str) -> Response | None:
         return scene.send(label, w.dispatcher)
     if label.endswith("/redeliver"):  # still queued
         return scene.send(label, w.dispatcher)
+    if label == "PATCH /v1/tickets/{ticket_id}":  # a cancelled ticket keeps its class
+        ticket = scene.ticket(cancelled=True)
+        return scene.send(label, w.province_admin, url=scene.url(path, ticket))
+    if label == "POST /v1/sla-policies":  # the seeded emergency-repair policy's tickets
+        body = {**scene.body(label), "priority": "emergency"}
+        return scene.send(label, w.province_admin, body=body)
+    if label == "PATCH /v1/sla-policies/{policy_id}":
+        # Switched off, replaced, switched on again: two policies for the same tickets.
+        off = scene.send(label, w.province_admin, body={"active": False})
+        assert off.status_code == 200, off.text
+        same = {"name": "替代", "kind": "property", "priority": "emergency", "respond_minutes": 9}
+        replacement = scene.send(
+            "POST /v1/sla-policies", w.province_admin, body={**same, "calendar_id": 1}
+        )
+        assert replacement.status_code == 201, replacement.text
+        return scene.send(label, w.province_admin, body={"active": True})
+    if label == "POST /v1/calendars":  # the seeded code
+        return scene.send(label, w.province_admin, body={**scene.body(label), "code": "workdays"})
     return None
 
 
