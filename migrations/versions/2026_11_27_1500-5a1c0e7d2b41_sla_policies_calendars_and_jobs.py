@@ -157,6 +157,7 @@ def upgrade() -> None:
             "response_escalation_level",
             "resolution_escalation_level",
         ):
+            # A server default, so that bulk loaders (COPY) need not know the column.
             batch_op.add_column(sa.Column(column, sa.Integer(), nullable=False, server_default="0"))
         batch_op.add_column(
             sa.Column("sla_next_check_at", service.db.UTCDateTime(timezone=True), nullable=True)
@@ -170,13 +171,6 @@ def upgrade() -> None:
             ["sla_policy_id"],
             ["id"],
         )
-    with op.batch_alter_table("ticket", schema=None) as batch_op:
-        for column in (
-            "paused_business_seconds",
-            "response_escalation_level",
-            "resolution_escalation_level",
-        ):
-            batch_op.alter_column(column, server_default=None)
     # Tickets filed before there were clocks: their resolution clock started at creation.
     op.execute("UPDATE ticket SET sla_clock_started_at = created_at")
 

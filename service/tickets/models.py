@@ -88,9 +88,9 @@ class Ticket(Base):
     sla_policy_id: Mapped[int | None] = mapped_column(ForeignKey("sla_policy.id"))
     sla_clock_started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     sla_paused_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    paused_business_seconds: Mapped[int] = mapped_column(Integer, default=0)
-    response_escalation_level: Mapped[int] = mapped_column(Integer, default=0)
-    resolution_escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    paused_business_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    response_escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    resolution_escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # When the breach sweep must look at this ticket next; NULL: nothing pending.
     sla_next_check_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
 
