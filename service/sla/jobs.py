@@ -12,6 +12,7 @@ row: however many sweeps run at once, every breach and escalation appears once.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -62,20 +63,34 @@ def sweep(
     if not tickets:
         return 0, 0
     config = load_config(session, timezone)
-    made = 0
+    due: list[_Due] = []
     for ticket in tickets:
         policy = config.by_id.get(ticket.sla_policy_id) if ticket.sla_policy_id else None
         if policy is not None:
-            made += _escalate(session, ticket, policy, now, "response")
-            made += _escalate(session, ticket, policy, now, "resolution")
+            due += _levels_due(ticket, policy, now, "response")
+            due += _levels_due(ticket, policy, now, "resolution")
         ticket.sla_next_check_at = clock.next_check(ticket, policy)
+    # One statement claims every escalation of the batch; only those this sweep
+    # inserted are announced (another sweep, or an earlier try, made the rest).
+    claimed = _claim(session, due, now)
+    for item in due:
+        if (item.ticket.id, item.clock, item.cycle, item.level) in claimed:
+            _announce(session, item.ticket, item.clock, item.level, item.deadline, now)
     session.flush()
-    return len(tickets), made
+    return len(tickets), len(claimed)
 
 
-def _escalate(
-    session: Session, ticket: Ticket, policy: PolicySpec, now: dt.datetime, which: str
-) -> int:
+@dataclass(frozen=True)
+class _Due:
+    ticket: Ticket
+    clock: str
+    cycle: int
+    level: int
+    deadline: dt.datetime
+
+
+def _levels_due(ticket: Ticket, policy: PolicySpec, now: dt.datetime, which: str) -> list[_Due]:
+    """The escalation levels of one clock that have fallen due; moves the ticket's level."""
     if which == "response":
         running = ticket.responded_at is None and ticket.status in RESPONSE_PENDING
         deadline, level, cycle = ticket.respond_by, ticket.response_escalation_level, 0
@@ -88,46 +103,45 @@ def _escalate(
         deadline, level = ticket.resolve_by, ticket.resolution_escalation_level
         cycle = ticket.reopen_count
     if not running or deadline is None:
-        return 0
-    made = 0
+        return []
+    due = []
     while level < 2 and escalation_due(policy, deadline, level + 1) <= now:
         level += 1
-        if _claim(session, ticket, which, cycle, level, deadline, now):
-            made += 1
-            _announce(session, ticket, which, level, deadline, now)
+        due.append(_Due(ticket, which, cycle, level, deadline))
     if which == "response":
         ticket.response_escalation_level = level
     else:
         ticket.resolution_escalation_level = level
-    return made
+    return due
 
 
-def _claim(
-    session: Session,
-    ticket: Ticket,
-    which: str,
-    cycle: int,
-    level: int,
-    deadline: dt.datetime,
-    now: dt.datetime,
-) -> bool:
+def _claim(session: Session, due: list[_Due], now: dt.datetime) -> set[tuple[int, str, int, int]]:
+    if not due:
+        return set()
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     statement = (
         insert(SlaEscalation)
         .values(
-            ticket_id=ticket.id,
-            clock=which,
-            cycle=cycle,
-            level=level,
-            organization_id=ticket.organization_id,
-            region_path=ticket.region_path,
-            due_at=deadline,
-            escalated_at=now,
+            [
+                {
+                    "ticket_id": item.ticket.id,
+                    "clock": item.clock,
+                    "cycle": item.cycle,
+                    "level": item.level,
+                    "organization_id": item.ticket.organization_id,
+                    "region_path": item.ticket.region_path,
+                    "due_at": item.deadline,
+                    "escalated_at": now,
+                }
+                for item in due
+            ]
         )
         .on_conflict_do_nothing(index_elements=["ticket_id", "clock", "cycle", "level"])
-        .returning(SlaEscalation.id)
+        .returning(
+            SlaEscalation.ticket_id, SlaEscalation.clock, SlaEscalation.cycle, SlaEscalation.level
+        )
     )
-    return session.execute(statement).scalar() is not None
+    return {tuple(row) for row in session.execute(statement)}  # type: ignore[misc]
 
 
 def _announce(

@@ -176,7 +176,7 @@ def set_day(
 @router.delete(
     "/calendars/{calendar_id}/days/{day}",
     status_code=204,
-    responses=responses(Forbidden, NotFound, validation=False),
+    responses=responses(Forbidden, NotFound),
 )
 def clear_day(
     calendar_id: ObjectId, day: Day, principal: CurrentPrincipal, session: WriteSessionDep
