@@ -5,8 +5,10 @@ Application code imports models from where they live, never from here.
 
 from service.apikeys import models as _apikeys  # noqa: F401
 from service.categories import models as _categories  # noqa: F401
+from service.dashboard import models as _dashboard  # noqa: F401
 from service.db import Base
 from service.directory import models as _directory  # noqa: F401
+from service.followups import models as _followups  # noqa: F401
 from service.idempotency import models as _idempotency  # noqa: F401
 from service.jobs import models as _jobs  # noqa: F401
 from service.metrics import models as _metrics  # noqa: F401

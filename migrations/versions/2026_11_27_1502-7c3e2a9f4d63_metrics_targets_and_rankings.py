@@ -5,6 +5,8 @@ Three-year action targets, ranking weights and metric support (issue 6).
 - quality_action: the one row of the deployment's three-year action (start date,
   years, ranking weights, red/black list thresholds).
 - quality_target: the target of each indicator in each year of the action.
+- dashboard_session: one-time dashboard login codes and the browser sessions
+  they open (only hashes of the secrets).
 
 Revision ID: 7c3e2a9f4d63
 Revises: 6b2d1f8e3c52
@@ -53,8 +55,28 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_quality_target")),
         sa.UniqueConstraint("indicator", "year", name=op.f("uq_quality_target_indicator_year")),
     )
+    op.create_table(
+        "dashboard_session",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("expires_at", service.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("used_at", service.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", service.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["user_account.id"], name=op.f("fk_dashboard_session_user_id_user_account")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_dashboard_session")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_dashboard_session_token_hash")),
+    )
+    op.create_index(
+        op.f("ix_dashboard_session_user_id"), "dashboard_session", ["user_id"], unique=False
+    )
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_dashboard_session_user_id"), table_name="dashboard_session")
+    op.drop_table("dashboard_session")
     op.drop_table("quality_target")
     op.drop_table("quality_action")
