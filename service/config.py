@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     # Periodic jobs (breaches, auto-close, expiry) run inside each `serve` process;
     # leases in the database make each turn run once however many there are.
     jobs_in_serve: bool = True
+    # A resolved ticket's follow-up visit (回访) is due this many days later.
+    follow_up_days: int = 3
     default_page_size: int = 20
     max_page_size: int = 200
 

@@ -18,6 +18,7 @@ from service.directory.router import router as directory_router
 from service.errors import install_error_handlers
 from service.feed.notify import FeedHub, PgListener, install_commit_hook
 from service.feed.router import router as feed_router
+from service.followups.router import router as followups_router
 from service.health import router as health_router
 from service.jobs.runner import run_forever
 from service.me import router as me_router
@@ -78,6 +79,7 @@ def create_app(
         api_keys_router,
         tickets_router,
         sla_router,
+        followups_router,
         feed_router,
         webhooks_router,
     ):

@@ -329,6 +329,7 @@ MATRIX: dict[tuple[str, str], Case] = {
     ),
     ("DELETE", CAL + "/days/{day}"): Case("everyone", ok=204, may=SLA_EDITORS, refused=403),
     ("GET", "/v1/sla-escalations"): Case("everyone", may=SLA_READERS, refused=403),
+    ("GET", "/v1/follow-ups/due"): Case("everyone", may=SLA_READERS, refused=403),
     ("GET", T + "/events"): Case("ticket", status="resolved"),
     # The provider feed: every provider's staff reads their own; nobody else has one.
     ("GET", "/v1/feed"): Case(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 def load() -> None:
     """Import the job modules (kept out of import time: no import circles)."""
+    import service.followups.jobs
     import service.idempotency.jobs
     import service.sla.jobs
     import service.tickets.jobs

@@ -316,6 +316,7 @@ FORBIDDEN: dict[str, tuple[str, Any]] = {
             "PUT /v1/calendars/{calendar_id}/days/{day}",
             "DELETE /v1/calendars/{calendar_id}/days/{day}",
             "GET /v1/sla-escalations",
+            "GET /v1/follow-ups/due",
         )
     },
     # The feed is provider staff's; webhooks are managed by dispatchers.
