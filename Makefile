@@ -19,7 +19,7 @@ run: $(STAMP)
 	$(PY) -m service dev-setup --host $(HOST) --port $(PORT) $(if $(filter 0,$(DEMO)),--no-demo,)
 	$(PY) -m service serve --host $(HOST) --port $(PORT)
 
-test: test-sqlite test-postgres
+test: chromium test-sqlite test-postgres
 
 test-sqlite: $(STAMP)
 	LINLI_TEST_DB=sqlite $(PY) -m pytest
@@ -62,6 +62,18 @@ clean:
 FUZZ_EXAMPLES ?= 100
 FUZZ_ENV = LINLI_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) LINLI_FUZZ_RANDOM=1 LINLI_FUZZ_SUMMARY=1
 FUZZ_TESTS = tests/reliability/test_schemathesis.py tests/reliability/test_documented_statuses.py
+
+# The dashboard's browser test (tests/dashboard) draws the page in Debian's headless
+# chromium, with a CJK font; `make test` installs both when missing and possible.
+.PHONY: chromium
+chromium:
+	@command -v chromium >/dev/null || apt-get install -y -q chromium fonts-wqy-microhei \
+		|| echo "chromium could not be installed: the browser test will be skipped"
+
+# Metrics on generated data (bench/metrics.py; LINLI_BENCH_POSTGRES_URL as for bench).
+.PHONY: bench-metrics
+bench-metrics: $(STAMP)
+	$(PY) bench/metrics.py
 
 .PHONY: fuzz
 fuzz: $(STAMP)
