@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
@@ -46,6 +47,18 @@ def text(max_length: int, min_length: int = 0) -> type[str]:
 Name = text(100, 1)
 ShortText = text(200)
 Note = text(2000)
+
+
+def _time_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError("not an IANA time zone such as Asia/Urumqi") from exc
+    return value
+
+
+# An IANA zone name (Asia/Shanghai, Asia/Urumqi), checked against the zone database.
+TimeZone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_time_zone)]
 
 
 class StrictModel(BaseModel):

@@ -202,6 +202,9 @@ MATRIX: dict[tuple[str, str], Case] = {
     # Regions: tianshan, and a new county under urumqi.
     ("GET", "/v1/regions"): Case("region", listed="region_id"),
     ("GET", "/v1/regions/{region_id}"): Case("region"),
+    ("PATCH", "/v1/regions/{region_id}"): Case(
+        "region", admin_only=True, body=_fixed({"timezone": "Asia/Urumqi"})
+    ),
     ("POST", "/v1/regions"): Case(
         "prefecture",
         ok=201,

@@ -20,6 +20,9 @@ class Region(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"), index=True)
     # Materialised path "/1/7/42/": a subtree is a prefix match, usable by an index.
     path: Mapped[str] = mapped_column(String(255), unique=True)
+    # The local time of the region's SLA calendars (e.g. Asia/Urumqi), inherited
+    # down the tree; NULL: the parent's, and at the top LINLI_TIMEZONE.
+    timezone: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

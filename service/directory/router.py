@@ -26,6 +26,7 @@ from service.directory.schemas import (
     RegionCreate,
     RegionPage,
     RegionRead,
+    RegionUpdate,
 )
 from service.enums import ServiceKind
 from service.errors import Conflict, Forbidden, NotFound, responses
@@ -57,6 +58,17 @@ def create_region(
 @router.get("/regions/{region_id}", response_model=RegionRead, responses=responses(NotFound))
 def get_region(region_id: ObjectId, principal: CurrentPrincipal, session: SessionDep) -> RegionRead:
     return RegionRead.model_validate(service.visible_one(session, principal, Region, region_id))
+
+
+@router.patch(
+    "/regions/{region_id}", response_model=RegionRead, responses=responses(Forbidden, NotFound)
+)
+def update_region(
+    region_id: ObjectId, data: RegionUpdate, principal: AdminPrincipal, session: WriteSessionDep
+) -> RegionRead:
+    """Rename a region or set the local time of its SLA clocks (inherited below it)."""
+    region = service.visible_one(session, principal, Region, region_id)
+    return RegionRead.model_validate(service.update_region(session, region, data))
 
 
 @router.get("/communities", response_model=CommunityPage, responses=responses())

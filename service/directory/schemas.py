@@ -9,7 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from service.directory.credit_code import is_valid
 from service.enums import OrganizationKind, RegionLevel, ServiceKind
-from service.validation import Name, Phone, StrictModel, text
+from service.validation import Name, Phone, StrictModel, TimeZone, text
 
 
 def _credit_code(value: str) -> str:
@@ -27,6 +27,13 @@ class RegionCreate(StrictModel):
     name: Name  # type: ignore[valid-type]
     level: RegionLevel
     parent_id: Id | None = None
+    # The SLA clocks' local time here and below (e.g. Asia/Urumqi); default: inherited.
+    timezone: TimeZone | None = None
+
+
+class RegionUpdate(StrictModel):
+    name: Name | None = None  # type: ignore[valid-type]
+    timezone: TimeZone | None = None
 
 
 class RegionRead(BaseModel):
@@ -35,6 +42,7 @@ class RegionRead(BaseModel):
     name: str
     level: RegionLevel
     parent_id: int | None
+    timezone: str | None = None
 
 
 class RegionPage(BaseModel):

@@ -21,10 +21,12 @@ from service.directory.schemas import (
     OrganizationUpdate,
     ProviderAssign,
     RegionCreate,
+    RegionUpdate,
 )
 from service.enums import ORGANIZATION_KIND_FOR, RegionLevel, ServiceKind
 from service.errors import Conflict, FieldError, NotFound, Unprocessable
 from service.scope import visible
+from service.sla import policy as sla_policy
 
 _PARENT_LEVEL = {
     RegionLevel.province: None,
@@ -78,11 +80,30 @@ def create_region(session: Session, principal: Principal, data: RegionCreate) ->
             raise _invalid("parent_id", f"a {data.level} sits under a {expected_parent}")
         parent_path = parent.path
     region = Region(
-        name=data.name, level=data.level, parent_id=data.parent_id, path=f"tmp:{uuid.uuid4().hex}"
+        name=data.name,
+        level=data.level,
+        parent_id=data.parent_id,
+        path=f"tmp:{uuid.uuid4().hex}",
+        timezone=data.timezone,
     )
     session.add(region)
     session.flush()
     region.path = f"{parent_path or '/'}{region.id}/"
+    session.flush()
+    if data.timezone is not None:
+        sla_policy.touch(session)  # the SLA clocks read region time zones
+    return region
+
+
+def update_region(session: Session, region: Region, data: RegionUpdate) -> Region:
+    changes = data.model_dump(exclude_unset=True)
+    if "name" in changes:
+        if data.name is None:
+            raise _invalid("name", "a region keeps a name")
+        region.name = data.name
+    if "timezone" in changes and data.timezone != region.timezone:
+        region.timezone = data.timezone
+        sla_policy.touch(session)
     session.flush()
     return region
 

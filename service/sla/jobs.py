@@ -65,7 +65,7 @@ def sweep(
     config = load_config(session, timezone)
     due: list[_Due] = []
     for ticket in tickets:
-        policy = config.by_id.get(ticket.sla_policy_id) if ticket.sla_policy_id else None
+        policy = config.policy_by_id(ticket.sla_policy_id, ticket.region_path)
         if policy is not None:
             due += _levels_due(ticket, policy, now, "response")
             due += _levels_due(ticket, policy, now, "resolution")

@@ -10,17 +10,19 @@ made on one instance is seen by every instance on its next ticket.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from service.categories.models import Category
+from service.directory.models import Region
 from service.enums import Priority, Status, TicketKind
 from service.sla.calendar import WorkCalendar, normalise_spans, parse_hhmm
 from service.sla.models import Calendar, CalendarDay, SlaConfigVersion, SlaPolicy
@@ -34,6 +36,9 @@ RESPONSE_PENDING = frozenset({Status.submitted, Status.assigned})
 class PolicySpec:
     id: int
     name: str
+    calendar_id: int
+    # The calendar names its own zone; otherwise the ticket's region decides.
+    calendar_zoned: bool
     kind: TicketKind | None
     category: str | None
     priority: Priority | None
@@ -53,11 +58,45 @@ class SlaConfig:
     # category id -> its code and its ancestors' codes, nearest first
     category_chain: dict[int, tuple[str, ...]]
     kind_of_category: dict[int, TicketKind]
+    default_zone: str = "Asia/Shanghai"
+    # region path -> the time zone set on that region (inherited down the tree)
+    region_zones: dict[str, str] = field(default_factory=dict)
+    _zoned: dict[tuple[int, str], PolicySpec] = field(default_factory=dict, compare=False)
 
     def policy_for(
-        self, kind: TicketKind, category_id: int, priority: Priority
+        self, kind: TicketKind, category_id: int, priority: Priority, region_path: str = ""
     ) -> PolicySpec | None:
-        return best_policy(self.policies, kind, self.category_chain.get(category_id, ()), priority)
+        chain = self.category_chain.get(category_id, ())
+        return self.localised(best_policy(self.policies, kind, chain, priority), region_path)
+
+    def policy_by_id(self, policy_id: int | None, region_path: str = "") -> PolicySpec | None:
+        if policy_id is None:
+            return None
+        return self.localised(self.by_id.get(policy_id), region_path)
+
+    def zone_for(self, region_path: str) -> str:
+        """The nearest time zone set on the region or its ancestors ("/1/7/42/")."""
+        if self.region_zones:
+            parts = region_path.strip("/").split("/")
+            for depth in range(len(parts), 0, -1):
+                zone = self.region_zones.get("/" + "/".join(parts[:depth]) + "/")
+                if zone is not None:
+                    return zone
+        return self.default_zone
+
+    def localised(self, policy: PolicySpec | None, region_path: str) -> PolicySpec | None:
+        """The policy with its calendar in the ticket's local time, unless the
+        calendar names a zone of its own."""
+        if policy is None or policy.calendar_zoned:
+            return policy
+        zone = self.zone_for(region_path)
+        if zone == self.default_zone:
+            return policy
+        key = (policy.id, zone)
+        if key not in self._zoned:
+            calendar = dataclasses.replace(policy.calendar, zone=ZoneInfo(zone))
+            self._zoned[key] = dataclasses.replace(policy, calendar=calendar)
+        return self._zoned[key]
 
 
 def best_policy(
@@ -164,14 +203,17 @@ def _read_config(session: Session, default_zone: str, stamp: str) -> SlaConfig:
     days_by_calendar: dict[int, list[CalendarDay]] = {}
     for day in session.scalars(select(CalendarDay)):
         days_by_calendar.setdefault(day.calendar_id, []).append(day)
+    rows = session.scalars(select(Calendar)).all()
     calendars = {
-        c.id: build_calendar(c, days_by_calendar.get(c.id, []), default_zone)
-        for c in session.scalars(select(Calendar))
+        c.id: build_calendar(c, days_by_calendar.get(c.id, []), default_zone) for c in rows
     }
+    zoned = {c.id for c in rows if c.timezone}
     policies = tuple(
         PolicySpec(
             id=p.id,
             name=p.name,
+            calendar_id=p.calendar_id,
+            calendar_zoned=p.calendar_id in zoned,
             kind=p.kind,
             category=p.category,
             priority=p.priority,
@@ -199,12 +241,19 @@ def _read_config(session: Session, default_zone: str, stamp: str) -> SlaConfig:
             code, current = parents[current]
             chain.append(code)
         chains[category_id] = tuple(chain)
+    region_zones = dict(
+        session.execute(select(Region.path, Region.timezone).where(Region.timezone.is_not(None)))
+        .tuples()
+        .all()
+    )
     return SlaConfig(
         stamp=stamp,
         policies=policies,
         by_id={p.id: p for p in policies},
         category_chain=chains,
         kind_of_category=kinds,
+        default_zone=default_zone,
+        region_zones=region_zones,  # type: ignore[arg-type]
     )
 
 

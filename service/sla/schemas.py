@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from service.enums import HoldReason, Priority, TicketKind
 from service.sla.calendar import normalise_spans, parse_hhmm
 from service.sla.policy import WEEKDAYS
-from service.validation import Name, ShortText, StrictModel, text
+from service.validation import Name, ShortText, StrictModel, TimeZone, text
 
 Minutes = Annotated[int, Field(ge=1, le=366 * 24 * 60)]
 CategoryCode = text(64, 1)
@@ -34,17 +33,6 @@ def _valid_spans(spans: list[list[str]]) -> list[list[str]]:
     return spans
 
 
-def _valid_zone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError("not an IANA time zone such as Asia/Urumqi") from exc
-    return value
-
-
-Zone = Annotated[str, Field(max_length=64), AfterValidator(_valid_zone)]
-
-
 class WeekHours(StrictModel):
     """Working hours per weekday, e.g. {"mon": [["09:00", "12:00"], ["13:30", "18:00"]]}."""
 
@@ -65,14 +53,14 @@ class WeekHours(StrictModel):
 class CalendarCreate(StrictModel):
     code: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$")]
     name: Name
-    timezone: Zone | None = None
+    timezone: TimeZone | None = None
     hours: WeekHours
     official_holidays: bool = True
 
 
 class CalendarUpdate(StrictModel):
     name: Name | None = None
-    timezone: Zone | None = None
+    timezone: TimeZone | None = None
     hours: WeekHours | None = None
     official_holidays: bool | None = None
 

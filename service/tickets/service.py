@@ -283,7 +283,8 @@ def create_ticket(
         response_escalation_level=0,
         resolution_escalation_level=0,
     )
-    clock.start(ticket, config.policy_for(filing.kind, filing.category_id, priority), now)
+    policy = config.policy_for(filing.kind, filing.category_id, priority, filing.region_path)
+    clock.start(ticket, policy, now)
     session.add(ticket)
     session.flush()
     record_event(
@@ -498,7 +499,8 @@ def perform(
     data: dict[str, Any] = {}
     policy = None
     if ticket.sla_policy_id is not None:
-        policy = load_config(session, timezone).by_id.get(ticket.sla_policy_id)
+        config = load_config(session, timezone)
+        policy = config.policy_by_id(ticket.sla_policy_id, ticket.region_path)
     if action == "assign":
         data = _assign(session, principal, ticket, body)
     elif action == "accept":
@@ -635,7 +637,7 @@ def reclassify(
     config = config_with_category(
         session, load_config(session, timezone), ticket.category_id, timezone
     )
-    policy = config.policy_for(ticket.kind, ticket.category_id, ticket.priority)
+    policy = config.policy_for(ticket.kind, ticket.category_id, ticket.priority, ticket.region_path)
     ticket.sla_policy_id = policy.id if policy else None
     clock.recompute(ticket, policy)
     now = utcnow()

@@ -194,3 +194,51 @@ def test_deadlines_are_set_for_every_seeded_kind(client, world, clock):
         sla = _sla(file_ticket(client, world.reporter, world.community_a, category=category))
         assert sla["respond_by"] is not None, category
         assert parse(sla["respond_by"]) > at("2026-03-02T09:00") - dt.timedelta(seconds=1)
+
+
+def test_a_region_in_xinjiang_time_runs_its_clocks_there(client, world, clock):
+    """Working hours 09:00-18:00 Ürümqi time are 11:00-20:00 Beijing time."""
+    response = client.patch(
+        f"/v1/regions/{world.urumqi}",
+        json={"timezone": "Asia/Urumqi"},
+        headers=world.province_admin.headers,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["timezone"] == "Asia/Urumqi"
+    clock.set("2026-03-02T09:00")  # 07:00 in Ürümqi: the working day has not begun
+    sla = _sla(file_ticket(client, world.reporter, world.community_a, priority="normal"))
+    assert parse(sla["respond_by"]) == at("2026-03-02T13:00")  # 11:00 Ürümqi time
+    # Kashgar keeps the deployment's Beijing time.
+    far = _sla(file_ticket(client, world.far_resident, world.community_k, priority="normal"))
+    assert parse(far["respond_by"]) == at("2026-03-02T11:00")
+
+    bad = client.patch(
+        f"/v1/regions/{world.urumqi}",
+        json={"timezone": "Asia/Xinjiang"},
+        headers=world.province_admin.headers,
+    )
+    assert bad.status_code == 422
+    hidden = client.patch(
+        f"/v1/regions/{world.urumqi}",
+        json={"timezone": "Asia/Urumqi"},
+        headers=world.other_admin.headers,
+    )
+    assert hidden.status_code == 404
+
+
+def test_a_calendar_with_its_own_zone_ignores_the_region(client, world, clock):
+    admin = world.province_admin.headers
+    client.patch(
+        f"/v1/regions/{world.urumqi}", json={"timezone": "Asia/Urumqi"}, headers=admin
+    ).raise_for_status()
+    workdays = next(
+        c
+        for c in client.get("/v1/calendars", headers=admin).json()["items"]
+        if c["code"] == "workdays"
+    )
+    client.patch(
+        f"/v1/calendars/{workdays['id']}", json={"timezone": "Asia/Shanghai"}, headers=admin
+    ).raise_for_status()
+    clock.set("2026-03-02T09:00")
+    sla = _sla(file_ticket(client, world.reporter, world.community_a, priority="normal"))
+    assert parse(sla["respond_by"]) == at("2026-03-02T11:00")
