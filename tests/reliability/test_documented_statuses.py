@@ -213,7 +213,7 @@ Provoker = Callable[[Scene, str], Response | None]
 
 
 def _has_body(label: str) -> bool:
-    return label.split(" ", 1)[0] in BODY_METHODS
+    return "requestBody" in OPERATIONS[label]
 
 
 def _parameters(label: str, where: str) -> list[dict[str, Any]]:
