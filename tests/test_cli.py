@@ -419,6 +419,37 @@ def test_close_resolved_closes_unconfirmed_tickets(cli: Path) -> None:
     assert "closed 0 resolved tickets" in run("close-resolved", "--days", "0")
 
 
+def test_worker_once_runs_every_job_then_waits_for_their_next_turn(cli: Path) -> None:
+    from service.jobs import JOBS, catalog
+
+    catalog.load()
+    run("seed-demo")
+    first = run("worker", "--once")
+    assert {line.split(":")[0] for line in first.splitlines()} == set(JOBS)
+    # The demo's overdue tickets got their breaches now (the demo replays weeks).
+    assert int(re.search(r"sla.breaches: (\d+)", first).group(1)) > 0  # type: ignore[union-attr]
+    assert run("worker", "--once") == ""  # no job's next turn is due yet
+
+
+def test_serve_runs_the_jobs_in_process(cli: Path) -> None:
+    import time
+
+    from service.jobs import JOBS, catalog
+    from service.jobs.models import JobLease
+    from service.main import create_served_app
+
+    catalog.load()
+    with TestClient(create_served_app()):
+        deadline = time.monotonic() + 20
+        while True:
+            with open_session(cli) as session:
+                ran = set(session.scalars(select(JobLease.name).where(JobLease.runs > 0)))
+            if ran == set(JOBS) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+    assert ran == set(JOBS)
+
+
 def count_status(session: Session, status: Status) -> int:
     return session.scalar(select(func.count()).where(Ticket.status == status)) or 0
 
