@@ -16,5 +16,5 @@ def remind(context: JobContext) -> int:
             made = remind_overdue(session, now=context.now, days=context.settings.follow_up_days)
             session.commit()
         total += made
-        if made == 0:
+        if made == 0 or not context.more_time():
             return total

@@ -11,8 +11,9 @@ Modules that define jobs are listed in `service.jobs.catalog`.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -20,12 +21,21 @@ from sqlalchemy.orm import Session
 from service.config import Settings
 from service.db import begin_write
 
+# A turn stops taking new batches after this long, well inside the runner's
+# five-minute lease, and leaves the rest to the next turn.
+TURN_BUDGET_SECONDS = 60.0
+
 
 @dataclass(frozen=True)
 class JobContext:
     engine: Engine
     settings: Settings
     now: dt.datetime
+    started: float = field(default_factory=time.monotonic)
+
+    def more_time(self) -> bool:
+        """Whether the turn may start another batch."""
+        return time.monotonic() - self.started < TURN_BUDGET_SECONDS
 
     def session(self) -> Session:
         """A new write session (BEGIN IMMEDIATE on SQLite); the job commits what it

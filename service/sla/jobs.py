@@ -39,10 +39,10 @@ def sweep_breaches(context: JobContext) -> int:
     escalated = 0
     while True:
         with context.session() as session:
-            examined, made = sweep(session, context.now, context.settings.timezone)
+            examined, made = sweep(session, context.now, context.settings.timezone, limit=BATCH)
             session.commit()
         escalated += made
-        if examined < BATCH:
+        if examined < BATCH or not context.more_time():
             return escalated
 
 

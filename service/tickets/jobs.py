@@ -23,5 +23,5 @@ def auto_close(context: JobContext) -> int:
                 session.rollback()
                 return total
         total += closed
-        if closed == 0:
+        if closed == 0 or not context.more_time():
             return total

@@ -229,3 +229,24 @@ def test_two_workers_racing_make_each_escalation_once(live, live_engine, mode):
     assert set(breached.values()) == {1} and len(breached) == len(tickets) * 2
     assert set(escalated.values()) == {1} and len(escalated) == len(tickets) * 4
     assert pending == 0
+
+
+def test_a_turn_leaves_a_long_backlog_to_the_next_turn(live, live_engine, settings, monkeypatch):
+    """A turn stops taking batches when its time is up, well inside its lease."""
+    import service.jobs
+    import service.sla.jobs
+    from service.jobs import JobContext
+
+    http, world = live
+    with clock_override(lambda: at("2026-03-02T09:00")):
+        for _ in range(3):
+            file_ticket(http, world.reporter, world.community_a, priority="emergency")
+    monkeypatch.setattr(service.sla.jobs, "BATCH", 1)
+    monkeypatch.setattr(service.jobs, "TURN_BUDGET_SECONDS", 0.0)
+    context = JobContext(engine=live_engine, settings=settings, now=at("2026-03-20T09:00"))
+    assert service.sla.jobs.sweep_breaches(context) == 4  # one ticket's four escalations
+    with Session(live_engine) as session:
+        due = session.scalar(
+            select(func.count()).select_from(Ticket).where(Ticket.sla_next_check_at.is_not(None))
+        )
+    assert due == 2
