@@ -133,7 +133,7 @@ def remind_overdue(session: Session, *, now: dt.datetime, days: int, limit: int 
                     "cycle": t.reopen_count,
                     "organization_id": t.organization_id,
                     "region_path": t.region_path,
-                    "due_at": t.resolved_at + dt.timedelta(days=days),
+                    "due_at": t.resolved_at + dt.timedelta(days=days),  # type: ignore[operator]
                     "reminded_at": now,
                 }
                 for t in tickets

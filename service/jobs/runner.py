@@ -65,14 +65,13 @@ def _ensure_rows(engine: Engine, jobs: Iterable[Job], now: dt.datetime) -> None:
 
 
 def _claim(engine: Engine, job: Job, now: dt.datetime, owner: str) -> bool:
-    lease = JobLease.__table__
     with _begin(engine) as connection:
         claimed = connection.execute(
-            update(lease)
+            update(JobLease)
             .where(
-                lease.c.name == job.name,
-                lease.c.next_run_at <= now,
-                (lease.c.leased_until.is_(None)) | (lease.c.leased_until < now),
+                JobLease.name == job.name,
+                JobLease.next_run_at <= now,
+                (JobLease.leased_until.is_(None)) | (JobLease.leased_until < now),
             )
             .values(leased_until=now + LEASE, leased_by=owner, last_started_at=now)
         ).rowcount
@@ -88,12 +87,11 @@ def _release(
     result: int | None,
     error: str | None,
 ) -> None:
-    lease = JobLease.__table__
     finished = utcnow()
     with _begin(engine) as connection:
         connection.execute(
-            update(lease)
-            .where(lease.c.name == job.name, lease.c.leased_by == owner)
+            update(JobLease)
+            .where(JobLease.name == job.name, JobLease.leased_by == owner)
             .values(
                 next_run_at=started + job.every,
                 leased_until=None,
@@ -101,7 +99,7 @@ def _release(
                 last_finished_at=finished,
                 last_result=result,
                 last_error=error,
-                runs=lease.c.runs + 1,
+                runs=JobLease.runs + 1,
             )
         )
         connection.commit()

@@ -134,7 +134,7 @@ def build_calendar(
     calendar: Calendar, days: Iterable[CalendarDay], default_zone: str
 ) -> WorkCalendar:
     weekly = weekly_spans(calendar.hours)
-    overrides = {}
+    overrides: dict[dt.date, tuple[tuple[int, int], ...]] = {}
     for day in days:
         if not day.working:
             overrides[day.observed_on] = ()

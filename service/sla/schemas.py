@@ -52,14 +52,14 @@ class WeekHours(StrictModel):
 
 class CalendarCreate(StrictModel):
     code: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$")]
-    name: Name
+    name: Name  # type: ignore[valid-type]
     timezone: TimeZone | None = None
     hours: WeekHours
     official_holidays: bool = True
 
 
 class CalendarUpdate(StrictModel):
-    name: Name | None = None
+    name: Name | None = None  # type: ignore[valid-type]
     timezone: TimeZone | None = None
     hours: WeekHours | None = None
     official_holidays: bool | None = None
@@ -87,7 +87,7 @@ class CalendarDaySet(StrictModel):
 
     working: bool
     hours: DaySpans | None = None
-    note: ShortText | None = None
+    note: ShortText | None = None  # type: ignore[valid-type]
 
     @field_validator("hours")
     @classmethod
@@ -111,9 +111,9 @@ class CalendarDayPage(BaseModel):
 
 
 class PolicyCreate(StrictModel):
-    name: Name
+    name: Name  # type: ignore[valid-type]
     kind: TicketKind | None = None
-    category: CategoryCode | None = None
+    category: CategoryCode | None = None  # type: ignore[valid-type]
     priority: Priority | None = None
     respond_minutes: Minutes | None = None
     resolve_minutes: Minutes | None = None
@@ -125,7 +125,7 @@ class PolicyCreate(StrictModel):
 
 
 class PolicyUpdate(StrictModel):
-    name: Name | None = None
+    name: Name | None = None  # type: ignore[valid-type]
     respond_minutes: Minutes | None = None
     resolve_minutes: Minutes | None = None
     use_preferred_window: bool | None = None

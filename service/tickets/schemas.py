@@ -114,7 +114,7 @@ class ReclassifyBody(StrictModel):
 
     priority: Priority | None = None
     category: text(64, 1) | None = None  # type: ignore[valid-type]
-    reason: Note | None = None
+    reason: Note | None = None  # type: ignore[valid-type]
 
 
 class EmptyBody(StrictModel):
