@@ -5,7 +5,10 @@ the bare driver (psycopg 3 with a pool, or sqlite3) and does only:
 
 - POST /tickets: one single-row INSERT of a ticket-sized row, returning its id;
 - GET /tickets?organization_id=N: the same 50-row indexed read Linli's provider
-  listing does (organization_id = N ORDER BY id DESC LIMIT 50), as JSON.
+  listing does (organization_id = N ORDER BY id DESC LIMIT 50), as JSON;
+- GET /feed?organization_id=N&xid=X&id=I: the same page of 50 feed events Linli's
+  GET /v1/feed reads (bench/feed.py): the events after (X, I) in (xid, id) order
+  with their ticket and category, below the commit-order horizon, as JSON.
 
 Served by uvicorn with the same settings as Linli in bench/run.py.
 Configure with CEILING_DATABASE_URL (postgresql://... or sqlite:///path).
@@ -33,6 +36,47 @@ READ = (
     "SELECT id, number, kind, priority, status, community_id, organization_id, description, "
     "created_at, updated_at FROM ticket WHERE organization_id = {p} ORDER BY id DESC LIMIT 50"
 )
+# The feed page (service/feed/service.py read_page): one indexed range on
+# (organization_id, xid, id), the ticket while it is still the organisation's,
+# and the horizon; 51 rows to tell whether there is more.
+FEED_READ = (
+    "SELECT e.id, e.ticket_id, e.type, e.actor_id, e.from_status, e.to_status, "
+    "e.organization_id, e.internal, e.data, e.created_at, e.xid, t.*, "
+    "c.code AS category_code, {horizon} AS horizon FROM ticket_event e "
+    "LEFT JOIN ticket t ON t.id = e.ticket_id AND t.organization_id = {p} "
+    "LEFT JOIN category c ON c.id = t.category_id "
+    "WHERE e.organization_id = {p} AND {after} "
+    "ORDER BY e.xid, e.id LIMIT 51"
+)
+# SQLite seeks an index on the first column of a row-value inequality only, so
+# (xid, id) > (?, ?) walks the organisation's whole history there. xid is always
+# 0 on SQLite (and in its cursors): this is the same condition, as a seek.
+PG_AFTER = "(e.xid, e.id) > (%s, %s)"
+SQLITE_AFTER = "e.xid = ? AND e.id > ?"
+PG_HORIZON = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+
+
+def _feed_page(names: list[str], rows: list) -> Response:
+    """Cut at the horizon, nest the ticket, answer 50 events and whether there is more."""
+    horizon = names.index("horizon")
+    first_ticket = names.index("id", 1)
+    servable = next((i for i, r in enumerate(rows) if r[10] >= r[horizon]), len(rows))
+    events = []
+    for row in rows[: min(servable, 50)]:
+        event = dict(zip(names[:11], row[:11], strict=True))
+        ticket = zip(names[first_ticket:horizon], row[first_ticket:horizon], strict=True)
+        event["ticket"] = dict(ticket)
+        events.append(event)
+    body = {"events": events, "has_more": servable > 50}
+    return Response(json.dumps(body, default=str), media_type="application/json")
+
+
+def _feed_params(request: Request) -> tuple[int, int, int, int]:
+    q = request.query_params
+    org = int(q["organization_id"])
+    return org, org, int(q["xid"]), int(q["id"])
+
+
 CREATE = """CREATE TABLE IF NOT EXISTS ceiling_ticket (
     id {pk}, community_id INTEGER NOT NULL, category_id INTEGER NOT NULL,
     organization_id INTEGER, status VARCHAR(16) NOT NULL, priority VARCHAR(16) NOT NULL,
@@ -80,6 +124,15 @@ if URL.startswith("postgresql"):
             media_type="application/json",
         )
 
+    @app.get("/feed")
+    def feed(request: Request) -> Response:
+        with pool.connection() as conn, conn.cursor() as cursor:
+            read = FEED_READ.format(p="%s", after=PG_AFTER, horizon=PG_HORIZON)
+            cursor.execute(read, _feed_params(request))
+            rows = cursor.fetchall()
+            names = [column.name for column in cursor.description or ()]
+        return _feed_page(names, rows)
+
 else:
     path = URL.removeprefix("sqlite:///")
     local = threading.local()
@@ -115,3 +168,10 @@ else:
             json.dumps({"items": [list(r) for r in rows]}, default=str),
             media_type="application/json",
         )
+
+    @app.get("/feed")
+    def feed(request: Request) -> Response:
+        read = FEED_READ.format(p="?", after=SQLITE_AFTER, horizon=2**62)
+        cursor = _conn().execute(read, _feed_params(request))
+        rows = cursor.fetchall()
+        return _feed_page([column[0] for column in cursor.description], rows)
