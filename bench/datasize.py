@@ -51,7 +51,7 @@ def captured_statements(url: str, world) -> list[tuple[str, str, object]]:  # ty
     with Session(engine) as session:
         service.list_tickets(session, dispatcher, service.TicketFilters(), cursor=None, limit=50)
         page = seen[-1]
-        service.get_visible_ticket_row(session, resident, 1)
+        service.get_visible_ticket_json(session, resident, 1)
         one = seen[-1]
     engine.dispose()
     return [("provider page of 50", *page), ("resident reads a ticket", *one)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -140,6 +140,56 @@ def begin_write(session: Session) -> None:
         if bind not in _immediate:
             _immediate[bind] = bind.execution_options(sqlite_immediate=True)
         session.bind = _immediate[bind]
+
+
+def _sqlite_param(value: Any) -> Any:
+    # What UTCDateTime and SQLAlchemy's SQLite DateTime store: naive UTC text.
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value
+
+
+_PIPELINE = "linli_pipeline"
+
+
+def driver_execute(session: Session, sql: dict[str, str], params: dict[str, Any]) -> Any:
+    """Run a statement written for the driver (`sql` by dialect name: "postgresql"
+    with %(name)s, "sqlite" with :name) on the session's connection, in its
+    transaction, and return the DBAPI cursor. For the hot paths: no compiling, no
+    cache key, no result processing. Values go as the driver takes them: str for
+    enums, JSON as text; aware datetimes (stored as naive UTC text on SQLite).
+    Inside `pipelined`, PostgreSQL runs it when the block ends."""
+    connection = session.connection()
+    driver = connection.connection.driver_connection
+    if connection.dialect.name == "sqlite":
+        params = {k: _sqlite_param(v) for k, v in params.items()}
+        cursor = driver.cursor()  # type: ignore[union-attr]
+        cursor.execute(sql["sqlite"], params)
+        return cursor
+    pipeline = session.info.get(_PIPELINE)
+    if pipeline is not None and not pipeline[1]:
+        pipeline[0].enter_context(driver.pipeline())  # type: ignore[union-attr]
+        pipeline[1] = True
+    cursor = driver.cursor()  # type: ignore[union-attr]
+    cursor.execute(sql["postgresql"], params)
+    return cursor
+
+
+@contextmanager
+def pipelined(session: Session) -> Iterator[None]:
+    """From the first `driver_execute` inside on, statements go to PostgreSQL in
+    one round trip when the block ends (psycopg pipeline mode), and their errors
+    are raised there. Queries before that first write run as usual; after it,
+    only writes whose results are read after the block. SQLite: no-op."""
+    if session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    with ExitStack() as stack:
+        session.info[_PIPELINE] = [stack, False]
+        try:
+            yield
+        finally:
+            del session.info[_PIPELINE]
 
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

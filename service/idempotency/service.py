@@ -13,19 +13,30 @@ that dies (crash, timeout, error) leaves no trace and no stale claim behind:
 Then: a stored response with the same fingerprint is replayed, with another
 fingerprint the key was reused (422); otherwise the work is done and the
 response is stored by `store` before the commit.
+
+Ticket creation, the hot path, saves the round trips: it takes the lock and
+looks the key up in the statement that reads what the ticket needs
+(`claim_columns` / `resolve`), and sends the key's row together with the
+ticket's INSERTs (`store`, inside db.pipelined). One statement has one
+snapshot, taken before the lock: a request with the same key that commits in
+between is not seen by the lookup, but its row is, by the INSERT, which then
+stores nothing (ON CONFLICT DO NOTHING); `store` answers False and the caller
+rolls back and looks again, and replays.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import and_, delete, func, literal, select, text
 from sqlalchemy.orm import Session
 
-from service.db import utcnow
+from service.db import driver_execute, utcnow
 from service.errors import FieldError, IdempotencyInProgress, IdempotencyKeyReused, Unprocessable
 from service.idempotency.models import IdempotencyKey
 
@@ -51,6 +62,15 @@ def validate_key(key: str) -> str:
             errors=[FieldError(field="Idempotency-Key", message="1-255 printable characters")],
         )
     return key
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A request's Idempotency-Key, scoped to its caller, and its body's fingerprint."""
+
+    owner: str
+    key: str
+    request_hash: str
 
 
 def _lock_id(owner: str, key: str) -> int:
@@ -82,7 +102,13 @@ def begin(session: Session, *, owner: str, key: str, request_hash: str) -> Repla
             IdempotencyKey.expires_at,
         ).where(IdempotencyKey.owner == owner, IdempotencyKey.key == key)
     ).one_or_none()
-    if existing is None:
+    return _verdict(session, owner, key, request_hash, existing)
+
+
+def _verdict(
+    session: Session, owner: str, key: str, request_hash: str, existing: Any
+) -> Replay | None:
+    if existing is None or existing.request_hash is None:
         return None
     if existing.expires_at <= utcnow():
         session.execute(
@@ -94,31 +120,93 @@ def begin(session: Session, *, owner: str, key: str, request_hash: str) -> Repla
     return Replay(existing.response_status, existing.response_body, existing.response_headers or {})
 
 
+def claim_columns(session: Session, claim: Claim) -> tuple[list[Any], Any, Any]:
+    """What `begin` does, as columns and an outer join for another statement:
+    (columns, the table to join, the ON clause). Pass that statement's row to `resolve`."""
+    locked: Any = literal(True)
+    if session.get_bind().dialect.name == "postgresql":
+        locked = func.pg_try_advisory_xact_lock(_lock_id(claim.owner, claim.key))
+    columns = [
+        locked.label("idem_locked"),
+        IdempotencyKey.request_hash.label("idem_request_hash"),
+        IdempotencyKey.response_status.label("idem_status"),
+        IdempotencyKey.response_body.label("idem_body"),
+        IdempotencyKey.response_headers.label("idem_headers"),
+        IdempotencyKey.expires_at.label("idem_expires_at"),
+    ]
+    on = and_(IdempotencyKey.owner == claim.owner, IdempotencyKey.key == claim.key)
+    return columns, IdempotencyKey, on
+
+
+@dataclass(frozen=True)
+class _Stored:
+    request_hash: str | None
+    response_status: int
+    response_body: Any
+    response_headers: dict[str, str] | None
+    expires_at: Any
+
+
+def resolve(session: Session, claim: Claim, row: Any) -> Replay | None:
+    """`begin`'s answer from a row that carried `claim_columns`."""
+    if not row.idem_locked:
+        raise IdempotencyInProgress(
+            "The first request with this key is still being processed; retry shortly."
+        )
+    stored = _Stored(
+        row.idem_request_hash,
+        row.idem_status,
+        row.idem_body,
+        row.idem_headers,
+        row.idem_expires_at,
+    )
+    return _verdict(session, claim.owner, claim.key, claim.request_hash, stored)
+
+
+_INSERT = {
+    "postgresql": (
+        "INSERT INTO idempotency_key (owner, key, request_hash, response_status, "
+        "response_body, response_headers, created_at, expires_at) VALUES (%(owner)s, %(key)s, "
+        "%(request_hash)s, %(status)s, %(body)s::json, %(headers)s::json, %(now)s, "
+        "%(expires_at)s) ON CONFLICT (owner, key) DO NOTHING"
+    ),
+    "sqlite": (
+        "INSERT INTO idempotency_key (owner, key, request_hash, response_status, "
+        "response_body, response_headers, created_at, expires_at) VALUES (:owner, :key, "
+        ":request_hash, :status, :body, :headers, :now, :expires_at) "
+        "ON CONFLICT (owner, key) DO NOTHING"
+    ),
+}
+
+
 def store(
     session: Session,
+    claim: Claim,
     *,
-    owner: str,
-    key: str,
-    request_hash: str,
     status: int,
-    body: Any,
+    body: bytes,
     headers: dict[str, str],
     ttl: dt.timedelta,
-) -> None:
-    """Remember the response, in the same transaction as the work it describes."""
+) -> Callable[[], bool]:
+    """Remember the response (`body`: its JSON), in the same transaction as the work
+    it describes. Returns a check, to call once the statement has run (after
+    db.pipelined): False when a request with the same key committed first."""
     now = utcnow()
-    session.execute(
-        insert(IdempotencyKey.__table__).values(  # type: ignore[arg-type]
-            owner=owner,
-            key=key,
-            request_hash=request_hash,
-            response_status=status,
-            response_body=body,
-            response_headers=headers,
-            created_at=now,
-            expires_at=now + ttl,
-        )
+    cursor = driver_execute(
+        session,
+        _INSERT,
+        {
+            "owner": claim.owner,
+            "key": claim.key,
+            "request_hash": claim.request_hash,
+            "status": status,
+            "body": body.decode(),
+            "headers": json.dumps(headers),
+            "now": now,
+            "expires_at": now + ttl,
+        },
     )
+    return lambda: cursor.rowcount == 1
 
 
 def purge_expired(session: Session, *, now: dt.datetime | None = None) -> int:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from service.auth import CurrentPrincipal, Principal
 from service.config import Settings, SettingsDep
-from service.db import SessionDep, WriteSessionDep
+from service.db import SessionDep, WriteSessionDep, begin_write, pipelined, utcnow
 from service.enums import Priority, Role, Status, TicketKind
 from service.errors import (
     Conflict,
@@ -22,6 +22,8 @@ from service.errors import (
     Unprocessable,
     responses,
 )
+from service.feed import cursor as feed_cursors
+from service.feed.cursor import FeedPosition
 from service.feed.service import head_cursor
 from service.idempotency import service as idempotency
 from service.tickets import service
@@ -47,7 +49,7 @@ from service.tickets.schemas import (
     TicketPage,
     TicketRead,
 )
-from service.tickets.serialize import etag, json_response, ticket_dict
+from service.tickets.serialize import etag, json_response, page_response, ticket_dict
 
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
 
@@ -101,36 +103,43 @@ def create_ticket(
         Header(alias="Idempotency-Key", description="Retry-safe: same key, same ticket"),
     ] = None,
 ) -> Any:
-    if idempotency_key is None:
-        ticket = service.create_ticket(session, principal, data, timezone=settings.timezone)
-        return json_response(
-            ticket_dict(ticket, data.category),
-            201,
-            _headers(ticket, Location=f"/v1/tickets/{ticket.id}"),
+    claim = None
+    if idempotency_key is not None:
+        claim = idempotency.Claim(
+            owner=principal.owner_key,
+            key=idempotency.validate_key(idempotency_key),
+            request_hash=idempotency.fingerprint(data.model_dump_json().encode()),
         )
-
-    key = idempotency.validate_key(idempotency_key)
-    owner = principal.owner_key
-    request_hash = idempotency.fingerprint(data.model_dump_json().encode())
-    replay = idempotency.begin(session, owner=owner, key=key, request_hash=request_hash)
-    if replay is not None:
-        return json_response(
-            replay.body, replay.status, {**replay.headers, "Idempotent-Replayed": "true"}
-        )
-    ticket = service.create_ticket(session, principal, data, timezone=settings.timezone)
-    body = pydantic_core.to_jsonable_python(ticket_dict(ticket, data.category))
-    headers = _headers(ticket, Location=f"/v1/tickets/{ticket.id}")
-    idempotency.store(
-        session,
-        owner=owner,
-        key=key,
-        request_hash=request_hash,
-        status=201,
-        body=body,
-        headers=headers,
-        ttl=dt.timedelta(hours=settings.idempotency_ttl_hours),
-    )
-    return json_response(body, 201, headers)
+    for _attempt in range(2):
+        with pipelined(session):
+            ticket = service.create_ticket(
+                session, principal, data, timezone=settings.timezone, claim=claim
+            )
+            if isinstance(ticket, idempotency.Replay):
+                return json_response(
+                    ticket.body,
+                    ticket.status,
+                    {**ticket.headers, "Idempotent-Replayed": "true"},
+                )
+            body = pydantic_core.to_json(ticket_dict(ticket, data.category))
+            headers = _headers(ticket, Location=f"/v1/tickets/{ticket.id}")
+            stored = None
+            if claim is not None:
+                stored = idempotency.store(
+                    session,
+                    claim,
+                    status=201,
+                    body=body,
+                    headers=headers,
+                    ttl=dt.timedelta(hours=settings.idempotency_ttl_hours),
+                )
+        if stored is None or stored():
+            return Response(body, 201, headers, media_type="application/json")
+        # A request with the same key committed while this one took its lock
+        # (idempotency/service.py): undo, and find its response.
+        session.rollback()
+        begin_write(session)
+    raise AssertionError("the key's stored response vanished")
 
 
 @router.get("", response_model=TicketPage, responses=responses())
@@ -173,19 +182,25 @@ def list_tickets(
         created_to=created_to,
         breached=breached,
     )
-    # Providers get the feed's current cursor, read before the list: following the
+    # Providers get the feed's cursor as of the list's own snapshot: following the
     # feed from it after processing the list misses nothing (service/feed).
-    feed_cursor = head_cursor(session) if principal.role == Role.provider_staff else None
-    rows, next_cursor = service.list_tickets(
-        session, principal, filters, cursor=cursor, limit=limit
+    provider = principal.role == Role.provider_staff
+    page = service.list_tickets(
+        session, principal, filters, cursor=cursor, limit=limit, feed_head=provider
     )
-    body: dict[str, Any] = {
-        "items": [ticket_dict(row, row.category_code) for row in rows],
-        "next_cursor": next_cursor,
-    }
-    if feed_cursor is not None:
-        body["feed_cursor"] = feed_cursor
-    return json_response(body)
+    feed_cursor = None
+    if provider:
+        head = page.feed_head
+        feed_cursor = head_cursor(session) if head is None else _feed_cursor(session, head)
+    return page_response(page.items, page.next_cursor, feed_cursor)
+
+
+def _feed_cursor(session: Session, head: int) -> str:
+    """head_cursor's cursor, from the horizon the page's statement read."""
+    at = int(utcnow().timestamp())
+    if session.get_bind().dialect.name == "postgresql":
+        return feed_cursors.encode(FeedPosition(head, 0, at))
+    return feed_cursors.encode(FeedPosition(0, head, at))
 
 
 @router.get(
@@ -202,10 +217,10 @@ def get_ticket(
     session: SessionDep,
     if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
 ) -> Any:
-    row = service.get_visible_ticket_row(session, principal, ticket_id)
+    row = service.get_visible_ticket_json(session, principal, ticket_id)
     if if_none_match is not None and etag(row) in {t.strip() for t in if_none_match.split(",")}:
         return Response(status_code=304, headers={"ETag": etag(row)})
-    return json_response(ticket_dict(row, row.category_code), headers=_headers(row))
+    return Response(row.body.encode(), headers=_headers(row), media_type="application/json")
 
 
 def _act(

@@ -9,6 +9,7 @@ tests/tickets/test_serialize.py checks that it stays exactly TicketRead.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pydantic_core
@@ -84,3 +85,141 @@ def json_response(
         headers=headers,
         media_type="application/json",
     )
+
+
+# --- the same representation, built by the database -------------------------
+#
+# A page of 50 built in Python (row processing, 50 dicts, serialisation) cost
+# ~4 ms of CPU per request against ~0.2 ms when the database writes each
+# ticket's JSON itself (measured on the bench data, PostgreSQL; the page's
+# rows are the same). `ticket_json_sql` is ticket_dict in SQL, for the columns
+# of the `ticket` table and `category.code`: same keys, same values, and
+# timestamps exactly as pydantic-core writes an aware UTC datetime
+# ("2026-12-01T01:00:00Z", or with six digits of microseconds when there are
+# any). tests/tickets/test_serialize.py holds it against ticket_dict.
+
+
+def _pg_time(column: str) -> str:
+    return (
+        f"replace(to_char({column} AT TIME ZONE 'UTC', "
+        f"'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), '.000000Z', 'Z')"
+    )
+
+
+def _sqlite_time(column: str) -> str:
+    # Stored as "YYYY-MM-DD HH:MM:SS.ffffff" in UTC (SQLAlchemy's SQLite format).
+    return (
+        f"(substr({column}, 1, 10) || 'T' || substr({column}, 12, 8) || "
+        f"CASE WHEN substr({column}, 21, 6) IN ('', '000000') THEN '' "
+        f"ELSE '.' || substr({column}, 21, 6) END || 'Z')"
+    )
+
+
+_SQL_PARTS = {
+    "postgresql": {
+        "object": "json_build_object",
+        "time": _pg_time,
+        "bool": lambda c: c,
+        # JSON columns hold SQL NULL or a JSON null for "none": both read as [].
+        "list": lambda c: (
+            f"CASE WHEN {c} IS NULL OR json_typeof({c}) = 'null' THEN '[]'::json ELSE {c} END"
+        ),
+        "nested": lambda cond, obj: f"CASE WHEN {cond} THEN {obj} END",
+    },
+    "sqlite": {
+        "object": "json_object",
+        "time": _sqlite_time,
+        "bool": lambda c: (
+            f"json(CASE WHEN {c} IS NULL THEN 'null' WHEN {c} THEN 'true' ELSE 'false' END)"
+        ),
+        "list": lambda c: (
+            f"json(CASE WHEN {c} IS NULL OR json_type({c}) = 'null' THEN '[]' ELSE {c} END)"
+        ),
+        "nested": lambda cond, obj: f"json(CASE WHEN {cond} THEN {obj} ELSE 'null' END)",
+    },
+}
+_sql_cache: dict[str, str] = {}
+
+
+def ticket_json_sql(dialect: str) -> str:
+    """A SQL expression (over `ticket` and `category`) whose value is the
+    ticket's TicketRead as JSON text: ticket_dict, written by the database."""
+    cached = _sql_cache.get(dialect)
+    if cached is not None:
+        return cached
+    parts = _SQL_PARTS[dialect]
+    obj, time, boolean, as_list, nested = (
+        parts["object"],
+        parts["time"],
+        parts["bool"],
+        parts["list"],
+        parts["nested"],
+    )
+
+    def o(**fields: str) -> str:
+        return f"{obj}(" + ", ".join(f"'{k.rstrip('_')}', {v}" for k, v in fields.items()) + ")"
+
+    t = "ticket."
+    sql = o(
+        id=t + "id",
+        number=f"coalesce({t}number, '')",
+        kind=t + "kind",
+        category="category.code",
+        priority=t + "priority",
+        status=t + "status",
+        community_id=t + "community_id",
+        location=o(building=t + "building", unit=t + "unit", room=t + "room", area=t + "area"),
+        title=t + "title",
+        description=t + "description",
+        reporter=o(id=t + "reporter_id", name=t + "reporter_name"),
+        filed_by=o(id=t + "filed_by_id", name="NULL"),
+        on_behalf_of=nested(
+            f"{t}on_behalf_of_name <> ''",
+            o(name=t + "on_behalf_of_name", phone=t + "on_behalf_of_phone"),
+        ),
+        contact_phone=t + "contact_phone",
+        preferred_time=nested(
+            f"{t}preferred_from IS NOT NULL AND {t}preferred_to IS NOT NULL",
+            o(from_=time(t + "preferred_from"), to=time(t + "preferred_to")),
+        ),
+        attachment_ids=as_list(t + "attachment_ids"),
+        channel=t + "channel",
+        organization_id=t + "organization_id",
+        assignee_id=t + "assignee_id",
+        hold_reason=t + "hold_reason",
+        sla=o(
+            respond_by=time(t + "respond_by"),
+            resolve_by=time(t + "resolve_by"),
+            responded_at=time(t + "responded_at"),
+            resolved_at=time(t + "resolved_at"),
+            paused_seconds=t + "paused_seconds",
+            response_breached=boolean(t + "response_breached"),
+            resolution_breached=boolean(t + "resolution_breached"),
+            policy_id=t + "sla_policy_id",
+            paused_since=time(t + "sla_paused_at"),
+            response_escalation_level=t + "response_escalation_level",
+            resolution_escalation_level=t + "resolution_escalation_level",
+        ),
+        rating=nested(
+            f"{t}rating IS NOT NULL",
+            o(score=t + "rating", comment=t + "rating_comment", tags=as_list(t + "rating_tags")),
+        ),
+        reopen_count=t + "reopen_count",
+        closed_at=time(t + "closed_at"),
+        created_at=time(t + "created_at"),
+        updated_at=time(t + "updated_at"),
+        version=t + "version",
+    )
+    if dialect == "postgresql":
+        sql += "::text"
+    _sql_cache[dialect] = sql
+    return sql
+
+
+def page_response(items: list[str], next_cursor: str | None, feed_cursor: str | None) -> Response:
+    """A TicketPage from tickets already written as JSON text."""
+    tail = f'],"next_cursor":{json.dumps(next_cursor)}'
+    if feed_cursor is not None:
+        tail += f',"feed_cursor":{json.dumps(feed_cursor)}'
+    body = ('{"items":[' + ",".join(items) + tail + "}").encode()
+    return Response(body, media_type="application/json")

@@ -137,3 +137,35 @@ def test_bad_keys_are_rejected(client, world, db):
         )
         assert response.status_code == 422, key
     assert _ticket_count(db) == before
+
+
+def test_a_key_committed_after_the_lookup_but_before_the_lock_is_replayed(
+    client, world, db, monkeypatch
+):
+    """Creation looks the key up in the statement that takes its lock, so a request
+    with the same key that commits in between is missed by the lookup. Its row is
+    then found by the INSERT of ours (nothing stored): the work is undone and the
+    first response replayed, and no second ticket remains."""
+    from service.idempotency import service as idempotency
+
+    headers = {**world.reporter.headers, "Idempotency-Key": "late-commit"}
+    first = client.post("/v1/tickets", json=_body(world), headers=headers)
+    assert first.status_code == 201
+    before = _ticket_count(db)
+
+    real_resolve = idempotency.resolve
+    calls = []
+
+    def stale_first(session, claim, row):
+        calls.append(claim.key)
+        if len(calls) == 1:
+            return None  # as if the statement's snapshot predated the first commit
+        return real_resolve(session, claim, row)
+
+    monkeypatch.setattr(idempotency, "resolve", stale_first)
+    again = client.post("/v1/tickets", json=_body(world), headers=headers)
+    assert len(calls) == 2
+    assert again.status_code == 201, again.text
+    assert again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert _ticket_count(db) == before
