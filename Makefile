@@ -40,6 +40,13 @@ bench: $(STAMP)
 	$(PY) bench/run.py
 	$(PY) bench/datasize.py
 
+# The provider feed: a page of 50 against its ceiling at 10 thousand and 1 million
+# events, and 2,000 waiting long-polls on one worker (a few minutes; see README).
+.PHONY: bench-feed
+bench-feed: $(STAMP)
+	@command -v wrk >/dev/null || apt-get install -y -q wrk
+	$(PY) bench/feed.py
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check service tests migrations bench
 	$(VENV)/bin/ruff format --check service tests migrations bench
