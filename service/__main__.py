@@ -218,38 +218,34 @@ def cmd_dev_setup(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_dev_setup(args: argparse.Namespace) -> int:
-    """What `make run` does before serving: migrate, load reference data (and the
-    demo data into an empty database), print an admin token and a first request."""
-    from sqlalchemy import func, select
-
-    from service.auth import mint_token
-    from service.directory.models import Community
+def cmd_generate(args: argparse.Namespace) -> int:
+    """Synthetic data at the programme's scale into an empty database (migrated first)."""
+    from service.db import make_engine
+    from service.generate import Plan, generate
 
     cmd_migrate(argparse.Namespace(downgrade=False, revision=None))
-    cmd_seed(args)
-    engine, factory = _session()
-    with factory() as session:
-        empty = not session.scalar(select(func.count()).select_from(Community))
-    engine.dispose()
-    if empty and not args.no_demo:
-        cmd_seed_demo(argparse.Namespace(seed=7))
-
-    settings = get_settings()
-    token = mint_token(settings, sub="dev-admin", role=Role.admin, name="Development admin")
-    base = f"http://{args.host}:{args.port}"
-    print()
-    print("Development admin token (province-wide, valid 30 days):")
-    print(f"  export ADMIN={token}")
-    print("File a ticket with it (a phone-in for a resident of community 1):")
-    print(
-        f'  curl -s -X POST {base}/v1/tickets -H "Authorization: Bearer $ADMIN" '
-        '-H \'Content-Type: application/json\' -d \'{"category": "repair.heating", '
-        '"community_id": 1, "description": "暖气不热", "channel": "phone", '
-        '"on_behalf_of": {"name": "买买提", "phone": "13999110000"}}\''
+    plan = Plan(
+        communities=args.communities,
+        residents=args.residents,
+        tickets=args.tickets,
+        seed=args.seed,
+        years=args.years,
+        end=dt.datetime.fromisoformat(args.end).replace(tzinfo=dt.UTC),
     )
-    print(f"API docs: {base}/docs")
-    print()
+    settings = get_settings()
+    engine = make_engine(settings)
+    try:
+        made = generate(engine, plan)
+        from sqlalchemy.orm import Session
+
+        from service.db import utcnow
+        from service.metrics import rollup
+
+        with Session(engine) as session, session.begin():  # what the dashboard reads
+            made["rollup_rows"] = rollup.rebuild(session, utcnow(), settings.timezone)
+    finally:
+        engine.dispose()
+    print(", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in made.items()))
     return 0
 
 
@@ -305,6 +301,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = add("worker", cmd_worker, "run the periodic jobs (breaches, auto-close, expiry)")
     worker.add_argument("--once", action="store_true", help="run every due job once and exit")
+
+    gen = add("generate", cmd_generate, "synthetic communities, residents and tickets")
+    gen.add_argument("--communities", type=int, default=1714)
+    gen.add_argument("--residents", type=int, default=231_500)
+    gen.add_argument("--tickets", type=int, default=1_000_000)
+    gen.add_argument("--seed", type=int, default=1)
+    gen.add_argument("--years", type=int, default=3)
+    gen.add_argument("--end", default="2026-11-01", help="the tickets end here (UTC date)")
 
     setup = add("dev-setup", cmd_dev_setup, "migrate, load reference data, print a dev token")
     setup.add_argument("--no-demo", action="store_true", help="never load the demo data")

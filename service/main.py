@@ -22,6 +22,9 @@ from service.followups.router import router as followups_router
 from service.health import router as health_router
 from service.jobs.runner import run_forever
 from service.me import router as me_router
+from service.metrics.router import router as metrics_router
+from service.dashboard.router import api as dashboard_api
+from service.dashboard.router import pages as dashboard_pages
 from service.middleware import RequestGuard
 from service.sla.router import router as sla_router
 from service.tickets.router import router as tickets_router
@@ -82,6 +85,9 @@ def create_app(
         followups_router,
         feed_router,
         webhooks_router,
+        metrics_router,
+        dashboard_api,
+        dashboard_pages,
     ):
         app.include_router(router)
     return app

@@ -165,6 +165,7 @@ COMPANY_DISPATCHERS = frozenset({"dispatcher", "api_key"})
 HOOK_MANAGERS = COMPANY_DISPATCHERS | {"care_dispatcher", "other_dispatcher"}
 HOOK = "https://hooks.example.com/linli"
 WH = "/v1/webhooks/{webhook_id}"
+METRICS_READERS = ADMINS | COMPANY | {"care_dispatcher", "other_dispatcher"}
 T = "/v1/tickets/{ticket_id}"
 # SLA configuration: read by admins and providers, edited by deployment-wide admins.
 SLA_READERS = ADMINS | COMPANY | {"care_dispatcher", "other_dispatcher"}
@@ -359,6 +360,24 @@ MATRIX: dict[tuple[str, str], Case] = {
     ),
     ("POST", T + "/follow-ups"): _action(
         "resolved", COMPANY | OVER_A, _fixed({"method": "phone", "satisfied": True}), ok=201
+    ),
+    # Metrics: admins see their region, provider staff their own organisation's
+    # figures (tests/metrics/test_api.py checks what each one's figures contain).
+    ("GET", "/v1/metrics/summary"): Case(
+        "everyone", may=METRICS_READERS, refused=403, params={"group_by": "organization"}
+    ),
+    ("GET", "/v1/metrics/rankings"): Case("everyone", may=METRICS_READERS, refused=403),
+    ("GET", "/v1/metrics/trend"): Case("everyone", may=METRICS_READERS, refused=403),
+    ("GET", "/v1/metrics/action"): Case("everyone", may=METRICS_READERS, refused=403),
+    # A one-time link into the dashboard: any admin, for themselves.
+    ("POST", "/v1/dashboard/links"): Case("everyone", ok=201, admin_only=True),
+    # The action's targets are the province's: county admins are refused too.
+    ("PUT", "/v1/metrics/action"): Case(
+        "everyone",
+        may=frozenset({"province_admin"}),
+        refused=403,
+        admin_only=True,
+        body=_fixed({"min_tickets": 31}),
     ),
 }
 

@@ -16,10 +16,11 @@ import datetime as dt
 import hashlib
 import secrets
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Cookie, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -28,7 +29,7 @@ from service.config import Settings, SettingsDep
 from service.dashboard.models import DashboardSession
 from service.dashboard.page import render_dashboard
 from service.db import SessionDep, WriteSessionDep, utcnow
-from service.enums import Role
+from service.enums import Role, TicketKind
 from service.errors import AppError, Forbidden, responses
 from service.users.models import User
 
@@ -49,9 +50,27 @@ class DashboardLink(BaseModel):
     expires_at: str
 
 
+class DashboardView(BaseModel):
+    """What the link opens: the page's own query parameters (all optional)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    from_: str | None = Field(default=None, alias="from", max_length=40)
+    to: str | None = Field(default=None, max_length=40)
+    region_id: int | None = Field(default=None, gt=0, lt=2**31)
+    kind: TicketKind | None = None
+
+
+VIEW_PARAMS = ("from", "to", "region_id", "kind")
+
+
 @api.post("/links", status_code=201, response_model=DashboardLink, responses=responses(Forbidden))
-def create_link(principal: AdminPrincipal, session: WriteSessionDep) -> DashboardLink:
-    """A one-time link into the dashboard for this admin, valid for a minute."""
+def create_link(
+    principal: AdminPrincipal, session: WriteSessionDep, view: DashboardView | None = None
+) -> DashboardLink:
+    """A one-time link into the dashboard for this admin, valid for a minute; the
+    optional body names the view it opens (`from`, `to`, `region_id`, `kind`)."""
+    shown = view.model_dump(by_alias=True, exclude_none=True, mode="json") if view else {}
     code = secrets.token_urlsafe(24)
     expires = utcnow() + CODE_TTL
     session.add(
@@ -61,7 +80,7 @@ def create_link(principal: AdminPrincipal, session: WriteSessionDep) -> Dashboar
     )
     session.flush()
     return DashboardLink(
-        url=f"/dashboard/login?code={code}",
+        url=f"/dashboard/login?{urlencode({'code': code, **shown})}",
         expires_at=expires.isoformat().replace("+00:00", "Z"),
     )
 
@@ -106,7 +125,9 @@ def login(
     # Old sessions and codes are swept as new ones are made.
     session.execute(delete(DashboardSession).where(DashboardSession.expires_at < now))
     session.flush()
-    response = RedirectResponse("/dashboard", status_code=303)
+    view = {k: v for k, v in request.query_params.items() if k in VIEW_PARAMS}
+    target = f"/dashboard?{urlencode(view)}" if view else "/dashboard"
+    response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         COOKIE,
         secret,

@@ -79,7 +79,7 @@ def update_action(session: Session, principal: Principal, data: ActionUpdate) ->
     if principal.region_path is not None:
         raise Forbidden("Only the province's administrators set the action's targets.")
     current = load_action(session)
-    changes = data.model_dump(exclude_unset=True)
+    changes = data.model_dump(exclude_unset=True, exclude_none=True)  # null: unchanged
     new = replace(
         current,
         **{

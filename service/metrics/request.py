@@ -172,7 +172,9 @@ class SummaryParams:
         category: Annotated[str | None, Query(max_length=64)] = None,
         format: Format = "json",
         lang: Lang | None = None,
-        accept_language: Annotated[str | None, Header(alias="Accept-Language")] = None,
+        accept_language: Annotated[
+            str | None, Header(alias="Accept-Language", max_length=200)
+        ] = None,
     ) -> None:
         self.start, self.end, self.group_by = from_, to, group_by
         self.region_id, self.region_level = region_id, region_level

@@ -149,6 +149,6 @@ def get_action(principal: MetricsPrincipal, session: SessionDep) -> ActionRead:
 def put_action(
     data: ActionUpdate, principal: AdminPrincipal, session: WriteSessionDep
 ) -> ActionRead:
-    """Change the action (province-wide administrators): fields left out keep their
-    value; `targets` replaces the listed indicators' yearly targets."""
+    """Change the action (province-wide administrators): fields left out (or null)
+    keep their value; `targets` replaces the listed indicators' yearly targets."""
     return _action_read(action.update_action(session, principal, data))

@@ -87,6 +87,18 @@ def test_who_gets_in(client: TestClient, db: Session, world: World) -> None:
     assert client.get("/dashboard", cookies={"linli_dashboard": "forged"}).status_code == 401
 
 
+def test_a_link_opens_the_view_it_names(client: TestClient, world: World) -> None:
+    view = {"from": "2026-01-01", "to": "2026-04-01", "kind": "complaint"}
+    link = client.post("/v1/dashboard/links", json=view, headers=world.admin.headers)
+    assert link.status_code == 201, link.text
+    opened = client.get(link.json()["url"], follow_redirects=False)
+    assert opened.status_code == 303
+    assert opened.headers["location"] == "/dashboard?from=2026-01-01&to=2026-04-01&kind=complaint"
+    for bad in ({"region_id": 0}, {"kind": "party"}, {"next": "https://evil.example"}):
+        refused = client.post("/v1/dashboard/links", json=bad, headers=world.admin.headers)
+        assert refused.status_code == 422, (bad, refused.text)
+
+
 # --- a real browser ------------------------------------------------------------
 
 

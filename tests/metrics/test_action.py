@@ -49,6 +49,16 @@ def _load(db: Session, world: World) -> None:
     db.commit()
 
 
+def test_null_fields_keep_their_value(client: TestClient, world: World) -> None:
+    # Found by the fuzzer: an explicit null used to reach the settings (a 500).
+    body = {"start_on": None, "weights": None, "targets": None, "years": None, "min_tickets": 40}
+    put = client.put("/v1/metrics/action", json=body, headers=world.province_admin.headers)
+    assert put.status_code == 200, put.text
+    got = put.json()
+    assert got["min_tickets"] == 40 and got["start_on"] == "2024-01-01" and got["years"] == 3
+    assert got["weights"]["satisfaction_rate"] == 0.25
+
+
 def test_action_defaults_and_who_may_change_them(client: TestClient, world: World) -> None:
     got = client.get("/v1/metrics/action", headers=world.dispatcher.headers)
     assert got.status_code == 200

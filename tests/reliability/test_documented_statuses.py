@@ -175,6 +175,8 @@ class Scene:
             },
             "PATCH /v1/calendars/{calendar_id}": {"name": "工作日"},
             "PUT /v1/calendars/{calendar_id}/days/{day}": {"working": False},
+            "PUT /v1/metrics/action": {"min_tickets": 31},
+            "POST /v1/dashboard/links": {"from": "2026-01-01", "kind": "property"},
         }
         actions: dict[str, Any] = {
             "assign": {"organization_id": w.company},
@@ -321,6 +323,19 @@ FORBIDDEN: dict[str, tuple[str, Any]] = {
             "GET /v1/follow-ups/due",
         )
     },
+    # Metrics are for admins and providers; the action's targets are the
+    # province's; the dashboard is the housing department's.
+    **{
+        label: ("reporter", None)
+        for label in (
+            "GET /v1/metrics/summary",
+            "GET /v1/metrics/rankings",
+            "GET /v1/metrics/trend",
+            "GET /v1/metrics/action",
+        )
+    },
+    "PUT /v1/metrics/action": ("admin", None),
+    "POST /v1/dashboard/links": ("dispatcher", None),
     # The feed is provider staff's; webhooks are managed by dispatchers.
     "GET /v1/feed": ("reporter", None),
     **{
@@ -353,6 +368,8 @@ def unknown_id(scene: Scene, label: str) -> Response | None:
     if label == "POST /v1/tickets":  # the community it is filed for
         return scene.send(label, admin, body={**scene.body(label), "community_id": NOPE})
     names = [p["name"] for p in _parameters(label, "path") if p["name"] not in ("kind", "day")]
+    if path.startswith("/v1/metrics/") and not names and _parameters(label, "query"):
+        return scene.send(label, admin, url=f"{path}?region_id={NOPE}")  # a filter's region
     if not names:
         return None
     missing = {"code": "no_such_category"} if names[-1] == "code" else {names[-1]: NOPE}
