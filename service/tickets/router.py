@@ -9,7 +9,14 @@ from sqlalchemy.orm import Session
 
 from service.auth import CurrentPrincipal, Principal
 from service.config import Settings, SettingsDep
-from service.db import SessionDep, WriteSessionDep, begin_write, pipelined, utcnow
+from service.db import (
+    CommitInRoute,
+    SessionDep,
+    WriteSessionDep,
+    begin_write,
+    pipelined,
+    utcnow,
+)
 from service.enums import Priority, Role, Status, TicketKind
 from service.errors import (
     Conflict,
@@ -51,7 +58,7 @@ from service.tickets.schemas import (
 )
 from service.tickets.serialize import etag, json_response, page_response, ticket_dict
 
-router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
+router = APIRouter(prefix="/v1/tickets", tags=["tickets"], route_class=CommitInRoute)
 
 TicketId = Annotated[int, Path(gt=0, lt=2**63)]
 
