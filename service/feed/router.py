@@ -35,6 +35,37 @@ def _read(session: Session, organization_id: int, cursor: str | None, **options:
         session.close()
 
 
+# Reads in flight in this process, by what they read. A commit wakes every
+# long-poll of the organisation at once, and those that follow the head hold
+# the same cursor: one query answers them all instead of one each (2,000
+# waiters queued 2,000 identical reads on the thread pool). The page depends
+# only on the organisation, the cursor and the limit, never on the person.
+_in_flight: dict[tuple[int, str | None, int, int], asyncio.Future[Any]] = {}
+
+
+async def _shared_read(
+    session: Session, organization_id: int, cursor: str | None, seen: int, **options: Any
+) -> Any:
+    key = (organization_id, cursor, options["limit"], seen)
+    running = _in_flight.get(key)
+    if running is not None:
+        session.close()
+        return await asyncio.shield(running)
+    future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    _in_flight[key] = future
+    try:
+        page = await run_in_threadpool(_read, session, organization_id, cursor, **options)
+    except BaseException as exc:
+        future.set_exception(exc)
+        future.exception()  # retrieved: nobody else may be waiting for it
+        raise
+    else:
+        future.set_result(page)
+        return page
+    finally:
+        del _in_flight[key]
+
+
 @router.get(
     "",
     response_model=FeedPage,
@@ -74,8 +105,8 @@ async def read_feed(
     retry = PENDING_RETRY[0]
     while True:
         seen = hub.version(organization_id)
-        page: service.FeedPage = await run_in_threadpool(
-            _read, session, organization_id, cursor, **options
+        page: service.FeedPage = await _shared_read(
+            session, organization_id, cursor, seen, **options
         )
         remaining = deadline - loop.time()
         if page.events or remaining <= 0:

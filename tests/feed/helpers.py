@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
@@ -55,17 +56,28 @@ def head(http: httpx.Client, actor: Actor) -> str:
 def drain(
     http: httpx.Client, actor: Actor, cursor: str | None, limit: int = 200
 ) -> tuple[list[dict[str, Any]], str]:
-    """Every event after `cursor`, page by page; the cursor after the last one."""
+    """Every event after `cursor`, page by page; the cursor after the last one.
+
+    On a busy PostgreSQL server an unrelated open transaction can hold the
+    feed's horizon back for a moment: events already committed are then
+    `pending`, which the feed says with an empty page and X-Poll-Interval 1;
+    a client polls again, and so does this."""
     events: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 30
     while True:
         response = feed(http, actor, cursor, limit=limit)
         assert response.status_code == 200, response.text
         page = response.json()
         events += page["events"]
         cursor = page["next_cursor"]
-        if not page["has_more"]:
-            assert cursor is not None
-            return events, cursor
+        if page["events"]:
+            continue  # until a page comes back empty
+        held_back = response.headers["x-poll-interval"] == "1"
+        if held_back and time.monotonic() < deadline:
+            time.sleep(0.05)
+            continue
+        assert cursor is not None
+        return events, cursor
 
 
 def timeline(http: httpx.Client, actor: Actor, ticket_id: int) -> list[dict[str, Any]]:
