@@ -1,19 +1,25 @@
 """A fixed-rate (open-loop) load: requests leave on schedule whatever the server
 does, and latency is counted from the scheduled time, so a server stall shows
 in the percentiles instead of slowing the generator down (coordinated omission).
+
+The generator shares the machine's two cores with the server, so it is lean:
+raw HTTP/1.1 over keep-alive asyncio connections, requests pre-rendered. The
+httpx client it replaced spent ~1 ms of CPU per request, a third of a core at
+300 requests/s taken from the server it measured.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
+import json
 import random
 import statistics
 import time
 import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
-import httpx
+MAX_CONNECTIONS = 64
 
 
 def run_fixed_rate(base_url: str, rate: int, seconds: int, tokens: dict, world: Any):  # type: ignore[no-untyped-def]
@@ -31,51 +37,114 @@ def run_fixed_rate(base_url: str, rate: int, seconds: int, tokens: dict, world: 
     )
 
 
+class _Pool:
+    """Keep-alive connections to one server; a request waits for a free one."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.opened = 0
+        self.freed = asyncio.Condition()
+
+    async def take(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        async with self.freed:
+            while not self.idle and self.opened >= MAX_CONNECTIONS:
+                await self.freed.wait()
+            if self.idle:
+                return self.idle.pop()
+            self.opened += 1
+        return await asyncio.open_connection(self.host, self.port)
+
+    async def give(self, connection: Any, reusable: bool) -> None:
+        async with self.freed:
+            if reusable:
+                self.idle.append(connection)
+            else:
+                self.opened -= 1
+                connection[1].close()
+            self.freed.notify()
+
+    def close(self) -> None:
+        for _reader, writer in self.idle:
+            writer.close()
+
+
+async def _exchange(pool: _Pool, request: bytes) -> int:
+    """Send one request, read its response; the status code."""
+    connection = await pool.take()
+    reader, writer = connection
+    try:
+        writer.write(request)
+        head = await reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        if length:
+            await reader.readexactly(length)
+    except (OSError, asyncio.IncompleteReadError, ValueError):
+        await pool.give(connection, reusable=False)
+        raise
+    await pool.give(connection, reusable=True)
+    return status
+
+
+def _get(host: str, path: str, token: str) -> bytes:
+    return (
+        f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\r\n"
+    ).encode()
+
+
 async def _drive(base_url: str, rate: int, seconds: int, tokens: dict, world: Any):  # type: ignore[no-untyped-def]
-    resident = {"Authorization": f"Bearer {tokens['resident']}"}
-    dispatcher = {"Authorization": f"Bearer {tokens['dispatcher']}"}
-    body = {
-        "category": "repair.plumbing",
-        "community_id": world.community_id,
-        "description": "厨房水管漏水，请尽快处理。3号楼2单元501",
-        "contact_phone": "13900000001",
-    }
+    url = urlsplit(base_url)
+    host, port = url.hostname or "127.0.0.1", url.port or 80
+    body = json.dumps(
+        {
+            "category": "repair.plumbing",
+            "community_id": world.community_id,
+            "description": "厨房水管漏水，请尽快处理。3号楼2单元501",
+            "contact_phone": "13900000001",
+        },
+        ensure_ascii=False,
+    ).encode()
+    create_head = (
+        f"POST /v1/tickets HTTP/1.1\r\nHost: {host}\r\n"
+        f"Authorization: Bearer {tokens['resident']}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+    ).encode()
+    page = _get(host, "/v1/tickets?limit=50", tokens["dispatcher"])
+    one = _get(host, "/v1/tickets/1", tokens["resident"])
     rng = random.Random(7)
     latencies: list[float] = []
     errors = 0
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as client:
+    pool = _Pool(host, port)
 
-        async def one(scheduled: float) -> None:
-            nonlocal errors
-            choice = rng.random()
-            if choice < 0.30:
-                request = client.post(
-                    "/v1/tickets",
-                    json=body,
-                    headers={**resident, "Idempotency-Key": str(uuid.uuid4())},
-                )
-            elif choice < 0.65:
-                request = client.get("/v1/tickets?limit=50", headers=dispatcher)
-            else:
-                request = client.get("/v1/tickets/1", headers=resident)
-            try:
-                response = await request
-                if response.status_code >= 400:
-                    errors += 1
-            except httpx.HTTPError:
+    async def send(scheduled: float, request: bytes) -> None:
+        nonlocal errors
+        try:
+            if await _exchange(pool, request) >= 400:
                 errors += 1
-            latencies.append((time.perf_counter() - scheduled) * 1000)
+        except (OSError, asyncio.IncompleteReadError, ValueError):
+            errors += 1
+        latencies.append((time.perf_counter() - scheduled) * 1000)
 
-        start = time.perf_counter() + 0.1
-        tasks = []
-        for i in itertools.count():
-            scheduled = start + i / rate
-            if scheduled > start + seconds:
-                break
-            delay = scheduled - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(scheduled)))
-        await asyncio.gather(*tasks)
+    start = time.perf_counter() + 0.1
+    tasks = []
+    total = rate * seconds
+    for i in range(total):
+        choice = rng.random()
+        if choice < 0.30:
+            key = f"Idempotency-Key: {uuid.uuid4()}\r\n\r\n".encode()
+            request = create_head + key + body
+        else:
+            request = page if choice < 0.65 else one
+        scheduled = start + i / rate
+        delay = scheduled - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(send(scheduled, request)))
+    await asyncio.gather(*tasks)
+    pool.close()
     return latencies, errors
