@@ -1,5 +1,7 @@
 """Metrics on generated data: the summary the department runs most, the dashboard
-page, and the bare GROUP BY through the driver as the ceiling.
+page, and the bare GROUP BY through the driver as the ceiling; the rollup's full
+build and its incremental runs; `--live` also times the live query (the rollup's
+reference, and what answered before the rollup).
 
     .venv/bin/python bench/metrics.py \
         --url postgresql+psycopg://root@127.0.0.1:5432/linli_metrics_1m
@@ -13,20 +15,24 @@ generator (seed 1). Each figure is the median of `--repeat` runs.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import statistics
 import time
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from service.auth import mint_token
 from service.config import Settings
-from service.db import make_engine
+from service.db import make_engine, utcnow
 from service.generate import Plan, generate
 from service.main import create_app
+from service.metrics import rollup
 from service.metrics.engine import summarise
+from service.metrics.models import MetricsRollup, MetricsRollupState
+from service.metrics.periods import local_midnight
 from service.metrics.request import build_scope
 from service.migrate import upgrade
 
@@ -48,6 +54,7 @@ def main() -> None:
     parser.add_argument("--url", required=True)
     parser.add_argument("--generate", type=int, default=0)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--live", action="store_true", help="also time the live query")
     args = parser.parse_args()
     settings = Settings(database_url=args.url, jwt_secret=SECRET)
     engine = make_engine(settings)
@@ -64,15 +71,67 @@ def main() -> None:
 
     province = Principal(user_id=0, role=Role.admin)
 
-    def summary(group_by: str) -> Callable[[], object]:
+    def summary(group_by: str, exact: bool = False) -> Callable[[], object]:
         def run() -> object:
             with Session(engine) as session, session.begin():
                 scope = build_scope(
                     session, province, settings, start=PERIOD[0], end=PERIOD[1], group_by=group_by
                 )
-                return summarise(session, scope)
+                if not exact:
+                    assert rollup.usable(session, scope) is not None, "the rollup cannot answer"
+                return summarise(session, scope, exact=exact)
 
         return run
+
+    rows: list[tuple[str, float]] = []
+
+    def timed(label: str, fn: Callable[[], object]) -> None:
+        started = time.perf_counter()
+        fn()
+        rows.append((label, time.perf_counter() - started))
+        print(f"{label:45s} {rows[-1][1] * 1000:10,.0f} ms", flush=True)
+
+    def build() -> None:
+        with Session(engine) as session, session.begin():
+            rollup.rebuild(session, utcnow(), settings.timezone)
+
+    def refresh() -> None:
+        with Session(engine) as session, session.begin():
+            rollup.refresh(session, utcnow(), settings.timezone)
+
+    def reroll_last_month() -> None:
+        # What a busy minute costs: every region's slice of the latest month again.
+        with Session(engine) as session, session.begin():
+            last = session.scalar(select(func.max(MetricsRollup.month)))
+            paths = list(
+                session.scalars(
+                    select(MetricsRollup.region_path).where(MetricsRollup.month == last).distinct()
+                )
+            )
+            state = session.get(MetricsRollupState, 1)
+            start = local_midnight(last, settings.timezone)
+            rollup._roll(
+                session,
+                utcnow(),
+                settings.timezone,
+                start,
+                start + dt.timedelta(days=1),
+                state.ticket_id,
+                paths,
+            )
+            print(f"  ({len(paths)} slices)")
+
+    timed("rollup: full build", build)
+    timed("rollup: job run, nothing changed", refresh)
+    timed("rollup: re-roll every slice of the last month", reroll_last_month)
+    with engine.connect() as connection:
+        sizes = {
+            table: connection.scalar(text(f"SELECT count(*) FROM {table}"))
+            for table in ("metrics_rollup", "metrics_span", "metrics_pending")
+        }
+    print("rollup rows:", ", ".join(f"{k} {v:,}" for k, v in sizes.items()))
+    if args.live:
+        timed("live query: group_by=organization,quarter", summary("organization,quarter", True))
 
     def ceiling() -> object:
         # The bare GROUP BY of the same rows through the driver: count per organisation.
@@ -85,7 +144,7 @@ def main() -> None:
                 {"start": "2023-10-31 16:00:00"},
             ).all()
 
-    rows = [("ceiling: bare GROUP BY organization_id", _median(ceiling, args.repeat))]
+    rows.append(("ceiling: bare GROUP BY organization_id", _median(ceiling, args.repeat)))
     for group_by in ("organization,quarter", "category", "region", ""):
         label = f"summary group_by={group_by or '(none)'}"
         rows.append((label, _median(summary(group_by), args.repeat)))
@@ -99,6 +158,7 @@ def main() -> None:
             return response
 
         rows.append(("dashboard page (HTTP, 5 charts)", _median(page, args.repeat)))
+    print()
     for label, seconds in rows:
         print(f"{label:45s} {seconds * 1000:10,.0f} ms")
     engine.dispose()

@@ -7,6 +7,7 @@ def load() -> None:
     """Import the job modules (kept out of import time: no import circles)."""
     import service.followups.jobs
     import service.idempotency.jobs
+    import service.metrics.rollup
     import service.sla.jobs
     import service.tickets.jobs
     import service.webhooks.delivery  # noqa: F401

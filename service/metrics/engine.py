@@ -141,7 +141,9 @@ def _ticket_conditions(scope: SummaryScope) -> list[Any]:
     return where
 
 
-def _per_ticket(scope: SummaryScope, dialect: str, bounds: list[Bucket]) -> dict[str, Any]:
+def _per_ticket(
+    scope: SummaryScope, dialect: str, bounds: list[Bucket], followed: Any = FOLLOWED
+) -> dict[str, Any]:
     """Each count as a per-ticket SQL condition (or value), and the durations."""
     t = Ticket
     now = literal(scope.as_of, UTCDateTime())
@@ -183,7 +185,7 @@ def _per_ticket(scope: SummaryScope, dialect: str, bounds: list[Bucket]) -> dict
         "rated_good": t.rating >= 4,
         "rating_sum": func.coalesce(t.rating, 0),
         "closed": t.status == Status.closed,
-        "closed_followed_up": and_(t.status == Status.closed, FOLLOWED.c.ticket_id.is_not(None)),
+        "closed_followed_up": and_(t.status == Status.closed, followed.c.ticket_id.is_not(None)),
         "ever_resolved": or_(completed, t.reopen_count > 0),
         "reopened": t.reopen_count > 0,
         "complaints": t.kind == TicketKind.complaint,
@@ -218,13 +220,15 @@ def _per_ticket(scope: SummaryScope, dialect: str, bounds: list[Bucket]) -> dict
 
 
 def _ticket_dims(
-    session: Session, scope: SummaryScope, bounds: list[Bucket]
+    session: Session, scope: SummaryScope, bounds: list[Bucket], source: Any = None
 ) -> tuple[list[Any], Any]:
-    """The GROUP BY expressions of the ticket query, and its FROM clause."""
+    """The GROUP BY expressions of the ticket query, and its FROM clause (`source`
+    when given: the tickets joined with their follow-ups)."""
     t = Ticket
     # A hash join, not `id IN (SELECT ...)`: PostgreSQL hashes a subplan only when
     # it fits in work_mem, and otherwise rescans it for every ticket.
-    source: Any = Ticket.__table__.outerjoin(FOLLOWED, FOLLOWED.c.ticket_id == t.id)
+    if source is None:
+        source = Ticket.__table__.outerjoin(FOLLOWED, FOLLOWED.c.ticket_id == t.id)
     dims: list[Any] = []
     for name in scope.group_by:
         if name == "region":
@@ -255,7 +259,19 @@ def _dim_names(scope: SummaryScope) -> list[str]:
     return [n for n in scope.group_by if n in names]
 
 
-def run_summary(session: Session, scope: SummaryScope) -> list[Row]:
+def run_summary(session: Session, scope: SummaryScope, *, exact: bool = False) -> list[Row]:
+    """The rows from the rollup when it can answer (service/metrics/rollup.py),
+    otherwise (or with `exact`) from the live query over the tickets."""
+    from service.metrics import rollup
+
+    state = None if exact else rollup.usable(session, scope)
+    if state is not None:
+        return rollup.run(session, scope, state)
+    return live_summary(session, scope)
+
+
+def live_summary(session: Session, scope: SummaryScope) -> list[Row]:
+    """Every figure straight from the tickets: the reference the rollup is tested against."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         # JIT compiling these expressions costs seconds and saves milliseconds; the
@@ -418,9 +434,11 @@ def _names(session: Session, model: Any, ids: set[Any]) -> dict[Any, str]:
     return dict(session.execute(select(model.id, model.name).where(model.id.in_(ids))).all())
 
 
-def summarise(session: Session, scope: SummaryScope) -> list[dict[str, Any]]:
+def summarise(
+    session: Session, scope: SummaryScope, *, exact: bool = False
+) -> list[dict[str, Any]]:
     """The summary rows: each group's keys (with names) and its indicators."""
-    rows = run_summary(session, scope)
+    rows = run_summary(session, scope, exact=exact)
     names = _dim_names(scope)
     house = households(session, scope)
     household_dims = [

@@ -5,10 +5,23 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Date, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db import Base, UTCDateTime, utcnow
+from service.enums import TicketKind, str_enum
+from service.tickets.models import BigId
 
 
 class QualityAction(Base):
@@ -39,3 +52,129 @@ class QualityTarget(Base):
     indicator: Mapped[str] = mapped_column(String(64))
     year: Mapped[int] = mapped_column(Integer)
     target: Mapped[float] = mapped_column(Float)
+
+
+# --- the rollup (service/metrics/rollup.py) ---------------------------------------
+
+# Histogram buckets of the durations, in seconds: below 60 s, then [60 s x 1.25^(i-1),
+# 60 s x 1.25^i) for i = 1..55, then everything from 60 s x 1.25^55 (149 days) on.
+# See rollup.EDGES.
+HISTOGRAM_BUCKETS = 57
+ROLLUP_COUNTS = (
+    "created",
+    "cancelled_or_rejected",
+    "active",
+    "completed",
+    "response_due_or_done",
+    "response_on_time",
+    "resolution_due_or_done",
+    "resolution_on_time",
+    "rated",
+    "rated_good",
+    "rating_sum",
+    "closed",
+    "closed_followed_up",
+    "ever_resolved",
+    "reopened",
+    "complaints",
+    "complaints_handled",
+)
+
+
+class MetricsRollup(Base):
+    """The settled tickets created in one local month, per (region, organisation,
+    category, kind): every additive count, and histograms of the response and
+    resolution times (`hresp_i`, `hres_i`: tickets in bucket i)."""
+
+    __tablename__ = "metrics_rollup"
+    __table_args__ = (Index("ix_metrics_rollup_month_region_path", "month", "region_path"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    month: Mapped[dt.date] = mapped_column(Date)
+    region_path: Mapped[str] = mapped_column(String(255))
+    organization_id: Mapped[int | None] = mapped_column(Integer)
+    category_id: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[TicketKind] = mapped_column(str_enum(TicketKind, 16))
+
+
+class MetricsRollupByOrganization(Base):
+    """metrics_rollup without the category: what most summaries read (5x fewer rows)."""
+
+    __tablename__ = "metrics_rollup_org"
+    __table_args__ = (Index("ix_metrics_rollup_org_month_region_path", "month", "region_path"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    month: Mapped[dt.date] = mapped_column(Date)
+    region_path: Mapped[str] = mapped_column(String(255))
+    organization_id: Mapped[int | None] = mapped_column(Integer)
+    kind: Mapped[TicketKind] = mapped_column(str_enum(TicketKind, 16))
+
+
+class MetricsRollupByCategory(Base):
+    """metrics_rollup without the organisation: for the summaries by category."""
+
+    __tablename__ = "metrics_rollup_category"
+    __table_args__ = (
+        Index("ix_metrics_rollup_category_month_region_path", "month", "region_path"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    month: Mapped[dt.date] = mapped_column(Date)
+    region_path: Mapped[str] = mapped_column(String(255))
+    category_id: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[TicketKind] = mapped_column(str_enum(TicketKind, 16))
+
+
+for _model in (MetricsRollup, MetricsRollupByOrganization, MetricsRollupByCategory):
+    for _name in ROLLUP_COUNTS:
+        _model.__table__.append_column(Column(_name, Integer, nullable=False))
+    for _i in range(HISTOGRAM_BUCKETS):
+        _model.__table__.append_column(Column(f"hresp_{_i}", Integer, nullable=False))
+    for _i in range(HISTOGRAM_BUCKETS):
+        _model.__table__.append_column(Column(f"hres_{_i}", Integer, nullable=False))
+
+
+class MetricsSpan(Base):
+    """A settled ticket that ended after the end of the month it was created in:
+    it is in the backlog at some month's end, so it keeps what backlog and overdue
+    need (instants as seconds since 1970)."""
+
+    __tablename__ = "metrics_span"
+    __table_args__ = (Index("ix_metrics_span_month_region_path", "month", "region_path"),)
+
+    ticket_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    month: Mapped[dt.date] = mapped_column(Date)
+    region_path: Mapped[str] = mapped_column(String(255))
+    organization_id: Mapped[int | None] = mapped_column(Integer)
+    category_id: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[TicketKind] = mapped_column(str_enum(TicketKind, 16))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    ended: Mapped[float] = mapped_column(Float)
+    respond_by: Mapped[float | None] = mapped_column(Float)
+    responded: Mapped[float | None] = mapped_column(Float)
+    resolve_deadline: Mapped[float | None] = mapped_column(Float)
+
+
+class MetricsPending(Base):
+    """A ticket not settled when its slice was last rolled up (open, or with a
+    deadline still ahead): the summary reads it live from `ticket`."""
+
+    __tablename__ = "metrics_pending"
+    __table_args__ = (Index("ix_metrics_pending_month_region_path", "month", "region_path"),)
+
+    ticket_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    month: Mapped[dt.date] = mapped_column(Date)
+    region_path: Mapped[str] = mapped_column(String(255))
+
+
+class MetricsRollupState(Base):
+    """One row (id 1): how far the rollup has read, and in which time zone."""
+
+    __tablename__ = "metrics_rollup_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    refreshed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # The last ticket_event and ticket ids read; later tickets are read live.
+    event_id: Mapped[int] = mapped_column(BigInteger)
+    ticket_id: Mapped[int] = mapped_column(BigInteger)

@@ -12,7 +12,7 @@ from service.config import SettingsDep
 from service.db import SessionDep, WriteSessionDep
 from service.enums import OrganizationKind
 from service.errors import Forbidden, NotFound, responses
-from service.metrics import action, export
+from service.metrics import action, export, rollup
 from service.metrics.engine import summarise
 from service.metrics.request import MetricsPrincipal, SummaryParams
 from service.metrics.schemas import ActionRead, ActionUpdate, RankingRead, SummaryRead, TrendRead
@@ -39,6 +39,7 @@ def get_summary(
     `format=csv|xlsx` exports the same rows; `lang=zh` (or `Accept-Language: zh`)
     gives Chinese column headers."""
     scope = params.scope(session, principal, settings)
+    state = rollup.usable(session, scope)
     rows = summarise(session, scope)
     if params.format != "json":
         headers, body = export.summary_table(rows, scope.group_by, params.lang)
@@ -50,6 +51,8 @@ def get_summary(
             "as_of": _iso(scope.as_of),
             "timezone": scope.timezone,
             "group_by": list(scope.group_by),
+            "source": "live" if state is None else "rollup",
+            "rollup_refreshed_at": None if state is None else _iso(state.refreshed_at),
             "rows": rows,
         }
     )

@@ -44,6 +44,12 @@ class SummaryRead(BaseModel):
     as_of: str
     timezone: str
     group_by: list[str]
+    source: str = Field(
+        description="`rollup`: settled tickets from the rollup as of `rollup_refreshed_at`"
+        " (percentiles from histograms: within 25% of the value plus one minute or"
+        " 1/60 hour), open and newer tickets live; `live`: every ticket read now, exactly"
+    )
+    rollup_refreshed_at: str | None = None
     rows: list[SummaryRow]
 
 

@@ -183,3 +183,26 @@ def test_exports(client: TestClient, db: Session, world: World) -> None:
     assert rows[0][:3] == ("organization", "created", "completion_rate")
     created = {r[0]: r[1] for r in rows[1:]}
     assert created["天山物业服务有限公司"] == 7
+
+
+def test_the_rollup_answers_once_built_with_the_same_counts(
+    client: TestClient, db: Session, world: World
+) -> None:
+    from service.db import utcnow
+    from service.metrics import rollup
+
+    _world_tickets(db, world)
+    db.commit()
+    params = {"group_by": "organization,quarter"}
+    live = _summary(client, world.admin, **params)
+    assert live["source"] == "live" and live["rollup_refreshed_at"] is None
+    rollup.rebuild(db, utcnow(), "Asia/Shanghai")
+    db.commit()
+    rolled = _summary(client, world.admin, **params)
+    assert rolled["source"] == "rollup" and rolled["rollup_refreshed_at"]
+    assert [(r["group"], r["counts"]) for r in rolled["rows"]] == [
+        (r["group"], r["counts"]) for r in live["rows"]
+    ]
+    # A community is not in the rollup: the live query answers.
+    by_community = _summary(client, world.admin, group_by="community")
+    assert by_community["source"] == "live"

@@ -1,0 +1,647 @@
+"""The rollup: the summary of millions of tickets from a few hundred thousand rows.
+
+A ticket is *settled* once nothing but a change to the ticket itself can change
+what it counts for: it ended (resolved, closed, cancelled or rejected) and its
+response deadline, if it was never answered, has passed. Every settled ticket is
+added to one row of `metrics_rollup` per (local month of creation, region,
+organisation, category, kind): the additive counts of PRODUCT.md's indicators
+and histograms of its response and resolution times. The rest is read live:
+
+- `metrics_pending` lists the tickets that were not settled when their slice was
+  last rolled up; the summary computes them with the exact per-ticket SQL;
+- tickets newer than the rollup (id above `metrics_rollup_state.ticket_id`) are
+  read live too;
+- backlog and overdue are taken at each period's end. A settled ticket that ended
+  within its own month is in no backlog at any month's end (nor at `now`), so only
+  the settled tickets that ended after their month's end are kept, one row each,
+  in `metrics_span`, and evaluated exactly at the period's end.
+
+The slice is (local month, region): the job `metrics.rollup` (every minute)
+re-rolls the slices of the tickets with new timeline events (every change to a
+ticket writes one) and of the pending tickets that settled; a slice is deleted
+and re-inserted from `ticket` in one transaction, so re-running is harmless.
+
+Counts are exact. Percentiles come from the histograms and are approximate: the
+answer lies in the same bucket as the exact percentile's neighbouring values, so
+it is off by less than the width of that bucket: under 25% of the value above a
+minute (buckets grow by 1.25x), under a minute below it; above 149 days the last
+bucket has no upper edge.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import itertools
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    Date,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    union_all,
+)
+from sqlalchemy.orm import Session, aliased
+
+from service.auth import Principal
+from service.db import UTCDateTime
+from service.directory.models import Region
+from service.enums import Role
+from service.jobs import JobContext, job
+from service.metrics.models import (
+    HISTOGRAM_BUCKETS,
+    ROLLUP_COUNTS,
+    MetricsPending,
+    MetricsRollup,
+    MetricsRollupByCategory,
+    MetricsRollupByOrganization,
+    MetricsRollupState,
+    MetricsSpan,
+)
+from service.metrics.periods import Bucket, bucket_of, local_midnight
+from service.tickets.models import FollowUp, Ticket, TicketEvent
+
+EDGES: tuple[float, ...] = tuple(60.0 * 1.25**k for k in range(HISTOGRAM_BUCKETS - 1))
+# Events re-read on every run: ids are drawn before their transactions commit, so
+# one can become visible after a larger one was read.
+EVENT_OVERLAP = 1000
+ROLLUP = MetricsRollup.__table__
+BY_ORGANIZATION = MetricsRollupByOrganization.__table__
+BY_CATEGORY = MetricsRollupByCategory.__table__
+SPAN = MetricsSpan.__table__
+PENDING = MetricsPending.__table__
+HISTOGRAMS = [f"hresp_{i}" for i in range(HISTOGRAM_BUCKETS)] + [
+    f"hres_{i}" for i in range(HISTOGRAM_BUCKETS)
+]
+DURATIONS = {"response_minutes": 60.0, "resolution_hours": 3600.0}
+
+
+# --- histograms ------------------------------------------------------------------
+
+
+def bucket_sql(seconds: Any) -> Any:
+    """SQL for the bucket of a duration in seconds: the number of EDGES at or below
+    it (NULL for NULL)."""
+
+    def tree(lo: int, hi: int) -> Any:
+        if lo == hi:
+            return literal(lo)
+        mid = (lo + hi + 1) // 2
+        return case((seconds < EDGES[mid - 1], tree(lo, mid - 1)), else_=tree(mid, hi))
+
+    return case((seconds.is_(None), None), else_=tree(0, len(EDGES)))
+
+
+def bucket_range(index: int) -> tuple[float, float]:
+    low = EDGES[index - 1] if index > 0 else 0.0
+    high = EDGES[index] if index < len(EDGES) else EDGES[-1] * 1.25
+    return low, high
+
+
+def bucket_index(seconds: float) -> int:
+    return sum(1 for edge in EDGES if edge <= seconds)
+
+
+def _order_statistic(histogram: list[int], cumulative: list[int], position: int) -> float:
+    """The `position`-th value (0-based) placed evenly within its bucket."""
+    index = bisect.bisect_right(cumulative, position)
+    seen = cumulative[index - 1] if index else 0
+    low, high = bucket_range(index)
+    return low + (position - seen + 0.5) / histogram[index] * (high - low)
+
+
+def percentile(histogram: list[int], fraction: float) -> float | None:
+    """percentile_cont over the histogram: interpolate between the two values
+    around 1 + fraction (n - 1), as PostgreSQL does over the values themselves."""
+    cumulative = list(itertools.accumulate(histogram))
+    n = cumulative[-1]
+    if n == 0:
+        return None
+    rank = fraction * (n - 1)
+    low = math.floor(rank)
+    value = _order_statistic(histogram, cumulative, low)
+    if rank > low:
+        value += (rank - low) * (_order_statistic(histogram, cumulative, low + 1) - value)
+    return value
+
+
+# --- what settled means, per ticket ----------------------------------------------
+
+
+def _local_months(start: dt.datetime, end: dt.datetime, timezone: str) -> list[Bucket]:
+    """The whole local months covering [start, end), unclipped."""
+    zone = ZoneInfo(timezone)
+    day = start.astimezone(zone).date().replace(day=1)
+    out = []
+    while True:
+        month_start = local_midnight(day, timezone)
+        if month_start >= end:
+            return out
+        following = (day + dt.timedelta(days=32)).replace(day=1)
+        out.append(Bucket(day.isoformat(), month_start, local_midnight(following, timezone)))
+        day = following
+
+
+def local_month(instant: dt.datetime, timezone: str) -> dt.date:
+    return instant.astimezone(ZoneInfo(timezone)).date().replace(day=1)
+
+
+def is_month_start(instant: dt.datetime, timezone: str) -> bool:
+    local = instant.astimezone(ZoneInfo(timezone))
+    return local.day == 1 and local.time() == dt.time()
+
+
+@dataclass
+class _TicketSql:
+    """The per-ticket expressions the rollup stores, as of `now`."""
+
+    counts: dict[str, Any]
+    settled: Any
+    ended: Any
+    response_seconds: Any
+    resolution_seconds: Any
+    respond_by: Any
+    responded: Any
+    resolve_deadline: Any
+
+
+def _ticket_sql(session: Session, now: dt.datetime, timezone: str) -> _TicketSql:
+    from service.metrics.engine import EXCLUDED, SummaryScope, _per_ticket, epoch
+
+    dialect = session.get_bind().dialect.name
+    t = Ticket
+    scope = SummaryScope(
+        principal=Principal(user_id=0, role=Role.admin),
+        start=now,
+        end=now,
+        timezone=timezone,
+        as_of=now,
+    )
+    per_ticket = _per_ticket(scope, dialect, [Bucket("", now, now)])
+    excluded = t.status.in_(EXCLUDED)
+    completed = per_ticket["completed"]
+    responded = t.responded_at.is_not(None)
+    ended = case(
+        (completed, epoch(t.resolved_at, dialect)),
+        (excluded, epoch(t.updated_at, dialect)),
+        else_=None,
+    )
+    settled = and_(
+        ended.is_not(None),
+        ended <= now.timestamp(),
+        or_(
+            responded,
+            excluded,
+            t.respond_by.is_(None),
+            t.respond_by <= literal(now, UTCDateTime()),
+        ),
+    )
+    paused = func.coalesce(t.paused_seconds, 0)
+    return _TicketSql(
+        counts={name: per_ticket[name] for name in ROLLUP_COUNTS},
+        settled=case((settled, 1), else_=0),
+        ended=ended,
+        response_seconds=case(
+            (responded, epoch(t.responded_at, dialect) - epoch(t.created_at, dialect)),
+            else_=None,
+        ),
+        resolution_seconds=case(
+            (
+                completed,
+                epoch(t.resolved_at, dialect) - epoch(t.created_at, dialect) - paused,
+            ),
+            else_=None,
+        ),
+        respond_by=epoch(t.respond_by, dialect),
+        responded=case((responded, epoch(t.responded_at, dialect)), else_=None),
+        resolve_deadline=epoch(t.resolve_by, dialect) + paused,
+    )
+
+
+# --- rolling up ------------------------------------------------------------------
+
+
+def _roll(
+    session: Session,
+    now: dt.datetime,
+    timezone: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    last_ticket: int,
+    paths: Iterable[str] | None = None,
+) -> None:
+    """Delete and re-insert the slices of the months in [start, end) (local month
+    starts) and `paths` (every region when None), from tickets up to `last_ticket`."""
+    from service.metrics.engine import FOLLOWED
+
+    months = _local_months(start, end, timezone)
+    if not months:
+        return
+    first, after = dt.date.fromisoformat(months[0].label), months[-1].end
+    after_day = local_month(after, timezone)
+    path_list = sorted(set(paths)) if paths is not None else None
+    for table in (ROLLUP, BY_ORGANIZATION, BY_CATEGORY, SPAN, PENDING):
+        stale = delete(table).where(table.c.month >= first, table.c.month < after_day)
+        if path_list is not None:
+            stale = stale.where(table.c.region_path.in_(path_list))
+        session.execute(stale)
+
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL jit = off"))  # compiling this costs minutes
+    t = Ticket
+    sql = _ticket_sql(session, now, timezone)
+    month = bucket_of(t.created_at, months, [dt.date.fromisoformat(m.label) for m in months])
+    month_end = bucket_of(t.created_at, months, [m.end.timestamp() for m in months])
+    where = [
+        t.created_at >= literal(months[0].start, UTCDateTime()),
+        t.created_at < literal(after, UTCDateTime()),
+        t.id <= last_ticket,
+    ]
+    if path_list is not None:
+        where.append(t.region_path.in_(path_list))
+    source = Ticket.__table__.outerjoin(FOLLOWED, FOLLOWED.c.ticket_id == t.id)
+    keys = [t.region_path, t.organization_id, t.category_id, t.kind]
+
+    columns = [month.label("month"), *keys]
+    for name, expr in sql.counts.items():
+        if name == "rating_sum":
+            columns.append(func.coalesce(t.rating, 0).label(name))
+        else:
+            columns.append(case((expr, 1), else_=0).label(name))
+    columns.append(bucket_sql(sql.response_seconds).label("rb"))
+    columns.append(bucket_sql(sql.resolution_seconds).label("sb"))
+    # OFFSET 0 keeps the planner from inlining the buckets into each of the sums.
+    inner = (
+        select(*columns).select_from(source).where(*where, sql.settled == 1).offset(0).subquery()
+    )
+    key_columns = [inner.c.month, *(inner.c[k.key] for k in keys)]
+    sums = [func.sum(inner.c[name]) for name in ROLLUP_COUNTS]
+    histograms = [
+        func.sum(case((inner.c[which] == i, 1), else_=0))
+        for which in ("rb", "sb")
+        for i in range(HISTOGRAM_BUCKETS)
+    ]
+    rolled = select(*key_columns, *sums, *histograms).group_by(*key_columns)
+    target = ["month", "region_path", "organization_id", "category_id", "kind", *ROLLUP_COUNTS]
+    target += HISTOGRAMS
+    session.execute(insert(ROLLUP).from_select(target, rolled))
+    # The two coarser copies, from the rows just made.
+    made = [ROLLUP.c.month >= first, ROLLUP.c.month < after_day]
+    if path_list is not None:
+        made.append(ROLLUP.c.region_path.in_(path_list))
+    for table, key in ((BY_ORGANIZATION, "organization_id"), (BY_CATEGORY, "category_id")):
+        key_columns = [ROLLUP.c.month, ROLLUP.c.region_path, ROLLUP.c[key], ROLLUP.c.kind]
+        coarse = (
+            select(*key_columns, *(func.sum(ROLLUP.c[n]) for n in (*ROLLUP_COUNTS, *HISTOGRAMS)))
+            .where(*made)
+            .group_by(*key_columns)
+        )
+        columns = ["month", "region_path", key, "kind", *ROLLUP_COUNTS, *HISTOGRAMS]
+        session.execute(insert(table).from_select(columns, coarse))
+
+    spanning = select(
+        t.id,
+        month,
+        *keys,
+        t.created_at,
+        sql.ended,
+        sql.respond_by,
+        sql.responded,
+        sql.resolve_deadline,
+    ).where(*where, sql.settled == 1, sql.ended > month_end)
+    session.execute(
+        insert(SPAN).from_select(
+            [
+                "ticket_id",
+                "month",
+                "region_path",
+                "organization_id",
+                "category_id",
+                "kind",
+                "created_at",
+                "ended",
+                "respond_by",
+                "responded",
+                "resolve_deadline",
+            ],
+            spanning,
+        )
+    )
+    pending = select(t.id, month, t.region_path).where(*where, sql.settled == 0)
+    session.execute(insert(PENDING).from_select(["ticket_id", "month", "region_path"], pending))
+
+
+def _state(session: Session) -> MetricsRollupState | None:
+    return session.get(MetricsRollupState, 1)
+
+
+def rebuild(session: Session, now: dt.datetime, timezone: str) -> int:
+    """Roll up every ticket (the first run, or after a change of time zone); the
+    number of rollup rows made."""
+    last_ticket = session.scalar(select(func.max(Ticket.id))) or 0
+    last_event = session.scalar(select(func.max(TicketEvent.id))) or 0
+    first, last = session.execute(
+        select(func.min(Ticket.created_at), func.max(Ticket.created_at))
+    ).one()
+    for table in (ROLLUP, BY_ORGANIZATION, BY_CATEGORY, SPAN, PENDING):
+        session.execute(delete(table))
+    if first is not None:
+        _roll(session, now, timezone, first, last + dt.timedelta(seconds=1), last_ticket)
+    _save_state(session, now, timezone, last_event, last_ticket)
+    return int(session.scalar(select(func.count()).select_from(ROLLUP)) or 0)
+
+
+def _save_state(
+    session: Session, now: dt.datetime, timezone: str, last_event: int, last_ticket: int
+) -> None:
+    state = _state(session)
+    if state is None:
+        state = MetricsRollupState(id=1)
+        session.add(state)
+    state.timezone, state.refreshed_at = timezone, now
+    state.event_id, state.ticket_id = last_event, last_ticket
+    session.flush()
+
+
+def refresh(session: Session, now: dt.datetime, timezone: str) -> int:
+    """Re-roll the slices that changed since the last run; returns how many."""
+    state = _state(session)
+    if state is None or state.timezone != timezone:
+        rebuild(session, now, timezone)
+        return -1
+    last_ticket = session.scalar(select(func.max(Ticket.id))) or 0
+    last_event = session.scalar(select(func.max(TicketEvent.id))) or 0
+    sql = _ticket_sql(session, now, timezone)
+    changed = union_all(
+        select(TicketEvent.ticket_id.label("id")).where(
+            TicketEvent.id > state.event_id - EVENT_OVERLAP, TicketEvent.id <= last_event
+        ),
+        select(Ticket.id).where(Ticket.id > state.ticket_id, Ticket.id <= last_ticket),
+        select(Ticket.id).join(PENDING, PENDING.c.ticket_id == Ticket.id).where(sql.settled == 1),
+    ).subquery()
+    rows = session.execute(
+        select(Ticket.region_path, Ticket.created_at)
+        .where(Ticket.id.in_(select(changed.c.id)))
+        .distinct()
+    ).all()
+    slices: dict[dt.date, set[str]] = defaultdict(set)
+    for path, created in rows:
+        slices[local_month(created, timezone)].add(path)
+    for month, paths in sorted(slices.items()):
+        start = local_midnight(month, timezone)
+        _roll(session, now, timezone, start, start + dt.timedelta(days=1), last_ticket, paths)
+    _save_state(session, now, timezone, last_event, last_ticket)
+    return sum(len(p) for p in slices.values())
+
+
+@job("metrics.rollup", every=dt.timedelta(minutes=1))
+def refresh_rollup(context: JobContext) -> int:
+    with context.session() as session:
+        slices = refresh(session, context.now, context.settings.timezone)
+        session.commit()
+    return max(slices, 0)
+
+
+# --- reading ---------------------------------------------------------------------
+
+
+def usable(session: Session, scope: Any) -> MetricsRollupState | None:
+    """The rollup answers when the period starts at a local month, ends at one (or
+    after the rollup's last run), and no community is asked for: the rows hold
+    regions, not communities. Otherwise the live query does."""
+    if scope.community_id is not None or "community" in scope.group_by:
+        return None
+    if scope.principal.role not in (Role.admin, Role.provider_staff):
+        return None
+    state = _state(session)
+    if state is None or state.timezone != scope.timezone:
+        return None
+    if scope.as_of < state.refreshed_at or not is_month_start(scope.start, scope.timezone):
+        return None
+    if not (is_month_start(scope.end, scope.timezone) or scope.end >= state.refreshed_at):
+        return None
+    return state
+
+
+def _table(scope: Any) -> Any:
+    """The smallest copy of the rollup that holds what the summary asks for."""
+    by_category = "category" in scope.group_by or scope.category_ids is not None
+    by_organization = (
+        "organization" in scope.group_by
+        or scope.organization_id is not None
+        or scope.principal.role == Role.provider_staff
+    )
+    if by_category and by_organization:
+        return ROLLUP
+    return BY_CATEGORY if by_category else BY_ORGANIZATION
+
+
+def _filters(table: Any, scope: Any) -> list[Any]:
+    tz = scope.timezone
+    first = local_month(scope.start, tz)
+    if is_month_start(scope.end, tz):
+        after = local_month(scope.end, tz)
+    else:
+        after = (local_month(scope.end, tz) + dt.timedelta(days=32)).replace(day=1)
+    where = [table.c.month >= first, table.c.month < after]
+    principal: Principal = scope.principal
+    if principal.role == Role.provider_staff:
+        where.append(table.c.organization_id == principal.organization_id)
+    elif principal.region_path is not None:
+        where.append(table.c.region_path.startswith(principal.region_path, autoescape=True))
+    if scope.region is not None:
+        where.append(table.c.region_path.startswith(scope.region.path, autoescape=True))
+    if scope.organization_id is not None:
+        where.append(table.c.organization_id == scope.organization_id)
+    if scope.kind is not None:
+        where.append(table.c.kind == scope.kind)
+    if scope.category_ids is not None:
+        where.append(table.c.category_id.in_(scope.category_ids))
+    return where
+
+
+def _dims(session: Session, scope: Any, table: Any, bounds: list[Bucket]) -> tuple[list[Any], Any]:
+    from service.metrics.engine import region_key
+
+    source: Any = table
+    dims: list[Any] = []
+    starts = [local_month(b.start, scope.timezone) for b in bounds]
+    for name in scope.group_by:
+        if name == "region":
+            region, parent = aliased(Region), aliased(Region)
+            source = source.join(region, region.path == table.c.region_path).outerjoin(
+                parent, parent.id == region.parent_id
+            )
+            dims.append(region_key(region, parent, scope.level(session)))
+        elif name == "organization":
+            dims.append(table.c.organization_id)
+        elif name == "category":
+            dims.append(table.c.category_id)
+        elif name == "kind":
+            dims.append(table.c.kind)
+        elif name in ("month", "quarter") and name == scope.time_unit:
+            dims.append(_month_index(table.c.month, starts))
+    return [d.label(f"g{i}") for i, d in enumerate(dims)], source
+
+
+def _month_index(column: Any, starts: list[dt.date]) -> Any:
+    def tree(lo: int, hi: int) -> Any:
+        if lo == hi:
+            return literal(lo)
+        mid = (lo + hi + 1) // 2
+        return case((column < literal(starts[mid], Date()), tree(lo, mid - 1)), else_=tree(mid, hi))
+
+    return tree(0, len(starts) - 1)
+
+
+@dataclass
+class _Group:
+    counts: dict[str, int]
+    histograms: dict[str, list[int]]
+
+
+def run(session: Session, scope: Any, state: MetricsRollupState) -> list[Any]:
+    """The summary's rows (engine.Row) from the rollup, the spans and the live tickets."""
+    from service.metrics.engine import Row, _per_ticket, _ticket_conditions, _ticket_dims
+    from service.metrics.indicators import COUNTS, PERCENTILES
+
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        # Compiling ~130 sums costs more than adding them up.
+        session.execute(text("SET LOCAL jit = off"))
+    bounds = scope.buckets()
+    groups: dict[tuple[Any, ...], _Group] = {}
+
+    def group(key: tuple[Any, ...]) -> _Group:
+        if key not in groups:
+            groups[key] = _Group(
+                {name: 0 for name in COUNTS},
+                {d: [0] * HISTOGRAM_BUCKETS for d in DURATIONS},
+            )
+        return groups[key]
+
+    # 1. The settled tickets' counts and histograms.
+    table = _table(scope)
+    dims, source = _dims(session, scope, table, bounds)
+    sums = [func.sum(table.c[name]).label(name) for name in (*ROLLUP_COUNTS, *HISTOGRAMS)]
+    query = select(*dims, *sums).select_from(source).where(*_filters(table, scope))
+    if dims:
+        query = query.group_by(*[d.element for d in dims])
+    n, c, b = len(dims), len(ROLLUP_COUNTS), HISTOGRAM_BUCKETS
+    for record in session.execute(query):
+        g = group(tuple(record[:n]))
+        counts = g.counts
+        for name, value in zip(ROLLUP_COUNTS, record[n : n + c], strict=True):
+            counts[name] += int(value or 0)
+        for duration, offset in (("response_minutes", n + c), ("resolution_hours", n + c + b)):
+            old = g.histograms[duration]
+            g.histograms[duration] = [
+                x + int(y or 0) for x, y in zip(old, record[offset : offset + b], strict=True)
+            ]
+
+    # 2. Backlog and overdue of the settled tickets still open at a month's end.
+    dims, source = _dims(session, scope, SPAN, bounds)
+    s = SPAN.c
+    ends = [min(b.end, scope.end, scope.as_of).timestamp() for b in bounds]
+    period_end = literal(ends[0]) if len(bounds) == 1 else bucket_of(s.created_at, bounds, ends)
+    open_at_end = s.ended > period_end
+    overdue = and_(
+        open_at_end,
+        or_(
+            and_(s.respond_by <= period_end, or_(s.responded.is_(None), s.responded > period_end)),
+            s.resolve_deadline <= period_end,
+        ),
+    )
+    query = (
+        select(
+            *dims,
+            func.sum(case((open_at_end, 1), else_=0)).label("backlog"),
+            func.sum(case((overdue, 1), else_=0)).label("overdue_open"),
+        )
+        .select_from(source)
+        .where(
+            *_filters(SPAN, scope),
+            s.created_at >= literal(scope.start, UTCDateTime()),
+            s.created_at < literal(scope.end, UTCDateTime()),
+        )
+    )
+    if dims:
+        query = query.group_by(*[d.element for d in dims])
+    for record in session.execute(query).mappings():
+        g = group(tuple(record[f"g{i}"] for i in range(len(dims))))
+        g.counts["backlog"] += int(record["backlog"] or 0)
+        g.counts["overdue_open"] += int(record["overdue_open"] or 0)
+
+    # 3. The pending tickets and those newer than the rollup, exactly.
+    live_ids = union_all(
+        select(PENDING.c.ticket_id.label("id")),
+        select(Ticket.id).where(Ticket.id > state.ticket_id),
+    ).subquery()
+    # Driven by the few live ids (primary-key lookups), with their follow-ups only.
+    followed = (
+        select(FollowUp.ticket_id)
+        .where(FollowUp.ticket_id.in_(select(live_ids.c.id)))
+        .group_by(FollowUp.ticket_id)
+        .subquery("followed")
+    )
+    per_ticket = _per_ticket(scope, dialect, bounds, followed)
+    base = live_ids.join(Ticket.__table__, Ticket.id == live_ids.c.id).outerjoin(
+        followed, followed.c.ticket_id == Ticket.id
+    )
+    dims, source = _ticket_dims(session, scope, bounds, base)
+    where = _ticket_conditions(scope)
+    aggregates = []
+    for name in COUNTS:
+        expr = per_ticket[name]
+        if name == "rating_sum":
+            aggregates.append(func.sum(expr).label(name))
+        else:
+            aggregates.append(func.sum(case((expr, 1), else_=0)).label(name))
+    query = select(*dims, *aggregates).select_from(source).where(*where)
+    if dims:
+        query = query.group_by(*[d.element for d in dims])
+    for record in session.execute(query).mappings():
+        g = group(tuple(record[f"g{i}"] for i in range(len(dims))))
+        for name in COUNTS:
+            g.counts[name] += int(record[name] or 0)
+    for duration, unit in DURATIONS.items():
+        values = (
+            select(*dims, (per_ticket[duration] * unit).label("v"))
+            .select_from(source)
+            .where(*where, per_ticket[duration].is_not(None))
+            .offset(0)  # the value once per ticket, not once per comparison
+            .subquery()
+        )
+        keys = [values.c[f"g{i}"] for i in range(len(dims))]
+        bucket = bucket_sql(values.c.v).label("b")
+        query = select(*keys, bucket, func.count().label("n")).group_by(*keys, bucket)
+        for record in session.execute(query):
+            g = group(tuple(record[:n]))
+            g.histograms[duration][int(record[n])] += int(record[n + 1])
+
+    rows = []
+    for key, g in groups.items():
+        percentiles = {
+            indicator: (
+                None
+                if (value := percentile(g.histograms[duration], fraction)) is None
+                else value / DURATIONS[duration]
+            )
+            for indicator, duration, fraction in PERCENTILES
+        }
+        rows.append(Row(key, g.counts, percentiles))
+    if scope.group_by == () and not rows:
+        rows.append(Row((), {name: 0 for name in COUNTS}, {p[0]: None for p in PERCENTILES}))
+    return rows
