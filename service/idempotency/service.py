@@ -33,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, func, literal, select, text
+from sqlalchemy import BigInteger, and_, bindparam, delete, func, literal, select, text
 from sqlalchemy.orm import Session
 
 from service.db import driver_execute, utcnow
@@ -120,12 +120,13 @@ def _verdict(
     return Replay(existing.response_status, existing.response_body, existing.response_headers or {})
 
 
-def claim_columns(session: Session, claim: Claim) -> tuple[list[Any], Any, Any]:
+def claim_columns(dialect: str) -> tuple[list[Any], Any, Any]:
     """What `begin` does, as columns and an outer join for another statement:
-    (columns, the table to join, the ON clause). Pass that statement's row to `resolve`."""
+    (columns, the table to join, the ON clause), with bind parameters that
+    `claim_params` fills. Pass that statement's row to `resolve`."""
     locked: Any = literal(True)
-    if session.get_bind().dialect.name == "postgresql":
-        locked = func.pg_try_advisory_xact_lock(_lock_id(claim.owner, claim.key))
+    if dialect == "postgresql":
+        locked = func.pg_try_advisory_xact_lock(bindparam("idem_lock", type_=BigInteger))
     columns = [
         locked.label("idem_locked"),
         IdempotencyKey.request_hash.label("idem_request_hash"),
@@ -134,8 +135,19 @@ def claim_columns(session: Session, claim: Claim) -> tuple[list[Any], Any, Any]:
         IdempotencyKey.response_headers.label("idem_headers"),
         IdempotencyKey.expires_at.label("idem_expires_at"),
     ]
-    on = and_(IdempotencyKey.owner == claim.owner, IdempotencyKey.key == claim.key)
+    on = and_(
+        IdempotencyKey.owner == bindparam("idem_owner"),
+        IdempotencyKey.key == bindparam("idem_key"),
+    )
     return columns, IdempotencyKey, on
+
+
+def claim_params(claim: Claim) -> dict[str, Any]:
+    return {
+        "idem_lock": _lock_id(claim.owner, claim.key),
+        "idem_owner": claim.owner,
+        "idem_key": claim.key,
+    }
 
 
 @dataclass(frozen=True)
