@@ -218,6 +218,29 @@ def cmd_dev_setup(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_metrics_rollup(args: argparse.Namespace) -> int:
+    """Build the metrics rollup from scratch (`--rebuild`), or bring it up to date
+    as the `metrics.rollup` job does every minute."""
+    from sqlalchemy.orm import Session
+
+    from service.db import make_engine, utcnow
+    from service.metrics import rollup
+
+    settings = get_settings()
+    engine = make_engine(settings)
+    try:
+        with Session(engine) as session, session.begin():
+            if args.rebuild:
+                rows = rollup.rebuild(session, utcnow(), settings.timezone)
+                print(f"metrics rollup rebuilt: {rows:,} rows")
+            else:
+                slices = rollup.refresh(session, utcnow(), settings.timezone)
+                print("metrics rollup built" if slices < 0 else f"{slices} slices re-rolled")
+    finally:
+        engine.dispose()
+    return 0
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
     """Synthetic data at the programme's scale into an empty database (migrated first)."""
     from service.db import make_engine
@@ -301,6 +324,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = add("worker", cmd_worker, "run the periodic jobs (breaches, auto-close, expiry)")
     worker.add_argument("--once", action="store_true", help="run every due job once and exit")
+
+    roll = add("metrics-rollup", cmd_metrics_rollup, "bring the metrics rollup up to date")
+    roll.add_argument("--rebuild", action="store_true", help="from scratch (minutes per 10M)")
 
     gen = add("generate", cmd_generate, "synthetic communities, residents and tickets")
     gen.add_argument("--communities", type=int, default=1714)

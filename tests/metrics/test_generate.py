@@ -78,3 +78,44 @@ def test_same_seed_same_data_and_believable_shapes() -> None:
     assert facts["high_ratings"] > 0.5 and facts["low_ratings"] > 0.03
     assert facts["histories"] >= 1
     assert facts["users"] == PLAN.residents
+
+
+def test_the_rollup_of_generated_data_gives_the_live_figures() -> None:
+    """Three years of generated tickets (spans, open tickets, re-assignments): the
+    bench's summaries from the rollup equal the live query's."""
+    from sqlalchemy.orm import Session
+
+    from service.auth import Principal
+    from service.db import utcnow
+    from service.enums import Role
+    from service.metrics import rollup
+    from service.metrics.engine import live_summary, run_summary
+    from service.metrics.request import build_scope
+    from tests.metrics.test_rollup import assert_same
+
+    db = new_database("linli_gen")
+    settings = Settings(database_url=db.url, jwt_secret=TEST_SECRET)
+    engine = make_engine(settings)
+    try:
+        generate(
+            engine, Plan(communities=30, residents=2000, tickets=3000, seed=5), out=io.StringIO()
+        )
+        with Session(engine) as session, session.begin():
+            assert rollup.rebuild(session, utcnow(), settings.timezone) > 0
+        province = Principal(user_id=0, role=Role.admin)
+        for group_by in ("organization,quarter", "category", "region", "kind,month", ""):
+            with Session(engine) as session, session.begin():
+                scope = build_scope(
+                    session,
+                    province,
+                    settings,
+                    start="2023-11-01",
+                    end="2026-11-01",
+                    group_by=group_by,
+                )
+                assert rollup.usable(session, scope) is not None
+                assert_same(run_summary(session, scope), live_summary(session, scope))
+    finally:
+        engine.dispose()
+        if db.cleanup:
+            db.cleanup()
