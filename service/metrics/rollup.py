@@ -74,9 +74,12 @@ from service.metrics.periods import Bucket, bucket_of, local_midnight
 from service.tickets.models import FollowUp, Ticket, TicketEvent
 
 EDGES: tuple[float, ...] = tuple(60.0 * 1.25**k for k in range(HISTOGRAM_BUCKETS - 1))
-# Events re-read on every run: ids are drawn before their transactions commit, so
-# one can become visible after a larger one was read.
+# Ids are drawn before their transactions commit, so an event can become visible
+# after a larger id was read: each run also looks at the last EVENT_OVERLAP ids
+# below its watermark, and re-rolls those written within LATE_COMMIT of the last
+# run (a transaction open longer than that is not waited for).
 EVENT_OVERLAP = 1000
+LATE_COMMIT = dt.timedelta(minutes=5)
 ROLLUP = MetricsRollup.__table__
 BY_ORGANIZATION = MetricsRollupByOrganization.__table__
 BY_CATEGORY = MetricsRollupByCategory.__table__
@@ -394,7 +397,12 @@ def refresh(session: Session, now: dt.datetime, timezone: str) -> int:
     sql = _ticket_sql(session, now, timezone)
     changed = union_all(
         select(TicketEvent.ticket_id.label("id")).where(
-            TicketEvent.id > state.event_id - EVENT_OVERLAP, TicketEvent.id <= last_event
+            TicketEvent.id > state.event_id, TicketEvent.id <= last_event
+        ),
+        select(TicketEvent.ticket_id).where(
+            TicketEvent.id > state.event_id - EVENT_OVERLAP,
+            TicketEvent.id <= state.event_id,
+            TicketEvent.created_at >= literal(state.refreshed_at - LATE_COMMIT, UTCDateTime()),
         ),
         select(Ticket.id).where(Ticket.id > state.ticket_id, Ticket.id <= last_ticket),
         select(Ticket.id).join(PENDING, PENDING.c.ticket_id == Ticket.id).where(sql.settled == 1),
