@@ -619,34 +619,39 @@ def run(session: Session, scope: Any, state: MetricsRollupState) -> list[Any]:
         where.append(Ticket.id.in_(select(live_ids.c.id)))
     base = base.outerjoin(followed, followed.c.ticket_id == Ticket.id)
     dims, source = _ticket_dims(session, scope, bounds, base)
-    aggregates = []
+    # One pass: each ticket's conditions and durations once, then grouped by the
+    # keys and the two duration buckets (the live tickets are few).
+    per_row = []
     for name in COUNTS:
         expr = per_ticket[name]
-        if name == "rating_sum":
-            aggregates.append(func.sum(expr).label(name))
-        else:
-            aggregates.append(func.sum(case((expr, 1), else_=0)).label(name))
-    query = select(*dims, *aggregates).select_from(source).where(*where)
-    if dims:
-        query = query.group_by(*[d.element for d in dims])
-    for record in session.execute(query).mappings():
-        g = group(tuple(record[f"g{i}"] for i in range(len(dims))))
-        for name in COUNTS:
-            g.counts[name] += int(record[name] or 0)
-    for duration, unit in DURATIONS.items():
-        values = (
-            select(*dims, (per_ticket[duration] * unit).label("v"))
-            .select_from(source)
-            .where(*where, per_ticket[duration].is_not(None))
-            .offset(0)  # the value once per ticket, not once per comparison
-            .subquery()
-        )
-        keys = [values.c[f"g{i}"] for i in range(len(dims))]
-        bucket = bucket_sql(values.c.v).label("b")
-        query = select(*keys, bucket, func.count().label("n")).group_by(*keys, bucket)
-        for record in session.execute(query):
-            g = group(tuple(record[:n]))
-            g.histograms[duration][int(record[n])] += int(record[n + 1])
+        value = expr if name == "rating_sum" else case((expr, 1), else_=0)
+        per_row.append(value.label(name))
+    durations = [
+        (per_ticket[duration] * unit).label(f"v{i}")
+        for i, (duration, unit) in enumerate(DURATIONS.items())
+    ]
+    tickets = (
+        select(*dims, *per_row, *durations)
+        .select_from(source)
+        .where(*where)
+        .offset(0)  # evaluated once per ticket, not once per use
+        .subquery()
+    )
+    keys = [tickets.c[f"g{i}"] for i in range(len(dims))]
+    buckets_ = [bucket_sql(tickets.c[f"v{i}"]).label(f"b{i}") for i in range(len(DURATIONS))]
+    query = select(
+        *keys, *buckets_, *(func.sum(tickets.c[name]).label(name) for name in COUNTS)
+    ).group_by(*keys, *buckets_)
+    names = list(DURATIONS)
+    for record in session.execute(query):
+        g = group(tuple(record[:n]))
+        sums = record[n + len(names) :]
+        for name, value in zip(COUNTS, sums, strict=True):
+            g.counts[name] += int(value or 0)
+        tickets_here = int(sums[COUNTS.index("created")] or 0)  # the tickets of this row
+        for i, duration in enumerate(names):
+            if record[n + i] is not None:
+                g.histograms[duration][int(record[n + i])] += tickets_here
 
     rows = []
     for key, g in groups.items():
