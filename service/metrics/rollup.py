@@ -286,11 +286,21 @@ def _roll(
             columns.append(func.coalesce(t.rating, 0).label(name))
         else:
             columns.append(case((expr, 1), else_=0).label(name))
-    columns.append(bucket_sql(sql.response_seconds).label("rb"))
-    columns.append(bucket_sql(sql.resolution_seconds).label("sb"))
-    # OFFSET 0 keeps the planner from inlining the buckets into each of the sums.
-    inner = (
+    columns.append(sql.response_seconds.label("rv"))
+    columns.append(sql.resolution_seconds.label("sv"))
+    # OFFSET 0 keeps the planner from inlining each ticket's values and buckets into
+    # every use of them (and the statement stays small to compile).
+    values = (
         select(*columns).select_from(source).where(*where, sql.settled == 1).offset(0).subquery()
+    )
+    inner = (
+        select(
+            *(c for c in values.c if c.key not in ("rv", "sv")),
+            bucket_sql(values.c.rv).label("rb"),
+            bucket_sql(values.c.sv).label("sb"),
+        )
+        .offset(0)
+        .subquery()
     )
     key_columns = [inner.c.month, *(inner.c[k.key] for k in keys)]
     sums = [func.sum(inner.c[name]) for name in ROLLUP_COUNTS]
