@@ -428,7 +428,11 @@ def test_worker_once_runs_every_job_then_waits_for_their_next_turn(cli: Path) ->
     assert {line.split(":")[0] for line in first.splitlines()} == set(JOBS)
     # The demo's overdue tickets got their breaches now (the demo replays weeks).
     assert int(re.search(r"sla.breaches: (\d+)", first).group(1)) > 0  # type: ignore[union-attr]
-    assert run("worker", "--once") == ""  # no job's next turn is due yet
+    again = {line.split(":")[0] for line in run("worker", "--once").splitlines()}
+    # Only a job of a second or so can be due again already (webhook delivery, on
+    # a slow machine); the ten-minute and hourly ones wait for their next turn.
+    slow = {name for name, job in JOBS.items() if job.every >= dt.timedelta(minutes=10)}
+    assert slow and not again & slow
 
 
 def test_serve_runs_the_jobs_in_process(cli: Path) -> None:
