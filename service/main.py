@@ -13,6 +13,8 @@ from service.apikeys.router import router as api_keys_router
 from service.auth import PrincipalCache
 from service.categories.router import router as categories_router
 from service.config import Settings, get_settings
+from service.dashboard.router import api as dashboard_api
+from service.dashboard.router import pages as dashboard_pages
 from service.db import make_engine, make_sessionmaker
 from service.directory.router import router as directory_router
 from service.errors import install_error_handlers
@@ -23,8 +25,6 @@ from service.health import router as health_router
 from service.jobs.runner import run_forever
 from service.me import router as me_router
 from service.metrics.router import router as metrics_router
-from service.dashboard.router import api as dashboard_api
-from service.dashboard.router import pages as dashboard_pages
 from service.middleware import RequestGuard
 from service.sla.router import router as sla_router
 from service.tickets.router import router as tickets_router

@@ -454,11 +454,15 @@ def _feed_head(session: Session) -> Any:
 
 def get_visible_ticket_json(session: Session, principal: Principal, ticket_id: int) -> Any:
     """The ticket as (id, version, body): its TicketRead as JSON text, in one query."""
-    row = session.connection().execute(
-        select(Ticket.id, Ticket.version, _ticket_json(session))
-        .join(Category, Category.id == Ticket.category_id)
-        .where(Ticket.id == ticket_id, visible(principal, Ticket))
-    ).one_or_none()
+    row = (
+        session.connection()
+        .execute(
+            select(Ticket.id, Ticket.version, _ticket_json(session))
+            .join(Category, Category.id == Ticket.category_id)
+            .where(Ticket.id == ticket_id, visible(principal, Ticket))
+        )
+        .one_or_none()
+    )
     if row is None:
         raise NotFound(f"No ticket {ticket_id}.")
     return row
