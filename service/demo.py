@@ -982,6 +982,7 @@ class _Replay:
             TicketCreate.model_validate(body),
             timezone=self.settings.timezone,
         )
+        assert isinstance(ticket, Ticket)  # no idempotency claim: never a replay
         story.ticket_id = self.tickets[story.key] = ticket.id
 
     def act(self, story: _Story, step: Step) -> None:

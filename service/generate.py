@@ -19,9 +19,9 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
-from sqlalchemy import Boolean, Integer, insert, inspect, select, text
+from sqlalchemy import Boolean, Integer, Table, insert, inspect, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -234,6 +234,7 @@ def build_reference(session: Session, plan: Plan, rng: random.Random) -> World:
         session.add(prefecture)
         session.flush()
         prefecture.path = f"{province.path}{prefecture.id}/"
+        county: Region | None
         for i, county_name in enumerate(county_names):
             county = Region(
                 name=county_name,
@@ -357,7 +358,7 @@ def build_reference(session: Session, plan: Plan, rng: random.Random) -> World:
                 (dt.datetime.combine(since, dt.time(), dt.UTC).timestamp(), org.id)
                 for since, org in history
             ]
-    session.execute(insert(ProviderAssignment.__table__), assignments)
+    session.execute(insert(cast(Table, ProviderAssignment.__table__)), assignments)
 
     # Residents as users (the reporters of tickets).
     first_user = (session.scalar(text("SELECT coalesce(max(id), 0) FROM user_account")) or 0) + 1
@@ -695,6 +696,7 @@ def generate(
     with engine.begin() as connection:
         first_id = (connection.scalar(text("SELECT coalesce(max(id), 0) FROM ticket")) or 0) + 1
         raw = connection.connection.driver_connection
+        assert raw is not None
         rows = _ticket_rows(world, plan, rng, first_id, postgres, extra, follow_ups, bar)
         if postgres:
             with raw.cursor() as cursor:

@@ -47,6 +47,7 @@ def line_chart(
         f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">',
         f'<text x="{left}" y="18" class="t">{escape(title)}</text>',
     ]
+    v: float | None
     for k in range(5):
         v = low + (high - low) * k / 4
         parts.append(

@@ -85,6 +85,7 @@ def head_cursor(session: Session, now: dt.datetime | None = None) -> str:
         horizon = session.scalar(
             select(literal_column("pg_snapshot_xmin(pg_current_snapshot())::text::bigint"))
         )
+        assert horizon is not None
         return cursors.encode(FeedPosition(int(horizon), 0, at))
     last = session.scalar(select(func.coalesce(func.max(TicketEvent.id), 0)))
     return cursors.encode(FeedPosition(0, int(last or 0), at))

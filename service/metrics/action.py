@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -82,11 +82,14 @@ def update_action(session: Session, principal: Principal, data: ActionUpdate) ->
     changes = data.model_dump(exclude_unset=True, exclude_none=True)  # null: unchanged
     new = replace(
         current,
-        **{
-            k: (RankingWeights(**v) if k == "weights" else v)
-            for k, v in changes.items()
-            if k != "targets"
-        },
+        **cast(
+            dict[str, Any],
+            {
+                k: (RankingWeights(**v) if k == "weights" else v)
+                for k, v in changes.items()
+                if k != "targets"
+            },
+        ),
     )
     if data.targets is not None:
         errors = []

@@ -66,10 +66,10 @@ def render(
     for line in body:
         worksheet.append(line)
     worksheet.freeze_panes = "A2"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
+    output = io.BytesIO()
+    workbook.save(output)
     return Response(
-        buffer.getvalue(),
+        output.getvalue(),
         media_type=XLSX,
         headers={"Content-Disposition": f'attachment; filename="{filename}.xlsx"'},
     )

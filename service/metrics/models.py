@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -15,6 +15,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -127,11 +128,11 @@ class MetricsRollupByCategory(Base):
 
 for _model in (MetricsRollup, MetricsRollupByOrganization, MetricsRollupByCategory):
     for _name in ROLLUP_COUNTS:
-        _model.__table__.append_column(Column(_name, Integer, nullable=False))
+        cast(Table, _model.__table__).append_column(Column(_name, Integer, nullable=False))
     for _i in range(HISTOGRAM_BUCKETS):
-        _model.__table__.append_column(Column(f"hresp_{_i}", Integer, nullable=False))
+        cast(Table, _model.__table__).append_column(Column(f"hresp_{_i}", Integer, nullable=False))
     for _i in range(HISTOGRAM_BUCKETS):
-        _model.__table__.append_column(Column(f"hres_{_i}", Integer, nullable=False))
+        cast(Table, _model.__table__).append_column(Column(f"hres_{_i}", Integer, nullable=False))
 
 
 class MetricsSpan(Base):

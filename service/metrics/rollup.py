@@ -37,11 +37,13 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Date,
+    FromClause,
+    Table,
     and_,
     case,
     delete,
@@ -80,11 +82,11 @@ EDGES: tuple[float, ...] = tuple(60.0 * 1.25**k for k in range(HISTOGRAM_BUCKETS
 # run (a transaction open longer than that is not waited for).
 EVENT_OVERLAP = 1000
 LATE_COMMIT = dt.timedelta(minutes=5)
-ROLLUP = MetricsRollup.__table__
-BY_ORGANIZATION = MetricsRollupByOrganization.__table__
-BY_CATEGORY = MetricsRollupByCategory.__table__
-SPAN = MetricsSpan.__table__
-PENDING = MetricsPending.__table__
+ROLLUP = cast(Table, MetricsRollup.__table__)
+BY_ORGANIZATION = cast(Table, MetricsRollupByOrganization.__table__)
+BY_CATEGORY = cast(Table, MetricsRollupByCategory.__table__)
+SPAN = cast(Table, MetricsSpan.__table__)
+PENDING = cast(Table, MetricsPending.__table__)
 HISTOGRAMS = [f"hresp_{i}" for i in range(HISTOGRAM_BUCKETS)] + [
     f"hres_{i}" for i in range(HISTOGRAM_BUCKETS)
 ]
@@ -150,7 +152,7 @@ def _local_months(start: dt.datetime, end: dt.datetime, timezone: str) -> list[B
     """The whole local months covering [start, end), unclipped."""
     zone = ZoneInfo(timezone)
     day = start.astimezone(zone).date().replace(day=1)
-    out = []
+    out: list[Bucket] = []
     while True:
         month_start = local_midnight(day, timezone)
         if month_start >= end:
@@ -603,10 +605,10 @@ def run(session: Session, scope: Any, state: MetricsRollupState) -> list[Any]:
     )
     if dims:
         query = query.group_by(*[d.element for d in dims])
-    for record in session.execute(query).mappings():
-        g = group(tuple(record[f"g{i}"] for i in range(len(dims))))
-        g.counts["backlog"] += int(record["backlog"] or 0)
-        g.counts["overdue_open"] += int(record["overdue_open"] or 0)
+    for mapping in session.execute(query).mappings():
+        g = group(tuple(mapping[f"g{i}"] for i in range(len(dims))))
+        g.counts["backlog"] += int(mapping["backlog"] or 0)
+        g.counts["overdue_open"] += int(mapping["overdue_open"] or 0)
 
     # 3. The pending tickets and those newer than the rollup, exactly.
     live_ids = union_all(
@@ -623,7 +625,7 @@ def run(session: Session, scope: Any, state: MetricsRollupState) -> list[Any]:
     per_ticket = _per_ticket(scope, dialect, bounds, followed)
     where = _ticket_conditions(scope)
     if dialect == "postgresql":  # a join: PostgreSQL would hash an IN and scan the tickets
-        base = live_ids.join(Ticket.__table__, Ticket.id == live_ids.c.id)
+        base: FromClause = live_ids.join(Ticket.__table__, Ticket.id == live_ids.c.id)
     else:  # an IN: SQLite walks its list by rowid, but orders a join by an index of ticket
         base = Ticket.__table__
         where.append(Ticket.id.in_(select(live_ids.c.id)))
@@ -655,10 +657,10 @@ def run(session: Session, scope: Any, state: MetricsRollupState) -> list[Any]:
     names = list(DURATIONS)
     for record in session.execute(query):
         g = group(tuple(record[:n]))
-        sums = record[n + len(names) :]
-        for name, value in zip(COUNTS, sums, strict=True):
+        totals = record[n + len(names) :]
+        for name, value in zip(COUNTS, totals, strict=True):
             g.counts[name] += int(value or 0)
-        tickets_here = int(sums[COUNTS.index("created")] or 0)  # the tickets of this row
+        tickets_here = int(totals[COUNTS.index("created")] or 0)  # the tickets of this row
         for i, duration in enumerate(names):
             if record[n + i] is not None:
                 g.histograms[duration][int(record[n + i])] += tickets_here

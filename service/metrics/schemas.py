@@ -57,13 +57,13 @@ class RankingWeights(BaseModel):
     """Weights of the composite score (they need not sum to 1: they are normalised)."""
 
     model_config = ConfigDict(extra="forbid")
-    response_on_time_rate: float = Field(0.2, ge=0, le=100)
-    resolution_on_time_rate: float = Field(0.25, ge=0, le=100)
-    satisfaction_rate: float = Field(0.25, ge=0, le=100)
-    completion_rate: float = Field(0.1, ge=0, le=100)
-    follow_up_rate: float = Field(0.1, ge=0, le=100)
-    reopen_rate: float = Field(0.05, ge=0, le=100)
-    complaints_per_1000_households: float = Field(0.05, ge=0, le=100)
+    response_on_time_rate: float = Field(default=0.2, ge=0, le=100)
+    resolution_on_time_rate: float = Field(default=0.25, ge=0, le=100)
+    satisfaction_rate: float = Field(default=0.25, ge=0, le=100)
+    completion_rate: float = Field(default=0.1, ge=0, le=100)
+    follow_up_rate: float = Field(default=0.1, ge=0, le=100)
+    reopen_rate: float = Field(default=0.05, ge=0, le=100)
+    complaints_per_1000_households: float = Field(default=0.05, ge=0, le=100)
 
 
 class ActionRead(BaseModel):

@@ -115,7 +115,7 @@ def _sqlite_time(column: str) -> str:
     )
 
 
-_SQL_PARTS = {
+_SQL_PARTS: dict[str, dict[str, Any]] = {
     "postgresql": {
         "object": "json_build_object",
         "time": _pg_time,

@@ -7,8 +7,9 @@ dispatchers (people or API keys); anything of another organisation answers 404.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from service.auth import Principal
@@ -138,17 +139,20 @@ def redeliver(
     if row.status == DeliveryStatus.pending:
         raise Conflict("This delivery is still queued; it will be attempted again by itself.")
     # Conditional on the status: a concurrent redelivery cannot queue it twice.
-    changed = session.execute(
-        update(WebhookDelivery)
-        .where(WebhookDelivery.id == row.id, WebhookDelivery.status == row.status)
-        .values(
-            status=DeliveryStatus.pending,
-            attempts=0,
-            next_attempt_at=utcnow(),
-            lease_until=None,
-            delivered_at=None,
-        )
-        .execution_options(synchronize_session="fetch")
+    changed = cast(
+        CursorResult[Any],
+        session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id == row.id, WebhookDelivery.status == row.status)
+            .values(
+                status=DeliveryStatus.pending,
+                attempts=0,
+                next_attempt_at=utcnow(),
+                lease_until=None,
+                delivered_at=None,
+            )
+            .execution_options(synchronize_session="fetch")
+        ),
     ).rowcount
     if not changed:
         raise Conflict("Someone else queued this delivery again just now.")
