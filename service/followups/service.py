@@ -8,7 +8,6 @@ in step); the job only leaves one reminder event per resolution.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -19,8 +18,9 @@ from sqlalchemy.orm import Session
 
 from service.auth import Principal
 from service.enums import Role, Status
-from service.errors import FieldError, Forbidden, Unprocessable
+from service.errors import Forbidden
 from service.followups.models import FollowUpReminder
+from service.pagination import decode_cursor, encode_cursor
 from service.scope import visible
 from service.tickets.models import FollowUp, Ticket
 from service.tickets.service import record_event
@@ -35,23 +35,6 @@ def _pending() -> Any:
     return ~exists().where(
         and_(FollowUp.ticket_id == Ticket.id, FollowUp.created_at >= Ticket.resolved_at)
     )
-
-
-def encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"f:{last_id}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        prefix, _, value = raw.partition(":")
-        if prefix != "f" or not value.isdigit() or int(value) >= 2**63:
-            raise ValueError(cursor)
-        return int(value)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise Unprocessable(
-            "Bad cursor.", errors=[FieldError(field="cursor", message="not a cursor we issued")]
-        ) from exc
 
 
 def list_due(
@@ -83,7 +66,7 @@ def list_due(
     else:
         query = query.where(Ticket.resolved_at > cutoff)
     if cursor:
-        query = query.where(Ticket.id > decode_cursor(cursor))
+        query = query.where(Ticket.id > decode_cursor("f", cursor))
     rows: Sequence[Any] = session.execute(query.order_by(Ticket.id).limit(limit + 1)).all()
     page = rows[:limit]
     items = [
@@ -99,7 +82,7 @@ def list_due(
         }
         for row in page
     ]
-    return items, (encode_cursor(page[-1].id) if len(rows) > limit else None)
+    return items, (encode_cursor("f", page[-1].id) if len(rows) > limit else None)
 
 
 def remind_overdue(session: Session, *, now: dt.datetime, days: int, limit: int = 500) -> int:

@@ -10,7 +10,6 @@ ticket's next priority or category change, resume or reopen.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 from collections.abc import Sequence
 from typing import Any
@@ -24,8 +23,9 @@ from service.categories.models import Category
 from service.db import utcnow
 from service.enums import Role
 from service.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
+from service.pagination import decode_cursor, encode_cursor
 from service.scope import visible
-from service.sla.calendar import MAX_DAYS, format_hhmm, official_day
+from service.sla.calendar import format_hhmm, official_day
 from service.sla.models import Calendar, CalendarDay, SlaEscalation, SlaPolicy
 from service.sla.policy import build_calendar, touch, weekly_spans
 from service.sla.schemas import (
@@ -206,7 +206,6 @@ def explain_days(
             )
         )
         day += dt.timedelta(days=1)
-    assert len(days) <= MAX_DAYS
     return days
 
 
@@ -303,21 +302,6 @@ def update_policy(
 # --- escalations ---------------------------------------------------------------
 
 
-def encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"e:{last_id}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        prefix, _, value = raw.partition(":")
-        if prefix != "e" or not value.isdigit() or int(value) >= 2**63:
-            raise ValueError(cursor)
-        return int(value)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise _invalid("cursor", "not a cursor we issued") from exc
-
-
 def list_escalations(
     session: Session,
     principal: Principal,
@@ -343,7 +327,7 @@ def list_escalations(
     if clock is not None:
         query = query.where(SlaEscalation.clock == clock)
     if cursor:
-        query = query.where(SlaEscalation.id < decode_cursor(cursor))
+        query = query.where(SlaEscalation.id < decode_cursor("e", cursor))
     rows = session.scalars(query.order_by(SlaEscalation.id.desc()).limit(limit + 1)).all()
     page = rows[:limit]
-    return page, (encode_cursor(page[-1].id) if len(rows) > limit else None)
+    return page, (encode_cursor("e", page[-1].id) if len(rows) > limit else None)

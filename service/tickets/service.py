@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import enum
 import functools
@@ -39,6 +38,7 @@ from service.errors import (
 )
 from service.feed.notify import FEED_ORGANIZATIONS
 from service.idempotency import service as idempotency
+from service.pagination import decode_cursor, encode_cursor
 from service.scope import visible
 from service.sla import clock
 from service.sla.models import SlaConfigVersion
@@ -417,23 +417,6 @@ class TicketFilters:
     breached: bool | None = None
 
 
-def encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"t:{last_id}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        prefix, _, value = raw.partition(":")
-        if prefix != "t" or not value.isdigit() or int(value) >= 2**63:
-            raise ValueError(cursor)
-        return int(value)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise Unprocessable(
-            "Bad cursor.", errors=[FieldError(field="cursor", message="not a cursor we issued")]
-        ) from exc
-
-
 def _ticket_json(session: Session) -> Any:
     """The ticket's TicketRead as JSON text, written by the database (serialize.py)."""
     return literal_column(ticket_json_sql(session.get_bind().dialect.name)).label("body")
@@ -519,13 +502,13 @@ def list_tickets(
         either = or_(Ticket.response_breached, Ticket.resolution_breached)
         query = query.where(either if filters.breached else ~either)
     if cursor:
-        query = query.where(Ticket.id < decode_cursor(cursor))
+        query = query.where(Ticket.id < decode_cursor("t", cursor))
     # Core, not the ORM: plain rows of (id, JSON text), no ORM result processing.
     rows = session.connection().execute(query.order_by(Ticket.id.desc()).limit(limit + 1)).all()
     page = rows[:limit]
     return TicketListPage(
         items=[row[1] for row in page],
-        next_cursor=encode_cursor(page[-1][0]) if len(rows) > limit else None,
+        next_cursor=encode_cursor("t", page[-1][0]) if len(rows) > limit else None,
         feed_head=int(rows[0][2]) if feed_head and rows else None,
     )
 
