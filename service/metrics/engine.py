@@ -497,12 +497,14 @@ def summarise(
 
 
 def _sort_key(group: dict[str, Any], order: tuple[str, ...]) -> tuple[Any, ...]:
+    """Groups in key order, None last. Each position holds one type (ids, codes
+    or labels), so the values compare as they are."""
     key: list[Any] = []
     for name in order:
         value = group.get(name)
         if isinstance(value, dict):
             value = value.get("id") if "id" in value else value.get("code")
-        key.append((value is None, str(value) if not isinstance(value, int) else f"{value:012d}"))
+        key.append((True, 0) if value is None else (False, value))
     return tuple(key)
 
 

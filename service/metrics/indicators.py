@@ -116,20 +116,28 @@ GROUP_LABELS: dict[str, tuple[str, str]] = {
 KIND_ZH = {"property": "物业服务", "elderly_care": "居家养老", "complaint": "投诉"}
 
 
+# (name, numerator, denominator, per) for ratios, (name, None, None, 0) otherwise:
+# indicators_from runs once per summary row, thousands of times per summary.
+_PLAN: tuple[tuple[str, str, str, float] | tuple[str, None, None, float], ...] = tuple(
+    (i.name, *i.ratio, i.per) if i.ratio is not None else (i.name, None, None, 0.0)
+    for i in INDICATORS
+)
+
+
 def indicators_from(counts: dict[str, Any], percentiles: dict[str, Any]) -> dict[str, Any]:
     """The indicators of one group from its aggregates. A ratio with nothing to
     divide by is None (not 0): "no rated tickets" is not "nobody satisfied"."""
     out: dict[str, Any] = {}
-    for indicator in INDICATORS:
-        if indicator.ratio is not None:
-            numerator, denominator = (counts.get(n) for n in indicator.ratio)
+    for name, numerator_name, denominator_name, per in _PLAN:
+        if numerator_name is not None and denominator_name is not None:
+            numerator, denominator = counts.get(numerator_name), counts.get(denominator_name)
             if not denominator or numerator is None:
-                out[indicator.name] = None
+                out[name] = None
             else:
-                out[indicator.name] = round(numerator * indicator.per / denominator, 6)
-        elif indicator.name in percentiles:
-            value = percentiles[indicator.name]
-            out[indicator.name] = None if value is None else round(float(value), 4)
+                out[name] = round(numerator * per / denominator, 6)
+        elif name in percentiles:
+            value = percentiles[name]
+            out[name] = None if value is None else round(float(value), 4)
         else:
-            out[indicator.name] = int(counts.get(indicator.name) or 0)
+            out[name] = int(counts.get(name) or 0)
     return out

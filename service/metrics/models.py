@@ -83,7 +83,7 @@ ROLLUP_COUNTS = (
 
 
 class MetricsRollup(Base):
-    """The settled tickets created in one local month, per (region, organisation,
+    """The tickets created in one local month, per (region, organisation,
     category, kind): every additive count, and histograms of the response and
     resolution times (`hresp_i`, `hres_i`: tickets in bucket i)."""
 
@@ -136,9 +136,9 @@ for _model in (MetricsRollup, MetricsRollupByOrganization, MetricsRollupByCatego
 
 
 class MetricsSpan(Base):
-    """A settled ticket that ended after the end of the month it was created in:
-    it is in the backlog at some month's end, so it keeps what backlog and overdue
-    need (instants as seconds since 1970)."""
+    """A ticket still open when rolled up (`ended` NULL), or one that ended after
+    the end of the month it was created in: it is in the backlog at some month's
+    end, so it keeps what backlog and overdue need (instants as seconds since 1970)."""
 
     __tablename__ = "metrics_span"
     __table_args__ = (Index("ix_metrics_span_month_region_path", "month", "region_path"),)
@@ -150,7 +150,7 @@ class MetricsSpan(Base):
     category_id: Mapped[int] = mapped_column(Integer)
     kind: Mapped[TicketKind] = mapped_column(str_enum(TicketKind, 16))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    ended: Mapped[float] = mapped_column(Float)
+    ended: Mapped[float | None] = mapped_column(Float)
     respond_by: Mapped[float | None] = mapped_column(Float)
     responded: Mapped[float | None] = mapped_column(Float)
     resolve_deadline: Mapped[float | None] = mapped_column(Float)
@@ -158,7 +158,8 @@ class MetricsSpan(Base):
 
 class MetricsPending(Base):
     """A ticket not settled when its slice was last rolled up (open, or with a
-    deadline still ahead): the summary reads it live from `ticket`."""
+    deadline still ahead): the job re-rolls its slice when it settles or passes
+    a deadline."""
 
     __tablename__ = "metrics_pending"
     __table_args__ = (Index("ix_metrics_pending_month_region_path", "month", "region_path"),)

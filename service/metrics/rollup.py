@@ -1,31 +1,35 @@
 """The rollup: the summary of millions of tickets from a few hundred thousand rows.
 
+Every ticket is added to one row of `metrics_rollup` per (local month of
+creation, region, organisation, category, kind): the additive counts of
+PRODUCT.md's indicators as of the rollup's run, and histograms of its response
+and resolution times. What the rollup cannot hold is read at summary time:
+
+- tickets newer than the rollup (id above `metrics_rollup_state.ticket_id`) are
+  read live, with the exact per-ticket SQL;
+- backlog and overdue are taken at each period's end, which the rollup does not
+  know. A ticket that ended within its own month is in no backlog at any month's
+  end (nor at `now`), so only the tickets still open, and those that ended after
+  their month's end, are kept, one row each, in `metrics_span` with their
+  deadlines, and evaluated exactly at the period's end.
+
 A ticket is *settled* once nothing but a change to the ticket itself can change
 what it counts for: it ended (resolved, closed, cancelled or rejected) and its
-response deadline, if it was never answered, has passed. Every settled ticket is
-added to one row of `metrics_rollup` per (local month of creation, region,
-organisation, category, kind): the additive counts of PRODUCT.md's indicators
-and histograms of its response and resolution times. The rest is read live:
+response deadline, if it was never answered, has passed. The others are listed
+in `metrics_pending`: their response- and resolution-due counts move with the
+clock. The job `metrics.rollup` (every minute) re-rolls the slices (local
+month, region) of the tickets with new timeline events (every change to a
+ticket writes one), and of the pending tickets that settled or passed a deadline
+since its last run; a slice is deleted and re-inserted from `ticket` in one
+transaction, so re-running is harmless. So the summary is the tickets as they
+were at the job's last run (`rollup_refreshed_at`, at most a minute or so ago),
+plus every ticket filed since, with backlog and overdue at the period's end.
 
-- `metrics_pending` lists the tickets that were not settled when their slice was
-  last rolled up; the summary computes them with the exact per-ticket SQL;
-- tickets newer than the rollup (id above `metrics_rollup_state.ticket_id`) are
-  read live too;
-- backlog and overdue are taken at each period's end. A settled ticket that ended
-  within its own month is in no backlog at any month's end (nor at `now`), so only
-  the settled tickets that ended after their month's end are kept, one row each,
-  in `metrics_span`, and evaluated exactly at the period's end.
-
-The slice is (local month, region): the job `metrics.rollup` (every minute)
-re-rolls the slices of the tickets with new timeline events (every change to a
-ticket writes one) and of the pending tickets that settled; a slice is deleted
-and re-inserted from `ticket` in one transaction, so re-running is harmless.
-
-Counts are exact. Percentiles come from the histograms and are approximate: the
-answer lies in the same bucket as the exact percentile's neighbouring values, so
-it is off by less than the width of that bucket: under 25% of the value above a
-minute (buckets grow by 1.25x), under a minute below it; above 149 days the last
-bucket has no upper edge.
+Counts are exact as of that run. Percentiles come from the histograms and are
+approximate: the answer lies in the same bucket as the exact percentile's
+neighbouring values, so it is off by less than the width of that bucket: under
+25% of the value above a minute (buckets grow by 1.25x), under a minute below
+it; above 149 days the last bucket has no upper edge.
 """
 
 from __future__ import annotations
@@ -42,7 +46,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Date,
-    FromClause,
     Table,
     and_,
     case,
@@ -119,12 +122,15 @@ def bucket_index(seconds: float) -> int:
     return sum(1 for edge in EDGES if edge <= seconds)
 
 
+_LOWS = tuple(bucket_range(i)[0] for i in range(HISTOGRAM_BUCKETS))
+_WIDTHS = tuple(bucket_range(i)[1] - bucket_range(i)[0] for i in range(HISTOGRAM_BUCKETS))
+
+
 def _order_statistic(histogram: list[int], cumulative: list[int], position: int) -> float:
     """The `position`-th value (0-based) placed evenly within its bucket."""
     index = bisect.bisect_right(cumulative, position)
     seen = cumulative[index - 1] if index else 0
-    low, high = bucket_range(index)
-    return low + (position - seen + 0.5) / histogram[index] * (high - low)
+    return _LOWS[index] + (position - seen + 0.5) / histogram[index] * _WIDTHS[index]
 
 
 def percentile(
@@ -292,9 +298,7 @@ def _roll(
     columns.append(sql.resolution_seconds.label("sv"))
     # OFFSET 0 keeps the planner from inlining each ticket's values and buckets into
     # every use of them (and the statement stays small to compile).
-    values = (
-        select(*columns).select_from(source).where(*where, sql.settled == 1).offset(0).subquery()
-    )
+    values = select(*columns).select_from(source).where(*where).offset(0).subquery()
     inner = (
         select(
             *(c for c in values.c if c.key not in ("rv", "sv")),
@@ -338,7 +342,7 @@ def _roll(
         sql.respond_by,
         sql.responded,
         sql.resolve_deadline,
-    ).where(*where, sql.settled == 1, sql.ended > month_end)
+    ).where(*where, or_(sql.settled == 0, sql.ended > month_end))
     session.execute(
         insert(SPAN).from_select(
             [
@@ -407,6 +411,7 @@ def refresh(session: Session, now: dt.datetime, timezone: str) -> int:
     last_ticket = session.scalar(select(func.max(Ticket.id))) or 0
     last_event = session.scalar(select(func.max(TicketEvent.id))) or 0
     sql = _ticket_sql(session, now, timezone)
+    last_run = state.refreshed_at.timestamp()
     changed = union_all(
         select(TicketEvent.ticket_id.label("id")).where(
             TicketEvent.id > state.event_id, TicketEvent.id <= last_event
@@ -417,7 +422,17 @@ def refresh(session: Session, now: dt.datetime, timezone: str) -> int:
             TicketEvent.created_at >= literal(state.refreshed_at - LATE_COMMIT, UTCDateTime()),
         ),
         select(Ticket.id).where(Ticket.id > state.ticket_id, Ticket.id <= last_ticket),
-        select(Ticket.id).join(PENDING, PENDING.c.ticket_id == Ticket.id).where(sql.settled == 1),
+        # Pending tickets whose counts moved with the clock: settled, or past a
+        # response or resolution deadline since the last run.
+        select(Ticket.id)
+        .join(PENDING, PENDING.c.ticket_id == Ticket.id)
+        .where(
+            or_(
+                sql.settled == 1,
+                and_(sql.respond_by > last_run, sql.respond_by <= now.timestamp()),
+                and_(sql.resolve_deadline > last_run, sql.resolve_deadline <= now.timestamp()),
+            )
+        ),
     ).subquery()
     rows = session.execute(
         select(Ticket.region_path, Ticket.created_at)
@@ -547,8 +562,10 @@ def run(session: Session, scope: Any, state: MetricsRollupState) -> list[Any]:
 
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        # Compiling ~130 sums costs more than adding them up.
+        # Compiling ~130 sums costs more than adding them up; grouping ~130 columns
+        # wants memory (hashed, not sorted in temporary files).
         session.execute(text("SET LOCAL jit = off"))
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
     bounds = scope.buckets()
     groups: dict[tuple[Any, ...], _Group] = {}
 
@@ -560,7 +577,7 @@ def run(session: Session, scope: Any, state: MetricsRollupState) -> list[Any]:
             )
         return groups[key]
 
-    # 1. The settled tickets' counts and histograms.
+    # 1. The rolled-up tickets' counts and histograms.
     table = _table(scope)
     dims, source = _dims(session, scope, table, bounds)
     sums = [func.sum(table.c[name]).label(name) for name in (*ROLLUP_COUNTS, *HISTOGRAMS)]
@@ -568,21 +585,27 @@ def run(session: Session, scope: Any, state: MetricsRollupState) -> list[Any]:
     if dims:
         query = query.group_by(*[d.element for d in dims])
     n, c, b = len(dims), len(ROLLUP_COUNTS), HISTOGRAM_BUCKETS
-    for record in session.execute(query):
-        g = group(tuple(record[:n]))
-        counts = g.counts
-        for name, value in zip(ROLLUP_COUNTS, record[n : n + c], strict=True):
-            counts[name] += int(value or 0)
-        for duration, offset in (("response_minutes", n + c), ("resolution_hours", n + c + b)):
-            # Each key comes once from this GROUP BY, and first: no adding up.
-            g.histograms[duration] = [int(y or 0) for y in record[offset : offset + b]]
+    untouched = {name: 0 for name in COUNTS if name not in ROLLUP_COUNTS}
+    for row in session.execute(query).all():
+        # Each key comes once from this GROUP BY, and first; the sums of NOT NULL
+        # integer columns are integers already.
+        record = tuple(row)
+        if record[n] is None:  # no rows at all, and no GROUP BY: one row of NULLs
+            continue
+        groups[record[:n]] = _Group(
+            {**dict(zip(ROLLUP_COUNTS, record[n : n + c], strict=True)), **untouched},
+            {
+                "response_minutes": list(record[n + c : n + c + b]),
+                "resolution_hours": list(record[n + c + b : n + c + 2 * b]),
+            },
+        )
 
-    # 2. Backlog and overdue of the settled tickets still open at a month's end.
+    # 2. Backlog and overdue at each period's end, of the tickets open at a month's end.
     dims, source = _dims(session, scope, SPAN, bounds)
     s = SPAN.c
     ends = [min(b.end, scope.end, scope.as_of).timestamp() for b in bounds]
     period_end = literal(ends[0]) if len(bounds) == 1 else bucket_of(s.created_at, bounds, ends)
-    open_at_end = s.ended > period_end
+    open_at_end = or_(s.ended.is_(None), s.ended > period_end)
     overdue = and_(
         open_at_end,
         or_(
@@ -610,26 +633,18 @@ def run(session: Session, scope: Any, state: MetricsRollupState) -> list[Any]:
         g.counts["backlog"] += int(mapping["backlog"] or 0)
         g.counts["overdue_open"] += int(mapping["overdue_open"] or 0)
 
-    # 3. The pending tickets and those newer than the rollup, exactly.
-    live_ids = union_all(
-        select(PENDING.c.ticket_id.label("id")),
-        select(Ticket.id).where(Ticket.id > state.ticket_id),
-    ).subquery()
-    # Driven by the few live ids (primary-key lookups), with their follow-ups only.
+    # 3. The tickets newer than the rollup, exactly: a primary-key range, with
+    # their follow-ups only.
+    newer = Ticket.id > state.ticket_id
     followed = (
         select(FollowUp.ticket_id)
-        .where(FollowUp.ticket_id.in_(select(live_ids.c.id)))
+        .where(FollowUp.ticket_id > state.ticket_id)
         .group_by(FollowUp.ticket_id)
         .subquery("followed")
     )
     per_ticket = _per_ticket(scope, dialect, bounds, followed)
-    where = _ticket_conditions(scope)
-    if dialect == "postgresql":  # a join: PostgreSQL would hash an IN and scan the tickets
-        base: FromClause = live_ids.join(Ticket.__table__, Ticket.id == live_ids.c.id)
-    else:  # an IN: SQLite walks its list by rowid, but orders a join by an index of ticket
-        base = Ticket.__table__
-        where.append(Ticket.id.in_(select(live_ids.c.id)))
-    base = base.outerjoin(followed, followed.c.ticket_id == Ticket.id)
+    where = [*_ticket_conditions(scope), newer]
+    base = Ticket.__table__.outerjoin(followed, followed.c.ticket_id == Ticket.id)
     dims, source = _ticket_dims(session, scope, bounds, base)
     # One pass: each ticket's conditions and durations once, then grouped by the
     # keys and the two duration buckets (the live tickets are few).
@@ -665,17 +680,19 @@ def run(session: Session, scope: Any, state: MetricsRollupState) -> list[Any]:
             if record[n + i] is not None:
                 g.histograms[duration][int(record[n + i])] += tickets_here
 
+    wanted = [
+        (duration, unit, [(p[0], p[2]) for p in PERCENTILES if p[1] == duration])
+        for duration, unit in DURATIONS.items()
+    ]
     rows = []
-    for key, g in groups.items():
-        cumulative = {d: list(itertools.accumulate(h)) for d, h in g.histograms.items()}
-        percentiles = {
-            indicator: (
-                None
-                if (value := percentile(g.histograms[d], fraction, cumulative[d])) is None
-                else value / DURATIONS[d]
-            )
-            for indicator, d, fraction in PERCENTILES
-        }
+    for key, g in groups.items():  # thousands of groups: kept lean
+        percentiles: dict[str, float | None] = {}
+        for duration, unit, fractions in wanted:
+            histogram = g.histograms[duration]
+            cumulative = list(itertools.accumulate(histogram))
+            for indicator, fraction in fractions:
+                value = percentile(histogram, fraction, cumulative)
+                percentiles[indicator] = None if value is None else value / unit
         rows.append(Row(key, g.counts, percentiles))
     if scope.group_by == () and not rows:
         rows.append(Row((), {name: 0 for name in COUNTS}, {p[0]: None for p in PERCENTILES}))

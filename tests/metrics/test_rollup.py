@@ -129,14 +129,54 @@ def test_what_is_rolled_up_and_what_is_read_live(db: Session, world: World) -> N
         tickets.append(materialise(world, ids, full))
     insert_tickets(db, tickets, set(), world.reporter.user_id)
     rollup.rebuild(db, AS_OF, TZ)
-    assert db.scalar(select(func.sum(MetricsRollup.__table__.c.created))) == 2
-    assert list(db.scalars(select(MetricsSpan.ticket_id))) == [tickets[1]["id"]]
+    # Every ticket is counted; the open one and the one open at January's end are
+    # kept for backlog and overdue at a period's end; the open one is pending.
+    assert db.scalar(select(func.sum(MetricsRollup.__table__.c.created))) == 3
+    spans = dict(db.execute(select(MetricsSpan.ticket_id, MetricsSpan.ended)).all())
+    assert set(spans) == {tickets[1]["id"], tickets[2]["id"]}
+    assert spans[tickets[2]["id"]] is None
     assert list(db.scalars(select(MetricsPending.ticket_id))) == [tickets[2]["id"]]
 
     scope = SummaryScope(admin(), START, END, TZ, ("month",), as_of=AS_OF)
     rows = {row.key: row.counts for row in run_summary(db, scope)}
     assert rows[(0,)]["created"] == 3 and rows[(0,)]["backlog"] == 2  # at January's end
     assert_same(run_summary(db, scope), live_summary(db, scope))
+
+
+def test_open_tickets_passing_a_deadline_are_rolled_up_again(db: Session, world: World) -> None:
+    """An open ticket's response- and resolution-due counts move with the clock:
+    the job re-rolls its slice once it passes a deadline, with no event."""
+    ids = category_ids(db)
+    created = AS_OF - dt.timedelta(hours=2)
+    spec = {
+        "community": "community_a",
+        "category": "repair.plumbing",
+        "reassigned": False,
+        "unassigned": False,
+        "created_at": created,
+        "updated_at": created,
+        "status": "assigned",
+        "responded_at": None,
+        "resolved_at": None,
+        "respond_by": AS_OF + dt.timedelta(minutes=30),
+        "resolve_by": AS_OF + dt.timedelta(hours=3),
+        "paused_seconds": 0,
+        "rating": None,
+        "reopen_count": 0,
+        "followed_up": False,
+    }
+    insert_tickets(db, [materialise(world, ids, spec)], set(), world.reporter.user_id)
+    rollup.rebuild(db, AS_OF, TZ)
+    start = dt.datetime(2026, 5, 31, 16, tzinfo=dt.UTC)  # June in Shanghai
+    for hours, response_due, resolution_due in ((1, 1, 0), (4, 1, 1)):
+        later = AS_OF + dt.timedelta(hours=hours)
+        rollup.refresh(db, later, TZ)
+        scope = SummaryScope(admin(), start, later, TZ, (), as_of=later)
+        (row,) = run_summary(db, scope)
+        assert row.counts["response_due_or_done"] == response_due
+        assert row.counts["resolution_due_or_done"] == resolution_due
+        assert row.counts["overdue_open"] == 1 and row.counts["backlog"] == 1
+        assert_same(run_summary(db, scope), live_summary(db, scope))
 
 
 def test_when_the_live_query_answers(db: Session, world: World) -> None:
