@@ -126,7 +126,29 @@ class MetricsRollupByCategory(Base):
     kind: Mapped[TicketKind] = mapped_column(str_enum(TicketKind, 16))
 
 
-for _model in (MetricsRollup, MetricsRollupByOrganization, MetricsRollupByCategory):
+class MetricsRollupByOrganizationQuarter(Base):
+    """metrics_rollup_org summed by local quarter (`month` is the quarter's first):
+    what summaries by quarter, or by none of month and quarter, read for the
+    quarters a period covers whole (half the rows to add up)."""
+
+    __tablename__ = "metrics_rollup_org_quarter"
+    __table_args__ = (
+        Index("ix_metrics_rollup_org_quarter_month_region_path", "month", "region_path"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    month: Mapped[dt.date] = mapped_column(Date)
+    region_path: Mapped[str] = mapped_column(String(255))
+    organization_id: Mapped[int | None] = mapped_column(Integer)
+    kind: Mapped[TicketKind] = mapped_column(str_enum(TicketKind, 16))
+
+
+for _model in (
+    MetricsRollup,
+    MetricsRollupByOrganization,
+    MetricsRollupByCategory,
+    MetricsRollupByOrganizationQuarter,
+):
     for _name in ROLLUP_COUNTS:
         cast(Table, _model.__table__).append_column(Column(_name, Integer, nullable=False))
     for _i in range(HISTOGRAM_BUCKETS):

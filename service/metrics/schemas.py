@@ -45,9 +45,10 @@ class SummaryRead(BaseModel):
     timezone: str
     group_by: list[str]
     source: str = Field(
-        description="`rollup`: settled tickets from the rollup as of `rollup_refreshed_at`"
+        description="`rollup`: the tickets as of the rollup's last run, `rollup_refreshed_at`"
         " (percentiles from histograms: within 25% of the value plus one minute or"
-        " 1/60 hour), open and newer tickets live; `live`: every ticket read now, exactly"
+        " 1/60 hour), those filed since read live, backlog and overdue at each period's"
+        " end; `live`: every ticket read now, exactly"
     )
     rollup_refreshed_at: str | None = None
     rows: list[SummaryRow]
