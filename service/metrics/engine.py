@@ -482,16 +482,12 @@ def summarise(
                 if name == "month" and "quarter" in scope.group_by:
                     year, month = (int(x) for x in bucket.label.split("-"))
                     group["quarter"] = quarter_label(year, month)
-        counts = dict(row.counts)
-        household_key = tuple(row.key[i] for i in household_dims)
-        counts["households"] = house.get(household_key, 0)
-        out.append(
-            {
-                "group": {k: group[k] for k in scope.group_by if k in group},
-                **indicators_from(counts, row.percentiles),
-                "counts": counts,
-            }
-        )
+        counts = row.counts  # each row's own: completed in place
+        counts["households"] = house.get(tuple(row.key[i] for i in household_dims), 0)
+        result = {"group": {k: group[k] for k in scope.group_by if k in group}}
+        result.update(indicators_from(counts, row.percentiles))
+        result["counts"] = counts
+        out.append(result)
     out.sort(key=lambda r: _sort_key(r["group"], scope.group_by))
     return out
 

@@ -116,10 +116,16 @@ GROUP_LABELS: dict[str, tuple[str, str]] = {
 KIND_ZH = {"property": "物业服务", "elderly_care": "居家养老", "complaint": "投诉"}
 
 
-# (name, numerator, denominator, per) for ratios, (name, None, None, 0) otherwise:
-# indicators_from runs once per summary row, thousands of times per summary.
-_PLAN: tuple[tuple[str, str, str, float] | tuple[str, None, None, float], ...] = tuple(
-    (i.name, *i.ratio, i.per) if i.ratio is not None else (i.name, None, None, 0.0)
+# (name, numerator, denominator, per, is a percentile): indicators_from runs once
+# per summary row, thousands of times per summary.
+_PLAN = tuple(
+    (
+        i.name,
+        i.ratio[0] if i.ratio else "",
+        i.ratio[1] if i.ratio else "",
+        i.per,
+        any(p[0] == i.name for p in PERCENTILES),
+    )
     for i in INDICATORS
 )
 
@@ -127,17 +133,14 @@ _PLAN: tuple[tuple[str, str, str, float] | tuple[str, None, None, float], ...] =
 def indicators_from(counts: dict[str, Any], percentiles: dict[str, Any]) -> dict[str, Any]:
     """The indicators of one group from its aggregates. A ratio with nothing to
     divide by is None (not 0): "no rated tickets" is not "nobody satisfied"."""
-    out: dict[str, Any] = {}
-    for name, numerator_name, denominator_name, per in _PLAN:
-        if numerator_name is not None and denominator_name is not None:
-            numerator, denominator = counts.get(numerator_name), counts.get(denominator_name)
-            if not denominator or numerator is None:
-                out[name] = None
-            else:
-                out[name] = round(numerator * per / denominator, 6)
-        elif name in percentiles:
-            value = percentiles[name]
-            out[name] = None if value is None else round(float(value), 4)
-        else:
-            out[name] = int(counts.get(name) or 0)
-    return out
+    get = counts.get
+    return {
+        name: (
+            (None if not (d := get(under)) or (n := get(over)) is None else round(n * per / d, 6))
+            if under
+            else (None if (v := percentiles.get(name)) is None else round(float(v), 4))
+            if percentile
+            else int(get(name) or 0)
+        )
+        for name, over, under, per, percentile in _PLAN
+    }
