@@ -1,8 +1,9 @@
 """metrics rollup by quarter
 
-metrics_rollup_org_quarter: metrics_rollup_org summed by local quarter, which the
-summaries by quarter (or by neither month nor quarter) read for the quarters a
-period covers whole (service/metrics/rollup.py). The rollup state is cleared, so
+metrics_rollup_org_quarter: metrics_rollup_org summed by local quarter, with the
+tickets open and overdue at the quarter's end, which the summaries by quarter
+(or by neither month nor quarter) read for the quarters a period covers whole
+(service/metrics/rollup.py). The rollup state is cleared, so
 that the next run of the job rebuilds every copy.
 
 Revision ID: c3e8f0b2d5a4
@@ -61,6 +62,8 @@ def upgrade() -> None:
             ),
             nullable=False,
         ),
+        sa.Column("backlog_at_end", sa.Integer(), nullable=False),
+        sa.Column("overdue_at_end", sa.Integer(), nullable=False),
         *(sa.Column(name, sa.Integer(), nullable=False) for name in COUNTS),
         *(sa.Column(f"hresp_{i}", sa.Integer(), nullable=False) for i in range(BUCKETS)),
         *(sa.Column(f"hres_{i}", sa.Integer(), nullable=False) for i in range(BUCKETS)),

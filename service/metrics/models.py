@@ -141,6 +141,10 @@ class MetricsRollupByOrganizationQuarter(Base):
     region_path: Mapped[str] = mapped_column(String(255))
     organization_id: Mapped[int | None] = mapped_column(Integer)
     kind: Mapped[TicketKind] = mapped_column(str_enum(TicketKind, 16))
+    # Of the quarter's tickets, those still open at its end and those overdue
+    # then: the backlog of a summary by quarter, once the quarter has ended.
+    backlog_at_end: Mapped[int] = mapped_column(Integer)
+    overdue_at_end: Mapped[int] = mapped_column(Integer)
 
 
 for _model in (

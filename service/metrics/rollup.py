@@ -148,9 +148,17 @@ def percentile(
         return None
     rank = fraction * (n - 1)
     low = math.floor(rank)
-    value = _order_statistic(histogram, cumulative, low)
+    index = bisect.bisect_right(cumulative, low)
+    seen = cumulative[index - 1] if index else 0
+    count, width = histogram[index], _WIDTHS[index]
+    value = _LOWS[index] + (low - seen + 0.5) / count * width
     if rank > low:
-        value += (rank - low) * (_order_statistic(histogram, cumulative, low + 1) - value)
+        # the next value: in the same bucket, or the first of the next non-empty one
+        if low + 1 < seen + count:
+            following = value + width / count
+        else:
+            following = _order_statistic(histogram, cumulative, low + 1)
+        value += (rank - low) * (following - value)
     return value
 
 
@@ -189,12 +197,13 @@ def next_quarter(month: dt.date) -> dt.date:
     return (quarter_start(month) + dt.timedelta(days=100)).replace(day=1)
 
 
-def _quarter_of(column: Any, starts: list[dt.date]) -> Any:
-    """SQL for the first month of a month's quarter, among `starts` (sorted)."""
+def _quarter_of(column: Any, starts: list[dt.date], values: list[Any] | None = None) -> Any:
+    """SQL for the first month of a month's quarter, among `starts` (sorted), or
+    the value given for that quarter."""
 
     def tree(lo: int, hi: int) -> Any:
         if lo == hi:
-            return literal(starts[lo], Date())
+            return literal(starts[lo], Date()) if values is None else literal(values[lo])
         mid = (lo + hi + 1) // 2
         return case((column < literal(starts[mid], Date()), tree(lo, mid - 1)), else_=tree(mid, hi))
 
@@ -295,10 +304,8 @@ def _roll(
         quarters.append(following)
     for table in TABLES:
         if table is BY_ORGANIZATION_QUARTER:
-            low, high = quarters[0], next_quarter(quarters[-1])
-        else:
-            low, high = first, after_day
-        stale = delete(table).where(table.c.month >= low, table.c.month < high)
+            continue  # _roll_quarters, from what is made here
+        stale = delete(table).where(table.c.month >= first, table.c.month < after_day)
         if path_list is not None:
             stale = stale.where(table.c.region_path.in_(path_list))
         session.execute(stale)
@@ -363,21 +370,6 @@ def _roll(
         )
         columns = ["month", "region_path", key, "kind", *ROLLUP_COUNTS, *HISTOGRAMS]
         session.execute(insert(table).from_select(columns, coarse))
-    # The quarters of these months, whole, from the copy by organisation.
-    o = BY_ORGANIZATION.c
-    quarter = _quarter_of(o.month, quarters)
-    in_quarters = [o.month >= quarters[0], o.month < next_quarter(quarters[-1])]
-    if path_list is not None:
-        in_quarters.append(o.region_path.in_(path_list))
-    key_columns = [quarter, o.region_path, o.organization_id, o.kind]
-    by_quarter = (
-        select(*key_columns, *(func.sum(o[n]) for n in (*ROLLUP_COUNTS, *HISTOGRAMS)))
-        .where(*in_quarters)
-        .group_by(*key_columns)
-    )
-    columns = ["month", "region_path", "organization_id", "kind", *ROLLUP_COUNTS, *HISTOGRAMS]
-    session.execute(insert(BY_ORGANIZATION_QUARTER).from_select(columns, by_quarter))
-
     spanning = select(
         t.id,
         month,
@@ -408,6 +400,66 @@ def _roll(
     )
     pending = select(t.id, month, t.region_path).where(*where, sql.settled == 0)
     session.execute(insert(PENDING).from_select(["ticket_id", "month", "region_path"], pending))
+    _roll_quarters(session, timezone, quarters, path_list)
+
+
+def _roll_quarters(
+    session: Session, timezone: str, quarters: list[dt.date], path_list: list[str] | None
+) -> None:
+    """The quarterly rows of `quarters` (first months; and `path_list`, or every
+    region), from the monthly rows by organisation and the spans just made: their
+    sums, and the tickets open and overdue at the quarter's end. For a quarter
+    not ended yet, that is what its end will see unless the tickets change, and
+    every change re-rolls their slice; the summary reads it once it has ended."""
+    o, s = BY_ORGANIZATION.c, SPAN.c
+    after = next_quarter(quarters[-1])
+    stale = delete(BY_ORGANIZATION_QUARTER).where(
+        BY_ORGANIZATION_QUARTER.c.month >= quarters[0], BY_ORGANIZATION_QUARTER.c.month < after
+    )
+    if path_list is not None:
+        stale = stale.where(BY_ORGANIZATION_QUARTER.c.region_path.in_(path_list))
+    session.execute(stale)
+    ends = [local_midnight(next_quarter(q), timezone).timestamp() for q in quarters]
+    quarter_end = _quarter_of(s.month, quarters, ends)
+    open_at_end = or_(s.ended.is_(None), s.ended > quarter_end)
+    overdue = and_(
+        open_at_end,
+        or_(
+            and_(
+                s.respond_by <= quarter_end,
+                or_(s.responded.is_(None), s.responded > quarter_end),
+            ),
+            s.resolve_deadline <= quarter_end,
+        ),
+    )
+    sums = (*ROLLUP_COUNTS, *HISTOGRAMS)
+    monthly = select(
+        _quarter_of(o.month, quarters).label("month"),
+        o.region_path,
+        o.organization_id,
+        o.kind,
+        *(o[n] for n in sums),
+        literal(0).label("backlog_at_end"),
+        literal(0).label("overdue_at_end"),
+    ).where(o.month >= quarters[0], o.month < after)
+    spans = select(
+        _quarter_of(s.month, quarters).label("month"),
+        s.region_path,
+        s.organization_id,
+        s.kind,
+        *(literal(0).label(n) for n in sums),
+        case((open_at_end, 1), else_=0).label("backlog_at_end"),
+        case((overdue, 1), else_=0).label("overdue_at_end"),
+    ).where(s.month >= quarters[0], s.month < after)
+    if path_list is not None:
+        monthly = monthly.where(o.region_path.in_(path_list))
+        spans = spans.where(s.region_path.in_(path_list))
+    both = union_all(monthly, spans).subquery()
+    keys = [both.c.month, both.c.region_path, both.c.organization_id, both.c.kind]
+    totals = [*sums, "backlog_at_end", "overdue_at_end"]
+    by_quarter = select(*keys, *(func.sum(both.c[n]) for n in totals)).group_by(*keys)
+    columns = ["month", "region_path", "organization_id", "kind", *totals]
+    session.execute(insert(BY_ORGANIZATION_QUARTER).from_select(columns, by_quarter))
 
 
 def _state(session: Session) -> MetricsRollupState | None:
@@ -655,26 +707,45 @@ def run(session: Session, scope: Any, state: MetricsRollupState) -> list[Any]:
         session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
     c, b = len(ROLLUP_COUNTS), HISTOGRAM_BUCKETS
     untouched = {name: 0 for name in COUNTS if name not in ROLLUP_COUNTS}
+    # By quarter, the quarters that had ended by the rollup's last run (and by the
+    # period's end) take their backlog and overdue from the quarterly rows; the
+    # spans answer the others.
+    ended: tuple[dt.date, dt.date] | None = None
+    limit = min(state.refreshed_at, scope.as_of, scope.end)
     for table, first, after in _parts(_table(scope), scope):
         dims, source = _dims(session, scope, table, bounds)
         sums = [func.sum(table.c[name]).label(name) for name in (*ROLLUP_COUNTS, *HISTOGRAMS)]
+        if table is BY_ORGANIZATION_QUARTER and scope.time_unit == "quarter":
+            last = first
+            while last < after and local_midnight(next_quarter(last), scope.timezone) <= limit:
+                last = next_quarter(last)
+            if last > first:
+                ended = (first, last)
+                before = table.c.month < literal(last, Date())
+                sums += [
+                    func.sum(case((before, table.c.backlog_at_end), else_=0)).label("backlog"),
+                    func.sum(case((before, table.c.overdue_at_end), else_=0)).label("overdue"),
+                ]
         query = select(*dims, *sums).select_from(source)
         query = query.where(*_filters(table, scope, (first, after)))
         if dims:
             query = query.group_by(*[d.element for d in dims])
         n = len(dims)
-        for row in session.execute(query).all():
-            record = tuple(row)  # the sums of NOT NULL integer columns: integers
+        for record in session.execute(query).all():
+            # The sums of NOT NULL integer columns: integers.
             if record[n] is None:  # no rows at all, and no GROUP BY: one row of NULLs
                 continue
-            key = record[:n]
+            key = tuple(record[:n])
             counts = dict(zip(ROLLUP_COUNTS, record[n : n + c], strict=True))
             response = list(record[n + c : n + c + b])
             resolution = list(record[n + c + b : n + c + 2 * b])
+            at_end = record[n + c + 2 * b :]
+            if at_end:
+                counts["backlog"], counts["overdue_open"] = at_end
             known = groups.get(key)
             if known is None:  # the usual case: each key once
                 groups[key] = _Group(
-                    {**counts, **untouched},
+                    {**untouched, **counts},
                     {"response_minutes": response, "resolution_hours": resolution},
                 )
                 continue
@@ -715,6 +786,8 @@ def run(session: Session, scope: Any, state: MetricsRollupState) -> list[Any]:
             open_at_end,
         )
     )
+    if ended is not None:
+        query = query.where(or_(s.month < ended[0], s.month >= ended[1]))
     if dims:
         query = query.group_by(*[d.element for d in dims])
     for mapping in session.execute(query).mappings():
@@ -779,9 +852,12 @@ def run(session: Session, scope: Any, state: MetricsRollupState) -> list[Any]:
         for duration, unit, fractions in wanted:
             histogram = g.histograms[duration]
             cumulative = list(itertools.accumulate(histogram))
+            if cumulative[-1] == 0:
+                for indicator, _fraction in fractions:
+                    percentiles[indicator] = None
+                continue
             for indicator, fraction in fractions:
-                value = percentile(histogram, fraction, cumulative)
-                percentiles[indicator] = None if value is None else value / unit
+                percentiles[indicator] = percentile(histogram, fraction, cumulative) / unit
         rows.append(Row(key, g.counts, percentiles))
     if scope.group_by == () and not rows:
         rows.append(Row((), {name: 0 for name in COUNTS}, {p[0]: None for p in PERCENTILES}))

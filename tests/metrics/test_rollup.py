@@ -181,6 +181,61 @@ def test_open_tickets_passing_a_deadline_are_rolled_up_again(db: Session, world:
             assert_same(run_summary(db, scope), live_summary(db, scope))
 
 
+def test_backlog_at_a_quarters_end_once_it_has_ended(db: Session, world: World) -> None:
+    """By quarter, an ended quarter's backlog and overdue come from the quarterly
+    rows, rolled up before the quarter ended or after: equal to live."""
+    ids = category_ids(db)
+    hour = dt.timedelta(hours=1)
+    january = dt.datetime(2026, 1, 20, 2, tzinfo=dt.UTC)
+    march = dt.datetime(2026, 3, 20, 2, tzinfo=dt.UTC)
+    april = dt.datetime(2026, 4, 3, 2, tzinfo=dt.UTC)
+    base = {
+        "community": "community_a",
+        "category": "repair.plumbing",
+        "reassigned": False,
+        "unassigned": False,
+        "created_at": january,
+        "paused_seconds": 0,
+        "rating": None,
+        "reopen_count": 0,
+        "followed_up": False,
+        "respond_by": january + hour,
+        "resolve_by": january + 48 * hour,
+        "responded_at": january + 2 * hour,  # late
+    }
+    february = dt.datetime(2026, 2, 3, 2, tzinfo=dt.UTC)
+    specs = [
+        # open since January; and one more filed in March, answered in time
+        {"status": "in_progress", "resolved_at": None, "updated_at": january + 2 * hour},
+        {
+            "status": "accepted",
+            "created_at": march,
+            "respond_by": march + hour,
+            "responded_at": march + hour / 2,
+            "resolve_by": march + 24 * 30 * hour,
+            "resolved_at": None,
+            "updated_at": march + hour / 2,
+        },
+        # ended after January's end, before the quarter's: a span, not in its backlog
+        {"status": "resolved", "resolved_at": february, "updated_at": february},
+        {"status": "resolved", "resolved_at": january + 3 * hour, "updated_at": january},
+    ]
+    tickets = [materialise(world, ids, {**base, **spec}) for spec in specs]
+    insert_tickets(db, tickets, set(), world.reporter.user_id)
+    first_half = (START, END)  # January to June in Shanghai: Q1 and Q2
+    rollup.rebuild(db, march + 2 * hour, TZ)  # before the quarter's end
+    for now in (april, april + hour):  # runs after it, with no change to the tickets
+        rollup.refresh(db, now, TZ)
+        for group_by in (("quarter",), ("organization", "quarter"), ()):
+            scope = SummaryScope(admin(), *first_half, TZ, group_by, as_of=now)
+            assert_same(run_summary(db, scope), live_summary(db, scope))
+        scope = SummaryScope(admin(), *first_half, TZ, ("quarter",), as_of=now)
+        rows = {row.key: row.counts for row in run_summary(db, scope)}
+        assert rows[(0,)]["backlog"] == 2 and rows[(0,)]["overdue_open"] == 1
+    rollup.rebuild(db, april, TZ)  # a rebuild after the quarter's end, too
+    assert_same(run_summary(db, scope), live_summary(db, scope))
+
+
 def test_when_the_live_query_answers(db: Session, world: World) -> None:
     scope = SummaryScope(admin(), START, END, TZ, ("organization",), as_of=AS_OF)
     assert rollup.usable(db, scope) is None  # never rolled up
