@@ -857,7 +857,8 @@ def run(session: Session, scope: Any, state: MetricsRollupState) -> list[Any]:
                     percentiles[indicator] = None
                 continue
             for indicator, fraction in fractions:
-                percentiles[indicator] = percentile(histogram, fraction, cumulative) / unit
+                value = percentile(histogram, fraction, cumulative)
+                percentiles[indicator] = None if value is None else value / unit
         rows.append(Row(key, g.counts, percentiles))
     if scope.group_by == () and not rows:
         rows.append(Row((), {name: 0 for name in COUNTS}, {p[0]: None for p in PERCENTILES}))
