@@ -179,6 +179,33 @@ def driver_execute(session: Session, sql: dict[str, str], params: dict[str, Any]
 
 
 @contextmanager
+def binary_results(session: Session) -> Iterator[None]:
+    """Statements run inside get their results from PostgreSQL in binary: for
+    wide results of numbers (the metrics rollup's thousands of rows of 131 sums),
+    parsing text costs more than the query (measured 115 ms -> 91 ms for 4,784
+    such rows). The Python types are the same. SQLite: no-op."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        yield
+        return
+    import psycopg
+
+    driver: Any = connection.connection.driver_connection
+    previous = driver.cursor_factory
+
+    def binary_cursor(conn: Any, *, row_factory: Any = None) -> Any:
+        cursor = previous(conn, row_factory=row_factory)
+        cursor.format = psycopg.pq.Format.BINARY
+        return cursor
+
+    driver.cursor_factory = binary_cursor
+    try:
+        yield
+    finally:
+        driver.cursor_factory = previous
+
+
+@contextmanager
 def pipelined(session: Session) -> Iterator[None]:
     """From the first `driver_execute` inside on, statements go to PostgreSQL in
     one round trip when the block ends (psycopg pipeline mode), and their errors

@@ -61,7 +61,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from service.auth import Principal
-from service.db import UTCDateTime
+from service.db import UTCDateTime, binary_results
 from service.directory.models import Region
 from service.enums import Role
 from service.jobs import JobContext, job
@@ -731,7 +731,9 @@ def run(session: Session, scope: Any, state: MetricsRollupState) -> list[Any]:
         if dims:
             query = query.group_by(*[d.element for d in dims])
         n = len(dims)
-        for record in session.execute(query).all():
+        with binary_results(session):
+            records = session.execute(query).all()
+        for record in records:
             # The sums of NOT NULL integer columns: integers.
             if record[n] is None:  # no rows at all, and no GROUP BY: one row of NULLs
                 continue
