@@ -3,7 +3,10 @@
 Every ticket is added to one row of `metrics_rollup` per (local month of
 creation, region, organisation, category, kind): the additive counts of
 PRODUCT.md's indicators as of the rollup's run, and histograms of its response
-and resolution times. What the rollup cannot hold is read at summary time:
+and resolution times. Coarser copies drop the category or the organisation, and
+`metrics_rollup_org_quarter` sums the copy by organisation by local quarter,
+with the quarter's tickets open and overdue at its end. What the rollup cannot
+hold is read at summary time:
 
 - tickets newer than the rollup (id above `metrics_rollup_state.ticket_id`) are
   read live, with the exact per-ticket SQL;
