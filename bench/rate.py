@@ -11,6 +11,7 @@ httpx client it replaced spent ~1 ms of CPU per request, a third of a core at
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import random
 import statistics
@@ -20,12 +21,26 @@ from typing import Any
 from urllib.parse import urlsplit
 
 MAX_CONNECTIONS = 64
+# uvicorn closes a keep-alive connection idle for 5 s; one idle longer than this
+# is not reused (its next request would fail with the server's close, an error
+# of the generator's making).
+IDLE_REUSE_SECONDS = 4.0
 
 
 def run_fixed_rate(base_url: str, rate: int, seconds: int, tokens: dict, world: Any):  # type: ignore[no-untyped-def]
     from bench.run import Result
 
-    latencies, errors = asyncio.run(_drive(base_url, rate, seconds, tokens, world))
+    # The generator's own garbage collector must not pause it: a full collection
+    # of the benchmark process (80 ms, measured with gc.callbacks) during the run
+    # delayed every request in flight and was counted as the server's latency.
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        latencies, errors = asyncio.run(_drive(base_url, rate, seconds, tokens, world))
+    finally:
+        gc.enable()
+        gc.unfreeze()
     latencies.sort()
     p99 = latencies[int(len(latencies) * 0.99) - 1] if latencies else float("nan")
     return Result(
@@ -42,30 +57,36 @@ class _Pool:
 
     def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port
-        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []
         self.opened = 0
         self.freed = asyncio.Condition()
 
     async def take(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         async with self.freed:
-            while not self.idle and self.opened >= MAX_CONNECTIONS:
-                await self.freed.wait()
-            if self.idle:
-                return self.idle.pop()
+            while True:
+                while not self.idle and self.opened >= MAX_CONNECTIONS:
+                    await self.freed.wait()
+                if not self.idle:
+                    break
+                reader, writer, since = self.idle.pop()
+                if time.monotonic() - since < IDLE_REUSE_SECONDS:
+                    return reader, writer
+                writer.close()  # the server is about to close it, or has
+                self.opened -= 1
             self.opened += 1
         return await asyncio.open_connection(self.host, self.port)
 
     async def give(self, connection: Any, reusable: bool) -> None:
         async with self.freed:
             if reusable:
-                self.idle.append(connection)
+                self.idle.append((*connection, time.monotonic()))
             else:
                 self.opened -= 1
                 connection[1].close()
             self.freed.notify()
 
     def close(self) -> None:
-        for _reader, writer in self.idle:
+        for _reader, writer, _since in self.idle:
             writer.close()
 
 
