@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import enum
 import functools
 import inspect
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Collection, Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.routing import APIRoute
 from sqlalchemy import DateTime, MetaData, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.sql import Select
 from sqlalchemy.types import TypeDecorator
 from starlette.concurrency import run_in_threadpool
 
@@ -155,13 +159,16 @@ def _sqlite_param(value: Any) -> Any:
 _PIPELINE = "linli_pipeline"
 
 
-def driver_execute(session: Session, sql: dict[str, str], params: dict[str, Any]) -> Any:
+def driver_execute(
+    session: Session, sql: dict[str, str], params: dict[str, Any], *, defer: bool = True
+) -> Any:
     """Run a statement written for the driver (`sql` by dialect name: "postgresql"
     with %(name)s, "sqlite" with :name) on the session's connection, in its
     transaction, and return the DBAPI cursor. For the hot paths: no compiling, no
     cache key, no result processing. Values go as the driver takes them: str for
     enums, JSON as text; aware datetimes (stored as naive UTC text on SQLite).
-    Inside `pipelined`, PostgreSQL runs it when the block ends."""
+    Inside `pipelined`, PostgreSQL runs it when the block ends; unless `defer` is
+    False and no statement was deferred yet (for a query read at once)."""
     connection = session.connection()
     driver = connection.connection.driver_connection
     if connection.dialect.name == "sqlite":
@@ -170,12 +177,69 @@ def driver_execute(session: Session, sql: dict[str, str], params: dict[str, Any]
         cursor.execute(sql["sqlite"], params)
         return cursor
     pipeline = session.info.get(_PIPELINE)
-    if pipeline is not None and not pipeline[1]:
+    if pipeline is not None and not pipeline[1] and defer:
         pipeline[0].enter_context(driver.pipeline())  # type: ignore[union-attr]
         pipeline[1] = True
     cursor = driver.cursor()  # type: ignore[union-attr]
     cursor.execute(sql["postgresql"], params)
     return cursor
+
+
+# driver_execute's SQLite statements name their parameters (:name); the dialect's
+# own paramstyle is qmark.
+_SQLITE_NAMED = sqlite.dialect(paramstyle="named")
+
+
+@dataclass(frozen=True)
+class DriverQuery:
+    """A Core SELECT compiled once for `driver_execute`: its text by dialect name,
+    the values bound in it when it was built, its column names, and each column's
+    result processor, so that a row reads as SQLAlchemy would have returned it
+    (enums, JSON and instants on SQLite)."""
+
+    sql: dict[str, str]
+    values: dict[str, Any]
+    names: tuple[str, ...]
+    processors: tuple[Callable[[Any], Any] | None, ...]
+
+
+def driver_query(dialect: Dialect, statement: Select[Any], params: Collection[str]) -> DriverQuery:
+    """Compile `statement` for `driver_one`; `params` names the bind parameters each
+    execution fills. Keep the result: compiling is what this saves."""
+    compiled = statement.compile(dialect=_SQLITE_NAMED if dialect.name == "sqlite" else dialect)
+    if "POSTCOMPILE" in compiled.string:
+        raise ValueError("expanding parameters are rendered per execution: not for the driver")
+    bound = compiled.construct_params(dict.fromkeys(params))
+    values = {
+        name: value.value if isinstance(value, enum.Enum) else value
+        for name, value in bound.items()
+        if name not in params
+    }
+    columns = list(statement.selected_columns)
+    return DriverQuery(
+        sql={dialect.name: compiled.string},
+        values=values,
+        names=tuple(str(column.key) for column in columns),
+        processors=tuple(
+            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
+        ),
+    )
+
+
+def driver_one(
+    session: Session, query: DriverQuery, params: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The one row (or None) of `query` with `params`, by column name. Through the
+    driver: SQLAlchemy's statement execution and result set-up were ~40% of the
+    filing context's CPU (tickets/service.py)."""
+    cursor = driver_execute(session, query.sql, {**query.values, **params}, defer=False)
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    return {
+        name: value if process is None or value is None else process(value)
+        for name, process, value in zip(query.names, query.processors, row, strict=True)
+    }
 
 
 @contextmanager

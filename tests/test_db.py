@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
+import datetime as dt
+
+from sqlalchemy import bindparam, literal, select, text, true
 from sqlalchemy.orm import Session
 
-from service.db import binary_results
+from service.categories.models import Category
+from service.db import binary_results, driver_one, driver_query, pipelined
+from service.enums import TicketKind
+from service.idempotency.models import IdempotencyKey
 
 
 def test_binary_results_only_inside(db: Session) -> None:
@@ -25,3 +30,52 @@ def test_binary_results_only_inside(db: Session) -> None:
         import psycopg
 
         assert driver.cursor().format == psycopg.pq.Format.TEXT
+
+
+def test_driver_one_reads_as_sqlalchemy_does(db: Session) -> None:
+    """A statement compiled once for the driver answers the same values as
+    SQLAlchemy would (enums, JSON, aware instants on both databases), with the
+    values bound when it was built and those given per execution; inside
+    `pipelined` it runs at once and starts no pipeline, so the ORM still reads."""
+    now = dt.datetime(2026, 11, 27, 8, 30, 15, 123456, tzinfo=dt.UTC)
+    db.add(
+        IdempotencyKey(
+            owner="user:driver",
+            key="k1",
+            request_hash="h",
+            response_status=201,
+            response_body={"id": 7, "说明": "漏水"},
+            response_headers={"ETag": '"1"'},
+            created_at=now,
+            expires_at=now + dt.timedelta(hours=24),
+        )
+    )
+    db.flush()
+    statement = (
+        select(
+            Category.code,
+            Category.kind,
+            Category.default_priority,
+            IdempotencyKey.response_body,
+            IdempotencyKey.response_headers,
+            IdempotencyKey.expires_at,
+            literal(True).label("flag"),
+        )
+        .select_from(Category)
+        .join(IdempotencyKey, true())
+        .where(
+            Category.code == "repair.plumbing",  # bound when built
+            IdempotencyKey.owner == bindparam("owner"),  # given per execution
+        )
+    )
+    dialect = db.get_bind().dialect
+    query = driver_query(dialect, statement, ("owner",))
+    expected = db.execute(statement, {"owner": "user:driver"}).one()._asdict()
+    with pipelined(db):
+        row = driver_one(db, query, {"owner": "user:driver"})
+        assert db.scalar(select(Category.id).where(Category.code == "repair.plumbing"))
+        assert driver_one(db, query, {"owner": "user:nobody"}) is None
+    assert row == expected
+    assert row["kind"] is TicketKind.property
+    assert row["expires_at"] == now + dt.timedelta(hours=24)
+    assert row["response_body"] == {"id": 7, "说明": "漏水"}

@@ -142,6 +142,9 @@ def claim_columns(dialect: str) -> tuple[list[Any], Any, Any]:
     return columns, IdempotencyKey, on
 
 
+CLAIM_PARAMS = ("idem_lock", "idem_owner", "idem_key")
+
+
 def claim_params(claim: Claim) -> dict[str, Any]:
     return {
         "idem_lock": _lock_id(claim.owner, claim.key),

@@ -8,16 +8,18 @@ import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import JSON, bindparam, case, func, literal_column, or_, select, true
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from service.auth import Principal
 from service.categories.models import Category
-from service.db import driver_execute, utcnow
+from service.db import DriverQuery, driver_execute, driver_one, driver_query, utcnow
 from service.directory.models import Community, Organization, ProviderAssignment
 from service.enums import (
     ORGANIZATION_KIND_FOR,
@@ -218,6 +220,15 @@ def _filing_statement(dialect: str, principal: Principal, with_claim: bool) -> A
     return query
 
 
+_FILING_PARAMS = ("filing_community_id", "filing_category", *idempotency.CLAIM_PARAMS)
+
+
+@functools.lru_cache(maxsize=512)
+def _filing_query(dialect: Dialect, principal: Principal, with_claim: bool) -> DriverQuery:
+    statement = _filing_statement(dialect.name, principal, with_claim)
+    return driver_query(dialect, statement, _FILING_PARAMS)
+
+
 def _filing_context(
     session: Session, principal: Principal, data: TicketCreate, claim: idempotency.Claim | None
 ) -> _Filing | idempotency.Replay:
@@ -227,12 +238,12 @@ def _filing_context(
     key's lock and stored response (idempotency.claim_columns), which win over
     everything else. Creation is the hot write path, and under load every round
     trip costs more than the Python around it."""
-    connection = session.connection()
-    query = _filing_statement(connection.dialect.name, principal, claim is not None)
+    query = _filing_query(session.get_bind().dialect, principal, claim is not None)
     params = {"filing_community_id": data.community_id, "filing_category": data.category}
     if claim is not None:
         params.update(idempotency.claim_params(claim))
-    row = connection.execute(query, params).one_or_none()
+    values = driver_one(session, query, params)
+    row = None if values is None else SimpleNamespace(**values)
     if row is not None and claim is not None:
         replay = idempotency.resolve(session, claim, row)
         if replay is not None:
