@@ -203,7 +203,9 @@ class DriverQuery:
     processors: tuple[Callable[[Any], Any] | None, ...]
 
 
-def driver_query(dialect: Dialect, statement: Select[Any], params: Collection[str]) -> DriverQuery:
+def driver_query(
+    dialect: Dialect, statement: Select[*tuple[Any, ...]], params: Collection[str]
+) -> DriverQuery:
     """Compile `statement` for `driver_one`; `params` names the bind parameters each
     execution fills. Keep the result: compiling is what this saves."""
     compiled = statement.compile(dialect=_SQLITE_NAMED if dialect.name == "sqlite" else dialect)
@@ -224,6 +226,25 @@ def driver_query(dialect: Dialect, statement: Select[Any], params: Collection[st
             column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
         ),
     )
+
+
+def driver_all(
+    session: Session, query: DriverQuery, params: dict[str, Any]
+) -> list[tuple[Any, ...]]:
+    """Every row of `query` with `params`, as tuples (see `driver_one`)."""
+    cursor = driver_execute(session, query.sql, {**query.values, **params}, defer=False)
+    rows = cursor.fetchall()
+    processors = [(i, p) for i, p in enumerate(query.processors) if p is not None]
+    if not processors:
+        return [tuple(row) for row in rows]
+    out = []
+    for row in rows:
+        values = list(row)
+        for i, process in processors:
+            if values[i] is not None:
+                values[i] = process(values[i])
+        out.append(tuple(values))
+    return out
 
 
 def driver_one(

@@ -178,7 +178,7 @@ def list_tickets(
                 errors=[FieldError(field=name, message="no ticket was or will be filed then")],
             )
     filters = service.TicketFilters(
-        status=status or [],
+        status=tuple(status or ()),
         kind=kind,
         category=category,
         community_id=community_id,

@@ -12,14 +12,32 @@ from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, bindparam, case, func, literal_column, or_, select, true
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Integer,
+    bindparam,
+    case,
+    func,
+    literal_column,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from service.auth import Principal
 from service.categories.models import Category
-from service.db import DriverQuery, driver_execute, driver_one, driver_query, utcnow
+from service.db import (
+    DriverQuery,
+    driver_all,
+    driver_execute,
+    driver_one,
+    driver_query,
+    utcnow,
+)
 from service.directory.models import Community, Organization, ProviderAssignment
 from service.enums import (
     ORGANIZATION_KIND_FOR,
@@ -437,11 +455,11 @@ def _ticket_json(session: Session) -> Any:
 FEED_HORIZON_SQL = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
 
 
-def _feed_head(session: Session) -> Any:
+def _feed_head(dialect: str) -> Any:
     """What service/feed head_cursor reads, as a column of the page's own statement:
     the horizon of the statement's snapshot (PostgreSQL) or the last event (SQLite).
     The list reflects every event below it, as head_cursor requires."""
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql":
         return literal_column(FEED_HORIZON_SQL).label("feed_head")
     return select(func.coalesce(func.max(TicketEvent.id), 0)).scalar_subquery().label("feed_head")
 
@@ -481,16 +499,41 @@ def list_tickets(
     feed_head: bool = False,
 ) -> TicketListPage:
     """A page of visible tickets, newest first, as JSON text made by the database."""
-    columns = [Ticket.id, _ticket_json(session)]
+    after = decode_cursor("t", cursor) if cursor else None
+    query = _page_query(
+        session.get_bind().dialect, principal, filters, after is not None, feed_head
+    )
+    params: dict[str, Any] = {"page_limit": limit + 1}
+    if after is not None:
+        params["page_after"] = after
+    rows = driver_all(session, query, params)
+    page = rows[:limit]
+    return TicketListPage(
+        items=[row[1] for row in page],
+        next_cursor=encode_cursor("t", page[-1][0]) if len(rows) > limit else None,
+        feed_head=int(rows[0][2]) if feed_head and rows else None,
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _page_query(
+    dialect: Dialect, principal: Principal, filters: TicketFilters, after: bool, feed_head: bool
+) -> DriverQuery:
+    """The page's SELECT for this caller and these filters, compiled once for the
+    driver; the cursor and the limit are its parameters. A provider polls the same
+    page all day: building the statement (visible(), the filters) and SQLAlchemy's
+    execution of it were ~30% of a page's CPU."""
+    columns = [Ticket.id, literal_column(ticket_json_sql(dialect.name)).label("body")]
     if feed_head:
-        columns.append(_feed_head(session))
+        columns.append(_feed_head(dialect.name))
     query = (
         select(*columns)
         .join(Category, Category.id == Ticket.category_id)
         .where(visible(principal, Ticket))
     )
     if filters.status:
-        query = query.where(Ticket.status.in_(filters.status))
+        # Equalities, not IN: an expanding IN is rendered per execution.
+        query = query.where(or_(*(Ticket.status == status for status in filters.status)))
     if filters.kind:
         query = query.where(Ticket.kind == filters.kind)
     if filters.category:
@@ -512,16 +555,10 @@ def list_tickets(
     if filters.breached is not None:
         either = or_(Ticket.response_breached, Ticket.resolution_breached)
         query = query.where(either if filters.breached else ~either)
-    if cursor:
-        query = query.where(Ticket.id < decode_cursor("t", cursor))
-    # Core, not the ORM: plain rows of (id, JSON text), no ORM result processing.
-    rows = session.connection().execute(query.order_by(Ticket.id.desc()).limit(limit + 1)).all()
-    page = rows[:limit]
-    return TicketListPage(
-        items=[row[1] for row in page],
-        next_cursor=encode_cursor("t", page[-1][0]) if len(rows) > limit else None,
-        feed_head=int(rows[0][2]) if feed_head and rows else None,
-    )
+    if after:
+        query = query.where(Ticket.id < bindparam("page_after", type_=BigInteger))
+    query = query.order_by(Ticket.id.desc()).limit(bindparam("page_limit", type_=Integer))
+    return driver_query(dialect, query, ("page_after", "page_limit"))
 
 
 def category_code(session: Session, ticket: Ticket) -> str:
