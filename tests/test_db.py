@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import bindparam, literal, select, text, true
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import QueuePool
 
 from service.categories.models import Category
-from service.db import binary_results, driver_one, driver_query, pipelined
+from service.config import Settings
+from service.db import binary_results, driver_one, driver_query, make_engine, pipelined
 from service.enums import TicketKind
 from service.idempotency.models import IdempotencyKey
 
@@ -79,3 +82,23 @@ def test_driver_one_reads_as_sqlalchemy_does(db: Session) -> None:
     assert row["kind"] is TicketKind.property
     assert row["expires_at"] == now + dt.timedelta(hours=24)
     assert row["response_body"] == {"id": 7, "说明": "漏水"}
+
+
+def test_pool_defaults_by_database(tmp_path: Any) -> None:
+    """SQLite gets two connections (its readers contend for the GIL), PostgreSQL
+    ten plus ten; an explicit setting wins on both."""
+    secret = "x" * 40
+    sqlite_url = f"sqlite:///{tmp_path / 'pool.db'}"
+    pg_url = "postgresql+psycopg://nobody@127.0.0.1:1/none"  # never connected
+    cases = [
+        (Settings(database_url=sqlite_url, jwt_secret=secret), 2, 0),
+        (Settings(database_url=pg_url, jwt_secret=secret), 10, 10),
+        (Settings(database_url=sqlite_url, jwt_secret=secret, db_pool_size=5), 5, 0),
+        (Settings(database_url=pg_url, jwt_secret=secret, db_max_overflow=0), 10, 0),
+    ]
+    for settings, size, overflow in cases:
+        engine = make_engine(settings)
+        pool = engine.pool
+        assert isinstance(pool, QueuePool)
+        assert (pool.size(), pool._max_overflow) == (size, overflow)
+        engine.dispose()
