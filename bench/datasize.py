@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from bench.run import Server, lua_get, wrk  # noqa: E402
 from bench.setup_data import BENCH_SECRET, build_world, bulk_tickets, fresh_database, tokens  # noqa: E402
+from service import db  # noqa: E402
 from service.auth import Principal  # noqa: E402
 from service.config import Settings  # noqa: E402
 from service.db import make_engine  # noqa: E402
@@ -39,6 +40,14 @@ def captured_statements(url: str, world) -> list[tuple[str, str, object]]:  # ty
     def _capture(_conn, _cursor, statement, parameters, _context, _many):  # type: ignore[no-untyped-def]
         seen.append((statement, parameters))
 
+    # The page goes through the driver (db.driver_all), past SQLAlchemy's events.
+    through_driver = db.driver_execute
+
+    def _capture_driver(session, sql, params, **options):  # type: ignore[no-untyped-def]
+        cursor = through_driver(session, sql, params, **options)  # after its BEGIN, if any
+        seen.append((sql[session.get_bind().dialect.name], params))
+        return cursor
+
     dispatcher = Principal(
         user_id=0,
         role=Role.provider_staff,
@@ -48,11 +57,18 @@ def captured_statements(url: str, world) -> list[tuple[str, str, object]]:  # ty
     resident = Principal(
         user_id=world.reporter_id, role=Role.resident, community_id=world.community_id
     )
-    with Session(engine) as session:
-        service.list_tickets(session, dispatcher, service.TicketFilters(), cursor=None, limit=50)
-        page = seen[-1]
-        service.get_visible_ticket_json(session, resident, 1)
-        one = seen[-1]
+    db.driver_execute = _capture_driver
+    try:
+        with Session(engine) as session:
+            # As the route asks for a provider: with the feed's head.
+            service.list_tickets(
+                session, dispatcher, service.TicketFilters(), cursor=None, limit=50, feed_head=True
+            )
+            page = seen[-1]
+            service.get_visible_ticket_json(session, resident, 1)
+            one = seen[-1]
+    finally:
+        db.driver_execute = through_driver
     engine.dispose()
     return [("provider page of 50", *page), ("resident reads a ticket", *one)]
 
