@@ -208,7 +208,8 @@ class DriverQuery:
     sql: dict[str, str]
     values: dict[str, Any]
     names: tuple[str, ...]
-    processors: tuple[Callable[[Any], Any] | None, ...]
+    # (column index, processor) for the columns that have one.
+    processors: tuple[tuple[int, Callable[[Any], Any]], ...]
 
 
 def driver_query(
@@ -226,14 +227,26 @@ def driver_query(
         if name not in params
     }
     columns = list(statement.selected_columns)
+    processors = [
+        (i, column.type.dialect_impl(dialect).result_processor(dialect, None))
+        for i, column in enumerate(columns)
+    ]
     return DriverQuery(
         sql={dialect.name: compiled.string},
         values=values,
         names=tuple(str(column.key) for column in columns),
-        processors=tuple(
-            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
-        ),
+        processors=tuple((i, process) for i, process in processors if process is not None),
     )
+
+
+def _processed(query: DriverQuery, row: Any) -> tuple[Any, ...]:
+    if not query.processors:
+        return tuple(row)
+    values = list(row)
+    for i, process in query.processors:
+        if values[i] is not None:
+            values[i] = process(values[i])
+    return tuple(values)
 
 
 def driver_all(
@@ -241,18 +254,7 @@ def driver_all(
 ) -> list[tuple[Any, ...]]:
     """Every row of `query` with `params`, as tuples (see `driver_one`)."""
     cursor = driver_execute(session, query.sql, {**query.values, **params}, defer=False)
-    rows = cursor.fetchall()
-    processors = [(i, p) for i, p in enumerate(query.processors) if p is not None]
-    if not processors:
-        return [tuple(row) for row in rows]
-    out = []
-    for row in rows:
-        values = list(row)
-        for i, process in processors:
-            if values[i] is not None:
-                values[i] = process(values[i])
-        out.append(tuple(values))
-    return out
+    return [_processed(query, row) for row in cursor.fetchall()]
 
 
 def driver_one(
@@ -263,12 +265,7 @@ def driver_one(
     filing context's CPU (tickets/service.py)."""
     cursor = driver_execute(session, query.sql, {**query.values, **params}, defer=False)
     row = cursor.fetchone()
-    if row is None:
-        return None
-    return {
-        name: value if process is None or value is None else process(value)
-        for name, process, value in zip(query.names, query.processors, row, strict=True)
-    }
+    return None if row is None else dict(zip(query.names, _processed(query, row), strict=True))
 
 
 @contextmanager
