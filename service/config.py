@@ -21,7 +21,7 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     # Production must say so explicitly: SQLite holds one writer and one machine.
     allow_sqlite_in_prod: bool = False
-    # Connections per process; unset: 10 + 10 on PostgreSQL, 2 + 0 on SQLite (db.py).
+    # Connections per process; unset: 20 + 0 on PostgreSQL, 2 + 0 on SQLite (db.py).
     db_pool_size: int | None = None
     db_max_overflow: int | None = None
 

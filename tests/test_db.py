@@ -86,15 +86,16 @@ def test_driver_one_reads_as_sqlalchemy_does(db: Session) -> None:
 
 def test_pool_defaults_by_database(tmp_path: Any) -> None:
     """SQLite gets two connections (its readers contend for the GIL), PostgreSQL
-    ten plus ten; an explicit setting wins on both."""
+    twenty and no overflow (overflow connections are closed on return: churn);
+    an explicit setting wins on both."""
     secret = "x" * 40
     sqlite_url = f"sqlite:///{tmp_path / 'pool.db'}"
     pg_url = "postgresql+psycopg://nobody@127.0.0.1:1/none"  # never connected
     cases = [
         (Settings(database_url=sqlite_url, jwt_secret=secret), 2, 0),
-        (Settings(database_url=pg_url, jwt_secret=secret), 10, 10),
+        (Settings(database_url=pg_url, jwt_secret=secret), 20, 0),
         (Settings(database_url=sqlite_url, jwt_secret=secret, db_pool_size=5), 5, 0),
-        (Settings(database_url=pg_url, jwt_secret=secret, db_max_overflow=0), 10, 0),
+        (Settings(database_url=pg_url, jwt_secret=secret, db_max_overflow=5), 20, 5),
     ]
     for settings, size, overflow in cases:
         engine = make_engine(settings)
