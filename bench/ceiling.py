@@ -1,7 +1,8 @@
 """The raw-driver ceiling: the least a service can do for the same requests.
 
 A FastAPI app with sync routes (like Linli's) that talks to the database through
-the bare driver (psycopg 3 with a pool, or sqlite3) and does only:
+the bare driver (psycopg 3 or sqlite3, with as many pooled connections as
+Linli's defaults) and does only:
 
 - POST /tickets: one single-row INSERT of a ticket-sized row, returning its id;
 - GET /tickets?organization_id=N: the same 50-row indexed read Linli's provider
@@ -19,8 +20,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import queue
 import sqlite3
-import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from fastapi import FastAPI, Request, Response
 
@@ -103,7 +106,8 @@ def _row(body: dict) -> tuple:
 if URL.startswith("postgresql"):
     from psycopg_pool import ConnectionPool
 
-    pool = ConnectionPool(URL.replace("+psycopg", ""), min_size=4, max_size=10, open=True)
+    # Up to as many connections as Linli's pool (service/db.py POSTGRES_POOL).
+    pool = ConnectionPool(URL.replace("+psycopg", ""), min_size=4, max_size=20, open=True)
     with pool.connection() as conn:
         conn.execute(CREATE.format(pk="BIGSERIAL PRIMARY KEY", ts="TIMESTAMPTZ"))
 
@@ -135,35 +139,47 @@ if URL.startswith("postgresql"):
 
 else:
     path = URL.removeprefix("sqlite:///")
-    local = threading.local()
 
-    def _conn() -> sqlite3.Connection:
-        if not hasattr(local, "conn"):
-            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=30000")
-            local.conn = conn
-        return local.conn
+    def _connect() -> sqlite3.Connection:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=30000")
+        return conn
 
-    _conn().execute(CREATE.format(pk="INTEGER PRIMARY KEY", ts="DATETIME"))
+    # As many connections as Linli's SQLite pool (service/db.py SQLITE_POOL):
+    # sqlite3 hands the GIL over on every row, so a connection per worker thread
+    # (40) reading at once mostly waits, and the ceiling would not be one.
+    connections: queue.Queue[sqlite3.Connection] = queue.Queue()
+    for _ in range(2):
+        connections.put(_connect())
+
+    @contextmanager
+    def _conn() -> Iterator[sqlite3.Connection]:
+        conn = connections.get()
+        try:
+            yield conn
+        finally:
+            connections.put(conn)
+
+    with _conn() as setup:
+        setup.execute(CREATE.format(pk="INTEGER PRIMARY KEY", ts="DATETIME"))
 
     @app.post("/tickets", status_code=201)
     def insert(body: dict) -> Response:
-        conn = _conn()
         row = tuple(v.isoformat() if isinstance(v, dt.datetime) else v for v in _row(body))
-        conn.execute("BEGIN IMMEDIATE")
-        ticket_id = conn.execute(INSERT.format(p="?"), row).fetchone()[0]
-        conn.execute("COMMIT")
+        with _conn() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            ticket_id = conn.execute(INSERT.format(p="?"), row).fetchone()[0]
+            conn.execute("COMMIT")
         return Response(json.dumps({"id": ticket_id}), 201, media_type="application/json")
 
     @app.get("/tickets")
     def read(request: Request) -> Response:
-        rows = (
-            _conn()
-            .execute(READ.format(p="?"), (int(request.query_params["organization_id"]),))
-            .fetchall()
-        )
+        with _conn() as conn:
+            rows = conn.execute(
+                READ.format(p="?"), (int(request.query_params["organization_id"]),)
+            ).fetchall()
         return Response(
             json.dumps({"items": [list(r) for r in rows]}, default=str),
             media_type="application/json",
@@ -172,6 +188,7 @@ else:
     @app.get("/feed")
     def feed(request: Request) -> Response:
         read = FEED_READ.format(p="?", after=SQLITE_AFTER, horizon=2**62)
-        cursor = _conn().execute(read, _feed_params(request))
-        rows = cursor.fetchall()
+        with _conn() as conn:
+            cursor = conn.execute(read, _feed_params(request))
+            rows = cursor.fetchall()
         return _feed_page([column[0] for column in cursor.description], rows)
