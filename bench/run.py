@@ -151,6 +151,20 @@ def wrk(base_url: str, script: str, duration: int, connections: int, name: str) 
     return Result(name, rps, p50, p99, errors)
 
 
+def speed_probe() -> float:
+    """Seconds for a fixed loop of pure Python: this VM's speed moves by up to
+    2x within minutes (a shared host), so each run prints it next to its phases;
+    a ratio whose two sides ran at different speeds is not one."""
+    started = time.process_time()
+    total = 0
+    for i in range(5_000_000):
+        total += i
+    return time.process_time() - started
+
+
+PROBES: list[str] = []
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -216,6 +230,7 @@ def bench_backend(
     get_path = f"/v1/tickets/{ticket_id}"
 
     env = {"LINLI_DATABASE_URL": url, "LINLI_JWT_SECRET": BENCH_SECRET, "LINLI_ENV": "dev"}
+    before_linli = speed_probe()
     linli = Server(["--factory", "service.main:create_app"], env)
     d, c = args.duration, args.connections
     try:
@@ -245,6 +260,7 @@ def bench_backend(
     finally:
         linli.stop()
 
+    before_ceiling = speed_probe()
     ceiling = Server(["bench.ceiling:app"], {"CEILING_DATABASE_URL": url})
     try:
         wrk(
@@ -272,6 +288,10 @@ def bench_backend(
         insert.peak_rss_mb = read.peak_rss_mb = peak
     finally:
         ceiling.stop()
+    PROBES.append(
+        f"{backend}: {before_linli:.2f} s before Linli, {before_ceiling:.2f} s before the "
+        f"ceiling, {speed_probe():.2f} s after"
+    )
     return [
         (backend, create, insert),
         (backend, page, read),
@@ -332,6 +352,10 @@ def main() -> int:
             f"| {linli.p99_ms:.1f} | {linli.errors} | {ceiling_rps} | {ratio} "
             f"| {linli.peak_rss_mb or 0:.0f} |"
         )
+    print()
+    print("speed probe (5M-iteration Python loop, CPU seconds; lower is faster):")
+    for probe in PROBES:
+        print(f"  {probe}")
     return 0
 
 
