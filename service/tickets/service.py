@@ -434,7 +434,8 @@ def _insert_ticket(session: Session, ticket: Ticket) -> None:
 
 @dataclass(frozen=True)
 class TicketFilters:
-    status: Sequence[Status] = ()
+    # A tuple: the filters are part of the cache key of the page's statement.
+    status: tuple[Status, ...] = ()
     kind: TicketKind | None = None
     category: str | None = None
     community_id: int | None = None
@@ -446,9 +447,9 @@ class TicketFilters:
     breached: bool | None = None
 
 
-def _ticket_json(session: Session) -> Any:
+def _ticket_json(dialect: str) -> Any:
     """The ticket's TicketRead as JSON text, written by the database (serialize.py)."""
-    return literal_column(ticket_json_sql(session.get_bind().dialect.name)).label("body")
+    return literal_column(ticket_json_sql(dialect)).label("body")
 
 
 # The feed's horizon on PostgreSQL, as service/feed/service.py head_cursor reads it.
@@ -469,7 +470,7 @@ def get_visible_ticket_json(session: Session, principal: Principal, ticket_id: i
     row = (
         session.connection()
         .execute(
-            select(Ticket.id, Ticket.version, _ticket_json(session))
+            select(Ticket.id, Ticket.version, _ticket_json(session.get_bind().dialect.name))
             .join(Category, Category.id == Ticket.category_id)
             .where(Ticket.id == ticket_id, visible(principal, Ticket))
         )
@@ -523,7 +524,7 @@ def _page_query(
     driver; the cursor and the limit are its parameters. A provider polls the same
     page all day: building the statement (visible(), the filters) and SQLAlchemy's
     execution of it were ~30% of a page's CPU."""
-    columns = [Ticket.id, literal_column(ticket_json_sql(dialect.name)).label("body")]
+    columns = [Ticket.id, _ticket_json(dialect.name)]
     if feed_head:
         columns.append(_feed_head(dialect.name))
     query = (
