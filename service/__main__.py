@@ -151,6 +151,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         proxy_headers=True,
         log_level=args.log_level,
+        timeout_graceful_shutdown=get_settings().shutdown_timeout_seconds,
     )
     return 0
 

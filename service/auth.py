@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated, Any
@@ -15,14 +17,13 @@ from fastapi import Depends, Request
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from service.apikeys.models import ApiKey
 from service.config import Settings, SettingsDep
-from service.db import SessionDep, begin_write, utcnow
+from service.db import SessionDep, begin_write, in_thread, utcnow
 from service.directory.models import Community, Organization, Region
 from service.enums import OrgRole, Role
-from service.errors import Forbidden, Unauthorized
+from service.errors import AppError, Forbidden, Unauthorized
 from service.users.models import User
 
 API_KEY_PREFIX = "lk_"
@@ -230,7 +231,7 @@ def authenticate(session: Session, token: str, settings: Settings) -> Principal:
 
 
 class PrincipalCache:
-    """Principals of recently seen JWTs, per process, for `ttl` seconds.
+    """Principals of recently seen JWTs, per process, fresh for `ttl` seconds.
 
     A JWT's claims cannot change, and the user they resolve to changes only when
     a token with other claims arrives (which is another cache key), so a cached
@@ -239,20 +240,34 @@ class PrincipalCache:
     token still needs checking is its expiry (`exp`, kept with the entry):
     verifying the signature again cost ~8% of a request's CPU. API keys are
     never cached: revocation must bite at once.
+
+    Single flight: when an entry goes stale, the first request looks the token
+    up again and the others go on with the stale principal meanwhile; requests
+    with a token not seen yet wait for the one lookup in progress. Three hundred
+    pollers sharing a token whose entry expired at once once sent three hundred
+    identical lookups to a pool of twenty connections.
     """
 
     def __init__(self, ttl: float = 60.0, size: int = 50_000) -> None:
         self.ttl, self.size = ttl, size
+        # token -> (fresh until (monotonic), exp (epoch), principal)
         self._entries: dict[str, tuple[float, float, Principal]] = {}
+        self._lookups: dict[str, asyncio.Future[Principal]] = {}
 
     def get(self, token: str) -> Principal | None:
-        """The principal, None when not cached; raises 401 once the token expired."""
+        """The fresh principal, None when not cached or stale; raises 401 once
+        the token expired."""
+        principal, fresh = self.lookup(token)
+        return principal if fresh else None
+
+    def lookup(self, token: str) -> tuple[Principal | None, bool]:
+        """(principal or None, whether it is fresh); raises 401 once the token expired."""
         entry = self._entries.get(token)
-        if entry is None or entry[0] < time.monotonic():
-            return None
+        if entry is None:
+            return None, False
         if entry[1] <= time.time():
             raise Unauthorized("The token has expired.")
-        return entry[2]
+        return entry[2], entry[0] >= time.monotonic()
 
     def put(self, token: str, principal: Principal) -> None:
         if len(self._entries) >= self.size:
@@ -261,23 +276,68 @@ class PrincipalCache:
         claims = jwt.decode(token, options={"verify_signature": False})
         self._entries[token] = (time.monotonic() + self.ttl, float(claims["exp"]), principal)
 
+    async def resolve(self, token: str, look_up: Callable[[], Awaitable[Principal]]) -> Principal:
+        """The principal of `token`, looking it up (`look_up`) once at a time."""
+        while True:
+            principal, fresh = self.lookup(token)
+            if fresh:
+                assert principal is not None
+                return principal
+            running = self._lookups.get(token)
+            if running is None:
+                return await self._look_up(token, look_up)
+            if principal is not None:
+                return principal  # stale, while the one refresh runs
+            try:
+                return await asyncio.shield(running)
+            except AppError:
+                raise  # the token's own answer (401): the same for everyone
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise
+            except Exception:  # the leader's own trouble (its client left, its pool wait)
+                pass
+            # The leader failed for a reason of its own: look again, maybe as leader.
+
+    async def _look_up(self, token: str, look_up: Callable[[], Awaitable[Principal]]) -> Principal:
+        future: asyncio.Future[Principal] = asyncio.get_running_loop().create_future()
+        self._lookups[token] = future
+        try:
+            principal = await look_up()
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: nobody else may be waiting for it
+            raise
+        else:
+            self.put(token, principal)
+            future.set_result(principal)
+            return principal
+        finally:
+            del self._lookups[token]
+
 
 async def get_principal(request: Request, session: SessionDep, settings: SettingsDep) -> Principal:
-    """async so that a cached principal costs no trip to the thread pool; the
-    database is only touched (in the pool) when the token is new."""
+    """async so that a cached principal costs no trip to the thread pool. The
+    database is touched (in the pool) when the token is new, and the session's
+    connection goes back to the pool before the request goes on (service.db)."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("Send `Authorization: Bearer <token>`.")
+
+    async def look_up() -> Principal:
+        principal: Principal = await in_thread(session, authenticate, session, token, settings)
+        return principal
+
     cache: PrincipalCache | None = getattr(request.app.state, "principals", None)
     if cache is None or token.startswith(API_KEY_PREFIX):
-        return await run_in_threadpool(authenticate, session, token, settings)
-    principal = cache.get(token)
-    if principal is None:
-        principal = await run_in_threadpool(authenticate, session, token, settings)
-        cache.put(token, principal)
-    return principal
+        return await look_up()
+    return await cache.resolve(token, look_up)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

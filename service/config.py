@@ -24,6 +24,16 @@ class Settings(BaseSettings):
     # Connections per process; unset: 20 + 0 on PostgreSQL, 2 + 0 on SQLite (db.py).
     db_pool_size: int | None = None
     db_max_overflow: int | None = None
+    # How long a request waits for a pooled connection before it is answered 503.
+    db_pool_timeout_seconds: float = 2.0
+    # Load shedding (service/admission.py): requests being worked on at once per
+    # process; beyond it, 503 with Retry-After at once. Waiting long-polls do not
+    # count. 0 turns the limit off.
+    max_requests_in_flight: int = 48
+    retry_after_seconds: int = 1
+    # SIGTERM/SIGINT: long-polls answer at once, other requests get this long to
+    # finish before they are cancelled and the process exits.
+    shutdown_timeout_seconds: int = 10
 
     jwt_secret: str | None = None
     jwt_public_key: str | None = None

@@ -23,6 +23,7 @@ from sqlalchemy.types import TypeDecorator
 from starlette.concurrency import run_in_threadpool
 
 from service.config import Settings
+from service.errors import ClientGone
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -93,23 +94,33 @@ SQLITE_POOL = (2, 0)
 POSTGRES_POOL = (20, 0)
 
 
-def make_engine(settings: Settings) -> Engine:
+def make_engine(settings: Settings, *, pool: tuple[int, int] | None = None) -> Engine:
+    """The engine of the requests (its pool sized by the settings), or one with a
+    `pool` of its own (the job runner's, so that requests cannot starve it).
+    Waiting for a pooled connection gives up after LINLI_DB_POOL_TIMEOUT_SECONDS
+    (sqlalchemy.exc.TimeoutError: 503 with Retry-After)."""
     url = settings.database_url
     size, overflow = SQLITE_POOL if url.startswith("sqlite") else POSTGRES_POOL
     if settings.db_pool_size is not None:
         size = settings.db_pool_size
     if settings.db_max_overflow is not None:
         overflow = settings.db_max_overflow
+    if pool is not None:
+        size, overflow = pool
+    timeout = settings.db_pool_timeout_seconds
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
             pool_size=size,
             max_overflow=overflow,
+            pool_timeout=timeout,
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_size=size, max_overflow=overflow, pool_pre_ping=False)
+    return create_engine(
+        url, pool_size=size, max_overflow=overflow, pool_timeout=timeout, pool_pre_ping=False
+    )
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -318,9 +329,61 @@ def pipelined(session: Session) -> Iterator[None]:
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
+# The order that cannot deadlock. A request runs its database work in worker
+# threads (AnyIO's pool, 40) and takes connections from a pool (20). A request
+# that kept a connection while it waited for a thread, with every thread busy
+# waiting for a connection, wedged the worker for good (the principal cache's
+# expiry sent hundreds of lookups at once). So a connection is taken only inside
+# a thread and given back before that thread is: every trip to the thread pool
+# with the request's session ends its transaction there (`in_thread`,
+# `CommitInRoute`), and nothing awaits while it holds one. A thread waiting for
+# a connection then waits only for threads that are running SQL, and the pool's
+# timeout (LINLI_DB_POOL_TIMEOUT_SECONDS) answers 503 instead of queueing.
+
+CLIENT_GONE = "linli_client_gone"
+
+
+@event.listens_for(Session, "after_begin")
+def _refuse_abandoned(session: Session, _transaction: Any, _connection: Any) -> None:
+    # Work whose client gave up while it queued is skipped: nobody would read
+    # the answer, and a creation committed after its client timed out is filed
+    # twice when the client retries without an Idempotency-Key.
+    gone = session.info.get(CLIENT_GONE)
+    if gone is not None and gone():
+        raise ClientGone
+
+
+def release(session: Session, *, commit: bool = True) -> None:
+    """End the session's transaction (commit, or roll back) so that its
+    connection goes back to the pool. Objects stay readable (no expiry)."""
+    if not session.in_transaction():
+        return
+    if commit:
+        session.commit()
+    else:
+        session.rollback()
+
+
+def _run_and_release(session: Session, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    try:
+        result = fn(*args, **kwargs)
+    except BaseException:
+        release(session, commit=False)
+        raise
+    release(session)
+    return result
+
+
+async def in_thread(session: Session, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """`fn(*args, **kwargs)` in the thread pool; the request's `session` (which
+    `fn` may use) is committed, or rolled back if `fn` raised, in that same
+    thread, so no connection is held once it returns (see the order above)."""
+    return await run_in_threadpool(_run_and_release, session, fn, *args, **kwargs)
+
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
-    """One session per request, committed before the response is sent.
+    """One session per request, committed before the response is sent (by
+    `CommitInRoute` or `in_thread`, in the thread that did the work).
 
     On SQLite, requests that may write queue here, on an asyncio lock, before
     any of their sync code takes a worker thread: the database has one writer
@@ -337,27 +400,26 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         await lock.acquire()
     try:
         session = factory()
+        gone = request.scope.get(CLIENT_GONE)
+        if gone is not None:
+            session.info[CLIENT_GONE] = gone
         try:
             yield session
         except BaseException:
-            await run_in_threadpool(_finish, session, commit=False)
+            # Normally rolled back already, in the thread that failed. Anything
+            # left is finished here, without waiting for a thread: a connection
+            # must never wait for one.
+            _finish(session, commit=False)
             raise
-        if session.in_transaction():
-            await run_in_threadpool(_finish, session, commit=True)
-        else:
-            session.close()  # committed by CommitInRoute: no I/O left
+        _finish(session, commit=True)
     finally:
         if lock is not None:
             lock.release()
 
 
 def _finish(session: Session, *, commit: bool) -> None:
-    # One trip to the thread pool: each costs a context switch under load.
     try:
-        if commit:
-            session.commit()
-        else:
-            session.rollback()
+        release(session, commit=commit)
     finally:
         session.close()
 
@@ -367,11 +429,11 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 class CommitInRoute(APIRoute):
     """A route whose sync endpoint commits the request's session itself, in the
-    worker thread it already runs in, as soon as it returns: the commit in
-    get_session would take a second trip to the thread pool, and each trip is a
-    context switch under load (measured ~7% of a request's CPU). Still the request
-    machinery's commit, before the response is sent; an endpoint that raises is
-    rolled back by get_session as before."""
+    worker thread it already runs in, as soon as it returns (or rolls it back if
+    it raised): the connection is back in the pool before the thread is, and no
+    second trip to the thread pool is needed (each is a context switch under
+    load: measured ~7% of a request's CPU). Still the request machinery's commit,
+    before the response is sent. Every router uses it."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         if not inspect.iscoroutinefunction(endpoint):
@@ -382,10 +444,15 @@ class CommitInRoute(APIRoute):
 def _committing(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(endpoint)
     def call(*args: Any, **kwargs: Any) -> Any:
-        result = endpoint(*args, **kwargs)
-        for value in kwargs.values():
-            if isinstance(value, Session) and value.in_transaction():
-                value.commit()
+        sessions = [value for value in kwargs.values() if isinstance(value, Session)]
+        try:
+            result = endpoint(*args, **kwargs)
+        except BaseException:
+            for session in sessions:
+                release(session, commit=False)
+            raise
+        for session in sessions:
+            release(session)
         return result
 
     return call

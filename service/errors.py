@@ -100,6 +100,32 @@ class IdempotencyKeyReused(Unprocessable):
     title, slug = "Idempotency-Key reused with another request", "idempotency-key-reused"
 
 
+class ServiceUnavailable(AppError):
+    """Overloaded for a moment: retry after `retry_after` seconds. Nothing was done."""
+
+    status, title, slug = 503, "Service Unavailable", "overloaded"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 1) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+# What a request answers when it could not get a database connection in time
+# (sqlalchemy.exc.TimeoutError from the pool): nothing was done, retry shortly.
+POOL_EXHAUSTED = "The service is busy; nothing was done. Retry after the Retry-After seconds."
+
+
+class ClientGone(Exception):
+    """The client disconnected before the request's transaction began."""
+
+
+# nginx's "client closed request": nobody reads it, but the access log shows why.
+CLIENT_CLOSED_REQUEST = 499
+
+
 def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(
         problem.model_dump(exclude_none=True),
@@ -129,10 +155,24 @@ def validation_problem(exc: RequestValidationError) -> Problem:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
     @app.exception_handler(AppError)
     async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        if isinstance(exc, ServiceUnavailable):
+            headers = exc.headers()
         return problem_response(exc.problem(), headers)
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool_timeout(request: Request, _exc: PoolTimeout) -> JSONResponse:
+        settings = request.app.state.settings
+        error = ServiceUnavailable(POOL_EXHAUSTED, retry_after=settings.retry_after_seconds)
+        return problem_response(error.problem(), error.headers())
+
+    @app.exception_handler(ClientGone)
+    async def _client_gone(_request: Request, _exc: ClientGone) -> JSONResponse:
+        return JSONResponse(None, status_code=CLIENT_CLOSED_REQUEST)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -184,6 +224,17 @@ BODY_ERRORS: dict[int, str] = {
     UnsupportedMediaType.status: f"{UnsupportedMediaType.title}: the body is not JSON",
 }
 _PROBLEM_SCHEMA = {"$ref": "#/components/schemas/Problem"}
+# Answered whatever the load (service.middleware.Admission): a load balancer
+# that saw 503 from liveness would take the instance out and pile its load onto
+# the others.
+ALWAYS_ANSWERED = frozenset({"/healthz"})
+# Any operation, when the instance sheds load (service.middleware.Admission) or
+# runs out of database connections.
+_OVERLOADED = {
+    "description": "Service Unavailable: overloaded; nothing was done, retry after Retry-After",
+    "headers": {"Retry-After": {"description": "seconds", "schema": {"type": "integer"}}},
+    "content": {PROBLEM_JSON: {"schema": _PROBLEM_SCHEMA}},
+}
 
 
 def _document_problems(app: FastAPI) -> None:
@@ -199,7 +250,7 @@ def _document_problems(app: FastAPI) -> None:
         if app.openapi_schema is not None:
             return app.openapi_schema
         document = generate()
-        for path_item in document.get("paths", {}).values():
+        for path, path_item in document.get("paths", {}).items():
             for method, operation in path_item.items():
                 answers = operation.setdefault("responses", {})
                 for answer in answers.values():
@@ -207,6 +258,8 @@ def _document_problems(app: FastAPI) -> None:
                     if PROBLEM_JSON in content:
                         content.pop("application/json", None)
                         content[PROBLEM_JSON] = {"schema": _PROBLEM_SCHEMA}
+                if path not in ALWAYS_ANSWERED:
+                    answers.setdefault(str(ServiceUnavailable.status), _OVERLOADED)
                 if method.upper() in BODY_METHODS:
                     for status, description in BODY_ERRORS.items():
                         answers.setdefault(

@@ -6,10 +6,11 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from service.auth import CurrentPrincipal
+from service.db import CommitInRoute
 from service.enums import OrgRole, Role
 from service.errors import responses
 
-router = APIRouter(prefix="/v1", tags=["me"])
+router = APIRouter(prefix="/v1", tags=["me"], route_class=CommitInRoute)
 
 
 class MeRead(BaseModel):

@@ -1,14 +1,21 @@
-"""Pure ASGI guards run before routing: body size and content type."""
+"""Pure ASGI guards run before routing: admission (load shedding), body size
+and content type."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.db import CLIENT_GONE
 from service.errors import (
+    ALWAYS_ANSWERED,
     BODY_METHODS,
     PayloadTooLarge,
+    ServiceUnavailable,
     UnsupportedMediaType,
     problem_response,
 )
@@ -92,3 +99,111 @@ class RequestGuard:
     async def _reject(error: Any, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem_response(error.problem())
         await response(scope, receive, send)
+
+
+ADMISSION = "linli_admission"
+# Counted but never refused: the feed's long-polls. Each poller keeps one
+# request outstanding, so their number is bounded by the pollers, and most of
+# their time is spent parked; refused, dispatchers saw no events for as long
+# as residents' load lasted (bench/soak.py at 150%).
+_NEVER_REFUSED = frozenset({"/v1/feed"})
+
+
+class Admission:
+    """Load shedding: at most `limit` requests worked on at once in this process.
+
+    Beyond it a request is answered 503 with Retry-After at once, before any of
+    its work is done, instead of queueing for threads and connections behind
+    the others (a queue that only grows past capacity, until every answer comes
+    after its client gave up). A long-poll that waits (the feed) steps out of
+    the count while it waits (`parked`) and back in, over the limit if need be,
+    to read its page: it holds nothing while it waits.
+
+    Each admitted request also learns when its client disconnects (the
+    CLIENT_GONE scope key, read when its transaction begins: service.db), so
+    work nobody waits for any more is skipped.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int, retry_after: int) -> None:
+        self.app = app
+        self.limit = limit
+        self.retry_after = retry_after
+        self.in_flight = 0
+        self.shed = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in ALWAYS_ANSWERED:
+            await self.app(scope, receive, send)
+            return
+        if self.limit > 0 and self.in_flight >= self.limit and scope["path"] not in _NEVER_REFUSED:
+            self.shed += 1
+            error = ServiceUnavailable(
+                "Too many requests in progress; nothing was done. Retry after Retry-After seconds.",
+                retry_after=self.retry_after,
+            )
+            response = problem_response(error.problem(), error.headers())
+            await response(scope, receive, send)
+            return
+        watch = _DisconnectWatch(receive)
+        scope[ADMISSION] = self
+        scope[CLIENT_GONE] = watch.is_gone
+        self.in_flight += 1
+        try:
+            await self.app(scope, watch.receive, send)
+        finally:
+            self.in_flight -= 1
+            watch.stop()
+
+    @contextmanager
+    def parked(self) -> Iterator[None]:
+        """Out of the count for the block (a long-poll's wait)."""
+        self.in_flight -= 1
+        try:
+            yield
+        finally:
+            self.in_flight += 1
+
+
+@contextmanager
+def parked(scope: Scope) -> Iterator[None]:
+    """`Admission.parked` of the request's admission, if any (tests may build
+    apps without it)."""
+    admission: Admission | None = scope.get(ADMISSION)
+    if admission is None:
+        yield
+        return
+    with admission.parked():
+        yield
+
+
+class _DisconnectWatch:
+    """Reads the client's messages ahead of the app, one at a time (a queue of
+    one keeps uvicorn's flow control), so that a disconnect is seen while the
+    request still waits for a thread or a connection."""
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self._queue: asyncio.Queue[Message] = asyncio.Queue(maxsize=1)
+        self._gone = False
+        self._task = asyncio.get_running_loop().create_task(self._pump())
+
+    def is_gone(self) -> bool:
+        return self._gone
+
+    async def _pump(self) -> None:
+        while True:
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                # Also after the response is complete: harmless, the work is done.
+                self._gone = True
+                await self._queue.put(message)
+                return
+            await self._queue.put(message)
+
+    async def receive(self) -> Message:
+        if self._gone and self._queue.empty():
+            return {"type": "http.disconnect"}
+        return await self._queue.get()
+
+    def stop(self) -> None:
+        self._task.cancel()

@@ -167,14 +167,19 @@ def test_first_requests_of_a_new_user_racing_provision_one_user(live, live_engin
 
 
 def test_more_concurrent_writers_than_worker_threads(live):
-    """60 actions at once (AnyIO lends 40 threads): none may wait on a writer that
-    holds the SQLite write lock while it waits for a thread."""
+    """60 actions at once (AnyIO lends 40 threads, the guard admits 48): none may
+    wait on a writer that holds the SQLite write lock while it waits for a thread.
+    Those over the limit are answered 503 at once, and succeed when retried."""
     http, world = live
     tickets = [_file(http, world, f"many writers {i}") for i in range(60)]
     calls = [
         ("POST", f"/v1/tickets/{t['id']}/accept", world.dispatcher.headers, None) for t in tickets
     ]
     responses = _all_at_once(str(http.base_url), calls)
-    assert [r.status_code for r in responses] == [200] * len(tickets), {
-        r.status_code for r in responses
-    }
+    assert {r.status_code for r in responses} <= {200, 503}
+    assert sum(r.status_code == 200 for r in responses) > 40  # more writers than threads
+    for call, response in zip(calls, responses, strict=True):
+        if response.status_code == 503:
+            assert response.headers["Retry-After"] == "1"
+            retried = http.post(call[1], headers=call[2])
+            assert retried.status_code == 200, retried.text

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from service.apikeys import service
 from service.apikeys.models import ApiKey
 from service.auth import CurrentPrincipal, Principal
-from service.db import SessionDep, WriteSessionDep
+from service.db import CommitInRoute, SessionDep, WriteSessionDep
 from service.directory.models import Organization
 from service.directory.service import editable_organization
 from service.enums import Role
@@ -21,7 +21,11 @@ from service.errors import Forbidden, NotFound, responses
 from service.scope import visible
 from service.validation import Name, StrictModel
 
-router = APIRouter(prefix="/v1/organizations/{organization_id}/api-keys", tags=["api keys"])
+router = APIRouter(
+    prefix="/v1/organizations/{organization_id}/api-keys",
+    tags=["api keys"],
+    route_class=CommitInRoute,
+)
 OrgId = Annotated[int, Path(gt=0, lt=2**31)]
 KeyId = Annotated[int, Path(gt=0, lt=2**31)]
 

@@ -10,11 +10,11 @@ from service.auth import AdminPrincipal, CurrentPrincipal, Principal
 from service.categories import service
 from service.categories.models import Category
 from service.categories.schemas import CategoryCreate, CategoryList, CategoryRead, CategoryUpdate
-from service.db import SessionDep, WriteSessionDep
+from service.db import CommitInRoute, SessionDep, WriteSessionDep
 from service.enums import Role
 from service.errors import Conflict, Forbidden, NotFound, responses
 
-router = APIRouter(prefix="/v1/categories", tags=["categories"])
+router = APIRouter(prefix="/v1/categories", tags=["categories"], route_class=CommitInRoute)
 CodePath = Annotated[str, Path(pattern=r"^[a-z_]+(\.[a-z_]+)*$", max_length=64)]
 
 

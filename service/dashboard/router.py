@@ -28,7 +28,7 @@ from service.auth import AdminPrincipal, Principal, _principal_for, get_principa
 from service.config import Settings, SettingsDep
 from service.dashboard.models import DashboardSession
 from service.dashboard.page import render_dashboard
-from service.db import SessionDep, WriteSessionDep, utcnow
+from service.db import CommitInRoute, SessionDep, WriteSessionDep, in_thread, utcnow
 from service.enums import Role, TicketKind
 from service.errors import AppError, Forbidden, responses
 from service.users.models import User
@@ -37,8 +37,8 @@ COOKIE = "linli_dashboard"
 CODE_TTL = dt.timedelta(seconds=60)
 SESSION_TTL = dt.timedelta(hours=8)
 
-api = APIRouter(prefix="/v1/dashboard", tags=["metrics"])
-pages = APIRouter(prefix="/dashboard", include_in_schema=False)
+api = APIRouter(prefix="/v1/dashboard", tags=["metrics"], route_class=CommitInRoute)
+pages = APIRouter(prefix="/dashboard", include_in_schema=False, route_class=CommitInRoute)
 
 
 def _hash(secret: str) -> str:
@@ -176,8 +176,6 @@ async def dashboard(
     region_id: Annotated[int | None, Query(gt=0, lt=2**31)] = None,
     kind: Annotated[str | None, Query(max_length=20)] = None,
 ) -> HTMLResponse:
-    from starlette.concurrency import run_in_threadpool
-
     principal: Principal | None = None
     if request.headers.get("authorization"):
         try:
@@ -185,14 +183,15 @@ async def dashboard(
         except AppError as exc:
             return _help(request, exc.detail or exc.title, exc.status)
     elif linli_dashboard:
-        principal = await run_in_threadpool(_cookie_principal, session, linli_dashboard)
+        principal = await in_thread(session, _cookie_principal, session, linli_dashboard)
     if principal is None:
         return _help(request, "Please sign in. 请先登录。", 401)
     if principal.role != Role.admin:
         return _help(request, "The dashboard is for the housing department. 仅限住建部门。", 403)
-    return await run_in_threadpool(
-        _render, session, principal, settings, from_, to, region_id, kind
+    response: HTMLResponse = await in_thread(
+        session, _render, session, principal, settings, from_, to, region_id, kind
     )
+    return response
 
 
 def _render(

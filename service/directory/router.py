@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query
 
 from service.auth import AdminPrincipal, CurrentPrincipal
 from service.config import SettingsDep
-from service.db import SessionDep, WriteSessionDep
+from service.db import CommitInRoute, SessionDep, WriteSessionDep
 from service.directory import service
 from service.directory.models import Community, Organization, Region
 from service.directory.schemas import (
@@ -31,7 +31,7 @@ from service.directory.schemas import (
 from service.enums import ServiceKind
 from service.errors import Conflict, Forbidden, NotFound, responses
 
-router = APIRouter(prefix="/v1", tags=["reference data"])
+router = APIRouter(prefix="/v1", tags=["reference data"], route_class=CommitInRoute)
 
 ObjectId = Annotated[int, Path(gt=0, lt=2**31)]
 After = Annotated[int | None, Query(alias="cursor", ge=0, lt=2**31)]

@@ -41,9 +41,13 @@ class FeedHub:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._versions: dict[int, int] = {}
         self._events: dict[int, asyncio.Event] = {}
+        # Shutting down: long-polls answer what they have at once.
+        self.closing = False
         _HUBS.add(self)
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        if loop is not self._loop:
+            self.closing = False  # closing was the previous loop's (tests serve apps again)
         self._loop = loop
 
     @property
@@ -56,7 +60,7 @@ class FeedHub:
 
     async def wait(self, organization_id: int, seen: int, timeout: float) -> bool:
         """Until a wake-up for the organisation after `seen`, or the timeout."""
-        if self._versions.get(organization_id, 0) != seen:
+        if self._versions.get(organization_id, 0) != seen or self.closing:
             return True
         waker = self._events.get(organization_id)
         if waker is None:
@@ -74,6 +78,12 @@ class FeedHub:
             waker = self._events.pop(organization_id, None)
             if waker is not None:
                 waker.set()
+
+    def close(self) -> None:
+        """The process is stopping: every long-poll answers now (an empty page
+        with its cursor), so that the server stops within its timeout."""
+        self.closing = True
+        self.notify_all()
 
     def notify_all(self) -> None:
         """After a lost LISTEN connection: everyone queries again."""

@@ -6,33 +6,26 @@ import asyncio
 import datetime as dt
 from typing import Annotated, Any
 
+import pydantic_core
 from fastapi import APIRouter, Header, Query, Request, Response
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from service.auth import CurrentPrincipal
 from service.config import SettingsDep
-from service.db import SessionDep
+from service.db import SessionDep, in_thread
 from service.errors import Forbidden, responses
 from service.feed import service
 from service.feed.cursor import etag
 from service.feed.notify import FeedHub
 from service.feed.schemas import FeedPage
-from service.tickets.serialize import json_response
+from service.feed.window import FeedWindows
+from service.middleware import parked
 
 router = APIRouter(prefix="/v1/feed", tags=["feed"])
 
 MAX_WAIT_SECONDS = 30
 # While a commit is seen but an older transaction holds the horizon back.
 PENDING_RETRY = (0.02, 1.0)
-
-
-def _read(session: Session, organization_id: int, cursor: str | None, **options: Any) -> Any:
-    # Query, then give the connection back: the long-poll holds none while it waits.
-    try:
-        return service.read_page(session, organization_id, cursor, **options)
-    finally:
-        session.close()
 
 
 # Reads in flight in this process, by what they read. A commit wakes every
@@ -49,12 +42,15 @@ async def _shared_read(
     key = (organization_id, cursor, options["limit"], seen)
     running = _in_flight.get(key)
     if running is not None:
-        session.close()
         return await asyncio.shield(running)
     future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
     _in_flight[key] = future
     try:
-        page = await run_in_threadpool(_read, session, organization_id, cursor, **options)
+        # The connection goes back to the pool in the reading thread: the
+        # long-poll holds none while it waits.
+        page = await in_thread(
+            session, service.read_page, session, organization_id, cursor, **options
+        )
     except BaseException as exc:
         future.set_exception(exc)
         future.exception()  # retrieved: nobody else may be waiting for it
@@ -97,25 +93,29 @@ async def read_feed(
     hub: FeedHub = request.app.state.feed_hub
     loop = asyncio.get_running_loop()
     hub.bind(loop)
-    options = {
-        "limit": limit,
-        "retention": dt.timedelta(days=settings.feed_retention_days),
-    }
+    retention = dt.timedelta(days=settings.feed_retention_days)
+    options: dict[str, Any] = {"limit": limit, "retention": retention}
+    windows: FeedWindows = request.app.state.feed_windows
     deadline = loop.time() + wait
     retry = PENDING_RETRY[0]
     while True:
         seen = hub.version(organization_id)
-        page: service.FeedPage = await _shared_read(
-            session, organization_id, cursor, seen, **options
-        )
+        page: service.FeedPage | None = None
+        if cursor is not None:
+            page = await windows.page(session, organization_id, cursor, limit, seen, retention)
+        if page is None:  # no cursor, or one before the window: the database
+            page = await _shared_read(session, organization_id, cursor, seen, **options)
         remaining = deadline - loop.time()
-        if page.events or remaining <= 0:
+        if page.events or remaining <= 0 or hub.closing:
             break
-        if page.pending:
-            await asyncio.sleep(min(retry, remaining))
-            retry = min(retry * 2, PENDING_RETRY[1])
-        else:
-            await hub.wait(organization_id, seen, remaining)
+        # Waiting holds no thread and no connection, and does not count against
+        # the requests in flight (service.middleware.Admission).
+        with parked(request.scope):
+            if page.pending:
+                await asyncio.sleep(min(retry, remaining))
+                retry = min(retry * 2, PENDING_RETRY[1])
+            else:
+                await hub.wait(organization_id, seen, remaining)
 
     interval = 0 if page.has_more else settings.feed_poll_interval_seconds
     if page.pending and not page.events:
@@ -128,7 +128,23 @@ async def read_feed(
     known = {tag.strip() for tag in (if_none_match or "").split(",")}
     if not page.events and etag(page.next_cursor) in known:
         return Response(status_code=304, headers=headers)
-    return json_response(
-        {"events": page.events, "next_cursor": page.next_cursor, "has_more": page.has_more},
-        headers=headers,
+    return Response(_page_body(page), headers=headers, media_type="application/json")
+
+
+def _page_body(page: service.FeedPage) -> bytes:
+    """The page's JSON; events cut from a window were serialised once, for everyone."""
+    if page.events and isinstance(page.events[0], bytes):
+        events = b"[" + b",".join(page.events) + b"]"  # type: ignore[arg-type]
+    else:
+        events = pydantic_core.to_json(page.events)
+    return b"".join(
+        (
+            b'{"events":',
+            events,
+            b',"next_cursor":',
+            pydantic_core.to_json(page.next_cursor),
+            b',"has_more":',
+            b"true" if page.has_more else b"false",
+            b"}",
+        )
     )

@@ -47,7 +47,8 @@ class FeedCursorExpired(AppError):
 
 @dataclass(frozen=True)
 class FeedPage:
-    events: list[dict[str, Any]]
+    # Event dicts; or, cut from a window (service.feed.window), each already JSON.
+    events: list[dict[str, Any]] | list[bytes]
     next_cursor: str
     has_more: bool
     # Events have committed after the cursor but an older transaction still
@@ -65,7 +66,9 @@ def _is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _horizon(session: Session) -> Any:
+def horizon_column(session: Session) -> Any:
+    """The feed's horizon as a scalar subquery: events at or above it may still
+    have older transactions committing below them, so they wait."""
     if _is_postgres(session):
         return select(
             literal_column("pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
@@ -162,6 +165,16 @@ def events_query(organization_id: int) -> Any:
     )
 
 
+@dataclass(frozen=True)
+class FeedRows:
+    """A page as the query's rows (with their `xid`), before serialisation."""
+
+    rows: list[Any]
+    next_cursor: str
+    has_more: bool
+    pending: bool
+
+
 def read_page(
     session: Session,
     organization_id: int,
@@ -173,13 +186,32 @@ def read_page(
 ) -> FeedPage:
     """One page of the organisation's feed after `cursor` (from the start of the
     retention window without one), in one query."""
+    page = read_rows(session, organization_id, cursor, limit=limit, retention=retention, now=now)
+    return FeedPage(
+        events=[event_dict(row) for row in page.rows],
+        next_cursor=page.next_cursor,
+        has_more=page.has_more,
+        pending=page.pending,
+    )
+
+
+def read_rows(
+    session: Session,
+    organization_id: int,
+    cursor: str | None,
+    *,
+    limit: int,
+    retention: dt.timedelta,
+    now: dt.datetime | None = None,
+) -> FeedRows:
+    """`read_page`'s query and cut, its rows left as they are."""
     now = now or utcnow()
     cutoff = now - retention
     position = cursors.decode(cursor) if cursor else None
     # Without a cursor, an empty page answers the head as of a snapshot taken
     # before the page's own (see head_cursor), so nothing committing meanwhile is skipped.
     head = head_cursor(session, now) if position is None else None
-    query = events_query(organization_id).add_columns(_horizon(session).label("horizon"))
+    query = events_query(organization_id).add_columns(horizon_column(session).label("horizon"))
     if position is not None and _is_postgres(session):
         query = query.where(
             tuple_(TicketEvent.xid, TicketEvent.id) > tuple_(position.xid, position.event_id)
@@ -214,8 +246,8 @@ def read_page(
     else:
         assert head is not None
         next_cursor = head
-    return FeedPage(
-        events=[event_dict(row) for row in served],
+    return FeedRows(
+        rows=list(served),
         next_cursor=next_cursor,
         has_more=servable > limit,
         pending=servable < len(rows),

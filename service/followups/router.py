@@ -10,12 +10,12 @@ from pydantic import BaseModel
 
 from service.auth import CurrentPrincipal
 from service.config import SettingsDep
-from service.db import SessionDep, utcnow
+from service.db import CommitInRoute, SessionDep, utcnow
 from service.enums import Status
 from service.errors import Forbidden, responses
 from service.followups import service
 
-router = APIRouter(prefix="/v1/follow-ups", tags=["follow-ups"])
+router = APIRouter(prefix="/v1/follow-ups", tags=["follow-ups"], route_class=CommitInRoute)
 
 
 class FollowUpDue(BaseModel):

@@ -25,13 +25,15 @@ import datetime as dt
 import logging
 import os
 import socket
+import time
 import traceback
 from collections.abc import Iterable
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from service.config import Settings
 from service.db import utcnow
@@ -42,6 +44,12 @@ log = logging.getLogger("linli.jobs")
 
 LEASE = dt.timedelta(minutes=5)
 TICK_SECONDS = 1.0
+# The runner's own connections (service.main): a turn's claim, its job's session
+# and, for the webhooks, the recording of what was delivered.
+JOBS_POOL = (3, 0)
+# Giving a lease back is retried this many times, a second apart: a lease that
+# stays taken stops its job for LEASE on every instance.
+RELEASE_TRIES = 5
 
 INSTANCE = f"{socket.gethostname()}:{os.getpid()}"
 
@@ -132,8 +140,27 @@ def run_due(
         except Exception:
             error = traceback.format_exc(limit=20)
             log.exception("job %s failed", job.name)
-        _release(engine, job, now, owner, result, error)
+        _release_surely(engine, job, now, owner, result, error)
     return done
+
+
+def _release_surely(
+    engine: Engine,
+    job: Job,
+    started: dt.datetime,
+    owner: str,
+    result: int | None,
+    error: str | None,
+) -> None:
+    for attempt in range(1, RELEASE_TRIES + 1):
+        try:
+            _release(engine, job, started, owner, result, error)
+            return
+        except (OperationalError, InterfaceError, PoolTimeout):
+            if attempt == RELEASE_TRIES:
+                raise
+            log.warning("job %s: giving back its lease failed; retrying", job.name)
+            time.sleep(1.0)
 
 
 def job_status(engine: Engine) -> list[JobLease]:
@@ -144,10 +171,13 @@ def job_status(engine: Engine) -> list[JobLease]:
 
 
 async def run_forever(engine: Engine, settings: Settings, stop: asyncio.Event) -> None:
-    """The loop inside `serve` and `worker`: the sync work runs in the thread pool."""
+    """The loop inside `serve` and `worker`. The sync work runs in the event
+    loop's default executor, not in the requests' thread pool: a full pool of
+    waiting requests cannot hold up a turn. A turn that fails (a database blip)
+    is tried again at the next tick."""
     while not stop.is_set():
         try:
-            await run_in_threadpool(run_due, engine, settings)
+            await asyncio.to_thread(run_due, engine, settings)
         except Exception:  # a database blip must not end the loop
             log.exception("job tick failed")
         with contextlib.suppress(TimeoutError):

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 
 from service.auth import AdminPrincipal
 from service.config import SettingsDep
-from service.db import SessionDep, WriteSessionDep
+from service.db import CommitInRoute, SessionDep, WriteSessionDep
 from service.enums import OrganizationKind
 from service.errors import Forbidden, NotFound, responses
 from service.metrics import action, export, rollup
@@ -18,7 +18,7 @@ from service.metrics.request import MetricsPrincipal, SummaryParams
 from service.metrics.schemas import ActionRead, ActionUpdate, RankingRead, SummaryRead, TrendRead
 from service.tickets.serialize import json_response
 
-router = APIRouter(prefix="/v1/metrics", tags=["metrics"])
+router = APIRouter(prefix="/v1/metrics", tags=["metrics"], route_class=CommitInRoute)
 
 Params = Annotated[SummaryParams, Depends()]
 

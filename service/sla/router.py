@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query, Response
 
 from service.auth import CurrentPrincipal
 from service.config import SettingsDep
-from service.db import SessionDep, WriteSessionDep, utcnow
+from service.db import CommitInRoute, SessionDep, WriteSessionDep, utcnow
 from service.errors import Conflict, Forbidden, NotFound, responses
 from service.sla import service
 from service.sla.schemas import (
@@ -29,7 +29,7 @@ from service.sla.schemas import (
     PolicyUpdate,
 )
 
-router = APIRouter(prefix="/v1", tags=["SLA"])
+router = APIRouter(prefix="/v1", tags=["SLA"], route_class=CommitInRoute)
 
 ObjectId = Annotated[int, Path(gt=0, lt=2**31)]
 Day = Annotated[dt.date, Path(ge=dt.date(2000, 1, 1), le=dt.date(2100, 12, 31))]

@@ -1,6 +1,7 @@
 """HTTP routes of /v1/tickets."""
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import pydantic_core
@@ -75,19 +76,34 @@ def _check_if_match(ticket: Ticket, if_match: str | None) -> None:
     )
 
 
-def writable_ticket(
+@dataclass(frozen=True, slots=True)
+class TicketToWrite:
+    """The ticket a write names, loaded by the endpoint (`load()`) in its own
+    thread. Not by a sync dependency: that runs in a thread of its own and
+    would keep the ticket's connection while the endpoint waits for another."""
+
+    session: Session
+    principal: Principal
+    ticket_id: int
+    if_match: str | None
+
+    def load(self) -> Ticket:
+        """The visible ticket (404 otherwise), current as the client says (412 otherwise)."""
+        ticket = service.get_visible_ticket(self.session, self.principal, self.ticket_id)
+        _check_if_match(ticket, self.if_match)
+        return ticket
+
+
+async def writable_ticket(
     ticket_id: TicketId,
     principal: CurrentPrincipal,
     session: WriteSessionDep,
     if_match: Annotated[str | None, Header(alias="If-Match")] = None,
-) -> Ticket:
-    """The visible ticket (404 otherwise), current as the client says (412 otherwise)."""
-    ticket = service.get_visible_ticket(session, principal, ticket_id)
-    _check_if_match(ticket, if_match)
-    return ticket
+) -> TicketToWrite:
+    return TicketToWrite(session, principal, ticket_id, if_match)
 
 
-WritableTicket = Annotated[Ticket, Depends(writable_ticket)]
+WritableTicket = Annotated[TicketToWrite, Depends(writable_ticket)]
 
 
 def _headers(ticket: Any, **extra: str) -> dict[str, str]:
@@ -281,7 +297,7 @@ def _make_action_route(action: str, schema: type, required: bool) -> None:
             settings: SettingsDep,
             body: Annotated[schema, Body()],  # type: ignore[valid-type]
         ) -> Response:
-            return _act(session, principal, ticket, action, body, settings)
+            return _act(session, principal, ticket.load(), action, body, settings)
 
     else:
 
@@ -292,7 +308,7 @@ def _make_action_route(action: str, schema: type, required: bool) -> None:
             settings: SettingsDep,
             body: Annotated[schema | None, Body()] = None,  # type: ignore[valid-type]
         ) -> Response:
-            return _act(session, principal, ticket, action, body or schema(), settings)
+            return _act(session, principal, ticket.load(), action, body or schema(), settings)
 
     endpoint.__name__ = f"{action}_ticket"
     router.add_api_route(
@@ -323,9 +339,10 @@ def reclassify_ticket(
 ) -> Response:
     """Change priority or category (admins; the assigned organisation's dispatchers).
     The SLA policy is chosen again and `respond_by` / `resolve_by` recomputed."""
-    service.reclassify(session, principal, ticket, body, timezone=settings.timezone)
+    loaded = ticket.load()
+    service.reclassify(session, principal, loaded, body, timezone=settings.timezone)
     return json_response(
-        ticket_dict(ticket, service.category_code(session, ticket)), headers=_headers(ticket)
+        ticket_dict(loaded, service.category_code(session, loaded)), headers=_headers(loaded)
     )
 
 
@@ -341,7 +358,7 @@ def add_comment(
     principal: CurrentPrincipal,
     session: WriteSessionDep,
 ) -> CommentRead:
-    comment = service.add_comment(session, principal, ticket, data)
+    comment = service.add_comment(session, principal, ticket.load(), data)
     return CommentRead.model_validate(comment, from_attributes=True)
 
 
@@ -375,5 +392,5 @@ def add_follow_up(
     principal: CurrentPrincipal,
     session: WriteSessionDep,
 ) -> FollowUpRead:
-    follow_up = service.add_follow_up(session, principal, ticket, data)
+    follow_up = service.add_follow_up(session, principal, ticket.load(), data)
     return FollowUpRead.model_validate(follow_up, from_attributes=True)

@@ -28,6 +28,8 @@ import httpx
 import pydantic_core
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 from service.categories.models import Category
@@ -247,6 +249,24 @@ def record(engine: Engine, settings: Settings, outcomes: Sequence[Outcome]) -> N
         session.commit()
 
 
+def record_surely(engine: Engine, settings: Settings, outcomes: Sequence[Outcome]) -> None:
+    """`record`, retried while the database is out of reach, for as long as the
+    claim's lease lasts: a POST that was made is written down, so a receiver is
+    not sent it again for want of a connection."""
+    deadline = time.monotonic() + lease_for(settings).total_seconds()
+    pause = 0.2
+    while True:
+        try:
+            record(engine, settings, outcomes)
+            return
+        except (OperationalError, InterfaceError, PoolTimeout):
+            if time.monotonic() + pause > deadline:
+                raise
+            log.warning("recording %d webhook attempts failed; retrying", len(outcomes))
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)
+
+
 def http_client(settings: Settings) -> httpx.Client:
     timeout = settings.webhook_timeout_seconds
     return httpx.Client(
@@ -272,7 +292,7 @@ def deliver_due(
             if not claimed:
                 break
             outcomes = list(pool.map(lambda c: attempt(client, c, allow), claimed))
-            record(engine, settings, outcomes)
+            record_surely(engine, settings, outcomes)
             attempts += len(outcomes)
             if len(claimed) < settings.webhook_batch_size:
                 break

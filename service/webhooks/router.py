@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Path, Query, Response
 
 from service.auth import CurrentPrincipal
 from service.config import SettingsDep
-from service.db import SessionDep, WriteSessionDep
+from service.db import CommitInRoute, SessionDep, WriteSessionDep
 from service.errors import Conflict, Forbidden, NotFound, responses
 from service.tickets.schemas import EmptyBody
 from service.webhooks import service
@@ -25,7 +25,7 @@ from service.webhooks.schemas import (
 )
 from service.webhooks.targets import AllowList
 
-router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], route_class=CommitInRoute)
 WebhookId = Annotated[int, Path(gt=0, lt=2**31)]
 DeliveryId = Annotated[int, Path(gt=0, lt=2**63)]
 

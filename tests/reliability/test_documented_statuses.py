@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ from service.db import make_engine, utcnow
 from service.errors import BODY_METHODS
 from service.idempotency.service import _lock_id
 from service.main import create_app
+from service.middleware import Admission
 from tests.conftest import BACKEND, Actor, World, file_ticket
 from tests.reliability.openapi_gaps import (
     ACTIONS,
@@ -474,9 +476,31 @@ def cursor_expired(scene: Scene, label: str) -> Response | None:
     return scene.send(label, scene.world.dispatcher, url=f"/v1/feed?cursor={cursor}")
 
 
-def database_not_ready(scene: Scene, label: str) -> Response | None:
-    if label != "GET /readyz":
+def unavailable(scene: Scene, label: str) -> Response | None:
+    """/readyz: a database that is not ready; /healthz: never; the feed: never
+    for load (openapi_gaps); every other operation: the instance at its limit of
+    requests in flight (service.middleware.Admission), answered before routing."""
+    if label == "GET /readyz":
+        return database_not_ready(scene)
+    if label in ("GET /healthz", "GET /v1/feed"):
         return None
+    admission = scene.client.app.middleware_stack
+    while not isinstance(admission, Admission):
+        admission = admission.app
+    method, path = label.split(" ", 1)
+    admission.in_flight += admission.limit
+    try:  # refused before routing: any ids will do
+        response = scene.client.request(
+            method, re.sub(r"\{[^}]+\}", "1", path), headers=scene.world.province_admin.headers
+        )
+    finally:
+        admission.in_flight -= admission.limit
+    assert response.headers["Retry-After"] == str(scene.settings.retry_after_seconds)
+    assert response.headers["content-type"] == PROBLEM
+    return response
+
+
+def database_not_ready(scene: Scene) -> Response:
     with tempfile.TemporaryDirectory(prefix="linli-unready-") as directory:
         if BACKEND == "postgres":  # a database that does not exist
             url = make_url(scene.settings.database_url).set(database="linli_no_such_database")
@@ -504,7 +528,7 @@ PROVOKERS: dict[int, Provoker] = {
     410: cursor_expired,
     415: not_json,
     422: invalid,
-    503: database_not_ready,
+    503: unavailable,
 }
 
 
