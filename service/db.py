@@ -94,19 +94,23 @@ SQLITE_POOL = (2, 0)
 POSTGRES_POOL = (20, 0)
 
 
+def pool_shape(settings: Settings) -> tuple[int, int]:
+    """(pool size, overflow) of the requests' engine."""
+    size, overflow = SQLITE_POOL if settings.is_sqlite else POSTGRES_POOL
+    if settings.db_pool_size is not None:
+        size = settings.db_pool_size
+    if settings.db_max_overflow is not None:
+        overflow = settings.db_max_overflow
+    return size, overflow
+
+
 def make_engine(settings: Settings, *, pool: tuple[int, int] | None = None) -> Engine:
     """The engine of the requests (its pool sized by the settings), or one with a
     `pool` of its own (the job runner's, so that requests cannot starve it).
     Waiting for a pooled connection gives up after LINLI_DB_POOL_TIMEOUT_SECONDS
     (sqlalchemy.exc.TimeoutError: 503 with Retry-After)."""
     url = settings.database_url
-    size, overflow = SQLITE_POOL if url.startswith("sqlite") else POSTGRES_POOL
-    if settings.db_pool_size is not None:
-        size = settings.db_pool_size
-    if settings.db_max_overflow is not None:
-        overflow = settings.db_max_overflow
-    if pool is not None:
-        size, overflow = pool
+    size, overflow = pool or pool_shape(settings)
     timeout = settings.db_pool_timeout_seconds
     if url.startswith("sqlite"):
         engine = create_engine(

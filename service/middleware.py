@@ -148,10 +148,27 @@ class Admission:
         scope[ADMISSION] = self
         scope[CLIENT_GONE] = watch.is_gone
         self.in_flight += 1
+        counted = True
+
+        async def send_and_count(message: Message) -> None:
+            nonlocal counted
+            await send(message)
+            # Out of the count once the response is complete, not when the app
+            # returns: the client's next request on the connection can arrive
+            # before this coroutine resumes, and under load it often did.
+            if (
+                counted
+                and message["type"] == "http.response.body"
+                and not message.get("more_body", False)
+            ):
+                counted = False
+                self.in_flight -= 1
+
         try:
-            await self.app(scope, watch.receive, send)
+            await self.app(scope, watch.receive, send_and_count)
         finally:
-            self.in_flight -= 1
+            if counted:
+                self.in_flight -= 1
             watch.stop()
 
     @contextmanager

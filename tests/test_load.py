@@ -30,6 +30,7 @@ from service.auth import mint_token
 from service.config import Settings
 from service.db import make_engine
 from service.main import create_app
+from service.middleware import Admission
 from service.tickets.models import Ticket
 from tests.conftest import TEST_SECRET, World, build_world
 
@@ -262,6 +263,10 @@ def test_over_the_limit_requests_are_answered_503_at_once(live_engine: Engine) -
     assert waited < ANSWER_WITHIN  # at once: it did not queue behind the others
     assert health.status_code == 200  # a load balancer's probe is always answered
     assert [r.status_code for r in served] == [200] * 4
+    admission = app.middleware_stack
+    while not isinstance(admission, Admission):
+        admission = admission.app
+    assert admission.in_flight == 0  # every slot given back
 
 
 def test_a_waiting_long_poll_does_not_count_against_the_limit(live_engine: Engine) -> None:
