@@ -47,6 +47,16 @@ bench-feed: $(STAMP)
 	@command -v wrk >/dev/null || apt-get install -y -q wrk
 	$(PY) bench/feed.py
 
+# Soak: one worker for SOAK_MINUTES under a fixed-rate mixed load with 300 companies
+# long-polling the feed and webhooks to a flaky receiver; a row a minute, then
+# PASS/FAIL per criterion (see bench/soak.py). SOAK_ARGS: e.g. --rate 100, or
+# --fraction 1.5 for overload; --backend sqlite.
+SOAK_MINUTES ?= 12
+SOAK_ARGS ?= --fraction 0.5
+.PHONY: soak
+soak: $(STAMP)
+	$(PY) bench/soak.py --minutes $(SOAK_MINUTES) $(SOAK_ARGS)
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check service tests migrations bench
 	$(VENV)/bin/ruff format --check service tests migrations bench
