@@ -334,14 +334,15 @@ def pipelined(session: Session) -> Iterator[None]:
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 # The order that cannot deadlock. A request runs its database work in worker
-# threads (AnyIO's pool, 40) and takes connections from a pool (20). A request
-# that kept a connection while it waited for a thread, with every thread busy
-# waiting for a connection, wedged the worker for good (the principal cache's
-# expiry sent hundreds of lookups at once). So a connection is taken only inside
-# a thread and given back before that thread is: every trip to the thread pool
-# with the request's session ends its transaction there (`in_thread`,
-# `CommitInRoute`), and nothing awaits while it holds one. A thread waiting for
-# a connection then waits only for threads that are running SQL, and the pool's
+# threads and takes connections from a pool. A request that kept a connection
+# while it waited for a thread, with every thread busy waiting for a connection,
+# wedged the worker for good (the principal cache's expiry sent hundreds of
+# lookups at once; AnyIO then lent 40 threads to a pool of 20). So a connection
+# is taken only inside a thread and given back before that thread is: every
+# trip to the thread pool with the request's session ends its transaction there
+# (`in_thread`, `CommitInRoute`), and nothing awaits while it holds one. And a
+# process runs as many worker threads as the pool has connections (service.main),
+# so a thread does not wait for a connection at all; should one ever, the pool's
 # timeout (LINLI_DB_POOL_TIMEOUT_SECONDS) answers 503 instead of queueing.
 
 CLIENT_GONE = "linli_client_gone"
@@ -392,8 +393,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     On SQLite, requests that may write queue here, on an asyncio lock, before
     any of their sync code takes a worker thread: the database has one writer
     anyway, and a writer holding the write lock while it waits for a thread
-    (AnyIO has 40) behind 40 others blocked on that lock stalls the process
-    until the busy timeout.
+    behind others blocked on that lock stalls the process until the busy timeout.
     """
     state = request.app.state
     factory: sessionmaker[Session] = state.sessionmaker

@@ -59,6 +59,7 @@ REFRESH_BATCH = 200
 IDLE_SECONDS = 600.0
 
 Key = tuple[int, int]  # (xid, event id): the feed's order
+Entry = tuple[Key, int, bytes]  # position, the event's time (epoch s), its JSON
 
 
 @dataclass
@@ -77,14 +78,17 @@ class _Window:
         if self.keys:
             xid, event_id = self.keys[-1]
             return cursors.encode(FeedPosition(xid, event_id, self.times[-1]))
-        return cursors.encode(FeedPosition(self.start[0], self.start[1], int(time.time())))
+        at = int(utcnow().timestamp())
+        return cursors.encode(FeedPosition(self.start[0], self.start[1], at))
 
-    def append(self, rows: list[Any]) -> None:
-        """Feed rows (`read_rows`, `_tail`), in order, after the window's end."""
-        for row in rows:
-            self.keys.append((row.xid, row.id))
-            self.times.append(int(row.created_at.timestamp()))
-            self.bodies.append(pydantic_core.to_json(event_dict(row)))
+    def append(self, entries: list[Entry]) -> None:
+        """Entries (`_entry`), in order, after the window's end. On the event
+        loop only: pollers are cut from the window there, so they never see it
+        half appended."""
+        for key, at, body in entries:
+            self.keys.append(key)
+            self.times.append(at)
+            self.bodies.append(body)
         excess = len(self.keys) - WINDOW_EVENTS
         if excess > 0:
             self.start = self.keys[excess - 1]
@@ -106,7 +110,15 @@ class _Window:
         )
 
 
-def _tail(session: Session, organization_id: int) -> tuple[_Window, list[Any]]:
+def _entry(row: Any) -> Entry:
+    return (
+        (row.xid, row.id),
+        int(row.created_at.timestamp()),
+        pydantic_core.to_json(event_dict(row)),
+    )
+
+
+def _tail(session: Session, organization_id: int) -> tuple[Key, list[Entry]]:
     """The organisation's newest WINDOW_EVENTS servable events, and the position
     before them (the window's start): the event just older, or the very start."""
     query = (
@@ -120,28 +132,21 @@ def _tail(session: Session, organization_id: int) -> tuple[_Window, list[Any]]:
     if len(rows) > WINDOW_EVENTS:
         start = (rows[0].xid, rows[0].id)
         rows = rows[1:]
-    return _Window(start=start, version=0), rows
+    return start, [_entry(row) for row in rows]
 
 
-def _load(session: Session, organization_id: int, version: int) -> _Window:
-    window, rows = _tail(session, organization_id)
-    window.version = version
-    window.append(rows)
-    return window
-
-
-def _catch_up(
-    session: Session, organization_id: int, window: _Window, retention: dt.timedelta
-) -> None:
-    """Append what committed after the window's end, as far as it is servable."""
+def _after(
+    session: Session, organization_id: int, cursor: str, retention: dt.timedelta
+) -> tuple[list[Entry], bool]:
+    """What committed after `cursor` as far as it is servable, serialised (in a
+    worker thread), and whether more waits behind an open transaction."""
+    entries: list[Entry] = []
     while True:
-        page = read_rows(
-            session, organization_id, window.end_cursor(), limit=REFRESH_BATCH, retention=retention
-        )
-        window.append(page.rows)
-        window.pending = page.pending
+        page = read_rows(session, organization_id, cursor, limit=REFRESH_BATCH, retention=retention)
+        entries += [_entry(row) for row in page.rows]
         if not page.has_more:
-            return
+            return entries, page.pending
+        cursor = page.next_cursor
 
 
 class FeedWindows:
@@ -196,9 +201,14 @@ class FeedWindows:
             window = self._windows.get(organization_id)
             if window is None:
                 self._drop_idle()
-                window = await in_thread(session, _load, session, organization_id, seen)
+                start, entries = await in_thread(session, _tail, session, organization_id)
+                window = _Window(start=start, version=seen)
+                window.append(entries)
             else:
-                await in_thread(session, _catch_up, session, organization_id, window, retention)
+                entries, window.pending = await in_thread(
+                    session, _after, session, organization_id, window.end_cursor(), retention
+                )
+                window.append(entries)
                 window.version = seen
             self._windows[organization_id] = window
         except FeedCursorExpired:
