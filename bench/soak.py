@@ -796,7 +796,8 @@ def judge(report: SoakReport, recovery_window: float) -> None:
             (
                 "excess answered 503/429 with Retry-After, quickly (p99 < 100 ms)",
                 bool(total.shed) and total.no_retry_after == 0 and shed_p99 < 100,
-                f"{a['503']} × 503, {a['429']} × 429, p99 {shed_p99:.0f} ms, "
+                f"{a['503']} × 503, {a['429']} × 429, p50 {pct(total.shed, 0.5) * 1000:.0f} ms, "
+                f"p99 {shed_p99:.0f} ms, "
                 f"{total.no_retry_after} without Retry-After",
             ),
             ("admitted requests p99 < 500 ms", p99 < 500, f"p99 {p99:.0f} ms"),
