@@ -184,6 +184,19 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _port_taken(host: str, port: int) -> str | None:
+    """Why `port` cannot be served on `host`, or None when it can."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            return error.strerror or str(error)
+    return None
+
+
 def cmd_dev_setup(args: argparse.Namespace) -> int:
     """What `make run` does before serving: migrate, load reference data (and the
     demo data into an empty database), print an admin token and a first request."""
@@ -192,6 +205,15 @@ def cmd_dev_setup(args: argparse.Namespace) -> int:
     from service.auth import mint_token
     from service.directory.models import Community
 
+    # Before anything is printed: a taken port would only fail after the token.
+    taken = _port_taken(args.host, args.port)
+    if taken:
+        print(
+            f"Port {args.port} on {args.host} is taken ({taken}): is Linli already running?\n"
+            f"Serve on another one: make run PORT={args.port + 1}",
+            file=sys.stderr,
+        )
+        return 2
     cmd_migrate(argparse.Namespace(downgrade=False, revision=None))
     cmd_seed(args)
     engine, factory = _session()

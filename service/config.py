@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     db_max_overflow: int | None = None
     # How long a request waits for a pooled connection before it is answered 503.
     db_pool_timeout_seconds: float = 2.0
-    # Load shedding (service/admission.py): requests being worked on at once per
+    # Load shedding (service/middleware.py): requests being worked on at once per
     # process; beyond it, 503 with Retry-After at once. Waiting long-polls do not
     # count. 0 turns the limit off.
     max_requests_in_flight: int = 48
@@ -51,8 +51,6 @@ class Settings(BaseSettings):
     jobs_in_serve: bool = True
     # A resolved ticket's follow-up visit (回访) is due this many days later.
     follow_up_days: int = 3
-    default_page_size: int = 20
-    max_page_size: int = 200
 
     # The provider feed and webhooks (service/feed, service/webhooks).
     feed_retention_days: int = 30

@@ -476,3 +476,24 @@ def test_seed_demo_on_the_test_database(
     assert statuses == set(Status), f"{engine.dialect.name}: {statuses}"
     assert last_status_event_mismatches(db, region_path=province.path) == []
     assert "already loaded" in seed_demo(db, settings, seed=11)[0]
+
+
+# --- dev-setup (make run) ---------------------------------------------------------
+
+
+def test_dev_setup_says_the_port_is_taken_before_anything_else(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    with socket.socket() as listener, cli_environment(tmp_path):
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        code = main(["dev-setup", "--host", "127.0.0.1", "--port", str(port), "--no-demo"])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert out == ""  # no token, no curl line that would point at someone else's server
+    assert f"Port {port} on 127.0.0.1 is taken" in err
+    assert f"make run PORT={port + 1}" in err
+    assert not (tmp_path / "linli.db").exists()  # nothing migrated either
