@@ -1,4 +1,12 @@
-"""CSV (UTF-8 with BOM, which Excel in China needs to read it as UTF-8) and XLSX."""
+"""CSV (UTF-8 with BOM, which Excel in China needs to read it as UTF-8) and XLSX.
+
+Names in an export are typed by admins of any county (communities,
+organisations), and the file is opened in a spreadsheet by someone else: a cell
+that starts like a formula would run as one there (CSV injection, OWASP). Every
+text cell that starts with `= + - @`, a tab or a carriage return gets a leading
+apostrophe in CSV; in XLSX every text cell is written as text, never as a
+formula, with the apostrophe as well (it shows what was neutralised).
+"""
 
 from __future__ import annotations
 
@@ -16,6 +24,17 @@ EXPORT_CONTENT = {
     "text/csv": {"schema": {"type": "string"}},
     XLSX: {"schema": {"type": "string", "format": "binary"}},
 }
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(value: Any) -> Any:
+    """A value no spreadsheet will evaluate: text that starts like a formula gets
+    a leading apostrophe; numbers and everything else stay as they are."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def _cell(value: Any, lang: str) -> Any:
@@ -46,8 +65,8 @@ def render(
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow(headers)
-        writer.writerows([["" if v is None else v for v in line] for line in body])
+        writer.writerow([inert(h) for h in headers])
+        writer.writerows([["" if v is None else inert(v) for v in line] for line in body])
         return Response(
             ("\ufeff" + buffer.getvalue()).encode("utf-8"),
             media_type="text/csv; charset=utf-8",
@@ -60,11 +79,16 @@ def render(
     worksheet = workbook.active
     assert worksheet is not None
     worksheet.title = sheet[:31]
-    worksheet.append(headers)
+    worksheet.append([inert(h) for h in headers])
     for cell in worksheet[1]:
         cell.font = Font(bold=True)
     for line in body:
-        worksheet.append(line)
+        worksheet.append([inert(v) for v in line])
+    # openpyxl stores any string starting with "=" as a formula: text is text.
+    for row in worksheet.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"
     worksheet.freeze_panes = "A2"
     output = io.BytesIO()
     workbook.save(output)

