@@ -141,6 +141,19 @@ def cmd_close_resolved(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from service.config import DEV_JWT_SECRET, is_loopback
+
+    settings = get_settings()
+    if settings.jwt_secret == DEV_JWT_SECRET and not is_loopback(args.host):
+        # The development secret is published: anyone who can reach this server
+        # could mint a province admin's token.
+        print(
+            f"Refusing to serve on {args.host} with the published development JWT secret: "
+            "set LINLI_JWT_SECRET (or LINLI_JWT_PUBLIC_KEY / LINLI_JWT_JWKS_URL), "
+            "or serve on 127.0.0.1.",
+            file=sys.stderr,
+        )
+        return 2
     if args.migrate:
         cmd_migrate(argparse.Namespace(downgrade=False, revision=None))
     uvicorn.run(
@@ -151,7 +164,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         proxy_headers=True,
         log_level=args.log_level,
-        timeout_graceful_shutdown=get_settings().shutdown_timeout_seconds,
+        timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
     )
     return 0
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
+import math
+import zlib
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -12,6 +16,39 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "linli-development-secret-change-me-0123456789"
 DEFAULT_DATABASE_URL = f"sqlite:///{Path('data') / 'linli.db'}"
+
+
+# A secret's estimated strength: its length times the Shannon entropy of its own
+# characters. 32 random hex digits score 92-125 bits, 32 of one letter 0, "abcd"
+# repeated 64; a random token_urlsafe(48) ~330. And it must not compress.
+MIN_SECRET_BITS = 80
+MIN_SECRET_DISTINCT = 8
+
+
+def guessable(secret: str) -> bool:
+    """True for a secret too regular to be random: few distinct characters,
+    little entropy in how often each occurs, or a repeated pattern (whitespace
+    counts for nothing)."""
+    text = "".join(secret.split())
+    if len(set(text)) < MIN_SECRET_DISTINCT:
+        return True
+    counts = Counter(text)
+    per_char = -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
+    if per_char * len(text) < MIN_SECRET_BITS:
+        return True
+    # A repeated pattern ("1234567890" four times) compresses; random text does
+    # not (zlib adds ~8 bytes of its own).
+    return (len(zlib.compress(text.encode(), 9)) - 8) < 0.7 * len(text.encode())
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` (a name or an address to bind) is this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class Settings(BaseSettings):
@@ -76,6 +113,12 @@ class Settings(BaseSettings):
             self.jwt_secret == DEV_JWT_SECRET or len(self.jwt_secret) < 32
         ):
             raise ValueError("LINLI_JWT_SECRET is the development secret or shorter than 32 chars")
+        if self.jwt_secret is not None and guessable(self.jwt_secret):
+            raise ValueError(
+                "LINLI_JWT_SECRET looks guessable (too few different characters, or too "
+                "repetitive); make one with: python3 -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))'"
+            )
         if self.is_sqlite and not self.allow_sqlite_in_prod:
             raise ValueError(
                 "LINLI_ENV=prod on SQLite: set LINLI_ALLOW_SQLITE_IN_PROD=true if you mean it"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import secrets
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -194,13 +195,22 @@ def test_an_api_key_cannot_mint_more_keys(client, world):
     assert response.status_code == 403
 
 
+STRONG = "Yq3vN8kR2pW7zL5mT9xB4cF6hJ1dG0sA"
+
+
 @pytest.mark.parametrize(
     "env, message",
     [
         ({}, "LINLI_JWT_SECRET"),
         ({"jwt_secret": DEV_JWT_SECRET}, "development secret"),
         ({"jwt_secret": "short"}, "development secret"),
-        ({"jwt_secret": "x" * 40}, "SQLite"),
+        ({"jwt_secret": STRONG}, "SQLite"),
+        # 32 characters and more, but no secret: one letter, spaces, a short cycle,
+        # a repeated run of digits.
+        ({"jwt_secret": "x" * 40}, "guessable"),
+        ({"jwt_secret": " " * 32}, "guessable"),
+        ({"jwt_secret": "abcd" * 12}, "guessable"),
+        ({"jwt_secret": "1234567890" * 4}, "guessable"),
     ],
 )
 def test_production_refuses_unsafe_settings(env, message):
@@ -210,9 +220,13 @@ def test_production_refuses_unsafe_settings(env, message):
 
 def test_production_accepts_explicit_sqlite_and_postgres():
     Settings(
-        env="prod", jwt_secret="x" * 40, database_url="sqlite:///x.db", allow_sqlite_in_prod=True
+        env="prod", jwt_secret=STRONG, database_url="sqlite:///x.db", allow_sqlite_in_prod=True
     )
-    Settings(env="prod", jwt_secret="x" * 40, database_url="postgresql+psycopg://u@h/db")
+    Settings(env="prod", jwt_secret=STRONG, database_url="postgresql+psycopg://u@h/db")
+    # What the README tells an operator to run, and 32 random hex digits, pass.
+    for _ in range(50):
+        Settings(env="prod", jwt_secret=secrets.token_urlsafe(48), database_url="postgresql://h/d")
+        Settings(env="prod", jwt_secret=secrets.token_hex(16), database_url="postgresql://h/d")
     Settings(
         env="prod",
         jwt_public_key="-----BEGIN PUBLIC KEY-----",

@@ -497,3 +497,23 @@ def test_dev_setup_says_the_port_is_taken_before_anything_else(
     assert f"Port {port} on 127.0.0.1 is taken" in err
     assert f"make run PORT={port + 1}" in err
     assert not (tmp_path / "linli.db").exists()  # nothing migrated either
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.20"])
+def test_serve_refuses_the_published_dev_secret_beyond_loopback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], host: str
+) -> None:
+    """With LINLI_ENV unset and no secret, anyone who can reach the server could
+    mint a province admin's token with the development secret."""
+    with cli_environment(tmp_path):
+        code = main(["serve", "--host", host, "--port", "1"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert f"Refusing to serve on {host}" in err and "LINLI_JWT_SECRET" in err
+
+
+def test_loopback_hosts() -> None:
+    from service.config import is_loopback
+
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("example.org")
