@@ -98,7 +98,9 @@ def _int_claim(claims: dict[str, Any], name: str, *, required: bool) -> int | No
     # An id is an integer or a string of digits: not 1.5, not true.
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise Unauthorized(f"The `{name}` claim is not an id.")
-    if isinstance(value, str) and not value.isdigit():
+    # ASCII digits only: str.isdigit() also takes "¹" (int() then fails) and
+    # "١" (Arabic-Indic one, which int() reads as 1).
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
         raise Unauthorized(f"The `{name}` claim is not an id.")
     number = int(value)
     if not 0 < number < 2**31:
@@ -109,6 +111,23 @@ def _int_claim(claims: dict[str, Any], name: str, *, required: bool) -> int | No
 def _text_claim(claims: dict[str, Any], name: str, limit: int) -> str:
     # NUL cannot be stored in PostgreSQL text; nobody's name contains one.
     return str(claims.get(name) or "").replace("\x00", "")[:limit]
+
+
+SUB_LIMIT = 200  # user_account.sub
+
+
+def _sub_claim(claims: dict[str, Any]) -> str:
+    """The token's `sub`, exactly as the gateway wrote it, or 401: a `sub` is an
+    identity, so it is refused, never normalised — cutting a NUL out or the tail
+    off would log its bearer in as someone else."""
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not sub:
+        raise Unauthorized("The token's `sub` is empty or not a string.")
+    if len(sub) > SUB_LIMIT:
+        raise Unauthorized(f"The token's `sub` is longer than {SUB_LIMIT} characters.")
+    if not sub.isprintable():
+        raise Unauthorized("The token's `sub` contains control or invisible characters.")
+    return sub
 
 
 def _scope_from_claims(claims: dict[str, Any]) -> dict[str, Any]:
@@ -212,9 +231,7 @@ def authenticate(session: Session, token: str, settings: Settings) -> Principal:
         return _principal_for(session, user, key_id)
 
     claims = decode_jwt(token, settings)
-    sub = _text_claim(claims, "sub", 200)
-    if not sub:
-        raise Unauthorized("The token's `sub` is empty.")
+    sub = _sub_claim(claims)
     scope = _scope_from_claims(claims)
     user = session.scalar(select(User).where(User.sub == sub))
     if user is not None and _claims_match(user, scope):

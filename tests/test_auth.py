@@ -232,3 +232,33 @@ def test_production_accepts_explicit_sqlite_and_postgres():
         jwt_public_key="-----BEGIN PUBLIC KEY-----",
         database_url="postgresql+psycopg://u@h/db",
     )
+
+
+@pytest.mark.parametrize("value", ["¹", "١", "１", "1.0", " 1", "0x1", True, 1.5, [1]])
+def test_ids_in_claims_are_ascii_digits_or_integers(client, world, value):
+    """ "¹" answered 500 and "١" (Arabic-Indic one) was read as 1."""
+    token = jwt.encode(_claims(sub=f"digits-{value!r}", community_id=value), TEST_SECRET)
+    response = client.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401, response.text
+    assert response.headers["content-type"] == PROBLEM
+
+
+def test_a_sub_is_refused_never_normalised(client, world, db):
+    """A NUL in `sub` logged in as the user without it (and renamed them); a
+    `sub` cut at 200 characters collided with another's."""
+    community = world.community_a
+    first = jwt.encode(_claims(sub="bob", name="Bob", community_id=community), TEST_SECRET)
+    assert client.get("/v1/me", headers={"Authorization": f"Bearer {first}"}).status_code == 200
+    long_sub = "x" * 200
+    second = jwt.encode(_claims(sub=long_sub, community_id=community), TEST_SECRET)
+    assert client.get("/v1/me", headers={"Authorization": f"Bearer {second}"}).status_code == 200
+
+    for sub in ("bob\x00", "\x00bob", "bo\u200bb", "bob\n", long_sub + "y", "", 42):
+        token = jwt.encode(_claims(sub=sub, name="Mallory", community_id=community), TEST_SECRET)
+        response = client.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401, (sub, response.text)
+    names = dict(
+        db.execute(select(User.sub, User.name).where(User.sub.in_(["bob", long_sub]))).all()
+    )
+    assert names == {"bob": "Bob", long_sub: "Alice"}
+    assert db.scalar(select(func.count()).select_from(User).where(User.name == "Mallory")) == 0
