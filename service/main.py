@@ -33,7 +33,7 @@ from service.health import router as health_router
 from service.jobs.runner import JOBS_POOL, run_forever
 from service.me import router as me_router
 from service.metrics.router import router as metrics_router
-from service.middleware import Admission, RequestGuard
+from service.middleware import Admission, QueryGuard, RequestGuard
 from service.sla.router import router as sla_router
 from service.tickets.router import router as tickets_router
 from service.webhooks.router import router as webhooks_router
@@ -107,6 +107,7 @@ def create_app(
         app.state.sqlite_write_lock = asyncio.Lock()
     install_error_handlers(app)
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(QueryGuard)
     # Outermost: a request shed is answered before anything reads its body.
     app.add_middleware(
         Admission,

@@ -1,9 +1,12 @@
 """Pure ASGI guards run before routing: admission (load shedding), body size
-and content type."""
+and content type, query strings."""
 
 from __future__ import annotations
 
 import asyncio
+import collections
+import re
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -14,7 +17,9 @@ from service.db import CLIENT_GONE
 from service.errors import (
     ALWAYS_ANSWERED,
     BODY_METHODS,
+    FieldError,
     PayloadTooLarge,
+    Problem,
     ServiceUnavailable,
     UnsupportedMediaType,
     problem_response,
@@ -99,6 +104,57 @@ class RequestGuard:
     async def _reject(error: Any, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem_response(error.problem())
         await response(scope, receive, send)
+
+
+# At most this many values of one query parameter, repeated or comma-separated:
+# a filter of 2,000 statuses made SQLite answer 500 ("Expression tree is too
+# large"), and no front end needs more.
+MAX_QUERY_VALUES = 100
+MAX_QUERY_BYTES = 8192
+_NUL = re.compile(rb"%00|\x00")
+
+
+class QueryGuard:
+    """422 for query strings no route can mean: a NUL (PostgreSQL text cannot hold
+    one: it answered 500), a parameter with more than MAX_QUERY_VALUES values, or
+    more than MAX_QUERY_BYTES in all. Nothing is read from the database first."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["query_string"]:
+            errors = self.check(scope["query_string"])
+            if errors:
+                problem = Problem(
+                    type="https://linli.example/problems/validation",
+                    title="Validation failed",
+                    status=422,
+                    detail="The query string did not pass validation; see errors.",
+                    errors=errors,
+                )
+                await problem_response(problem)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def check(query: bytes) -> list[FieldError]:
+        if len(query) > MAX_QUERY_BYTES:
+            return [FieldError(field="query", message=f"longer than {MAX_QUERY_BYTES} bytes")]
+        errors = []
+        counts: collections.Counter[str] = collections.Counter()
+        for name, value in urllib.parse.parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+            if "\x00" in name or "\x00" in value:
+                errors.append(FieldError(field=name.replace("\x00", ""), message="contains NUL"))
+            counts[name] += value.count(",") + 1
+        if not errors and _NUL.search(query):
+            errors.append(FieldError(field="query", message="contains NUL"))
+        errors += [
+            FieldError(field=name, message=f"more than {MAX_QUERY_VALUES} values")
+            for name, n in counts.items()
+            if n > MAX_QUERY_VALUES
+        ]
+        return errors
 
 
 ADMISSION = "linli_admission"

@@ -226,3 +226,31 @@ def test_unknown_routes_and_methods_are_problems(client, world):
     wrong = client.delete("/v1/tickets", headers=world.reporter.headers)
     assert wrong.status_code == 405
     assert wrong.headers["content-type"] == PROBLEM
+
+
+@pytest.mark.parametrize(
+    "path, query",
+    [
+        # PostgreSQL cannot hold a NUL in text: these answered 500.
+        ("/v1/metrics/summary", "from=2026-01-01&to=2026-07-01&category=repair%00"),
+        ("/v1/metrics/rankings", "from=2026-01-01&to=2026-07-01&category=repair%00"),
+        ("/v1/metrics/trend", "category=%00"),
+        ("/v1/tickets", "category=repair.plumbing%00"),
+        ("/v1/tickets", "sta%00tus=assigned"),
+        # SQLite answered 500 ("Expression tree is too large").
+        ("/v1/tickets", "&".join(["status=assigned"] * 2000)),
+        ("/v1/tickets", "status=" + ",".join(["assigned"] * 2000)),
+        ("/v1/tickets", "q=" + "x" * 9000),
+    ],
+)
+def test_query_strings_no_route_can_mean_answer_422(client, world, path, query):
+    response = client.get(f"{path}?{query}", headers=world.province_admin.headers)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["errors"]
+
+
+def test_a_hundred_values_of_a_filter_are_fine(client, world):
+    query = "&".join(["status=assigned"] * 100)
+    response = client.get(f"/v1/tickets?{query}", headers=world.province_admin.headers)
+    assert response.status_code == 200, response.text
