@@ -45,7 +45,7 @@ from service.webhooks.models import (
     WebhookDelivery,
     WebhookSubscription,
 )
-from service.webhooks.targets import AllowList, TargetRefused, check_delivery
+from service.webhooks.targets import AllowList, TargetRefused, check_delivery, pin
 
 log = logging.getLogger("linli.webhooks")
 PARALLEL = 8
@@ -179,8 +179,14 @@ def attempt(
     status_code: int | None = None
     error: str | None = None
     try:
-        check_delivery(claimed.url, allow)
-        response = client.post(claimed.url, content=claimed.body, headers=headers)
+        # Connect to the address just checked, not to what a second lookup says.
+        target = pin(claimed.url, check_delivery(claimed.url, allow))
+        response = client.post(
+            target.url,
+            content=claimed.body,
+            headers={**headers, **target.headers},
+            extensions=target.extensions,
+        )
         status_code = response.status_code
         if not 200 <= status_code < 300:
             error = f"HTTP {status_code}"

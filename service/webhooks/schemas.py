@@ -3,14 +3,39 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from service.validation import StrictModel, text
 from service.webhooks.models import DeliveryStatus
 
-EventType = Annotated[str, StringConstraints(pattern=r"^ticket\.[a-z_]+$", max_length=40)]
+# Every type of event a ticket's timeline holds (tests/webhooks: the service's
+# code writes no other). A subscription to a misspelt type would never fire.
+EVENT_TYPES = (
+    "ticket.created",
+    "ticket.assigned",
+    "ticket.dispatched",
+    "ticket.unassigned",
+    "ticket.accepted",
+    "ticket.started",
+    "ticket.held",
+    "ticket.resumed",
+    "ticket.resolved",
+    "ticket.confirmed",
+    "ticket.reopened",
+    "ticket.cancelled",
+    "ticket.returned",
+    "ticket.rejected",
+    "ticket.closed",
+    "ticket.commented",
+    "ticket.reclassified",
+    "ticket.sla_breached",
+    "ticket.escalated",
+    "ticket.followed_up",
+    "ticket.follow_up_overdue",
+)
+EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
 
 
 class WebhookCreate(StrictModel):
@@ -18,7 +43,10 @@ class WebhookCreate(StrictModel):
     # Empty: every event type.
     event_types: list[EventType] = Field(default_factory=list, max_length=30)
     # Optional: Linli generates one (shown once) when absent.
-    secret: Annotated[str, StringConstraints(min_length=24, max_length=128)] | None = None
+    # Printable ASCII: it is a header-safe HMAC key, and PostgreSQL holds no NUL.
+    secret: (
+        Annotated[str, StringConstraints(min_length=24, max_length=128, pattern=r"^[!-~]+$")] | None
+    ) = None
     description: text(200) | None = None  # type: ignore[valid-type]
 
 

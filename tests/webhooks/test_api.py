@@ -63,6 +63,14 @@ def test_only_dispatchers_manage_webhooks(client: TestClient, world: World, who:
         {"url": HOOK, "event_types": ["created"]},
         {"url": HOOK, "secret": "short"},
         {"url": HOOK, "unexpected": 1},
+        # A NUL answered 500 on PostgreSQL.
+        {"url": HOOK, "secret": "a-secret-of-twenty-four-\u0000-characters"},
+        {"url": HOOK + "\u0000"},
+        {"url": HOOK, "secret": "a secret with spaces in it, 24+"},
+        # An event type no event has: the subscription would never fire.
+        {"url": HOOK, "event_types": ["ticket.creatd"]},
+        {"url": "https://127.1/hook"},
+        {"url": "http://hooks.example.com/linli"},
     ],
 )
 def test_bad_registrations_answer_422_and_store_nothing(
@@ -119,3 +127,20 @@ def test_the_outbox_row_is_written_with_the_event(
         (all_events["id"], "pending"),
         (accepted_only["id"], "pending"),
     ]
+
+
+def test_every_event_type_the_service_writes_can_be_subscribed_to() -> None:
+    """A scan of the service's code for the event types it writes."""
+    import re
+    from pathlib import Path
+
+    from service.webhooks.schemas import EVENT_TYPES
+
+    root = Path(__file__).resolve().parents[2] / "service"
+    written = {
+        match
+        for path in root.rglob("*.py")
+        for match in re.findall(r"\"(ticket\.[a-z_]+)\"", path.read_text())
+    } - {"ticket.id"}  # a foreign key, not an event
+    assert written, "the scan found nothing"
+    assert written <= set(EVENT_TYPES), written - set(EVENT_TYPES)

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import socket
 import time
 
 import httpx
 import pytest
 
 from service.webhooks import signing
-from service.webhooks.targets import AllowList, TargetRefused, check_delivery, check_registration
+from service.webhooks.delivery import Claimed, attempt
+from service.webhooks.targets import (
+    AllowList,
+    TargetRefused,
+    check_delivery,
+    check_registration,
+    pin,
+)
 
 SECRET = "whsec_test-secret-0123456789abcdef"
 
@@ -106,3 +114,79 @@ def test_a_public_name_that_resolves_to_a_private_address_is_refused_at_delivery
             "https://hooks.example.com/linli", NOTHING, resolve_to("93.184.216.34", "127.0.0.1")
         )
     check_delivery("https://hooks.example.com/linli", NOTHING, resolve_to("93.184.216.34"))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        # Spelled otherwise, 127.0.0.1: resolvers and URL parsers read them so.
+        "https://127.1/hook",
+        "https://0x7f.1/hook",
+        "https://2130706433/hook",
+        "https://0177.0.0.1/hook",
+        "https://hooks.example.123/hook",
+        # IPv6 addresses that carry a private IPv4 one.
+        "https://[::127.0.0.1]/hook",
+        "https://[::ffff:10.0.0.1]/hook",
+        "https://[64:ff9b::127.0.0.1]/hook",
+        "https://[64:ff9b::a9fe:a9fe]/latest/meta-data/",
+        "https://[2002:7f00:1::]/hook",
+        # Spaces, CRLF, NUL, non-ASCII.
+        "https://hooks.example.com/a b",
+        "https://hooks.example.com/\r\nX-Injected: 1",
+        "https://hooks.example.com/\x00",
+        "https://hooks .example.com/",
+        "https://物业.example.com/",
+        # Plain http to a public host: payloads carry residents' phones.
+        "http://hooks.example.com/linli",
+    ],
+)
+def test_forms_delivery_would_refuse_are_refused_at_registration(url: str) -> None:
+    with pytest.raises(TargetRefused):
+        check_registration(url, NOTHING)
+
+
+def test_plain_http_only_to_what_the_allow_list_names() -> None:
+    internal = AllowList.parse("hooks.internal, 127.0.0.0/8")
+    check_registration("http://hooks.internal/linli", internal)
+    check_registration("http://127.0.0.1:9000/linli", internal)
+    with pytest.raises(TargetRefused):
+        check_registration("http://hooks.example.com/linli", internal)
+    check_registration("https://xn--8mq417h.example.com/linli", NOTHING)  # punycode is fine
+
+
+def test_an_attempt_connects_to_the_address_it_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DNS rebinding: the name answers a public address to the check and 127.0.0.1
+    to the connection. The attempt must connect to the address it checked, with
+    the name kept for Host and TLS."""
+    answers = iter(["93.184.216.34", "127.0.0.1", "127.0.0.1"])
+    lookups: list[str] = []
+
+    def rebinding(host, port, *args, **kwargs):  # type: ignore[no-untyped-def]
+        lookups.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers), port))]
+
+    connected: list[tuple[str, int]] = []
+
+    def create_connection(address, *args, **kwargs):  # type: ignore[no-untyped-def]
+        connected.append(address)
+        raise ConnectionRefusedError("no network in the test")
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    monkeypatch.setattr(socket, "create_connection", create_connection)
+    claimed = Claimed(1, 1, "https://hooks.example.com/linli", "s" * 32, 7, "ticket.created", b"{}")
+    with httpx.Client(timeout=2) as client:
+        outcome = attempt(client, claimed, NOTHING)
+    assert lookups == ["hooks.example.com"]  # looked up once: by the check
+    assert connected == [("93.184.216.34", 443)]
+    assert not outcome.delivered
+
+
+def test_a_pinned_request_keeps_the_name_for_host_and_tls() -> None:
+    import ipaddress
+
+    target = pin("https://hooks.example.com:8443/a?b=1", ipaddress.ip_address("2001:db8::1"))
+    assert target.url == "https://[2001:db8::1]:8443/a?b=1"
+    assert target.headers["Host"] == "hooks.example.com:8443"
+    assert target.extensions == {"sni_hostname": "hooks.example.com"}
+    assert pin("http://hooks.internal/x", None).url == "http://hooks.internal/x"
