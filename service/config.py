@@ -68,6 +68,13 @@ class Settings(BaseSettings):
     # count. 0 turns the limit off.
     max_requests_in_flight: int = 48
     retry_after_seconds: int = 1
+    # Expensive reads (metrics summaries, rankings, trends and their exports):
+    # at once per caller (beyond: 429) and per process (beyond: 503), so that a
+    # few of them cannot take the threads every other request needs; and the
+    # most groups one summary may answer (beyond: 422, narrow it down).
+    expensive_reads_per_caller: int = 1
+    expensive_reads_in_flight: int = 4
+    metrics_max_rows: int = 10_000
     # SIGTERM/SIGINT: long-polls answer at once, other requests get this long to
     # finish before they are cancelled and the process exits.
     shutdown_timeout_seconds: int = 10

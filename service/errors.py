@@ -113,6 +113,13 @@ class ServiceUnavailable(AppError):
         return {"Retry-After": str(self.retry_after)}
 
 
+class TooManyRequests(ServiceUnavailable):
+    """This caller already has as many of these requests in progress as it may:
+    retry after `retry_after` seconds. Nothing was done."""
+
+    status, title, slug = 429, "Too Many Requests", "too-many-requests"
+
+
 # What a request answers when it could not get a database connection in time
 # (sqlalchemy.exc.TimeoutError from the pool): nothing was done, retry shortly.
 POOL_EXHAUSTED = "The service is busy; nothing was done. Retry after the Retry-After seconds."

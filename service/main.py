@@ -31,6 +31,7 @@ from service.feed.window import FeedWindows
 from service.followups.router import router as followups_router
 from service.health import router as health_router
 from service.jobs.runner import JOBS_POOL, run_forever
+from service.limits import ReadGate
 from service.me import router as me_router
 from service.metrics.router import router as metrics_router
 from service.middleware import Admission, QueryGuard, RequestGuard
@@ -100,6 +101,9 @@ def create_app(
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.principals = PrincipalCache()
+    app.state.read_gate = ReadGate(
+        settings.expensive_reads_per_caller, settings.expensive_reads_in_flight
+    )
     app.state.feed_hub = feed_hub = FeedHub()
     app.state.feed_windows = FeedWindows()
     install_commit_hook()

@@ -11,7 +11,15 @@ from service.auth import AdminPrincipal
 from service.config import SettingsDep
 from service.db import CommitInRoute, SessionDep, WriteSessionDep
 from service.enums import OrganizationKind
-from service.errors import Forbidden, NotFound, responses
+from service.errors import (
+    FieldError,
+    Forbidden,
+    NotFound,
+    TooManyRequests,
+    Unprocessable,
+    responses,
+)
+from service.limits import ExpensiveRead
 from service.metrics import action, export, rollup
 from service.metrics.engine import summarise
 from service.metrics.request import MetricsPrincipal, SummaryParams
@@ -30,10 +38,17 @@ def _iso(value: dt.datetime) -> str:
 @router.get(
     "/summary",
     response_model=SummaryRead,
-    responses={**responses(Forbidden, NotFound), 200: {"content": export.EXPORT_CONTENT}},
+    responses={
+        **responses(Forbidden, NotFound, TooManyRequests),
+        200: {"content": export.EXPORT_CONTENT},
+    },
 )
 def get_summary(
-    principal: MetricsPrincipal, session: SessionDep, settings: SettingsDep, params: Params
+    principal: MetricsPrincipal,
+    session: SessionDep,
+    settings: SettingsDep,
+    params: Params,
+    _gate: ExpensiveRead,
 ) -> Any:
     """Service-quality indicators of the tickets created in [from, to), grouped.
 
@@ -42,6 +57,13 @@ def get_summary(
     scope = params.scope(session, principal, settings)
     state = rollup.usable(session, scope)
     rows = summarise(session, scope)
+    if len(rows) > settings.metrics_max_rows:
+        raise Unprocessable(
+            f"{len(rows):,} groups is more than one answer holds "
+            f"({settings.metrics_max_rows:,}): group by fewer dimensions or narrow it "
+            "down (region_id, community_id, organization_id, kind, category, a shorter period).",
+            errors=[FieldError(field="group_by", message="too many groups")],
+        )
     if params.format != "json":
         headers, body = export.summary_table(rows, scope.group_by, params.lang)
         return export.render(headers, body, params.format, "linli-summary")
@@ -68,13 +90,17 @@ OrganizationKindParam = Annotated[OrganizationKind, Query()]
 @router.get(
     "/rankings",
     response_model=RankingRead,
-    responses={**responses(Forbidden, NotFound), 200: {"content": export.EXPORT_CONTENT}},
+    responses={
+        **responses(Forbidden, NotFound, TooManyRequests),
+        200: {"content": export.EXPORT_CONTENT},
+    },
 )
 def get_rankings(
     principal: MetricsPrincipal,
     session: SessionDep,
     settings: SettingsDep,
     params: Params,
+    _gate: ExpensiveRead,
     organization_kind: OrganizationKindParam = OrganizationKind.property_company,
 ) -> Any:
     """Organisations ranked by the composite score of GET /v1/metrics/action's
@@ -103,10 +129,17 @@ def get_rankings(
 @router.get(
     "/trend",
     response_model=TrendRead,
-    responses={**responses(Forbidden, NotFound), 200: {"content": export.EXPORT_CONTENT}},
+    responses={
+        **responses(Forbidden, NotFound, TooManyRequests),
+        200: {"content": export.EXPORT_CONTENT},
+    },
 )
 def get_trend(
-    principal: MetricsPrincipal, session: SessionDep, settings: SettingsDep, params: Params
+    principal: MetricsPrincipal,
+    session: SessionDep,
+    settings: SettingsDep,
+    params: Params,
+    _gate: ExpensiveRead,
 ) -> Any:
     """Each quarter of the three-year action so far, each indicator against the
     target of its year, for the caller's scope narrowed by region_id (province,

@@ -500,6 +500,28 @@ def unavailable(scene: Scene, label: str) -> Response | None:
     return response
 
 
+def too_many(scene: Scene, label: str) -> Response | None:
+    """The expensive reads (service.limits): the caller already has as many in
+    progress as it may."""
+    gate = scene.client.app.state.read_gate
+    per_caller = gate.per_caller
+    gate.per_caller = 0
+    try:
+        method, path = label.split(" ", 1)
+        if not path.startswith("/v1/metrics/") or method != "GET" or path == "/v1/metrics/action":
+            return None
+        response = scene.client.request(
+            method,
+            path,
+            params={"from": "2026-01-01", "to": "2026-04-01"},
+            headers=scene.world.province_admin.headers,
+        )
+    finally:
+        gate.per_caller = per_caller
+    assert response.headers["Retry-After"] == str(scene.settings.retry_after_seconds)
+    return response
+
+
 def database_not_ready(scene: Scene) -> Response:
     with tempfile.TemporaryDirectory(prefix="linli-unready-") as directory:
         if BACKEND == "postgres":  # a database that does not exist
@@ -528,6 +550,7 @@ PROVOKERS: dict[int, Provoker] = {
     410: cursor_expired,
     415: not_json,
     422: invalid,
+    429: too_many,
     503: unavailable,
 }
 
