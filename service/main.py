@@ -14,6 +14,7 @@ from typing import Any
 
 import anyio
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from sqlalchemy.engine import Engine
 
 from service.apikeys.router import router as api_keys_router
@@ -95,7 +96,16 @@ def create_app(
             if jobs_engine is not None:
                 jobs_engine.dispose()
 
-    app = FastAPI(title="Linli", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
+    # FastAPI's /docs and /redoc load their scripts from a CDN: blank offline, slow
+    # or blocked in mainland China. fastapi-offline serves the same pages with the
+    # scripts from this server (/docs/static).
+    app = FastAPIOffline(
+        title="Linli",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        static_url="/docs/static",
+    )
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
