@@ -1,6 +1,7 @@
 """The API description a front end generates its client from: /docs served from
 this server, stable operationIds, the bearer scheme, response headers, request
-examples, and required lists that every generator reads the same way."""
+examples, and required lists that every generator reads the same way.
+(tests/typescript and `make typescript` generate the TypeScript client itself.)"""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from httpx import Response
 from pydantic import TypeAdapter
 from sqlalchemy import create_engine
 
+from service.__main__ import main
 from service.config import Settings
 from service.main import create_app
 from service.middleware import Admission
@@ -291,6 +293,12 @@ def test_fields_a_front_end_must_understand_are_described() -> None:
         for parameter in operation.get("parameters", ()):
             if parameter["name"] in ("cursor", "If-Match", "If-None-Match"):
                 assert parameter.get("description"), (operation["operationId"], parameter)
+
+
+def test_the_cli_prints_the_served_document(tmp_path: Path, client: TestClient) -> None:
+    target = tmp_path / "openapi.json"
+    assert main(["openapi", "--output", str(target)]) == 0
+    assert json.loads(target.read_text(encoding="utf-8")) == client.get("/openapi.json").json()
 
 
 # --- response headers ------------------------------------------------------------------
