@@ -92,6 +92,7 @@ lock: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(TS_DIR)/node_modules $(TS_DIR)/generated $(TS_DIR)/openapi.json
 
 # The long schemathesis run (CI runs a few examples per operation inside `make test`):
 # FUZZ_EXAMPLES per role and operation, a new seed each run, and a table of the
