@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test test-sqlite test-postgres bench lint format lock clean
+.PHONY: run test test-sqlite test-postgres typescript bench lint format lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,27 @@ run: $(STAMP)
 	$(PY) -m service dev-setup --host $(HOST) --port $(PORT) $(if $(filter 0,$(DEMO)),--no-demo,)
 	$(PY) -m service serve --host $(HOST) --port $(PORT)
 
-test: chromium test-sqlite test-postgres
+test: chromium typescript test-sqlite test-postgres
+
+# The TypeScript client a WeChat developer would generate: openapi-typescript on the
+# app's OpenAPI document, then tsc --strict on a client that uses the types
+# (tests/typescript/client.ts). The npm packages are installed into
+# tests/typescript/node_modules from its package-lock.json; without node and npm
+# the check is skipped, saying so.
+TS_DIR := tests/typescript
+typescript: $(STAMP)
+	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
+		echo "node or npm not found: skipping the TypeScript client check (apt-get install nodejs npm)"; \
+		exit 0; \
+	fi; \
+	set -e; \
+	if [ ! $(TS_DIR)/node_modules/.package-lock.json -nt $(TS_DIR)/package-lock.json ]; then \
+		npm ci --prefix $(TS_DIR) --no-audit --no-fund --loglevel=error; \
+	fi; \
+	$(PY) -m service openapi --output $(TS_DIR)/openapi.json; \
+	npm --prefix $(TS_DIR) run --silent generate; \
+	npm --prefix $(TS_DIR) run --silent check; \
+	echo "TypeScript client: generated from the OpenAPI document, tsc --strict passed"
 
 test-sqlite: $(STAMP)
 	LINLI_TEST_DB=sqlite $(PY) -m pytest
@@ -72,6 +92,7 @@ lock: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(TS_DIR)/node_modules $(TS_DIR)/generated $(TS_DIR)/openapi.json
 
 # The long schemathesis run (CI runs a few examples per operation inside `make test`):
 # FUZZ_EXAMPLES per role and operation, a new seed each run, and a table of the

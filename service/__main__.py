@@ -308,6 +308,28 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_openapi(args: argparse.Namespace) -> int:
+    """The OpenAPI document that GET /openapi.json serves, without a server or a
+    database: what a front end generates its client from."""
+    import json
+    from pathlib import Path
+
+    from sqlalchemy import create_engine
+
+    from service.config import Settings
+    from service.main import create_app
+
+    # The document depends on the code only; no connection is ever made.
+    settings = Settings(env="dev", database_url="sqlite://")
+    document = create_app(settings, create_engine("sqlite://")).openapi()
+    text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def _redact(url: str) -> str:
     from sqlalchemy.engine import make_url
 
@@ -371,6 +393,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=1)
     gen.add_argument("--years", type=int, default=3)
     gen.add_argument("--end", default="2026-11-01", help="the tickets end here (UTC date)")
+
+    openapi = add("openapi", cmd_openapi, "print the OpenAPI document (GET /openapi.json)")
+    openapi.add_argument("--output", "-o", help="write it to this file instead")
 
     setup = add("dev-setup", cmd_dev_setup, "migrate, load reference data, print a dev token")
     setup.add_argument("--no-demo", action="store_true", help="never load the demo data")

@@ -55,6 +55,8 @@ class TicketKind(StrEnum):
 
 
 class Priority(StrEnum):
+    """How soon: it chooses the SLA policy, and so `sla.respond_by` and `sla.resolve_by`."""
+
     emergency = "emergency"
     urgent = "urgent"
     normal = "normal"
@@ -62,6 +64,22 @@ class Priority(StrEnum):
 
 
 class Status(StrEnum):
+    """Where a ticket is in its lifecycle (POST /v1/tickets/{id}/ACTION moves it).
+
+    - `submitted`: filed, waiting for an admin to assign it (no provider serves that
+      community and kind, or the provider returned it).
+    - `assigned`: with a provider organisation (maybe a technician), not accepted yet.
+    - `accepted`: the provider accepted it; this is the first response (`sla.responded_at`).
+    - `in_progress`: on site, or the service has begun.
+    - `on_hold`: paused for `hold_reason`; the resolution clock may stand still.
+    - `resolved`: done, says the provider; the reporter confirms and rates, or
+      reopens; nobody confirming, it closes by itself after some days.
+    - `closed`: confirmed or closed by itself; the reporter may still reopen it
+      within the reopen window.
+    - `cancelled`: withdrawn by the reporter or an admin (final).
+    - `rejected`: refused by an admin, e.g. as a duplicate (final).
+    """
+
     submitted = "submitted"
     assigned = "assigned"
     accepted = "accepted"
@@ -79,6 +97,8 @@ OPEN_STATUSES = frozenset(
 
 
 class Channel(StrEnum):
+    """How the ticket reached Linli."""
+
     app = "app"
     wechat = "wechat"
     phone = "phone"

@@ -14,8 +14,10 @@ from typing import Any
 
 import anyio
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from sqlalchemy.engine import Engine
 
+from service import apidoc
 from service.apikeys.router import router as api_keys_router
 from service.auth import PrincipalCache
 from service.categories.router import router as categories_router
@@ -41,8 +43,18 @@ from service.webhooks.router import router as webhooks_router
 
 DESCRIPTION = """
 Linli (邻里) — property-services and elderly-care tickets for renovated
-residential communities. Authenticate with `Authorization: Bearer <JWT or lk_ API key>`.
-Errors are `application/problem+json` (RFC 9457).
+residential communities.
+
+- **Authentication**: `Authorization: Bearer <JWT or lk_ API key>` on every call but
+  `/healthz` and `/readyz` (the *Authorize* button here). Anything outside the
+  caller's scope answers 404.
+- **Errors** are `application/problem+json` (RFC 9457): `type`, `title`, `status`,
+  `detail`, and `errors` [{`field`, `message`}] when validation failed.
+- **Writes to a ticket**: each ticket answer carries an `ETag`; send it back as
+  `If-Match` and a write over a change you have not seen answers 412. Send
+  `Idempotency-Key` when filing a ticket, and a retry files it once.
+- **Lists** are keyset pages: pass `next_cursor` back as `cursor` until it is null.
+- **Overload**: 503 with `Retry-After` (seconds); nothing was done, retry then.
 """
 
 
@@ -96,7 +108,18 @@ def create_app(
             if jobs_engine is not None:
                 jobs_engine.dispose()
 
-    app = FastAPI(title="Linli", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
+    # FastAPI's /docs and /redoc load their scripts from a CDN: blank offline, slow
+    # or blocked in mainland China. fastapi-offline serves the same pages with the
+    # scripts from this server (/docs/static).
+    app = FastAPIOffline(
+        title="Linli",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        generate_unique_id_function=apidoc.operation_id,
+        swagger_ui_parameters=apidoc.SWAGGER_UI,
+        static_url="/docs/static",
+    )
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
@@ -110,6 +133,7 @@ def create_app(
     if settings.is_sqlite:
         app.state.sqlite_write_lock = asyncio.Lock()
     install_error_handlers(app)
+    apidoc.install(app)
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(QueryGuard)
     # Outermost: a request shed is answered before anything reads its body.

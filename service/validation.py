@@ -1,4 +1,4 @@
-"""Field types shared by request schemas: bounded text, phone numbers, strict models."""
+"""Field types shared by request schemas, and the base models of request and response bodies."""
 
 from __future__ import annotations
 
@@ -65,3 +65,12 @@ class StrictModel(BaseModel):
     """Request bodies: unknown fields are an error, not silently dropped."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class ReadModel(BaseModel):
+    """Response bodies that always carry every field, defaults included: the
+    OpenAPI document lists each field as required, so a generated client types
+    `x: T | null` rather than `x?: T | null` for a field that is never absent.
+    (A model whose route leaves fields out stays a plain BaseModel.)"""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)

@@ -9,7 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from service.directory.credit_code import is_valid
 from service.enums import OrganizationKind, RegionLevel, ServiceKind
-from service.validation import Name, Phone, StrictModel, TimeZone, text
+from service.validation import Name, Phone, ReadModel, StrictModel, TimeZone, text
 
 
 def _credit_code(value: str) -> str:
@@ -36,7 +36,7 @@ class RegionUpdate(StrictModel):
     timezone: TimeZone | None = None
 
 
-class RegionRead(BaseModel):
+class RegionRead(ReadModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
     name: str
@@ -86,7 +86,7 @@ class CommunityRead(BaseModel):
     longitude: float | None
 
 
-class CommunityPage(BaseModel):
+class CommunityPage(ReadModel):
     items: list[CommunityRead]
     next_cursor: str | None = None
 
@@ -114,7 +114,7 @@ class OrganizationRead(BaseModel):
     region_id: int
 
 
-class OrganizationPage(BaseModel):
+class OrganizationPage(ReadModel):
     items: list[OrganizationRead]
     next_cursor: str | None = None
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from service.validation import ReadModel
+
 
 class Indicators(BaseModel):
     created: int
@@ -37,7 +39,7 @@ class SummaryRow(Indicators):
     counts: dict[str, int] = Field(description="the numerators and denominators")
 
 
-class SummaryRead(BaseModel):
+class SummaryRead(ReadModel):
     model_config = ConfigDict(populate_by_name=True)
     from_: str = Field(alias="from")
     to: str
@@ -54,7 +56,7 @@ class SummaryRead(BaseModel):
     rows: list[SummaryRow]
 
 
-class RankingWeights(BaseModel):
+class RankingWeights(ReadModel):
     """Weights of the composite score (they need not sum to 1: they are normalised)."""
 
     model_config = ConfigDict(extra="forbid")

@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from service.enums import HoldReason, Priority, TicketKind
 from service.sla.calendar import normalise_spans, parse_hhmm
 from service.sla.policy import WEEKDAYS
-from service.validation import Name, ShortText, StrictModel, TimeZone, text
+from service.validation import Name, ReadModel, ShortText, StrictModel, TimeZone, text
 
 Minutes = Annotated[int, Field(ge=1, le=366 * 24 * 60)]
 CategoryCode = text(64, 1)
@@ -95,7 +95,7 @@ class CalendarDaySet(StrictModel):
         return None if value is None else _valid_spans(value)
 
 
-class CalendarDayRead(BaseModel):
+class CalendarDayRead(ReadModel):
     """What a date is in a calendar, and why."""
 
     date: dt.date

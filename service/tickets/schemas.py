@@ -16,7 +16,7 @@ from service.enums import (
     Status,
     TicketKind,
 )
-from service.validation import Name, Note, Phone, ShortText, StrictModel, text
+from service.validation import Name, Note, Phone, ReadModel, ShortText, StrictModel, text
 
 CategoryCode = Annotated[str, StringConstraints(pattern=r"^[a-z_]+(\.[a-z_]+)*$", max_length=64)]
 AttachmentId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
@@ -132,29 +132,57 @@ class FollowUpCreate(StrictModel):
     note: Note | None = None  # type: ignore[valid-type]
 
 
-class Person(BaseModel):
+class Person(ReadModel):
     id: int | None
-    name: str | None = None
+    name: str | None = Field(
+        default=None, description="As the reader may see it; null where it is not shown."
+    )
 
 
-class SlaRead(BaseModel):
-    respond_by: dt.datetime | None
-    resolve_by: dt.datetime | None
-    responded_at: dt.datetime | None
-    resolved_at: dt.datetime | None
-    paused_seconds: int
-    response_breached: bool
-    resolution_breached: bool
-    # The SLA policy that set the targets (GET /v1/sla-policies/{id}); since when the
-    # resolution clock stands still, if it does; how far each clock was escalated.
-    policy_id: int | None = None
-    paused_since: dt.datetime | None = None
-    response_escalation_level: int = 0
-    resolution_escalation_level: int = 0
+class SlaRead(ReadModel):
+    """The service-level clocks of the ticket: when it must be answered and done by,
+    and whether it was. Deadlines count working time of the policy's calendar
+    (holidays and make-up working days included), so they may fall days later."""
+
+    respond_by: dt.datetime | None = Field(
+        description="Accept by this instant (UTC); null when no policy sets a response time."
+    )
+    resolve_by: dt.datetime | None = Field(
+        description="Resolve by this instant (UTC), moved later by paused time; null when "
+        "no policy sets a resolution time."
+    )
+    responded_at: dt.datetime | None = Field(
+        description="When its organisation accepted it; null until then, and again when "
+        "it goes to another organisation."
+    )
+    resolved_at: dt.datetime | None = Field(
+        description="When it was resolved; null until then, and again once reopened."
+    )
+    paused_seconds: int = Field(
+        description="Seconds the resolution clock stood still (on hold for a reason the "
+        "policy pauses on), not counted against `resolve_by`."
+    )
+    response_breached: bool = Field(
+        description="Not accepted by `respond_by` (true from the moment it was late)."
+    )
+    resolution_breached: bool = Field(description="Not resolved by `resolve_by`.")
+    policy_id: int | None = Field(
+        default=None,
+        description="The SLA policy that set the deadlines (GET /v1/sla-policies/{id}).",
+    )
+    paused_since: dt.datetime | None = Field(
+        default=None, description="Since when the resolution clock stands still; null if it runs."
+    )
+    response_escalation_level: int = Field(
+        default=0, description="How many times the late response was escalated (0: never)."
+    )
+    resolution_escalation_level: int = Field(
+        default=0, description="How many times the late resolution was escalated (0: never)."
+    )
 
 
 class RatingRead(BaseModel):
-    score: int
+    score: int = Field(description="1-5; 4 and 5 count as satisfied.")
     comment: str | None
     tags: list[str]
 
@@ -173,40 +201,54 @@ class TimeWindowRead(BaseModel):
 
 
 class TicketRead(BaseModel):
+    """A ticket as the caller may see it. Its `ETag` header is `version`'s tag: send
+    it back in `If-Match` on a write."""
+
     id: int
-    number: str
-    kind: TicketKind
-    category: str
+    number: str = Field(description="Human-readable and unique, for phone calls and receipts.")
+    kind: TicketKind = Field(description="Taken from the category.")
+    category: str = Field(description="The category's code (GET /v1/categories).")
     priority: Priority
     status: Status
     community_id: int
     location: LocationRead
     title: str | None
     description: str
-    reporter: Person
-    filed_by: Person
-    on_behalf_of: OnBehalfOf | None
+    reporter: Person = Field(description="Whom the ticket is for.")
+    filed_by: Person = Field(description="Who filed it (a grid worker or staff for someone).")
+    on_behalf_of: OnBehalfOf | None = Field(
+        description="The resident a grid worker or staff filed for, if not a user."
+    )
     contact_phone: str | None
-    preferred_time: TimeWindowRead | None
+    preferred_time: TimeWindowRead | None = Field(
+        description="When the resident would like the visit."
+    )
     attachment_ids: list[str]
     channel: Channel
-    organization_id: int | None
-    assignee_id: int | None
-    hold_reason: HoldReason | None
+    organization_id: int | None = Field(description="The provider it is assigned to.")
+    assignee_id: int | None = Field(description="The provider's technician, once dispatched.")
+    hold_reason: HoldReason | None = Field(description="Why it is `on_hold`; null otherwise.")
     sla: SlaRead
-    rating: RatingRead | None
+    rating: RatingRead | None = Field(description="The reporter's, given on `confirm`.")
     reopen_count: int
     closed_at: dt.datetime | None
     created_at: dt.datetime
     updated_at: dt.datetime
-    version: int
+    version: int = Field(description="Grows with every change; the ETag is made from it.")
 
 
 class TicketPage(BaseModel):
+    # Not a ReadModel: feed_cursor is left out for everyone but provider staff.
     items: list[TicketRead]
-    next_cursor: str | None
-    # Provider staff: the feed's cursor as of just before this list (GET /v1/feed).
-    feed_cursor: str | None = None
+    next_cursor: str | None = Field(
+        description="Send it back as `cursor` for the next page; null on the last page. "
+        "Opaque: neither parse nor build one."
+    )
+    feed_cursor: str | None = Field(
+        default=None,
+        description="Provider staff only: the feed's cursor as of just before this list. "
+        "Follow GET /v1/feed from it after processing the list and no change is missed.",
+    )
 
 
 class EventRead(BaseModel):
