@@ -157,7 +157,7 @@ def log_coverage(settings: Settings) -> Coverage:
     """At start: which years are known, and loudly which are not."""
     seen = coverage_now(settings)
     if seen.warning:
-        log.warning("official holidays: %s; official_days_left=%d", seen.warning, seen.days_left)
+        log.warning("official holidays (official_days_left=%d): %s", seen.days_left, seen.warning)
     else:
         log.info(
             "official holidays: %s, %d-%d; official_days_left=%d",

@@ -1,12 +1,14 @@
 """The official days off and make-up working days (service/sla/official.py): the
 2026 notice day by day as before, 2027's statutory holidays, and a year without
-its State Council notice named in time."""
+its State Council notice said loudly — in /readyz and in the start-up log."""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 import pytest
+from fastapi.testclient import TestClient
 
 from service.sla.official import coverage, official_day, official_days
 from tests.sla.conftest import HOLIDAYS_2026, MAKEUP_WORKDAYS_2026
@@ -76,3 +78,41 @@ def test_a_year_without_its_notice_is_named_in_time():
     assert inside.missing == (NEWEST + 1,) and inside.days_left == 0
     assert inside.detail()["missing_years"] == [NEWEST + 1]
     assert inside.detail()["official_years"] == [2001, NEWEST]
+
+
+def test_readyz_says_which_years_lack_official_holidays(client, clock):
+    clock.set(f"{NEWEST}-12-02T09:00")
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["status"] == "ready"
+    calendar = ready.json()["checks"]["calendar"]
+    assert calendar["official_days_left"] == 30
+    assert calendar["missing_years"] == [NEWEST + 1]
+    assert calendar["source"].startswith("holidays ")
+    [warning] = ready.json()["warnings"]
+    assert warning.startswith("calendar: ") and str(NEWEST + 1) in warning
+
+
+def test_readyz_has_no_warning_while_the_year_ahead_is_known(client, clock):
+    clock.set(f"{NEWEST}-06-01T09:00")
+    body = client.get("/readyz").json()
+    assert body["warnings"] == []
+    assert body["checks"]["calendar"]["missing_years"] == []
+
+
+def test_the_start_up_log_warns_of_a_year_without_its_notice(app, clock, caplog):
+    clock.set(f"{NEWEST + 1}-01-05T09:00")
+    with caplog.at_level(logging.INFO, logger="linli.sla"), TestClient(app):
+        pass
+    [record] = [r for r in caplog.records if r.name == "linli.sla"]
+    assert record.levelno == logging.WARNING
+    assert str(NEWEST + 1) in record.getMessage()
+    assert "official_days_left=0" in record.getMessage()
+
+
+def test_the_start_up_log_names_the_years_known(app, clock, caplog):
+    clock.set(f"{NEWEST}-03-02T09:00")
+    with caplog.at_level(logging.INFO, logger="linli.sla"), TestClient(app):
+        pass
+    [record] = [r for r in caplog.records if r.name == "linli.sla"]
+    assert record.levelno == logging.INFO
+    assert f"2001-{NEWEST}" in record.getMessage()
