@@ -176,8 +176,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     from service.db import make_engine
     from service.jobs.runner import run_due, run_forever
+    from service.sla.official import log_coverage
 
     settings = get_settings()
+    log_coverage(settings)  # the SLA sweep runs here: say which years lack holidays
     engine = make_engine(settings)
     if args.once:
         for name, result in sorted(run_due(engine, settings).items()):

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import Depends, Request
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "linli-development-secret-change-me-0123456789"
@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     jwt_issuer: str | None = None
 
     timezone: str = "Asia/Shanghai"
+    # /readyz and the start-up log warn this many days before a year begins whose
+    # official holiday schedule (State Council notice) the holidays package lacks.
+    calendar_warn_days: Annotated[int, Field(ge=0)] = 60
     max_body_bytes: int = 64 * 1024
     idempotency_ttl_hours: int = 24
     auto_close_days: int = 7

@@ -1,6 +1,15 @@
-"""Liveness and readiness."""
+"""Liveness and readiness.
+
+Features may add what they know about their own state to /readyz (the root
+registers them in `app.state.readiness_checks`, name -> a function answering a
+dict): such a check never makes the service unready, but its "warning", when it
+has one, is listed under `warnings`.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -12,6 +21,8 @@ from service.migrate import alembic_config
 
 router = APIRouter(tags=["health"])
 
+ReadinessCheck = Callable[[], dict[str, Any]]
+
 
 class Readiness(BaseModel):
     status: str
@@ -19,6 +30,11 @@ class Readiness(BaseModel):
     current: list[str] | None = None  # when migrations are pending
     head: list[str] | None = None
     detail: str | None = None  # when the database does not answer
+    # What features report about themselves, e.g. "calendar": the years of
+    # official holidays known and the days left before they run out.
+    checks: dict[str, dict[str, Any]] = {}
+    # Things an operator should act on that do not stop the service ("check: text").
+    warnings: list[str] = []
 
 
 @router.get("/healthz")
@@ -33,17 +49,28 @@ async def healthz() -> dict[str, str]:
 )
 def readyz(request: Request) -> JSONResponse:
     """Ready when the database answers and its schema is at the newest migration."""
+    checks: dict[str, ReadinessCheck] = request.app.state.readiness_checks
+    reports = {name: check() for name, check in checks.items()}
+    notes = {
+        "checks": reports,
+        "warnings": [f"{name}: {r['warning']}" for name, r in reports.items() if r.get("warning")],
+    }
     heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
     try:
         with request.app.state.engine.connect() as connection:
             current = set(MigrationContext.configure(connection).get_current_heads())
     except Exception as exc:  # noqa: BLE001 - any database failure means not ready
         return JSONResponse(
-            {"status": "unavailable", "detail": type(exc).__name__}, status_code=503
+            {"status": "unavailable", "detail": type(exc).__name__, **notes}, status_code=503
         )
     if current != heads:
         return JSONResponse(
-            {"status": "migrations pending", "current": sorted(current), "head": sorted(heads)},
+            {
+                "status": "migrations pending",
+                "current": sorted(current),
+                "head": sorted(heads),
+                **notes,
+            },
             status_code=503,
         )
-    return JSONResponse({"status": "ready", "revision": sorted(current)})
+    return JSONResponse({"status": "ready", "revision": sorted(current), **notes})

@@ -37,6 +37,7 @@ from service.limits import ReadGate
 from service.me import router as me_router
 from service.metrics.router import router as metrics_router
 from service.middleware import Admission, QueryGuard, RequestGuard
+from service.sla.official import coverage_now, log_coverage
 from service.sla.router import router as sla_router
 from service.tickets.router import router as tickets_router
 from service.webhooks.router import router as webhooks_router
@@ -67,6 +68,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Loads the official holidays, and says loudly which years lack them.
+        log_coverage(settings)
         # The feed's long-polls wake in-process on commit, and on PostgreSQL also
         # from other instances through one LISTEN connection per process.
         loop = asyncio.get_running_loop()
@@ -129,6 +132,7 @@ def create_app(
     )
     app.state.feed_hub = feed_hub = FeedHub()
     app.state.feed_windows = FeedWindows()
+    app.state.readiness_checks = {"calendar": lambda: coverage_now(settings).detail()}
     install_commit_hook()
     if settings.is_sqlite:
         app.state.sqlite_write_lock = asyncio.Lock()

@@ -6,14 +6,15 @@ Pure code, no database: `WorkCalendar.add(start, seconds)` is the instant when
 working time inside [a, b). The rules for one day are, in order:
 
 1. an admin override for that date (its hours, or a day off);
-2. with official holidays on: a statutory holiday or bridging day is off; a
-   make-up working day (a weekend day declared a workday) works the hours of a
-   Monday (`MAKEUP_WEEKDAY`);
+2. with official holidays on: a statutory holiday or bridging day is off, with
+   the weekend days of its holiday period; a make-up working day (a weekend
+   day declared a workday) works the hours of a Monday (`MAKEUP_WEEKDAY`);
 3. the weekday's hours.
 
-The holiday tables come from the `chinesecalendar` package (State Council
-notices, 2004 to its latest release); years it does not cover fall back to
-weekdays, which is why admins can override any date through `/v1/calendars`.
+The official days come from service/sla/official.py (the `holidays` package).
+A year whose State Council notice the package lacks has its statutory holidays
+but no bridging or make-up days; /readyz and the start-up log name such years,
+and admins can override any date through `/v1/calendars`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-import chinese_calendar
+from service.sla.official import official_day
 
 Span = tuple[int, int]  # minutes after local midnight, [start, end), 0 <= start < end <= 1440
 DaySpans = tuple[Span, ...]
@@ -33,23 +34,6 @@ MAKEUP_WEEKDAY = 0  # Monday
 ALL_DAY: DaySpans = ((0, 1440),)
 # Ten years without a single working minute means the calendar is broken, not busy.
 MAX_DAYS = 3660
-
-_OFFICIAL_HOLIDAYS: frozenset[dt.date] = frozenset(chinese_calendar.holidays)
-_OFFICIAL_WORKDAYS: frozenset[dt.date] = frozenset(chinese_calendar.workdays)
-
-
-def official_day(day: dt.date) -> str | None:
-    """'holiday', 'workday' (a make-up working day) or None for an ordinary day."""
-    if day in _OFFICIAL_HOLIDAYS:
-        return "holiday"
-    if day in _OFFICIAL_WORKDAYS:
-        return "workday"
-    return None
-
-
-def official_years() -> tuple[int, int]:
-    years = {d.year for d in _OFFICIAL_HOLIDAYS}
-    return min(years), max(years)
 
 
 class CalendarNeverWorks(ValueError):

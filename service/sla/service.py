@@ -25,8 +25,9 @@ from service.enums import Role
 from service.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
 from service.pagination import decode_cursor, encode_cursor
 from service.scope import visible
-from service.sla.calendar import format_hhmm, official_day
+from service.sla.calendar import format_hhmm
 from service.sla.models import Calendar, CalendarDay, SlaEscalation, SlaPolicy
+from service.sla.official import official_day
 from service.sla.policy import build_calendar, touch, weekly_spans
 from service.sla.schemas import (
     CalendarCreate,

@@ -1,18 +1,19 @@
 """Business-time arithmetic against a slow, obviously right reference that walks
 minute by minute, over random instants, durations and calendars — with the 2026
-Spring Festival and National Day holidays and their make-up working days."""
+Spring Festival and National Day holidays and their make-up working days — and
+the 2027 holidays, which the library used before did not know."""
 
 from __future__ import annotations
 
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-import chinese_calendar
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from service.sla.calendar import WorkCalendar, normalise_spans
+from tests.sla.conftest import HOLIDAYS_2026, MAKEUP_WORKDAYS_2026
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 URUMQI = ZoneInfo("Asia/Urumqi")
@@ -27,10 +28,12 @@ def reference_is_working(calendar_spec: dict, instant: dt.datetime) -> bool:
     minute = local.hour * 60 + local.minute
     if day in calendar_spec["overrides"]:
         spans = calendar_spec["overrides"][day]
-    elif calendar_spec["official"] and 2004 <= day.year <= 2026:
-        if day in chinese_calendar.holidays:
+    elif calendar_spec["official"]:
+        # The reference knows the notice for 2026 only (the instants stay near it).
+        assert dt.date(2025, 12, 1) <= day <= dt.date(2026, 12, 31), day
+        if day in HOLIDAYS_2026:
             spans = ()
-        elif day in chinese_calendar.workdays:
+        elif day in MAKEUP_WORKDAYS_2026:
             spans = calendar_spec["weekly"][day.weekday()] or calendar_spec["weekly"][0]
         else:
             spans = calendar_spec["weekly"][day.weekday()]
@@ -188,6 +191,51 @@ def test_an_override_beats_the_official_calendar():
     assert calendar.add(at("2026-02-14T17:30"), 3600) == at("2026-02-16T10:30")
 
 
-def test_years_the_library_does_not_cover_fall_back_to_weekdays():
-    # 2027's schedule is not in the library yet: 1 January 2027 is a Friday.
-    assert WORKDAYS.add(at("2026-12-31T17:00"), 2 * 3600) == at("2027-01-01T10:00")
+@pytest.mark.parametrize(
+    "day",
+    ["2027-01-01", "2027-02-05", "2027-02-06", "2027-02-07", "2027-02-08"],
+    ids=["new-year", "eve", "first", "second", "third"],
+)
+def test_2027_new_year_and_spring_festival_are_days_off(day):
+    """元旦 and the Spring Festival's eve and first three days (Monday 2/8 the third)
+    are statutory: off whatever the notice adds. chinesecalendar counted them as
+    ordinary days (it ends with 2026)."""
+    assert WORKDAYS.spans(dt.date.fromisoformat(day)) == ()
+
+
+def test_2027_new_year_waits_for_monday():
+    # Friday 1 January 2027 is New Year's Day, not a working Friday.
+    assert WORKDAYS.add(at("2026-12-31T17:00"), 2 * 3600) == at("2027-01-04T10:00")
+
+
+def test_a_deadline_skips_the_2027_spring_festival():
+    """From Thursday 2/4 17:00: the eve (Fri 2/5), the festival's first three days
+    (2/6-2/8) and the days in lieu of its weekend days (Tue 2/9, Wed 2/10; the
+    holidays package's rule until the State Council's notice for 2027 is in it)."""
+    start = at("2027-02-04T17:00")
+    assert WORKDAYS.add(start, 2 * 3600) == at("2027-02-11T10:00")
+    assert WORKDAYS.between(start, at("2027-02-11T09:00")) == 3600
+
+
+def test_a_2027_makeup_working_day_set_by_an_admin_works():
+    """Until the notice is in the package, its make-up Saturdays are overrides."""
+    saturday = dt.date(2027, 2, 20)
+    calendar = WorkCalendar(zone=SHANGHAI, weekly=WEEKDAYS_ONLY, overrides={saturday: NINE_TO_SIX})
+    assert WORKDAYS.add(at("2027-02-19T17:30"), 3600) == at("2027-02-22T09:30")
+    assert calendar.add(at("2027-02-19T17:30"), 3600) == at("2027-02-20T09:30")
+
+
+def test_2026_makeup_working_days_work_a_mondays_hours():
+    saturday = dt.date(2026, 2, 28)
+    assert saturday.weekday() == 5
+    assert WORKDAYS.spans(saturday) == NINE_TO_SIX
+    assert WORKDAYS.spans(dt.date(2026, 3, 7)) == ()  # an ordinary Saturday
+
+
+def test_weekend_days_inside_a_holiday_period_are_off_for_a_seven_day_calendar():
+    """A calendar that works weekends rests through the whole Spring Festival
+    (2/15-2/23), as before; the Saturday after it works."""
+    every_day = WorkCalendar(zone=SHANGHAI, weekly=(NINE_TO_SIX,) * 7)
+    assert every_day.spans(dt.date(2026, 2, 21)) == ()  # Saturday inside the period
+    assert every_day.spans(dt.date(2026, 2, 15)) == ()  # the Sunday that opens it
+    assert every_day.spans(dt.date(2026, 3, 7)) == NINE_TO_SIX

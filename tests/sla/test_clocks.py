@@ -174,18 +174,52 @@ def test_a_calendar_override_applies_to_the_next_ticket(client, world, clock):
         for c in client.get("/v1/calendars", headers=world.province_admin.headers).json()["items"]
         if c["code"] == "workdays"
     )
-    # Next year's schedule, published late: 2027-01-01 is a holiday.
+    # A day off the official calendar does not know: Monday 2027-01-04.
     response = client.put(
-        f"/v1/calendars/{workdays['id']}/days/2027-01-01",
-        json={"working": False, "note": "元旦"},
+        f"/v1/calendars/{workdays['id']}/days/2027-01-04",
+        json={"working": False, "note": "停水检修"},
         headers=world.province_admin.headers,
     )
     assert response.status_code == 200, response.text
     assert response.json()["source"] == "override" and response.json()["working"] is False
     clock.set("2026-12-31T17:00")
     sla = _sla(file_ticket(client, world.reporter, world.community_a, priority="normal"))
-    # Not Friday 1/1 10:00 but Monday 1/4 10:00.
-    assert parse(sla["respond_by"]) == at("2027-01-04T10:00")
+    # Not Monday 1/4 10:00 (Friday 1/1 is New Year's Day) but Tuesday 1/5 10:00.
+    assert parse(sla["respond_by"]) == at("2027-01-05T10:00")
+
+
+def test_ordinary_repair_skips_new_year_and_the_spring_festival_of_2027(client, world, clock):
+    """The library used before ended with 2026 and counted these days as working."""
+    clock.set("2026-12-31T17:00")
+    sla = _sla(file_ticket(client, world.reporter, world.community_a, priority="normal"))
+    assert parse(sla["respond_by"]) == at("2027-01-04T10:00")  # not Friday 1/1
+    clock.set("2027-02-04T17:00")  # Thursday before the eve (Friday 2/5)
+    sla = _sla(file_ticket(client, world.reporter, world.community_a, priority="normal"))
+    # Off 2/5-2/10: the eve, the first three days (Monday 2/8 the third) and the
+    # days in lieu of the weekend's (the package's rule until the 2027 notice).
+    assert parse(sla["respond_by"]) == at("2027-02-11T10:00")
+    # 27 working hours: 2/4 (1 h), 2/11 (9 h), 2/12 (9 h), Monday 2/15 (8 h)
+    assert parse(sla["resolve_by"]) == at("2027-02-15T17:00")
+    days = client.get(
+        f"/v1/calendars/{_workdays_id(client, world)}/days",
+        params={"from": "2027-02-04", "to": "2027-02-11"},
+        headers=world.province_admin.headers,
+    ).json()["items"]
+    assert [(d["date"], d["working"], d["source"]) for d in days] == [
+        ("2027-02-04", True, "weekday"),
+        ("2027-02-05", False, "holiday"),
+        ("2027-02-06", False, "holiday"),
+        ("2027-02-07", False, "holiday"),
+        ("2027-02-08", False, "holiday"),
+        ("2027-02-09", False, "holiday"),
+        ("2027-02-10", False, "holiday"),
+        ("2027-02-11", True, "weekday"),
+    ]
+
+
+def _workdays_id(client, world) -> int:
+    calendars = client.get("/v1/calendars", headers=world.province_admin.headers).json()
+    return next(c["id"] for c in calendars["items"] if c["code"] == "workdays")
 
 
 def test_deadlines_are_set_for_every_seeded_kind(client, world, clock):
