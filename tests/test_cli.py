@@ -384,6 +384,63 @@ def test_api_key_for_unknown_organization_fails(
         assert count(session, ApiKey) == 0
 
 
+# --- dashboard-link ----------------------------------------------------------------
+
+
+def _regions(directory: Path) -> dict[str, int]:
+    with open_session(directory) as session:
+        province = Region(name="新疆维吾尔自治区", level=RegionLevel.province, path="/1/")
+        session.add(province)
+        session.flush()
+        ids = {"province": province.id}
+        for key, name in (("tianshan", "天山区"), ("kashi", "喀什市")):
+            county = Region(
+                name=name, level=RegionLevel.county, parent_id=province.id, path=f"tmp-{key}"
+            )
+            session.add(county)
+            session.flush()
+            county.path = f"/{province.id}/{county.id}/"
+            ids[key] = county.id
+        session.commit()
+        return ids
+
+
+def test_dashboard_link_opens_once_the_dashboard_of_its_region(cli: Path) -> None:
+    regions = _regions(cli)
+
+    out = run("dashboard-link", "--region", "天山区", "--base-url", "https://linli.example/")
+
+    assert f"天山区 (region {regions['tianshan']})" in out and "opens once" in out
+    url = out.strip().splitlines()[-1]
+    assert url.startswith("https://linli.example/dashboard/login?code=")
+    path = url.removeprefix("https://linli.example")
+    with api_client() as client:
+        opened = client.get(path, follow_redirects=False)
+        assert opened.status_code == 303 and opened.headers["location"] == "/dashboard"
+        page = client.get("/dashboard")
+        assert page.status_code == 200 and "范围 天山区" in page.text
+        assert client.get(path, follow_redirects=False).status_code == 410  # used
+        # The same region's next link is another code, for the same scoped admin.
+        second = run("dashboard-link", "--region", str(regions["tianshan"]))
+        assert second.strip().splitlines()[-1].startswith("http://127.0.0.1:8000/dashboard/login")
+    with open_session(cli) as session:
+        users = session.scalars(select(User).where(User.role == Role.admin)).all()
+    assert [(u.region_id, u.name) for u in users] == [(regions["tianshan"], "看板链接 · 天山区")]
+
+
+def test_dashboard_link_refuses_unknown_regions_and_long_lives(
+    cli: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _regions(cli)
+    assert main(["dashboard-link", "--region", "不存在区"]) == 1
+    assert "no region named '不存在区'" in capsys.readouterr().err
+    assert main(["dashboard-link", "--region", "999"]) == 1
+    assert main(["dashboard-link", "--region", "天山区", "--minutes", "600"]) == 2
+    assert "between 1 and 60" in capsys.readouterr().err
+    with open_session(cli) as session:
+        assert count(session, User) == 0
+
+
 # --- close-resolved ----------------------------------------------------------------
 
 
