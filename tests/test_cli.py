@@ -176,11 +176,55 @@ def test_seed_demo_has_tickets_in_every_status(demo: Demo) -> None:
         tickets = count(session, Ticket)
         communities = count(session, Community)
     assert statuses == set(Status)
-    assert 40 <= tickets <= 60
+    assert 2000 <= tickets <= 6000
     assert 8 <= communities <= 12
     assert f"tickets: {tickets} (" in demo.output
     for status in Status:
         assert f"{status} " in demo.output
+
+
+def test_seed_demo_spans_the_three_year_action(demo: Demo) -> None:
+    with open_session(demo.directory) as session:
+        first = session.scalar(select(func.min(Ticket.created_at)))
+        by_quarter = {
+            f"{created:%Y}Q{(created.month - 1) // 3 + 1}"
+            for created in session.scalars(select(Ticket.created_at))
+        }
+        companies = session.scalar(
+            select(func.count()).where(Organization.kind == OrganizationKind.property_company)
+        )
+    assert first is not None and first.date() <= dt.date(2024, 1, 3)
+    today = dt.date.today()
+    quarters = (today.year - 2024) * 4 + (today.month - 1) // 3 + 1
+    assert len(by_quarter) >= quarters - 1  # (UTC quarters: the first may start on 2023-12-31)
+    assert companies >= 5
+
+
+def test_seed_demo_shows_what_the_dashboard_is_for(demo: Demo) -> None:
+    with cli_environment(demo.directory), api_client() as client:
+        # The demo's own province admin, with the claims it was seeded with.
+        token = run(
+            "token",
+            "--role",
+            "admin",
+            "--sub",
+            demo_module.PROVINCE_ADMIN,
+            "--name",
+            "古丽娜尔·艾山",
+        ).strip()
+        page = client.get("/dashboard", headers={"Authorization": f"Bearer {token}"})
+    assert page.status_code == 200, page.text
+    sections = dict(re.findall(r'<section id="(\w+)">(.*?)</section>', page.text, re.S))
+    # Every quarter of the action has its point on each of the three trend lines.
+    today = dt.date.today()
+    quarters = (today.year - 2024) * 4 + (today.month - 1) // 3 + 1
+    assert sections["trend"].count("<circle") >= 3 * quarters
+    # A ranking (not ticket counts), and both lists.
+    assert "综合得分排名" in sections["ranking"]
+    assert "红榜</td><td>乌鲁木齐天山宜居物业服务有限公司" in sections["kpi"]
+    assert "黑榜</td><td>伊宁市惠民物业管理有限公司" in sections["kpi"]
+    # 阿克苏市 has no property company: nobody rated anything there, and it says so.
+    assert re.search(r"阿克苏市</text><text [^>]*>无评价 no ratings", sections["county"])
 
 
 def test_seed_demo_twice_adds_nothing(demo: Demo) -> None:
