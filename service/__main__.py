@@ -119,6 +119,48 @@ def cmd_api_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dashboard_link(args: argparse.Namespace) -> int:
+    """A one-time link into the dashboard for the officials of one region."""
+    from urllib.parse import urlencode
+    from zoneinfo import ZoneInfo
+
+    from service.dashboard.sessions import (
+        MAX_CODE_TTL,
+        create_code,
+        find_region,
+        link_user,
+    )
+    from service.db import utcnow
+
+    ttl = dt.timedelta(minutes=args.minutes)
+    if not dt.timedelta(minutes=1) <= ttl <= MAX_CODE_TTL:
+        limit = int(MAX_CODE_TTL.total_seconds() // 60)
+        print(f"--minutes must be between 1 and {limit}", file=sys.stderr)
+        return 2
+    settings = get_settings()
+    engine, factory = _session()
+    try:
+        with factory.begin() as session:
+            try:
+                region = find_region(session, args.region)
+            except LookupError as exc:
+                print(str(exc), file=sys.stderr)
+                return 1
+            now = utcnow()
+            user = link_user(session, region, now)
+            code, expires = create_code(session, user.id, now, ttl)
+            name, region_id = region.name, region.id
+    finally:
+        engine.dispose()
+    until = expires.astimezone(ZoneInfo(settings.timezone))
+    print(
+        f"One-time dashboard link for {name} (region {region_id}): it opens once,"
+        f" until {until:%Y-%m-%d %H:%M} ({settings.timezone}), and shows only that region."
+    )
+    print(f"{args.base_url.rstrip('/')}/dashboard/login?{urlencode({'code': code})}")
+    return 0
+
+
 def cmd_close_resolved(args: argparse.Namespace) -> int:
     from service.db import utcnow
     from service.tickets.service import auto_close_resolved
@@ -378,6 +420,13 @@ def build_parser() -> argparse.ArgumentParser:
     api_key.add_argument("--organization-id", type=int)
     api_key.add_argument("--name", default="dispatch system")
     api_key.add_argument("--key-id", type=int)
+
+    link = add("dashboard-link", cmd_dashboard_link, "a one-time sign-in link to the dashboard")
+    link.add_argument("--region", required=True, help="region id or exact name (e.g. 天山区)")
+    link.add_argument("--minutes", type=int, default=10, help="valid this long (1-60)")
+    link.add_argument(
+        "--base-url", default="http://127.0.0.1:8000", help="where officials reach the server"
+    )
 
     close = add("close-resolved", cmd_close_resolved, "close resolved tickets nobody confirmed")
     close.add_argument("--days", type=int)

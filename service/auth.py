@@ -396,3 +396,8 @@ def mint_token(
     if settings.jwt_issuer:
         claims["iss"] = settings.jwt_issuer
     return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
+
+
+def principal_for_user(session: Session, user: User) -> Principal:
+    """The principal of a stored user (a dashboard browser session names one)."""
+    return _principal_for(session, user)

@@ -1,19 +1,27 @@
-"""A small, believable demo data set: `python -m service seed-demo`.
+"""A believable demo data set: `python -m service seed-demo`.
 
 One province with four prefectures and six districts, ten communities renovated
-in 2026, three property companies and two elderly-care providers, people of
-every role, and about fifty tickets in every status, some with comments and
-follow-up visits. The same seed gives the same data.
+in 2023, five property companies of different quality and two elderly-care
+providers, people of every role, and tickets from the three-year action's start
+(2024-01-01) to now, so that the dashboard's trend, rankings and red and black
+lists have something to show. The same seed gives the same data (on the same
+day: the history ends a fixed number of days before today).
 
-Everything is written by the service functions the API calls, acting as
-principals built from the seeded users, so every timeline is one the service
-itself would write. So that the timelines span the last weeks instead of one
-second (response times, SLA clocks and metrics would say nothing otherwise),
-the demo replays all its actions in time order on a clock it moves forward: for
-the duration of the replay `utcnow()` answers the clock's time. The nightly
-auto-close of resolved tickets runs on that clock too; like the real
-`close-resolved` job it looks at every resolved ticket, so load the demo into
-an empty or development database.
+Two parts:
+
+- the **history**, a few thousand tickets from 2024-01-01 until six weeks ago,
+  all finished, with their timelines (events), ratings, follow-up visits, SLA
+  breaches and complaints, written in bulk (executemany): each company serves
+  as well as its `QUALITY` says, the struggling one improving over the years;
+- the **stories** of the last weeks, about fifty tickets in every status, some
+  with comments: written by the service functions the API calls, acting as
+  principals built from the seeded users, so every timeline is one the service
+  itself would write. So that the timelines span the weeks instead of one
+  second, the demo replays their actions in time order on a clock it moves
+  forward: for the duration of the replay `utcnow()` answers the clock's time.
+  The nightly auto-close of resolved tickets runs on that clock too; like the
+  real `close-resolved` job it looks at every resolved ticket, so load the demo
+  into an empty or development database.
 """
 
 from __future__ import annotations
@@ -25,14 +33,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from service import db
 from service.auth import Principal
+from service.categories.models import Category
 from service.categories.service import load_reference_tree
 from service.categories.tree import CATEGORY_TREE
 from service.config import Settings
@@ -53,6 +62,7 @@ from service.directory.service import (
 from service.enums import (
     Channel,
     FollowUpMethod,
+    LocationArea,
     OrganizationKind,
     OrgRole,
     Priority,
@@ -63,7 +73,7 @@ from service.enums import (
     TicketKind,
     service_kind_for,
 )
-from service.tickets.models import FollowUp, Ticket, TicketComment
+from service.tickets.models import FollowUp, Ticket, TicketComment, TicketEvent
 from service.tickets.schemas import (
     AssignBody,
     CommentCreate,
@@ -84,6 +94,7 @@ from service.tickets.service import (
     create_ticket,
     get_visible_ticket,
     perform,
+    ticket_number,
 )
 from service.users.models import User
 
@@ -130,57 +141,57 @@ class _Place:
 COMMUNITIES = (
     _Place(
         "xingfu", "tianshan", "幸福路北一巷小区", "乌鲁木齐市天山区幸福路北一巷18号",
-        624, "2026年第一批", 43.793512, 87.634906,
+        624, "2023年第一批", 43.793512, 87.634906,
         ("阿依古丽·买买提", "王秀兰", "买买提·艾力", "李建国"),
         "刘芳", ("张桂兰", "吐尔逊·阿吾提"),
     ),
     _Place(
         "heping", "tianshan", "和平南路住宅小区", "乌鲁木齐市天山区和平南路225号",
-        480, "2026年第一批", 43.780143, 87.622318,
+        480, "2023年第一批", 43.780143, 87.622318,
         ("古丽米拉·阿不都拉", "张桂英", "陈志刚"),
         "阿孜古丽·买买提", ("李淑芬",),
     ),
     _Place(
         "yanan", "tianshan", "延安路西巷小区", "乌鲁木齐市天山区延安路西巷6号",
-        312, "2026年第二批", 43.772406, 87.640215,
+        312, "2023年第二批", 43.772406, 87.640215,
         ("热娜·吐尔逊", "赵淑珍", "艾克拜尔·吾斯曼"),
     ),
     _Place(
         "youhao", "saybagh", "友好北路小区", "乌鲁木齐市沙依巴克区友好北路689号",
-        856, "2026年第一批", 43.823710, 87.585342,
+        856, "2023年第一批", 43.823710, 87.585342,
         ("努尔古丽·沙吾提", "孙德明", "刘玉梅"),
         "吴晓燕", ("阿不都克力木·依明",),
     ),
     _Place(
         "tielu", "saybagh", "西北路铁路家属院", "乌鲁木齐市沙依巴克区西北路1048号",
-        540, "2026年第二批", 43.815627, 87.570211,
+        540, "2023年第二批", 43.815627, 87.570211,
         ("帕丽达·热合曼", "杨永红"),
     ),
     _Place(
         "dianli", "xinshi", "北京南路电力小区", "乌鲁木齐市新市区北京南路376号",
-        1120, "2026年第一批", 43.863248, 87.567105,
+        1120, "2023年第一批", 43.863248, 87.567105,
         ("米日古丽·阿木提", "周淑芬", "马福贵"),
     ),
     _Place(
         "tuman", "kashi", "吐曼河畔小区", "喀什市吐曼路52号",
-        402, "2026年第一批", 39.476315, 75.995208,
+        402, "2023年第一批", 39.476315, 75.995208,
         ("阿卜杜拉·吐尔逊", "阿依努尔·卡德尔", "吐尔逊娜依·艾买提"),
         "麦麦提江·阿不都热依木", ("热比古丽·托乎提",),
     ),
     _Place(
         "renmin", "kashi", "人民东路小区", "喀什市人民东路118号",
-        268, "2026年第二批", 39.468104, 75.998731,
+        268, "2023年第二批", 39.468104, 75.998731,
         ("艾尔肯·买买提明", "祖丽胡玛尔·阿布力孜"),
     ),
     _Place(
         "jiefang", "yining", "解放路花园小区", "伊宁市解放路312号",
-        736, "2026年第一批", 43.910522, 81.323814,
+        736, "2023年第一批", 43.910522, 81.323814,
         ("叶尔江·努尔兰", "古丽巴哈尔·吐尔洪", "马兰花"),
         "哈丽达·别克", ("马秀英",),
     ),
     _Place(
         "mianfang", "aksu_city", "新华西路棉纺厂家属院", "阿克苏市新华西路41号",
-        358, "2026年第二批", 41.167840, 80.260117,
+        358, "2023年第二批", 41.167840, 80.260117,
         ("王建军", "阿曼古丽·肉孜"),
         "木合塔尔·热西提", ("依明·卡斯木",),
     ),
@@ -196,32 +207,39 @@ class _Provider:
     dispatcher: str
     technicians: tuple[str, ...]
     serves: tuple[str, ...]
-    months_serving: int
 
 
 PROVIDERS = (
     _Provider(
         "yiju", OrganizationKind.property_company, "乌鲁木齐天山宜居物业服务有限公司",
         "tianshan", "张丽", ("艾尔肯·吐尔逊", "刘强", "阿不都瓦依提·卡哈尔"),
-        ("xingfu", "heping", "yanan", "youhao", "tielu", "dianli"), 9,
+        ("xingfu", "heping", "yanan"),
+    ),
+    _Provider(
+        "youhao", OrganizationKind.property_company, "乌鲁木齐友好物业管理有限公司",
+        "saybagh", "孙丽娟", ("买买提江·热合曼", "赵刚"), ("youhao", "tielu"),
+    ),
+    _Provider(
+        "antai", OrganizationKind.property_company, "乌鲁木齐新市区安泰物业服务有限公司",
+        "xinshi", "李红梅", ("阿迪力·吐尔逊", "陈伟"), ("dianli",),
     ),
     _Provider(
         "gucheng", OrganizationKind.property_company, "喀什古城物业服务有限公司",
         "kashi", "阿不都热合曼·买买提", ("努尔麦麦提·艾海提", "王磊"),
-        ("tuman", "renmin"), 8,
+        ("tuman", "renmin"),
     ),
     _Provider(
         "huimin", OrganizationKind.property_company, "伊宁市惠民物业管理有限公司",
-        "yining", "马晓燕", ("叶尔兰·哈力木",), ("jiefang",), 8,
+        "yining", "马晓燕", ("叶尔兰·哈力木",), ("jiefang",),
     ),
     _Provider(
         "yikang", OrganizationKind.care_provider, "乌鲁木齐颐康居家养老服务中心",
         "tianshan", "周敏", ("帕提古丽·艾买提", "王淑华"),
-        ("xingfu", "heping", "youhao", "dianli"), 5,
+        ("xingfu", "heping", "youhao", "dianli"),
     ),
     _Provider(
         "xiyang", OrganizationKind.care_provider, "喀什市夕阳红社区养老服务中心",
-        "kashi", "热依拉·吾甫尔", ("阿娜尔古丽·吐尔洪",), ("tuman",), 4,
+        "kashi", "热依拉·吾甫尔", ("阿娜尔古丽·吐尔洪",), ("tuman",),
     ),
 )  # fmt: skip
 
@@ -360,6 +378,7 @@ CONFIRM_COMMENTS = {
     4: ("解决了，就是等得有点久。", ["已解决"]),
     3: ("第二次才弄好。", ["返工"]),
     2: ("勉强解决，态度一般。", ["态度"]),
+    1: ("拖了很久才处理，很不满意。", ["拖延", "态度"]),
 }
 ASKS = ("师傅大概什么时候能来？", "家里有老人，麻烦尽快处理，谢谢。", "下午我都在家。")
 REPLIES = ("已电话联系住户，约好明天上午十点上门。", "已到现场查看，需要准备工具，稍后处理。")
@@ -576,11 +595,6 @@ def _credit_code(rng: random.Random, provider: _Provider, division: str) -> str:
     return first17 + check_character(first17)
 
 
-def _months_before(day: dt.date, months: int) -> dt.date:
-    index = day.year * 12 + day.month - 1 - months
-    return dt.date(index // 12, index % 12 + 1, 1)
-
-
 def _build_world(
     session: Session, settings: Settings, rng: random.Random, epoch: dt.datetime
 ) -> _World:
@@ -637,7 +651,7 @@ def _build_world(
                 address=place.address,
                 households=households,
                 residents=int(households * rng.uniform(2.3, 3.1)),
-                renovation_year=2026,
+                renovation_year=2023,
                 renovation_batch=place.batch,
                 latitude=place.latitude,
                 longitude=place.longitude,
@@ -674,7 +688,6 @@ def _build_world(
             (name, phones.landline(area_code[place.county])) for name in place.elderly
         ]
 
-    today = epoch.astimezone(ZoneInfo(settings.timezone)).date()
     for provider in PROVIDERS:
         organization = create_organization(
             session,
@@ -690,7 +703,7 @@ def _build_world(
         organization.created_at = organization.updated_at = epoch
         world.organizations[provider.key] = organization
         service_kind = _SERVICE_OF[provider.kind]
-        since = _months_before(today, provider.months_serving)
+        since = SERVING_SINCE
         for community_key in provider.serves:
             assignment = assign_provider(
                 session,
@@ -1106,6 +1119,586 @@ def _replay(
             )
 
 
+# --- three years of history, written in bulk -----------------------------------
+
+# The three-year action's start (its default in service/metrics/action.py).
+ACTION_START = dt.date(2024, 1, 1)
+WORLD_EPOCH = dt.date(2023, 11, 1)
+SERVING_SINCE = dt.date(2023, 12, 1)
+# The history ends this many days before today; the stories tell the weeks since.
+# A whole number of days: the same seed gives the same history all day long.
+HISTORY_GAP_DAYS = 45
+# Tickets a day at the action's start and at its end (adoption grows).
+DAILY_TICKETS = (1.6, 3.4)
+# Response and resolution targets by priority (wall-clock seconds; the live
+# tickets get theirs from the SLA policies).
+TARGETS = {
+    Priority.emergency: (15 * 60, 4 * 3600),
+    Priority.urgent: (30 * 60, 24 * 3600),
+    Priority.normal: (2 * 3600, 3 * 86400),
+    Priority.low: (24 * 3600, 7 * 86400),
+}
+
+
+@dataclass(frozen=True)
+class _Quality:
+    """How an organisation serves at the action's start and at its end (linear in
+    between): the shares of responses and of resolutions on time, the mean of its
+    ratings and the share of closed tickets it follows up; how often its work is
+    reopened, and how much more than elsewhere its residents complain."""
+
+    respond: tuple[float, float]
+    resolve: tuple[float, float]
+    mood: tuple[float, float]
+    follow_up: tuple[float, float]
+    reopen: float
+    complaints: float
+
+
+def _at(pair: tuple[float, float], progress: float) -> float:
+    return pair[0] + (pair[1] - pair[0]) * progress
+
+
+QUALITY = {
+    # the red list's: fast, liked, follows everything up
+    "yiju": _Quality((0.93, 0.98), (0.90, 0.97), (4.5, 4.8), (0.85, 0.95), 0.02, 0.6),
+    "youhao": _Quality((0.82, 0.90), (0.78, 0.88), (4.0, 4.3), (0.60, 0.80), 0.04, 1.0),
+    "antai": _Quality((0.74, 0.84), (0.70, 0.80), (3.8, 4.1), (0.50, 0.70), 0.05, 1.2),
+    # the one the action turned round
+    "gucheng": _Quality((0.50, 0.93), (0.45, 0.90), (3.0, 4.5), (0.30, 0.85), 0.06, 1.5),
+    # the black list's: slow, disliked, complained about
+    "huimin": _Quality((0.50, 0.55), (0.42, 0.50), (2.8, 3.0), (0.15, 0.25), 0.12, 2.2),
+    "yikang": _Quality((0.90, 0.96), (0.88, 0.95), (4.4, 4.7), (0.80, 0.90), 0.02, 1.0),
+    "xiyang": _Quality((0.70, 0.85), (0.70, 0.82), (3.9, 4.3), (0.50, 0.70), 0.04, 1.0),
+}
+# History residents: one account for about this many households.
+HOUSEHOLDS_PER_ACCOUNT = 25
+_SURNAMES = ("王", "李", "张", "刘", "陈", "杨", "赵", "马", "周", "孙")
+_GIVEN = ("秀英", "建华", "桂芝", "志强", "玉兰", "国庆", "丽", "军", "红梅", "德胜")
+_UYGHUR = ("阿依古丽", "买买提", "古丽娜", "艾力", "热依汗", "吐尔逊", "努尔", "帕提曼", "迪丽")
+_FATHERS = ("艾买提", "阿不都拉", "吾斯曼", "热合曼", "卡德尔", "托乎提", "依明", "沙吾提")
+UNSERVED_REASON = "本小区尚无该项服务的服务企业，已转社区居委会协调。"
+DUPLICATE_REASON = "与已受理的工单重复。"
+
+
+def _history_names(rng: random.Random, count: int) -> list[str]:
+    names = []
+    for _ in range(count):
+        if rng.random() < 0.55:
+            names.append(f"{rng.choice(_UYGHUR)}·{rng.choice(_FATHERS)}")
+        else:
+            names.append(rng.choice(_SURNAMES) + rng.choice(_GIVEN))
+    return names
+
+
+def _new_ids(session: Session, table: Any, count: int) -> list[int]:
+    """`count` fresh ids of `table`, in increasing order: from the sequence on
+    PostgreSQL, after the largest on SQLite (one writer at a time)."""
+    if count == 0:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        query = text(
+            f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id'))"
+            " FROM generate_series(1, :n)"
+        )
+        return sorted(session.scalars(query, {"n": count}))
+    first = (session.scalar(select(func.max(table.c.id))) or 0) + 1
+    return list(range(first, first + count))
+
+
+@dataclass(frozen=True)
+class _Filed:
+    """What a history ticket was filed as, by whom."""
+
+    community: str
+    category: str
+    kind: TicketKind
+    priority: Priority
+    text: _Text
+    created: dt.datetime
+    filer: User
+    reporter: User
+    on_behalf_of: tuple[str, str] | None
+    channel: Channel
+
+
+class _History:
+    """Builds the history's rows: tickets, follow-ups and events, in memory."""
+
+    def __init__(
+        self, session: Session, settings: Settings, world: _World, rng: random.Random
+    ) -> None:
+        self.session, self.settings, self.world, self.rng = session, settings, world, rng
+        self.zone = ZoneInfo(settings.timezone)
+        self.tickets: list[dict[str, Any]] = []
+        self.follow_ups: list[dict[str, Any]] = []
+        # per ticket, its events in time order; a follow-up's event names its index
+        self.events: list[list[dict[str, Any]]] = []
+        self.accounts: dict[str, list[User]] = {}
+        leaves = _leaf_categories()
+        self.categories = {
+            kind: [(code, priority) for code, k, priority in leaves if k == kind]
+            for kind in TicketKind
+        }
+        self.category_ids = dict(
+            session.execute(
+                select(Category.code, Category.id).where(Category.code.in_(list(TEXTS)))
+            ).all()
+        )
+
+    def add_accounts(self, phones: _Phones) -> None:
+        """Residents who filed the history's tickets (the showcase residents keep
+        the stories); one account for about HOUSEHOLDS_PER_ACCOUNT households."""
+        world = self.world
+        for key, place in world.places.items():
+            count = max(3, place.households // HOUSEHOLDS_PER_ACCOUNT)
+            users = [
+                User(
+                    sub=f"demo-resident-{key}-h{number}",
+                    role=Role.resident,
+                    name=name,
+                    phone=phones.mobile(),
+                    community_id=world.communities[key].id,
+                    created_at=world.users[PROVINCE_ADMIN].created_at,
+                    updated_at=world.users[PROVINCE_ADMIN].created_at,
+                )
+                for number, name in enumerate(_history_names(self.rng, count), start=1)
+            ]
+            self.session.add_all(users)
+            self.accounts[key] = users
+        self.session.flush()
+
+    def plan(self, first_day: dt.date, last_day: dt.date) -> None:
+        """Tickets filed on each day of [first_day, last_day), more as the action
+        goes on and more heating repairs in winter."""
+        rng = self.rng
+        communities = list(self.world.places)
+        weights = [
+            self.world.places[c].households * (1.0 if self._served(c) else 0.3) for c in communities
+        ]
+        action_days = (ACTION_START.replace(year=ACTION_START.year + 3) - ACTION_START).days
+        day = first_day
+        while day < last_day:
+            progress = min(1.0, (day - ACTION_START).days / action_days)
+            for _ in range(int(_at(DAILY_TICKETS, progress) + rng.random())):
+                community = rng.choices(communities, weights)[0]
+                local = dt.datetime.combine(day, dt.time(), self.zone) + dt.timedelta(
+                    hours=rng.uniform(8.0, 21.5)
+                )
+                self._ticket(community, local.astimezone(dt.UTC), progress)
+            day += dt.timedelta(days=1)
+
+    def _served(self, community: str) -> bool:
+        return self.world.serves(community, TicketKind.property) is not None
+
+    def _kind_and_category(self, community: str, month: int) -> tuple[TicketKind, str, Priority]:
+        rng, world = self.rng, self.world
+        property_org = world.serves(community, TicketKind.property)
+        weights = dict(_KIND_WEIGHTS)
+        weights[TicketKind.complaint] *= QUALITY[property_org].complaints if property_org else 1
+        while True:
+            kind = rng.choices(list(weights), list(weights.values()))[0]
+            if (
+                kind == TicketKind.elderly_care
+                and not world.serves(community, kind)
+                and community not in ADMIN_FALLBACK
+                and rng.random() < 0.8
+            ):
+                continue  # few ask for a service nobody offers here
+            break
+        options = self.categories[kind]
+        winter = month in (11, 12, 1, 2)
+        summer = month in (5, 6, 7, 8, 9)
+        heat = 4.0 if winter else 0.2 if summer else 1.0
+        code, priority = rng.choices(
+            options, [heat if c == "repair.heating" else 1.0 for c, _ in options]
+        )[0]
+        return kind, code, priority
+
+    def _ticket(self, community: str, created: dt.datetime, progress: float) -> None:
+        rng, world = self.rng, self.world
+        kind, category, priority = self._kind_and_category(
+            community, created.astimezone(self.zone).month
+        )
+        text_ = rng.choice(TEXTS[category])
+        priority = text_.priority or priority
+        respond_in, resolve_in = TARGETS[priority]
+        organization = world.serves(community, kind)
+        admin_assigns = organization is None and community in ADMIN_FALLBACK
+        if admin_assigns:
+            organization = ADMIN_FALLBACK[community]
+        place = world.places[community]
+        filer = reporter = rng.choice(self.accounts[community])
+        on_behalf_of: tuple[str, str] | None = None
+        channel = rng.choice((Channel.app, Channel.app, Channel.wechat, Channel.phone))
+        elderly = kind == TicketKind.elderly_care and community in world.grid and place.elderly
+        if elderly and rng.random() < 0.5:
+            # The grid worker files, and confirms, for an elderly neighbour.
+            filer = reporter = world.users[world.grid[community]]
+            on_behalf_of = rng.choice(world.elderly[community])
+            channel = Channel.walk_in
+        filed = _Filed(
+            community,
+            category,
+            kind,
+            priority,
+            text_,
+            created,
+            filer,
+            reporter,
+            on_behalf_of,
+            channel,
+        )
+        index = len(self.tickets)
+        events: list[dict[str, Any]] = []
+        org_id = world.organizations[organization].id if organization else None
+        admin = world.users[world.admin_for(community)]
+
+        def event(
+            at: dt.datetime,
+            type_: str,
+            actor: User | None,
+            before: Status | None,
+            after: Status | None,
+            data: dict[str, Any] | None = None,
+            org: int | None = org_id,
+        ) -> None:
+            events.append(
+                {
+                    "type": type_,
+                    "actor_id": actor.id if actor else None,
+                    "from_status": before,
+                    "to_status": after,
+                    "organization_id": org,
+                    "internal": False,
+                    "data": data or {},
+                    "created_at": at,
+                }
+            )
+
+        first_status = Status.assigned if org_id and not admin_assigns else Status.submitted
+        event(
+            created,
+            "ticket.created",
+            filer,
+            None,
+            first_status,
+            {"category": category, "priority": str(priority), "channel": str(channel)},
+            org=None if admin_assigns else org_id,
+        )
+        row: dict[str, Any] = {
+            "status": first_status,
+            "organization_id": None if admin_assigns else org_id,
+            "assignee_id": None,
+            "respond_by": created + dt.timedelta(seconds=respond_in),
+            "resolve_by": created + dt.timedelta(seconds=resolve_in),
+            "responded_at": None,
+            "resolved_at": None,
+            "closed_at": None,
+            "response_breached": False,
+            "resolution_breached": False,
+            "rating": None,
+            "rating_comment": None,
+            "rating_tags": None,
+            "reopen_count": 0,
+            "sla_clock_started_at": created,
+        }
+        now = created
+        if org_id is None:
+            # Nobody serves this community for this work.
+            now += dt.timedelta(hours=rng.uniform(1.0, 30.0))
+            if rng.random() < 0.75:
+                event(
+                    now,
+                    "ticket.rejected",
+                    admin,
+                    Status.submitted,
+                    Status.rejected,
+                    {"reason": UNSERVED_REASON},
+                )
+                row["status"] = Status.rejected
+            else:
+                event(
+                    now,
+                    "ticket.cancelled",
+                    reporter,
+                    Status.submitted,
+                    Status.cancelled,
+                    {"reason": "问题已经自己解决了。"},
+                )
+                row["status"] = Status.cancelled
+            self._finish(filed, now, row, events)
+            return
+        assert organization is not None
+        quality = QUALITY[organization]
+        dispatcher = world.users[world.dispatcher[organization]]
+        tech = world.users[rng.choice(world.technicians[organization])]
+        if admin_assigns:
+            now += dt.timedelta(hours=rng.uniform(0.3, 6.0))
+            event(
+                now,
+                "ticket.assigned",
+                admin,
+                Status.submitted,
+                Status.assigned,
+                {"organization_id": org_id},
+            )
+            row["organization_id"] = org_id
+        # Responded (accepted) within the target or late, as the company goes.
+        on_time = rng.random() < _at(quality.respond, progress)
+        response = respond_in * (rng.uniform(0.1, 0.9) if on_time else rng.uniform(1.15, 3.5))
+        accepted = created + dt.timedelta(seconds=response)
+        accepted = max(accepted, now + dt.timedelta(minutes=2))
+        fate = rng.random()
+        if fate < 0.045:
+            # Cancelled by the resident, or rejected as a duplicate, before anyone came.
+            now += (accepted - now) * rng.uniform(0.2, 0.8)
+            if fate < 0.03:
+                event(
+                    now,
+                    "ticket.cancelled",
+                    reporter,
+                    Status.assigned,
+                    Status.cancelled,
+                    {"reason": "问题已经自己解决了。"},
+                )
+                row["status"] = Status.cancelled
+            else:
+                event(
+                    now,
+                    "ticket.rejected",
+                    admin,
+                    Status.assigned,
+                    Status.rejected,
+                    {"reason": DUPLICATE_REASON},
+                )
+                row["status"] = Status.rejected
+            self._finish(filed, now, row, events)
+            return
+        dispatched = now + (accepted - now) * rng.uniform(0.1, 0.7)
+        event(
+            dispatched,
+            "ticket.dispatched",
+            dispatcher,
+            Status.assigned,
+            Status.assigned,
+            {"organization_id": org_id, "assignee_id": tech.id},
+        )
+        row["assignee_id"] = tech.id
+        if accepted > row["respond_by"]:
+            event(
+                row["respond_by"],
+                "ticket.sla_breached",
+                None,
+                None,
+                None,
+                {"clock": "response", "due_at": row["respond_by"].isoformat()},
+            )
+            row["response_breached"] = True
+        event(accepted, "ticket.accepted", tech, Status.assigned, Status.accepted)
+        row["responded_at"] = accepted
+        started = accepted + dt.timedelta(minutes=rng.uniform(10, 180) * _PACE[priority])
+        event(started, "ticket.started", tech, Status.accepted, Status.in_progress)
+        on_time = rng.random() < _at(quality.resolve, progress)
+        due = row["resolve_by"]
+        if on_time and due > started + dt.timedelta(minutes=20):
+            resolved = started + (due - started) * rng.uniform(0.05, 0.9)
+        else:
+            resolved = max(due, started) + dt.timedelta(
+                seconds=resolve_in * rng.uniform(0.05, 1.5) + 600
+            )
+        if resolved > due:
+            event(
+                due,
+                "ticket.sla_breached",
+                None,
+                None,
+                None,
+                {"clock": "resolution", "due_at": due.isoformat()},
+            )
+            row["resolution_breached"] = True
+        late = row["response_breached"] or row["resolution_breached"]
+        note = rng.choice(RESOLVE_NOTES[kind])
+        event(
+            resolved,
+            "ticket.resolved",
+            tech,
+            Status.in_progress,
+            Status.resolved,
+            {"note": note, "attachment_ids": []},
+        )
+        mood = _at(quality.mood, progress) - (0.9 if late else 0.0)
+        if rng.random() < quality.reopen:
+            reopened = resolved + dt.timedelta(hours=rng.uniform(6, 48))
+            event(
+                reopened,
+                "ticket.reopened",
+                reporter,
+                Status.resolved,
+                Status.in_progress,
+                {"reason": "处理后第二天问题又出现了。"},
+            )
+            # Reopening restarts the resolution clock, as service/sla/clock.py does.
+            row["resolve_by"] = reopened + dt.timedelta(seconds=resolve_in)
+            row["sla_clock_started_at"] = reopened
+            resolved = reopened + dt.timedelta(seconds=resolve_in * rng.uniform(0.05, 0.8))
+            event(
+                resolved,
+                "ticket.resolved",
+                tech,
+                Status.in_progress,
+                Status.resolved,
+                {"note": note, "attachment_ids": []},
+            )
+            row["reopen_count"] = 1
+            mood -= 1.2
+        row["resolved_at"] = resolved
+        close_days = self.settings.auto_close_days
+        if rng.random() < 0.72:
+            closed = resolved + dt.timedelta(hours=rng.uniform(1, close_days * 12))
+            rating = max(1, min(5, round(rng.gauss(mood, 0.8))))
+            comment, tags = CONFIRM_COMMENTS[rating]
+            event(
+                closed,
+                "ticket.confirmed",
+                reporter,
+                Status.resolved,
+                Status.closed,
+                {"rating": rating, "comment": comment, "tags": tags},
+            )
+            row.update(rating=rating, rating_comment=comment, rating_tags=tags)
+        else:
+            closed = resolved + dt.timedelta(days=close_days, hours=rng.uniform(0, 24))
+            event(
+                closed,
+                "ticket.closed",
+                None,
+                Status.resolved,
+                Status.closed,
+                {"reason": "auto_close"},
+            )
+        row["status"], row["closed_at"], now = Status.closed, closed, closed
+        if rng.random() < _at(quality.follow_up, progress):
+            satisfied = (row["rating"] or mood) >= 3.5 or rng.random() < 0.2
+            now = closed + dt.timedelta(hours=rng.uniform(2, 72))
+            method = rng.choice((FollowUpMethod.phone, FollowUpMethod.phone, FollowUpMethod.visit))
+            self.follow_ups.append(
+                {
+                    "ticket_index": index,
+                    "method": method,
+                    "satisfied": satisfied,
+                    "note": FOLLOW_UP_NOTES[satisfied],
+                    "created_by_id": dispatcher.id,
+                    "organization_id": org_id,
+                    "created_at": now,
+                }
+            )
+            event(
+                now,
+                "ticket.followed_up",
+                dispatcher,
+                None,
+                None,
+                {
+                    "follow_up": len(self.follow_ups) - 1,
+                    "method": str(method),
+                    "satisfied": satisfied,
+                },
+            )
+        self._finish(filed, closed, row, events)
+
+    def _finish(
+        self, filed: _Filed, updated: dt.datetime, row: dict[str, Any], events: list[dict[str, Any]]
+    ) -> None:
+        rng, world = self.rng, self.world
+        building = unit = room = area = None
+        community, on_behalf_of, reporter = filed.community, filed.on_behalf_of, filed.reporter
+        if filed.kind != TicketKind.complaint:
+            building, area = f"{rng.randint(1, 12)}号楼", LocationArea.public
+            if not filed.text.public:
+                unit, area = f"{rng.randint(1, 4)}单元", LocationArea.private
+                room = f"{rng.randint(1, 6)}0{rng.randint(1, 4)}"
+        # A breach is noticed at its deadline, which may come before the step
+        # that missed it was planned: the timeline is put in time order.
+        events.sort(key=lambda e: e["created_at"])
+        changes = sum(1 for e in events if e["to_status"] is not None)
+        self.tickets.append(
+            {
+                **row,
+                "kind": filed.kind,
+                "category_id": self.category_ids[filed.category],
+                "priority": filed.priority,
+                "community_id": world.communities[community].id,
+                "region_path": world.communities[community].region_path,
+                "reporter_id": None if on_behalf_of else reporter.id,
+                "reporter_name": on_behalf_of[0] if on_behalf_of else reporter.name,
+                "filed_by_id": filed.filer.id,
+                "on_behalf_of_name": on_behalf_of[0] if on_behalf_of else None,
+                "on_behalf_of_phone": on_behalf_of[1] if on_behalf_of else None,
+                "channel": filed.channel,
+                "title": filed.text.title,
+                "description": filed.text.description,
+                "building": building,
+                "unit": unit,
+                "room": room,
+                "area": area,
+                "contact_phone": on_behalf_of[1] if on_behalf_of else reporter.phone,
+                "attachment_ids": [],
+                "paused_seconds": 0,
+                "created_at": filed.created,
+                "updated_at": updated,
+                "version": changes,
+            }
+        )
+        self.events.append(events)
+
+    def write(self) -> None:
+        """Everything, in bulk: ids first, so that events can name them."""
+        session, tz = self.session, self.settings.timezone
+        ticket_ids = _new_ids(session, Ticket.__table__, len(self.tickets))
+        for ticket_id, row in zip(ticket_ids, self.tickets, strict=True):
+            row["id"] = ticket_id
+            row["number"] = ticket_number(ticket_id, row["created_at"], tz)
+        follow_up_ids = _new_ids(session, FollowUp.__table__, len(self.follow_ups))
+        follow_ups = []
+        for follow_up_id, follow_up in zip(follow_up_ids, self.follow_ups, strict=True):
+            ticket_index = follow_up.pop("ticket_index")
+            follow_ups.append(
+                {**follow_up, "id": follow_up_id, "ticket_id": ticket_ids[ticket_index]}
+            )
+        events = []
+        for ticket_id, timeline in zip(ticket_ids, self.events, strict=True):
+            for event in timeline:
+                if "follow_up" in event["data"]:
+                    data = dict(event["data"])
+                    data["follow_up_id"] = follow_up_ids[data.pop("follow_up")]
+                    event = {**event, "data": data}
+                events.append({**event, "ticket_id": ticket_id})
+        event_ids = _new_ids(session, TicketEvent.__table__, len(events))
+        for event_id, event in zip(event_ids, events, strict=True):
+            event["id"] = event_id
+        session.execute(insert(cast(Table, Ticket.__table__)), self.tickets)
+        if follow_ups:
+            session.execute(insert(cast(Table, FollowUp.__table__)), follow_ups)
+        session.execute(insert(cast(Table, TicketEvent.__table__)), events)
+
+
+def _history(
+    session: Session,
+    settings: Settings,
+    world: _World,
+    phones: _Phones,
+    rng: random.Random,
+    today: dt.date,
+) -> int:
+    """The tickets of the action so far, until HISTORY_GAP_DAYS before today."""
+    history = _History(session, settings, world, rng)
+    history.add_accounts(phones)
+    history.plan(ACTION_START, today - dt.timedelta(days=HISTORY_GAP_DAYS))
+    history.write()
+    return len(history.tickets)
+
+
 # --- the summary --------------------------------------------------------------
 
 
@@ -1183,6 +1776,13 @@ def _summary(session: Session, world: _World, seed: int) -> list[str]:
     follow_ups = session.scalar(
         select(func.count()).select_from(FollowUp).join(Ticket).where(in_demo)
     )
+    first, rated, breached = session.execute(
+        select(
+            func.min(Ticket.created_at),
+            func.count(Ticket.rating),
+            func.count().filter(Ticket.response_breached | Ticket.resolution_breached),
+        ).where(in_demo)
+    ).one()
     roles: dict[str, int] = {}
     for user in world.users.values():
         roles[str(user.role)] = roles.get(str(user.role), 0) + 1
@@ -1191,7 +1791,7 @@ def _summary(session: Session, world: _World, seed: int) -> list[str]:
         f"Linli demo data loaded (seed {seed}):",
         f"  regions: 1 province ({PROVINCE}), {len(PREFECTURES)} prefectures,"
         f" {len(COUNTIES)} counties/districts",
-        f"  communities: {len(world.communities)} (renovated 2026, batches 第一批/第二批)",
+        f"  communities: {len(world.communities)} (renovated 2023, batches 第一批/第二批)",
         f"  organisations: {companies} property companies,"
         f" {len(PROVIDERS) - companies} elderly-care providers,"
         f" {len(world.serving)} provider assignments",
@@ -1200,6 +1800,8 @@ def _summary(session: Session, world: _World, seed: int) -> list[str]:
         + ", ".join(f"{by_kind.get(kind, 0)} {kind}" for kind in TicketKind)
         + ")",
         "    by status: " + ", ".join(f"{status} {by_status.get(status, 0)}" for status in Status),
+        f"    since {first:%Y-%m-%d}: {rated} rated, {breached} past an SLA deadline,"
+        f" {by_kind.get(TicketKind.complaint, 0)} complaints",
         f"    comments: {comments}, follow-up visits: {follow_ups}",
     ]
 
@@ -1220,7 +1822,13 @@ def seed_demo(session: Session, settings: Settings, *, seed: int = 7) -> list[st
     load_reference_tree(session)
     rng = random.Random(seed)
     now = db.utcnow()
-    world = _build_world(session, settings, rng, epoch=now - dt.timedelta(days=90))
+    zone = ZoneInfo(settings.timezone)
+    epoch = dt.datetime.combine(WORLD_EPOCH, dt.time(), zone).astimezone(dt.UTC)
+    world = _build_world(session, settings, rng, epoch=epoch)
+    # The history draws from a generator of its own: the stories stay as they were.
+    history_rng = random.Random(seed * 7919 + 1)
+    today = now.astimezone(zone).date()
+    _history(session, settings, world, _Phones(history_rng), history_rng, today)
     stories = _plan(rng, world, settings, now)
     _replay(session, settings, world, stories, rng, now)
     return _summary(session, world, seed) + _how_to_act(session)

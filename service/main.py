@@ -22,6 +22,7 @@ from service.apikeys.router import router as api_keys_router
 from service.auth import PrincipalCache
 from service.categories.router import router as categories_router
 from service.config import Settings, get_settings
+from service.dashboard.router import FORM_PATHS as DASHBOARD_FORMS
 from service.dashboard.router import api as dashboard_api
 from service.dashboard.router import pages as dashboard_pages
 from service.db import make_engine, make_sessionmaker, pool_shape
@@ -138,7 +139,9 @@ def create_app(
         app.state.sqlite_write_lock = asyncio.Lock()
     install_error_handlers(app)
     apidoc.install(app)
-    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestGuard, max_body_bytes=settings.max_body_bytes, form_paths=DASHBOARD_FORMS
+    )
     app.add_middleware(QueryGuard)
     # Outermost: a request shed is answered before anything reads its body.
     app.add_middleware(

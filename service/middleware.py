@@ -29,11 +29,15 @@ _BODY_METHODS = {method.encode() for method in BODY_METHODS}
 
 
 class RequestGuard:
-    """413 for bodies over the limit (declared or streamed), 415 for non-JSON bodies."""
+    """413 for bodies over the limit (declared or streamed), 415 for non-JSON
+    bodies, except an HTML form's (urlencoded) on the paths in `form_paths`."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_body_bytes: int, form_paths: frozenset[str] = frozenset()
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.form_paths = form_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"].encode() not in _BODY_METHODS:
@@ -56,8 +60,12 @@ class RequestGuard:
                 return
         has_body = (length not in (None, b"0")) or b"transfer-encoding" in headers
         content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        form = (
+            content_type == b"application/x-www-form-urlencoded"
+            and scope["path"] in self.form_paths
+        )
         if has_body and not (
-            content_type == b"application/json" or content_type.endswith(b"+json")
+            content_type == b"application/json" or content_type.endswith(b"+json") or form
         ):
             await self._reject(
                 UnsupportedMediaType("Send JSON with Content-Type: application/json."),

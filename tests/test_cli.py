@@ -176,11 +176,55 @@ def test_seed_demo_has_tickets_in_every_status(demo: Demo) -> None:
         tickets = count(session, Ticket)
         communities = count(session, Community)
     assert statuses == set(Status)
-    assert 40 <= tickets <= 60
+    assert 2000 <= tickets <= 6000
     assert 8 <= communities <= 12
     assert f"tickets: {tickets} (" in demo.output
     for status in Status:
         assert f"{status} " in demo.output
+
+
+def test_seed_demo_spans_the_three_year_action(demo: Demo) -> None:
+    with open_session(demo.directory) as session:
+        first = session.scalar(select(func.min(Ticket.created_at)))
+        by_quarter = {
+            f"{created:%Y}Q{(created.month - 1) // 3 + 1}"
+            for created in session.scalars(select(Ticket.created_at))
+        }
+        companies = session.scalar(
+            select(func.count()).where(Organization.kind == OrganizationKind.property_company)
+        )
+    assert first is not None and first.date() <= dt.date(2024, 1, 3)
+    today = dt.date.today()
+    quarters = (today.year - 2024) * 4 + (today.month - 1) // 3 + 1
+    assert len(by_quarter) >= quarters - 1  # (UTC quarters: the first may start on 2023-12-31)
+    assert companies >= 5
+
+
+def test_seed_demo_shows_what_the_dashboard_is_for(demo: Demo) -> None:
+    with cli_environment(demo.directory), api_client() as client:
+        # The demo's own province admin, with the claims it was seeded with.
+        token = run(
+            "token",
+            "--role",
+            "admin",
+            "--sub",
+            demo_module.PROVINCE_ADMIN,
+            "--name",
+            "古丽娜尔·艾山",
+        ).strip()
+        page = client.get("/dashboard", headers={"Authorization": f"Bearer {token}"})
+    assert page.status_code == 200, page.text
+    sections = dict(re.findall(r'<section id="(\w+)">(.*?)</section>', page.text, re.S))
+    # Every quarter of the action has its point on each of the three trend lines.
+    today = dt.date.today()
+    quarters = (today.year - 2024) * 4 + (today.month - 1) // 3 + 1
+    assert sections["trend"].count("<circle") >= 3 * quarters
+    # A ranking (not ticket counts), and both lists.
+    assert "综合得分排名" in sections["ranking"]
+    assert "红榜</td><td>乌鲁木齐天山宜居物业服务有限公司" in sections["kpi"]
+    assert "黑榜</td><td>伊宁市惠民物业管理有限公司" in sections["kpi"]
+    # 阿克苏市 has no property company: nobody rated anything there, and it says so.
+    assert re.search(r"阿克苏市</text><text [^>]*>无评价 no ratings", sections["county"])
 
 
 def test_seed_demo_twice_adds_nothing(demo: Demo) -> None:
@@ -382,6 +426,63 @@ def test_api_key_for_unknown_organization_fails(
     assert "no organization 999" in capsys.readouterr().err
     with open_session(cli) as session:
         assert count(session, ApiKey) == 0
+
+
+# --- dashboard-link ----------------------------------------------------------------
+
+
+def _regions(directory: Path) -> dict[str, int]:
+    with open_session(directory) as session:
+        province = Region(name="新疆维吾尔自治区", level=RegionLevel.province, path="/1/")
+        session.add(province)
+        session.flush()
+        ids = {"province": province.id}
+        for key, name in (("tianshan", "天山区"), ("kashi", "喀什市")):
+            county = Region(
+                name=name, level=RegionLevel.county, parent_id=province.id, path=f"tmp-{key}"
+            )
+            session.add(county)
+            session.flush()
+            county.path = f"/{province.id}/{county.id}/"
+            ids[key] = county.id
+        session.commit()
+        return ids
+
+
+def test_dashboard_link_opens_once_the_dashboard_of_its_region(cli: Path) -> None:
+    regions = _regions(cli)
+
+    out = run("dashboard-link", "--region", "天山区", "--base-url", "https://linli.example/")
+
+    assert f"天山区 (region {regions['tianshan']})" in out and "opens once" in out
+    url = out.strip().splitlines()[-1]
+    assert url.startswith("https://linli.example/dashboard/login?code=")
+    path = url.removeprefix("https://linli.example")
+    with api_client() as client:
+        opened = client.get(path, follow_redirects=False)
+        assert opened.status_code == 303 and opened.headers["location"] == "/dashboard"
+        page = client.get("/dashboard")
+        assert page.status_code == 200 and "范围 天山区" in page.text
+        assert client.get(path, follow_redirects=False).status_code == 410  # used
+        # The same region's next link is another code, for the same scoped admin.
+        second = run("dashboard-link", "--region", str(regions["tianshan"]))
+        assert second.strip().splitlines()[-1].startswith("http://127.0.0.1:8000/dashboard/login")
+    with open_session(cli) as session:
+        users = session.scalars(select(User).where(User.role == Role.admin)).all()
+    assert [(u.region_id, u.name) for u in users] == [(regions["tianshan"], "看板链接 · 天山区")]
+
+
+def test_dashboard_link_refuses_unknown_regions_and_long_lives(
+    cli: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _regions(cli)
+    assert main(["dashboard-link", "--region", "不存在区"]) == 1
+    assert "no region named '不存在区'" in capsys.readouterr().err
+    assert main(["dashboard-link", "--region", "999"]) == 1
+    assert main(["dashboard-link", "--region", "天山区", "--minutes", "600"]) == 2
+    assert "between 1 and 60" in capsys.readouterr().err
+    with open_session(cli) as session:
+        assert count(session, User) == 0
 
 
 # --- close-resolved ----------------------------------------------------------------

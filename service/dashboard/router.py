@@ -1,48 +1,42 @@
-"""The housing department's dashboard: one server-rendered page of inline SVG.
+"""The housing department's dashboard: one server-rendered page of inline SVG,
+and the ways an official's browser gets in (service/dashboard/sessions.py):
 
-How an admin gets in from a browser without a long-lived token in a URL:
+- the sign-in page (`GET /dashboard/login`), where the identity gateway's token
+  is pasted (`POST /dashboard/login`);
+- a one-time link `/dashboard/login?code=...`, made by the operator's
+  `python -m service dashboard-link --region ...` or by a portal holding the
+  admin's bearer token (`POST /v1/dashboard/links`);
+- the page is also served to `Authorization: Bearer` callers directly.
 
-1. Whatever holds the admin's bearer token (the department's portal, or the
-   admin with curl) asks `POST /v1/dashboard/links` for a one-time link;
-2. the link `/dashboard/login?code=...` works once, within a minute; opening it
-   sets an HttpOnly, SameSite=Strict cookie scoped to /dashboard that holds a
-   random session id (8 hours) and redirects to /dashboard;
-3. the page is also served to `Authorization: Bearer` callers directly.
+Either way the browser gets an HttpOnly, SameSite=Strict cookie (Secure over
+https) scoped to /dashboard, which only the dashboard's GET routes honour: the
+API never reads it.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
-import secrets
+from collections.abc import Mapping
+from html import escape
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from fastapi import APIRouter, Cookie, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from service.auth import AdminPrincipal, Principal, _principal_for, get_principal
+from service.auth import AdminPrincipal, Principal, authenticate, get_principal
 from service.config import Settings, SettingsDep
-from service.dashboard.models import DashboardSession
+from service.dashboard import sessions
 from service.dashboard.page import render_dashboard
+from service.dashboard.sessions import COOKIE, COOKIE_PATH, SESSION_TTL
+from service.dashboard.signin import signin_page
 from service.db import CommitInRoute, SessionDep, WriteSessionDep, in_thread, utcnow
 from service.enums import Role, TicketKind
 from service.errors import AppError, Forbidden, responses
-from service.users.models import User
-
-COOKIE = "linli_dashboard"
-CODE_TTL = dt.timedelta(seconds=60)
-SESSION_TTL = dt.timedelta(hours=8)
 
 api = APIRouter(prefix="/v1/dashboard", tags=["metrics"], route_class=CommitInRoute)
 pages = APIRouter(prefix="/dashboard", include_in_schema=False, route_class=CommitInRoute)
-
-
-def _hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 class DashboardLink(BaseModel):
@@ -62,6 +56,17 @@ class DashboardView(BaseModel):
 
 
 VIEW_PARAMS = ("from", "to", "region_id", "kind")
+# The HTML forms these pages post (urlencoded: a browser's form cannot send JSON).
+FORM_PATHS = frozenset({f"{COOKIE_PATH}/login", f"{COOKIE_PATH}/logout"})
+
+
+def _view(params: Mapping[str, str]) -> dict[str, str]:
+    """The page's own parameters among `params`, carried through the sign-in."""
+    return {k: v[:40] for k, v in params.items() if k in VIEW_PARAMS and v}
+
+
+def _target(view: Mapping[str, str]) -> str:
+    return f"{COOKIE_PATH}?{urlencode(view)}" if view else COOKIE_PATH
 
 
 @api.post("/links", status_code=201, response_model=DashboardLink, responses=responses(Forbidden))
@@ -71,73 +76,89 @@ def create_link(
     """A one-time link into the dashboard for this admin, valid for a minute; the
     optional body names the view it opens (`from`, `to`, `region_id`, `kind`)."""
     shown = view.model_dump(by_alias=True, exclude_none=True, mode="json") if view else {}
-    code = secrets.token_urlsafe(24)
-    expires = utcnow() + CODE_TTL
-    session.add(
-        DashboardSession(
-            token_hash=_hash(code), kind="code", user_id=principal.user_id, expires_at=expires
-        )
-    )
-    session.flush()
+    code, expires = sessions.create_code(session, principal.user_id, utcnow())
     return DashboardLink(
-        url=f"/dashboard/login?{urlencode({'code': code, **shown})}",
+        url=f"{COOKIE_PATH}/login?{urlencode({'code': code, **shown})}",
         expires_at=expires.isoformat().replace("+00:00", "Z"),
     )
 
 
-_LOGIN_HELP = """<!doctype html><html lang="zh-Hans"><meta charset="utf-8">
-<title>Linli 服务质量看板</title>
-<body style="font-family:sans-serif;max-width:40em;margin:3em auto">
-<h1>服务质量看板 · Service-quality dashboard</h1><p>{message}</p>
-<p>Ask for a one-time link with your token (it works once, within a minute):</p>
-<pre>curl -X POST -H "Authorization: Bearer $ADMIN" {base}v1/dashboard/links</pre>
-<p>and open <code>{base}dashboard/login?code=…</code> from its answer.</p></body></html>"""
-
-
-def _help(request: Request, message: str, status: int) -> HTMLResponse:
-    return HTMLResponse(
-        _LOGIN_HELP.format(message=message, base=str(request.base_url)), status_code=status
-    )
-
-
-@pages.get("/login")
-def login(
-    request: Request, session: WriteSessionDep, code: Annotated[str, Query(max_length=100)] = ""
-) -> Any:
-    now = utcnow()
-    row = session.scalar(
-        select(DashboardSession).where(
-            DashboardSession.token_hash == _hash(code), DashboardSession.kind == "code"
-        )
-    )
-    if row is None or row.used_at is not None or row.expires_at < now:
-        return _help(request, "This link is unknown, used or expired. 链接无效或已过期。", 401)
-    row.used_at = now
-    secret = secrets.token_urlsafe(32)
-    session.add(
-        DashboardSession(
-            token_hash=_hash(secret),
-            kind="session",
-            user_id=row.user_id,
-            expires_at=now + SESSION_TTL,
-        )
-    )
-    # Old sessions and codes are swept as new ones are made.
-    session.execute(delete(DashboardSession).where(DashboardSession.expires_at < now))
-    session.flush()
-    view = {k: v for k, v in request.query_params.items() if k in VIEW_PARAMS}
-    target = f"/dashboard?{urlencode(view)}" if view else "/dashboard"
-    response = RedirectResponse(target, status_code=303)
+def _signed_in(request: Request, secret: str, view: Mapping[str, str]) -> RedirectResponse:
+    response = RedirectResponse(_target(view), status_code=303)
     response.set_cookie(
         COOKIE,
         secret,
         max_age=int(SESSION_TTL.total_seconds()),
-        path="/dashboard",
+        path=COOKIE_PATH,
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https",
     )
+    response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@pages.get("/login")
+def login(
+    request: Request,
+    session: WriteSessionDep,
+    code: Annotated[str | None, Query(max_length=100)] = None,
+) -> Any:
+    """The sign-in page; with `code`, a one-time link: spent, and a session opened."""
+    view = _view(request.query_params)
+    if code is None:
+        return signin_page(None, view)
+    now = utcnow()
+    try:
+        user_id = sessions.exchange_code(session, code, now)
+    except sessions.CodeRefused as refused:
+        return signin_page(f"link_{refused.reason}", view)
+    return _signed_in(request, sessions.open_session(session, user_id, now), view)
+
+
+def _same_origin(request: Request) -> bool:
+    """A browser's form post says where it comes from; another site may not sign
+    anyone in (login CSRF). Clients that send no Origin are not browsers. The
+    host is compared, not the scheme: behind a proxy that ends TLS the app may
+    see http where the browser saw https."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc == request.headers.get("host", "")
+
+
+@pages.post("/login")
+async def login_with_token(
+    request: Request, session: WriteSessionDep, settings: SettingsDep
+) -> Any:
+    """The sign-in form: the gateway's token, pasted. The body is small
+    (form-urlencoded, bounded by LINLI_MAX_BODY_BYTES)."""
+    form = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), max_num_fields=10))
+    view = _view(form)
+    if not _same_origin(request):
+        return signin_page("cross_site", view)
+    token = form.get("token", "").strip()
+    if token.lower().startswith("bearer "):
+        token = token[7:].strip()
+    result: str | RedirectResponse = await in_thread(
+        session, _sign_in, request, session, settings, token, view
+    )
+    return signin_page(result, view) if isinstance(result, str) else result
+
+
+def _sign_in(
+    request: Request, session: Session, settings: Settings, token: str, view: dict[str, str]
+) -> str | RedirectResponse:
+    """A session for the token's admin, or the notice saying why not."""
+    if not token or len(token) > 8000:
+        return "token_invalid"
+    try:
+        principal = authenticate(session, token, settings)
+    except AppError:
+        return "token_invalid"
+    if principal.role != Role.admin:
+        return "not_admin"
+    return _signed_in(request, sessions.open_session(session, principal.user_id, utcnow()), view)
 
 
 @pages.post("/logout")
@@ -145,24 +166,10 @@ def logout(
     session: WriteSessionDep, linli_dashboard: Annotated[str | None, Cookie()] = None
 ) -> Any:
     if linli_dashboard:
-        session.execute(
-            delete(DashboardSession).where(DashboardSession.token_hash == _hash(linli_dashboard))
-        )
-    response = RedirectResponse("/dashboard", status_code=303)
-    response.delete_cookie(COOKIE, path="/dashboard")
+        sessions.end_session(session, linli_dashboard)
+    response = RedirectResponse(f"{COOKIE_PATH}/login", status_code=303)
+    response.delete_cookie(COOKIE, path=COOKIE_PATH)
     return response
-
-
-def _cookie_principal(session: Session, secret: str) -> Principal | None:
-    row = session.scalar(
-        select(DashboardSession).where(
-            DashboardSession.token_hash == _hash(secret), DashboardSession.kind == "session"
-        )
-    )
-    if row is None or row.expires_at < utcnow():
-        return None
-    user = session.get(User, row.user_id)
-    return None if user is None else _principal_for(session, user)
 
 
 @pages.get("")
@@ -176,18 +183,25 @@ async def dashboard(
     region_id: Annotated[int | None, Query(gt=0, lt=2**31)] = None,
     kind: Annotated[str | None, Query(max_length=20)] = None,
 ) -> HTMLResponse:
+    """The page, for a bearer token or for the browser session's cookie; anyone
+    else gets the sign-in page (401), which brings them back to this view."""
+    view = _view(request.query_params)
     principal: Principal | None = None
     if request.headers.get("authorization"):
         try:
             principal = await get_principal(request, session, settings)
-        except AppError as exc:
-            return _help(request, exc.detail or exc.title, exc.status)
+        except AppError:
+            return signin_page("token_invalid", view)
     elif linli_dashboard:
-        principal = await in_thread(session, _cookie_principal, session, linli_dashboard)
+        principal = await in_thread(
+            session, sessions.session_principal, session, linli_dashboard, utcnow()
+        )
+        if principal is None:
+            return signin_page("session_expired", view)
     if principal is None:
-        return _help(request, "Please sign in. 请先登录。", 401)
+        return signin_page("signed_out", view)
     if principal.role != Role.admin:
-        return _help(request, "The dashboard is for the housing department. 仅限住建部门。", 403)
+        return signin_page("not_admin", view)
     response: HTMLResponse = await in_thread(
         session, _render, session, principal, settings, from_, to, region_id, kind
     )
@@ -207,7 +221,9 @@ def _render(
         html = render_dashboard(session, principal, settings, start, end, region_id, kind)
     except AppError as exc:
         return HTMLResponse(
-            f"<!doctype html><meta charset='utf-8'><p>{exc.status}: {exc.detail or exc.title}</p>",
+            f"<!doctype html><meta charset='utf-8'><p>{exc.status}: "
+            f"{escape(exc.detail or exc.title)}</p>",
             status_code=exc.status,
+            headers={"Cache-Control": "no-store"},
         )
     return HTMLResponse(html, headers={"Cache-Control": "private, no-store"})
