@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import shlex
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -1702,8 +1703,13 @@ def _history(
 # --- the summary --------------------------------------------------------------
 
 
+# The commands printed work as printed, from any directory, venv active or not:
+# the interpreter that runs this one.
+CLI = f"{shlex.quote(sys.executable)} -m service"
+
+
 def _token_command(user: User) -> str:
-    parts = ["python -m service token", f"--role {user.role}", f"--sub {user.sub}"]
+    parts = [f"{CLI} token", f"--role {user.role}", f"--sub {user.sub}"]
     parts.append(f"--name {shlex.quote(user.name)}")
     if user.phone:
         parts.append(f"--phone {user.phone}")
@@ -1746,12 +1752,10 @@ def _how_to_act(session: Session) -> list[str]:
     dispatcher = users.get("demo-yiju-dispatcher")
     if dispatcher is not None:
         lines.append("  # an API key for the property company's dispatch system")
-        lines.append(
-            f"  python -m service api-key create --organization-id {dispatcher.organization_id}"
-        )
+        lines.append(f"  {CLI} api-key create --organization-id {dispatcher.organization_id}")
     lines += [
-        "Then, with the server running (python -m service serve):",
-        "  export LINLI_TOKEN=$(python -m service token ...)",
+        "Then, with the server running (make run):",
+        f"  export LINLI_TOKEN=$({CLI} token ...)",
         '  curl -s -H "Authorization: Bearer $LINLI_TOKEN" http://127.0.0.1:8000/v1/tickets',
     ]
     return lines

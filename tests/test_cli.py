@@ -13,6 +13,8 @@ import datetime as dt
 import io
 import re
 import shlex
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -270,7 +272,7 @@ def test_seed_demo_prints_tokens_that_act_as_the_seeded_users(demo: Demo) -> Non
     commands = [
         shlex.split(line)
         for line in demo.output.splitlines()
-        if line.strip().startswith("python -m service token")
+        if line.strip().startswith(f"{shlex.quote(sys.executable)} -m service token")
     ]
     roles = {command[command.index("--role") + 1] for command in commands}
     assert roles == {str(role) for role in Role}
@@ -290,6 +292,13 @@ def test_seed_demo_prints_tokens_that_act_as_the_seeded_users(demo: Demo) -> Non
             users_after = {u.sub: (u.id, u.updated_at) for u in session.scalars(select(User))}
     # The tokens carry the users' own claims: nobody was created or updated.
     assert users_after == users_before
+
+    # And a command works as printed, pasted in another directory.
+    pasted = subprocess.run(
+        commands[0], cwd=demo.directory.parent, capture_output=True, text=True, timeout=60
+    )
+    assert pasted.returncode == 0, pasted.stderr
+    assert pasted.stdout.count(".") == 2  # a JWT
 
 
 def test_seed_demo_is_the_same_for_the_same_seed(demo: Demo, tmp_path: Path) -> None:
