@@ -179,3 +179,26 @@ def test_only_the_dashboards_forms_may_post_urlencoded(client: TestClient, world
     refused = client.post("/v1/tickets", data=form, headers=world.reporter.headers)
     assert refused.status_code == 415
     assert refused.headers["content-type"].startswith("application/problem+json")
+
+
+def test_a_link_opened_eight_times_at_once_opens_one_session(live) -> None:  # type: ignore[no-untyped-def]
+    """Under parallel requests one code opened up to 8 sessions on PostgreSQL:
+    exactly one request may spend it (a conditional UPDATE), on real connections."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    http, world = live
+    link = http.post("/v1/dashboard/links", headers=world.province_admin.headers)
+    assert link.status_code in (200, 201), link.text
+    url = str(http.base_url).rstrip("/") + link.json()["url"]
+
+    def open_link(_: int) -> httpx.Response:
+        with httpx.Client(timeout=30) as browser:
+            return browser.get(url, follow_redirects=False)
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(open_link, range(8)))
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [303] + [410] * 7, statuses
+    assert sum("set-cookie" in a.headers for a in answers) == 1
