@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+import types
+import typing
+import unicodedata
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 # Mainland mobile (1[3-9]xxxxxxxxx) or landline with area code (0xx[x]-xxxxxxx[x]),
 # optionally with +86; spaces and dashes are tolerated on input and removed.
@@ -28,19 +38,44 @@ def _normalise_phone(value: str) -> str:
 Phone = Annotated[str, StringConstraints(max_length=20), AfterValidator(_normalise_phone)]
 
 
+# Kept: Uyghur (and Persian-script) text needs the zero-width non-joiner and
+# joiner between letters.
+_JOINERS = {"\u200c", "\u200d"}
+
+
 def _storable(value: str) -> str:
-    # PostgreSQL text cannot hold NUL; SQLite would keep it. Refuse it on both.
+    """Text people typed, for other people to read: control characters (NUL,
+    which PostgreSQL cannot hold; ESC of terminal escapes) are refused, and
+    invisible format characters (bidirectional overrides such as U+202E that
+    make text read backwards, zero-width spaces, BOMs) are removed, except the
+    joiners Uyghur needs."""
     if "\x00" in value:
         raise ValueError("contains a NUL character")
+    if any(unicodedata.category(c) == "Cc" and c not in "\t\n\r" for c in value):
+        raise ValueError("contains control characters")
+    if any(unicodedata.category(c) == "Cf" and c not in _JOINERS for c in value):
+        value = "".join(
+            c for c in value if unicodedata.category(c) != "Cf" or c in _JOINERS
+        ).strip()
+    return value
+
+
+def _visible(value: str) -> str:
+    if not any(not c.isspace() and unicodedata.category(c) != "Cf" for c in value):
+        raise ValueError("has nothing visible in it")
     return value
 
 
 def text(max_length: int, min_length: int = 0) -> type[str]:
-    """Text that is stripped, bounded and storable on both databases."""
+    """Text that is stripped, bounded, storable on both databases and readable:
+    see _storable. A required text (min_length > 0) must show something."""
+    validators = [AfterValidator(_storable)]
+    if min_length > 0:
+        validators.append(AfterValidator(_visible))
     return Annotated[  # type: ignore[return-value]
         str,
         StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
-        AfterValidator(_storable),
+        *validators,
     ]
 
 
@@ -57,14 +92,35 @@ def _time_zone(value: str) -> str:
     return value
 
 
+def _numeric(annotation: Any) -> bool:
+    """int or float, or an optional one (and nothing that also takes text)."""
+    if annotation in (int, float):
+        return True
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        members = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return bool(members) and all(a in (int, float) for a in members)
+    return False
+
+
 # An IANA zone name (Asia/Shanghai, Asia/Urumqi), checked against the zone database.
 TimeZone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_time_zone)]
 
 
 class StrictModel(BaseModel):
-    """Request bodies: unknown fields are an error, not silently dropped."""
+    """Request bodies: unknown fields are an error, not silently dropped, and a
+    number is a JSON number: "1" and true are not ids (pydantic's lax mode would
+    read them as 1; its strict mode would refuse dates written as strings)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numbers_are_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, bool | str) and info.field_name is not None:
+            field = cls.model_fields.get(info.field_name)
+            if field is not None and _numeric(field.annotation):
+                raise ValueError("must be a number (not text, true or false)")
+        return value
 
 
 class ReadModel(BaseModel):

@@ -66,6 +66,13 @@ CASES = {
         **b,
         "on_behalf_of": {"name": "老王", "phone": "13900000009"},
     },
+    # Coerced by pydantic's lax mode: "1" and true were read as community 1.
+    "community id as a digit string": lambda b: {**b, "community_id": str(b["community_id"])},
+    "community id as true": lambda b: {**b, "community_id": True},
+    # Control characters: a terminal escape, a bell.
+    "ANSI escape in the description": lambda b: {**b, "description": "漏水\x1b[2J\x1b[31m"},
+    "bell in the title": lambda b: {**b, "title": "漏水\x07"},
+    "description of zero-width spaces only": lambda b: {**b, "description": "\u200b\u200b\ufeff"},
     "array body": lambda b: [b],
     "deeply nested": lambda b: {**b, "location": json.loads("[" * 500 + "]" * 500)},
 }
@@ -254,3 +261,27 @@ def test_a_hundred_values_of_a_filter_are_fine(client, world):
     query = "&".join(["status=assigned"] * 100)
     response = client.get(f"/v1/tickets?{query}", headers=world.province_admin.headers)
     assert response.status_code == 200, response.text
+
+
+def test_invisible_format_characters_are_removed_and_uyghur_joiners_kept(client, world):
+    """U+202E makes text read backwards on a dispatcher's screen; U+200C (ZWNJ)
+    is how Uyghur writes some words."""
+    body = {
+        **_valid(world),
+        "title": "水管\u202e漏水\u200b",
+        "description": "سۇ تۇرۇبىسى\u200cدىن سۇ ئېقىۋاتىدۇ",
+    }
+    created = client.post("/v1/tickets", json=body, headers=world.reporter.headers)
+    assert created.status_code == 201, created.text
+    assert created.json()["title"] == "水管漏水"
+    assert created.json()["description"] == body["description"]
+
+
+def test_confirm_tags_refuse_control_characters(client, world):
+    # Validated before the ticket is looked up.
+    response = client.post(
+        "/v1/tickets/999999/confirm",
+        json={"rating": 5, "tags": ["fast\x1b[0m"]},
+        headers=world.reporter.headers,
+    )
+    assert response.status_code == 422, response.text

@@ -91,7 +91,7 @@ class ResolveBody(StrictModel):
 class ConfirmBody(StrictModel):
     rating: int = Field(ge=1, le=5)
     comment: text(1000) | None = None  # type: ignore[valid-type]
-    tags: list[Annotated[str, StringConstraints(min_length=1, max_length=32)]] = Field(
+    tags: list[text(32, 1)] = Field(  # type: ignore[valid-type]
         default_factory=list, max_length=10
     )
 
