@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     jwt_audience: str | None = None
     jwt_issuer: str | None = None
 
+    # /docs, /redoc and /openapi.json: served when true; unset, served except
+    # with LINLI_ENV=prod (publishing the API's description is a choice there).
+    public_docs: bool | None = None
+
     timezone: str = "Asia/Shanghai"
     # /readyz and the start-up log warn this many days before a year begins whose
     # official holiday schedule (State Council notice) the holidays package lacks.
@@ -134,6 +138,10 @@ class Settings(BaseSettings):
                 "LINLI_ENV=prod on SQLite: set LINLI_ALLOW_SQLITE_IN_PROD=true if you mean it"
             )
         return self
+
+    @property
+    def docs_public(self) -> bool:
+        return self.public_docs if self.public_docs is not None else self.env != "prod"
 
     @property
     def is_sqlite(self) -> bool:

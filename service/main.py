@@ -37,7 +37,7 @@ from service.jobs.runner import JOBS_POOL, run_forever
 from service.limits import ReadGate
 from service.me import router as me_router
 from service.metrics.router import router as metrics_router
-from service.middleware import Admission, QueryGuard, RequestGuard
+from service.middleware import Admission, QueryGuard, RequestGuard, SecurityHeaders
 from service.sla.official import coverage_now, log_coverage
 from service.sla.router import router as sla_router
 from service.tickets.router import router as tickets_router
@@ -112,18 +112,23 @@ def create_app(
             if jobs_engine is not None:
                 jobs_engine.dispose()
 
-    # FastAPI's /docs and /redoc load their scripts from a CDN: blank offline, slow
-    # or blocked in mainland China. fastapi-offline serves the same pages with the
-    # scripts from this server (/docs/static).
-    app = FastAPIOffline(
-        title="Linli",
-        version="1.0.0",
-        description=DESCRIPTION,
-        lifespan=lifespan,
-        generate_unique_id_function=apidoc.operation_id,
-        swagger_ui_parameters=apidoc.SWAGGER_UI,
-        static_url="/docs/static",
-    )
+    common: dict[str, Any] = {
+        "title": "Linli",
+        "version": "1.0.0",
+        "description": DESCRIPTION,
+        "lifespan": lifespan,
+        "generate_unique_id_function": apidoc.operation_id,
+    }
+    if settings.docs_public:
+        # FastAPI's /docs and /redoc load their scripts from a CDN: blank offline,
+        # slow or blocked in mainland China. fastapi-offline serves the same pages
+        # with the scripts from this server (/docs/static).
+        app = FastAPIOffline(
+            **common, swagger_ui_parameters=apidoc.SWAGGER_UI, static_url="/docs/static"
+        )
+    else:
+        # In production the API's description is published only by choice.
+        app = FastAPI(**common, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
@@ -143,6 +148,7 @@ def create_app(
         RequestGuard, max_body_bytes=settings.max_body_bytes, form_paths=DASHBOARD_FORMS
     )
     app.add_middleware(QueryGuard)
+    app.add_middleware(SecurityHeaders)
     # Outermost: a request shed is answered before anything reads its body.
     app.add_middleware(
         Admission,

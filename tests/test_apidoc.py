@@ -396,3 +396,16 @@ def test_retry_after_is_documented_where_load_is_shed(client: TestClient, world:
         admission.in_flight -= admission.limit
     assert shed.status_code == 503
     assert_headers_documented("listTickets", shed)
+
+
+@pytest.mark.parametrize(
+    "env, public, served",
+    [("dev", None, True), ("prod", None, False), ("prod", True, True), ("dev", False, False)],
+)
+def test_the_api_description_is_public_in_production_only_by_choice(
+    settings, engine, env, public, served
+) -> None:
+    chosen = settings.model_copy(update={"env": env, "public_docs": public})
+    with TestClient(create_app(chosen, engine)) as client:
+        for path in ("/docs", "/redoc", "/openapi.json"):
+            assert (client.get(path).status_code == 200) is served, path

@@ -202,3 +202,22 @@ def test_a_link_opened_eight_times_at_once_opens_one_session(live) -> None:  # t
     statuses = sorted(a.status_code for a in answers)
     assert statuses == [303] + [410] * 7, statuses
     assert sum("set-cookie" in a.headers for a in answers) == 1
+
+
+def test_the_dashboards_pages_carry_a_content_security_policy(
+    client: TestClient, world: World
+) -> None:
+    for page in (
+        client.get("/dashboard/login"),
+        client.get("/dashboard"),
+        client.get("/dashboard", headers=world.province_admin.headers),
+    ):
+        policy = page.headers["content-security-policy"]
+        assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
+        assert "script-src" not in policy  # no script may run there at all
+        assert page.headers["x-frame-options"] == "DENY"
+        assert page.headers["x-content-type-options"] == "nosniff"
+        assert page.headers["referrer-policy"] == "no-referrer"
+    api = client.get("/v1/me", headers=world.province_admin.headers)
+    assert api.headers["x-content-type-options"] == "nosniff"
+    assert "content-security-policy" not in api.headers  # /docs needs its scripts
