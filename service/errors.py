@@ -179,14 +179,16 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(validation_problem(exc))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         from http import HTTPStatus
 
         title = HTTPStatus(exc.status_code).phrase
         detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request.app, request.scope))
         return problem_response(
-            Problem(title=title, status=exc.status_code, detail=detail),
-            getattr(exc, "headers", None),
+            Problem(title=title, status=exc.status_code, detail=detail), headers or None
         )
 
     @app.exception_handler(Exception)
@@ -195,6 +197,23 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(Problem(title="Internal Server Error", status=500))
 
     _document_problems(app)
+
+
+def allowed_methods(app: FastAPI, scope: Any) -> list[str]:
+    """Every method some route answers on the request's path.
+
+    Starlette's 405 names only the methods of the first route whose path
+    matched; a path served by several routes (GET and POST /v1/tickets are two)
+    would send a client an Allow header that hides the others (RFC 9110 15.5.6
+    asks for all of them)."""
+    from fastapi.routing import iter_route_contexts  # through included routers
+    from starlette.routing import Match
+
+    methods: set[str] = set()
+    for route in iter_route_contexts(app.router.routes):
+        if route.methods and route.matches(scope)[0] is not Match.NONE:
+            methods |= set(route.methods)
+    return sorted(methods)
 
 
 def _documented(description: str) -> dict[str, Any]:
