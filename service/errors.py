@@ -140,9 +140,19 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or str(loc[0] if loc else "request")
 
 
+def _message(error: dict[str, Any]) -> str:
+    message = str(error.get("msg", ""))
+    if error.get("type") == "missing" or "input" not in error:
+        return message
+    if error["input"] is None:
+        # A field that may be left out but not emptied (service.validation.omittable).
+        return "cannot be null"
+    return message
+
+
 def validation_problem(exc: RequestValidationError) -> Problem:
     errors = [
-        FieldError(field=_field_path(tuple(e.get("loc", ()))), message=str(e.get("msg", "")))
+        FieldError(field=_field_path(tuple(e.get("loc", ()))), message=_message(e))
         for e in exc.errors()
     ]
     return Problem(

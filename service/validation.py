@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 # Mainland mobile (1[3-9]xxxxxxxxx) or landline with area code (0xx[x]-xxxxxxx[x]),
 # optionally with +86; spaces and dashes are tolerated on input and removed.
@@ -65,3 +65,17 @@ class StrictModel(BaseModel):
     """Request bodies: unknown fields are an error, not silently dropped."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def omittable(**field: Any) -> Any:
+    """The default of a PATCH field that may be left out but not set to null.
+
+    Typed without `| None`, the field refuses an explicit null in validation
+    (422 naming the field) instead of letting it reach a NOT NULL column; left
+    out, it is None and not in `model_fields_set`, so `model_dump(exclude_unset=True)`
+    holds only what the client sent. The document shows it optional, not nullable."""
+    return Field(default=None, json_schema_extra=_no_default, **field)

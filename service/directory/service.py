@@ -98,8 +98,6 @@ def create_region(session: Session, principal: Principal, data: RegionCreate) ->
 def update_region(session: Session, region: Region, data: RegionUpdate) -> Region:
     changes = data.model_dump(exclude_unset=True)
     if "name" in changes:
-        if data.name is None:
-            raise _invalid("name", "a region keeps a name")
         region.name = data.name
     if "timezone" in changes and data.timezone != region.timezone:
         region.timezone = data.timezone
@@ -119,9 +117,8 @@ def create_community(session: Session, principal: Principal, data: CommunityCrea
 
 
 def update_community(session: Session, community: Community, data: CommunityUpdate) -> Community:
+    # null was refused by the schema where not allowed
     for field, value in data.model_dump(exclude_unset=True).items():
-        if value is None and field in ("name", "households", "residents"):
-            raise _invalid(field, "cannot be null")
         setattr(community, field, value)
     session.flush()
     return community
@@ -162,9 +159,8 @@ def editable_organization(session: Session, principal: Principal, org_id: int) -
 def update_organization(
     session: Session, organization: Organization, data: OrganizationUpdate
 ) -> Organization:
+    # null was refused by the schema where not allowed
     for field, value in data.model_dump(exclude_unset=True).items():
-        if value is None and field == "name":
-            raise _invalid(field, "cannot be null")
         setattr(organization, field, value)
     session.flush()
     return organization

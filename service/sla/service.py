@@ -106,19 +106,15 @@ def update_calendar(
     session: Session, principal: Principal, calendar: Calendar, data: CalendarUpdate
 ) -> Calendar:
     require_editor(principal)
-    changes = data.model_dump(exclude_unset=True)
-    if "name" in changes and data.name is None:
-        raise _invalid("name", "a calendar keeps a name")
+    changes = data.model_dump(exclude_unset=True)  # null was refused where not allowed
     if "hours" in changes:
-        if data.hours is None:
-            raise _invalid("hours", "a calendar keeps its hours")
         calendar.hours = data.hours.model_dump()
         _ensure_works(calendar)
-    if data.name is not None:
+    if "name" in changes:
         calendar.name = data.name
     if "timezone" in changes:
         calendar.timezone = data.timezone
-    if data.official_holidays is not None:
+    if "official_holidays" in changes:
         calendar.official_holidays = data.official_holidays
     calendar.updated_at = utcnow()
     session.flush()
@@ -276,10 +272,7 @@ def update_policy(
     session: Session, principal: Principal, policy: SlaPolicy, data: PolicyUpdate
 ) -> SlaPolicy:
     require_editor(principal)
-    changes: dict[str, Any] = data.model_dump(exclude_unset=True)
-    for field in ("name", "calendar_id", "escalate_after_minutes", "active", "pause_on"):
-        if field in changes and changes[field] is None:
-            raise _invalid(field, "cannot be null")
+    changes: dict[str, Any] = data.model_dump(exclude_unset=True)  # null refused by the schema
     _check_references(session, changes.get("calendar_id"), None)
     for field, value in changes.items():
         if field == "pause_on":
