@@ -144,15 +144,26 @@ def _message(error: dict[str, Any]) -> str:
     message = str(error.get("msg", ""))
     if error.get("type") == "missing" or "input" not in error:
         return message
-    if error["input"] is None:
+    value = error["input"]
+    if value is None:
         # A field that may be left out but not emptied (service.validation.omittable).
         return "cannot be null"
+    if error.get("loc", ("",))[0] == "query" and isinstance(value, str):
+        # One value of a list filter (status=assigned,bogus): say which.
+        return f"{value!r}: {message}"
     return message
+
+
+def _error_field(loc: tuple[Any, ...]) -> str:
+    if loc[:1] == ("query",):
+        # A query parameter's name, not the position of a value in its list.
+        loc = tuple(part for part in loc if not isinstance(part, int))
+    return _field_path(loc)
 
 
 def validation_problem(exc: RequestValidationError) -> Problem:
     errors = [
-        FieldError(field=_field_path(tuple(e.get("loc", ()))), message=_message(e))
+        FieldError(field=_error_field(tuple(e.get("loc", ()))), message=_message(e))
         for e in exc.errors()
     ]
     return Problem(

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 # Mainland mobile (1[3-9]xxxxxxxxx) or landline with area code (0xx[x]-xxxxxxx[x]),
 # optionally with +86; spaces and dashes are tolerated on input and removed.
@@ -79,3 +86,23 @@ def omittable(**field: Any) -> Any:
     out, it is None and not in `model_fields_set`, so `model_dump(exclude_unset=True)`
     holds only what the client sent. The document shows it optional, not nullable."""
     return Field(default=None, json_schema_extra=_no_default, **field)
+
+
+def _split_commas(value: Any) -> Any:
+    values = value if isinstance(value, list) else [value]
+    parts = []
+    for item in values:
+        if isinstance(item, str):
+            parts += [part.strip() for part in item.split(",") if part.strip()]
+        else:
+            parts.append(item)
+    return parts
+
+
+Item = TypeVar("Item")
+# Most values one filter of a list takes (each is a term of the query).
+MAX_FILTER_VALUES = 50
+MULTI_VALUED = "repeat the parameter or give a comma-separated list (either or both)"
+# A list filter that may repeat (status=a&status=b), take a comma-separated list
+# (status=a,b), or both; each value is checked on its own (422 naming it).
+Several = Annotated[list[Item], BeforeValidator(_split_commas), Field(max_length=MAX_FILTER_VALUES)]

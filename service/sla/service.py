@@ -299,8 +299,8 @@ def list_escalations(
     session: Session,
     principal: Principal,
     *,
-    level: int | None,
-    clock: str | None,
+    levels: Sequence[int] = (),
+    clocks: Sequence[str] = (),
     cursor: str | None,
     limit: int,
 ) -> tuple[Sequence[SlaEscalation], str | None]:
@@ -315,10 +315,10 @@ def list_escalations(
     )
     if principal.role == Role.provider_staff:
         query = query.where(SlaEscalation.organization_id == principal.organization_id)
-    if level is not None:
-        query = query.where(SlaEscalation.level == level)
-    if clock is not None:
-        query = query.where(SlaEscalation.clock == clock)
+    if levels:  # any of them; none given: all
+        query = query.where(SlaEscalation.level.in_(levels))
+    if clocks:
+        query = query.where(SlaEscalation.clock.in_(clocks))
     if cursor:
         query = query.where(SlaEscalation.id < decode_cursor("e", cursor))
     rows = session.scalars(query.order_by(SlaEscalation.id.desc()).limit(limit + 1)).all()
