@@ -66,6 +66,8 @@ class CommunityUpdate(StrictModel):
     """Fields left out keep their value; null clears the optional ones."""
 
     name: text(200, 1) = omittable()  # type: ignore[valid-type]
+    # Another county inside the caller's region, while the community has no tickets.
+    region_id: Id = omittable()
     address: text(300) | None = None  # type: ignore[valid-type]
     households: Annotated[int, Field(ge=0, le=1_000_000)] = omittable()
     residents: Annotated[int, Field(ge=0, le=5_000_000)] = omittable()
@@ -104,6 +106,7 @@ class OrganizationCreate(StrictModel):
 
 class OrganizationUpdate(StrictModel):
     name: text(200, 1) = omittable()  # type: ignore[valid-type]
+    credit_code: CreditCode = omittable()
     contact_phone: Phone | None = None
 
 
