@@ -19,6 +19,13 @@ def _session():  # type: ignore[no-untyped-def]
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
+    """Migrate; at head, also load the reference data that is missing.
+
+    Every documented start migrates through here (`migrate`, `serve --migrate`:
+    the image's command, `make run`), so a new database can take tickets at
+    once. The tree is not a data migration: it grows in service/categories/tree.py,
+    and each migrate adds the codes a deployment lacks without a revision per
+    code, while a revision importing today's models would break when they change."""
     from service.migrate import downgrade, upgrade
 
     url = get_settings().database_url
@@ -27,11 +34,15 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     else:
         upgrade(url, args.revision or "head")
     print(f"migrated {_redact(url)} to {args.revision or ('base' if args.downgrade else 'head')}")
+    if not args.downgrade and args.revision in (None, "head"):
+        cmd_seed(args)
     return 0
 
 
 def cmd_seed(_args: argparse.Namespace) -> int:
-    """Reference data every deployment needs: the category tree."""
+    """Reference data every deployment needs: the category tree. Only the codes
+    that are missing are added: an admin's edits (names, priority, deactivation)
+    stay as they are."""
     from service.categories.service import load_reference_tree
 
     engine, factory = _session()
@@ -271,8 +282,7 @@ def cmd_dev_setup(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    cmd_migrate(argparse.Namespace(downgrade=False, revision=None))
-    cmd_seed(args)
+    cmd_migrate(argparse.Namespace(downgrade=False, revision=None))  # and the reference data
     engine, factory = _session()
     with factory() as session:
         empty = not session.scalar(select(func.count()).select_from(Community))
@@ -396,7 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", default="info")
     serve.add_argument("--migrate", action="store_true", help="migrate to head first")
 
-    migrate = add("migrate", cmd_migrate, "apply the Alembic migrations")
+    migrate = add("migrate", cmd_migrate, "apply the migrations, then load missing categories")
     migrate.add_argument("--revision")
     migrate.add_argument("--downgrade", action="store_true")
 

@@ -147,9 +147,30 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or str(loc[0] if loc else "request")
 
 
+def _message(error: dict[str, Any]) -> str:
+    message = str(error.get("msg", ""))
+    if error.get("type") == "missing" or "input" not in error:
+        return message
+    value = error["input"]
+    if value is None:
+        # A field that may be left out but not emptied (service.validation.omittable).
+        return "cannot be null"
+    if error.get("loc", ("",))[0] == "query" and isinstance(value, str):
+        # One value of a list filter (status=assigned,bogus): say which.
+        return f"{value!r}: {message}"
+    return message
+
+
+def _error_field(loc: tuple[Any, ...]) -> str:
+    if loc[:1] == ("query",):
+        # A query parameter's name, not the position of a value in its list.
+        loc = tuple(part for part in loc if not isinstance(part, int))
+    return _field_path(loc)
+
+
 def validation_problem(exc: RequestValidationError) -> Problem:
     errors = [
-        FieldError(field=_field_path(tuple(e.get("loc", ()))), message=str(e.get("msg", "")))
+        FieldError(field=_error_field(tuple(e.get("loc", ()))), message=_message(e))
         for e in exc.errors()
     ]
     return Problem(
@@ -186,14 +207,16 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(validation_problem(exc))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         from http import HTTPStatus
 
         title = HTTPStatus(exc.status_code).phrase
         detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request.app, request.scope))
         return problem_response(
-            Problem(title=title, status=exc.status_code, detail=detail),
-            getattr(exc, "headers", None),
+            Problem(title=title, status=exc.status_code, detail=detail), headers or None
         )
 
     @app.exception_handler(Exception)
@@ -202,6 +225,23 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(Problem(title="Internal Server Error", status=500))
 
     _document_problems(app)
+
+
+def allowed_methods(app: FastAPI, scope: Any) -> list[str]:
+    """Every method some route answers on the request's path.
+
+    Starlette's 405 names only the methods of the first route whose path
+    matched; a path served by several routes (GET and POST /v1/tickets are two)
+    would send a client an Allow header that hides the others (RFC 9110 15.5.6
+    asks for all of them)."""
+    from fastapi.routing import iter_route_contexts  # through included routers
+    from starlette.routing import Match
+
+    methods: set[str] = set()
+    for route in iter_route_contexts(app.router.routes):
+        if route.methods and route.matches(scope)[0] is not Match.NONE:
+            methods |= set(route.methods)
+    return sorted(methods)
 
 
 def _documented(description: str) -> dict[str, Any]:

@@ -6,13 +6,15 @@ import re
 import types
 import typing
 import unicodedata
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
+    Field,
     StringConstraints,
     ValidationInfo,
     field_validator,
@@ -130,3 +132,37 @@ class ReadModel(BaseModel):
     (A model whose route leaves fields out stays a plain BaseModel.)"""
 
     model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def omittable(**field: Any) -> Any:
+    """The default of a PATCH field that may be left out but not set to null.
+
+    Typed without `| None`, the field refuses an explicit null in validation
+    (422 naming the field) instead of letting it reach a NOT NULL column; left
+    out, it is None and not in `model_fields_set`, so `model_dump(exclude_unset=True)`
+    holds only what the client sent. The document shows it optional, not nullable."""
+    return Field(default=None, json_schema_extra=_no_default, **field)
+
+
+def _split_commas(value: Any) -> Any:
+    values = value if isinstance(value, list) else [value]
+    parts = []
+    for item in values:
+        if isinstance(item, str):
+            parts += [part.strip() for part in item.split(",") if part.strip()]
+        else:
+            parts.append(item)
+    return parts
+
+
+Item = TypeVar("Item")
+# Most values one filter of a list takes (each is a term of the query).
+MAX_FILTER_VALUES = 50
+MULTI_VALUED = "repeat the parameter or give a comma-separated list (either or both)"
+# A list filter that may repeat (status=a&status=b), take a comma-separated list
+# (status=a,b), or both; each value is checked on its own (422 naming it).
+Several = Annotated[list[Item], BeforeValidator(_split_commas), Field(max_length=MAX_FILTER_VALUES)]

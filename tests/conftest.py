@@ -63,13 +63,18 @@ def _create_postgres_database(prefix: str = "linli_test") -> TestDatabase:
     return TestDatabase(url, "postgres", drop)
 
 
+def empty_database(prefix: str = "linli_test") -> TestDatabase:
+    """A database of the backend under test with nothing in it, not even the schema.
+    On SQLite a file in a directory of its own, which the caller removes."""
+    if BACKEND == "postgres":
+        return _create_postgres_database(prefix)
+    directory = tempfile.mkdtemp(prefix=f"{prefix}-")
+    return TestDatabase(f"sqlite:///{Path(directory) / 'test.db'}", "sqlite")
+
+
 def new_database(prefix: str = "linli_test") -> TestDatabase:
     """An empty database of the backend under test, migrated to head."""
-    if BACKEND == "postgres":
-        db = _create_postgres_database(prefix)
-    else:
-        directory = tempfile.mkdtemp(prefix=f"{prefix}-")
-        db = TestDatabase(f"sqlite:///{Path(directory) / 'test.db'}", "sqlite")
+    db = empty_database(prefix)
     upgrade(db.url)
     return db
 

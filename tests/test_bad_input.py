@@ -257,8 +257,8 @@ def test_query_strings_no_route_can_mean_answer_422(client, world, path, query):
     assert response.json()["errors"]
 
 
-def test_a_hundred_values_of_a_filter_are_fine(client, world):
-    query = "&".join(["status=assigned"] * 100)
+def test_fifty_values_of_a_filter_are_fine(client, world):
+    query = "&".join(["status=assigned"] * 50)
     response = client.get(f"/v1/tickets?{query}", headers=world.province_admin.headers)
     assert response.status_code == 200, response.text
 

@@ -23,7 +23,7 @@ import jwt
 import pytest
 from alembic.script import ScriptDirectory
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, func, inspect, select, text
+from sqlalchemy import create_engine, delete, func, inspect, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -35,7 +35,7 @@ from service.categories.tree import CATEGORY_TREE
 from service.config import DEV_JWT_SECRET, Settings, get_settings
 from service.demo import seed_demo
 from service.directory.models import Community, Organization, Region
-from service.enums import OrganizationKind, RegionLevel, Role, Status
+from service.enums import OrganizationKind, Priority, RegionLevel, Role, Status
 from service.main import create_app
 from service.migrate import alembic_config
 from service.tickets.models import Ticket, TicketEvent
@@ -160,13 +160,54 @@ def test_migrate_builds_the_schema_at_head(tmp_path: Path) -> None:
     assert revision == ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
-def test_seed_loads_the_category_tree_once(cli: Path) -> None:
-    assert f"({len(CATEGORY_TREE)} categories added)" in run("seed")
-    assert "(0 categories added)" in run("seed")
-    with open_session(cli) as session:
+def test_migrate_loads_the_category_tree_once(tmp_path: Path) -> None:
+    with cli_environment(tmp_path):
+        assert f"({len(CATEGORY_TREE)} categories added)" in run("migrate")
+        assert "(0 categories added)" in run("migrate")
+        assert "(0 categories added)" in run("seed")
+    with open_session(tmp_path) as session:
         assert count(session, Category) == len(CATEGORY_TREE)
         codes = set(session.scalars(select(Category.code)))
     assert {"repair.heating", "elderly.meal", "complaint.fees"} <= codes
+
+
+def test_migrate_adds_missing_categories_and_keeps_an_admins_edits(cli: Path) -> None:
+    # A release that adds a code finds it missing; codes an admin edited stay edited.
+    with open_session(cli) as session, session.begin():
+        session.execute(delete(Category).where(Category.code == "elderly.visit"))
+        heating = session.scalars(select(Category).where(Category.code == "repair.heating")).one()
+        heating.name_en, heating.default_priority = "Winter heating", Priority.emergency
+        noise = session.scalars(select(Category).where(Category.code == "neighbour.noise")).one()
+        noise.active = False
+
+    assert "(1 categories added)" in run("migrate")
+
+    with open_session(cli) as session:
+        rows = {c.code: c for c in session.scalars(select(Category))}
+    assert set(rows) == {code for code, *_ in CATEGORY_TREE}
+    assert rows["elderly.visit"].parent_id == rows["elderly"].id
+    assert (rows["repair.heating"].name_en, rows["repair.heating"].default_priority) == (
+        "Winter heating",
+        Priority.emergency,
+    )
+    assert rows["neighbour.noise"].active is False
+
+
+def test_migrate_to_an_older_revision_loads_no_reference_data(tmp_path: Path) -> None:
+    # The models describe the head: the tree is loaded only there.
+    first = ScriptDirectory.from_config(alembic_config()).get_base()
+    with cli_environment(tmp_path):
+        assert "categories added" not in run("migrate", "--revision", str(first))
+        assert "categories added" in run("migrate")
+
+
+def test_dev_setup_without_demo_has_the_category_tree(tmp_path: Path) -> None:
+    """`make run DEMO=0` on an empty database."""
+    with cli_environment(tmp_path):
+        run("dev-setup", "--no-demo")
+    with open_session(tmp_path) as session:
+        assert count(session, Category) == len(CATEGORY_TREE)
+        assert count(session, Community) == 0
 
 
 # --- seed-demo -----------------------------------------------------------------

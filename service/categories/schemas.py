@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field, StringConstraints
 
 from service.enums import Priority, TicketKind
-from service.validation import StrictModel, text
+from service.validation import StrictModel, omittable, text
 
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z_]+(\.[a-z_]+)*$", max_length=64)]
 
@@ -21,9 +21,9 @@ class Names(StrictModel):
 
 
 class NamesUpdate(StrictModel):
-    zh_hans: text(100, 1) | None = Field(default=None, alias="zh-Hans")  # type: ignore[valid-type]
-    ug: text(200, 1) | None = None  # type: ignore[valid-type]
-    en: text(100, 1) | None = None  # type: ignore[valid-type]
+    zh_hans: text(100, 1) = omittable(alias="zh-Hans")  # type: ignore[valid-type]
+    ug: text(200, 1) = omittable()  # type: ignore[valid-type]
+    en: text(100, 1) = omittable()  # type: ignore[valid-type]
 
     model_config = {"extra": "forbid", "populate_by_name": True}
 
@@ -37,10 +37,10 @@ class CategoryCreate(StrictModel):
 
 
 class CategoryUpdate(StrictModel):
-    default_priority: Priority | None = None
-    names: NamesUpdate | None = None
-    sort_order: int | None = Field(default=None, ge=0, le=100_000)
-    active: bool | None = None
+    default_priority: Priority = omittable()
+    names: NamesUpdate = omittable()
+    sort_order: Annotated[int, Field(ge=0, le=100_000)] = omittable()
+    active: bool = omittable()
 
 
 class CategoryRead(BaseModel):

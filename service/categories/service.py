@@ -97,17 +97,13 @@ def create_category(session: Session, data) -> Category:  # type: ignore[no-unty
 
 
 def update_category(session: Session, category: Category, data) -> Category:  # type: ignore[no-untyped-def]
-    changes = data.model_dump(exclude_unset=True)
+    changes = data.model_dump(exclude_unset=True)  # null was refused by the schema
     names = changes.pop("names", None)
     for field, value in changes.items():
-        if value is None:
-            raise Unprocessable(
-                "Cannot be null.", errors=[FieldError(field=field, message="cannot be null")]
-            )
         setattr(category, field, value)
     if names:
         for key, column in (("zh_hans", "name_zh"), ("ug", "name_ug"), ("en", "name_en")):
-            if names.get(key):
+            if key in names:
                 setattr(category, column, names[key])
     session.flush()
     return category

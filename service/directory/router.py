@@ -104,7 +104,7 @@ def get_community(
 @router.patch(
     "/communities/{community_id}",
     response_model=CommunityRead,
-    responses=responses(NotFound, Forbidden),
+    responses=responses(NotFound, Forbidden, Conflict),
 )
 def update_community(
     community_id: ObjectId,
@@ -113,7 +113,9 @@ def update_community(
     session: WriteSessionDep,
 ) -> CommunityRead:
     community = service.visible_one(session, principal, Community, community_id)
-    return CommunityRead.model_validate(service.update_community(session, community, data))
+    return CommunityRead.model_validate(
+        service.update_community(session, principal, community, data)
+    )
 
 
 def _assignment_read(row) -> ProviderAssignmentRead:  # type: ignore[no-untyped-def]
@@ -198,7 +200,7 @@ def get_organization(
 @router.patch(
     "/organizations/{organization_id}",
     response_model=OrganizationRead,
-    responses=responses(NotFound, Forbidden),
+    responses=responses(NotFound, Forbidden, Conflict),
 )
 def update_organization(
     organization_id: ObjectId,

@@ -9,7 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from service.directory.credit_code import is_valid
 from service.enums import OrganizationKind, RegionLevel, ServiceKind
-from service.validation import Name, Phone, ReadModel, StrictModel, TimeZone, text
+from service.validation import Name, Phone, ReadModel, StrictModel, TimeZone, omittable, text
 
 
 def _credit_code(value: str) -> str:
@@ -32,7 +32,8 @@ class RegionCreate(StrictModel):
 
 
 class RegionUpdate(StrictModel):
-    name: Name | None = None  # type: ignore[valid-type]
+    name: Name = omittable()  # type: ignore[valid-type]
+    # null: inherit the parent's again.
     timezone: TimeZone | None = None
 
 
@@ -62,10 +63,14 @@ class CommunityCreate(StrictModel):
 
 
 class CommunityUpdate(StrictModel):
-    name: text(200, 1) | None = None  # type: ignore[valid-type]
+    """Fields left out keep their value; null clears the optional ones."""
+
+    name: text(200, 1) = omittable()  # type: ignore[valid-type]
+    # Another county inside the caller's region, while the community has no tickets.
+    region_id: Id = omittable()
     address: text(300) | None = None  # type: ignore[valid-type]
-    households: int | None = Field(default=None, ge=0, le=1_000_000)
-    residents: int | None = Field(default=None, ge=0, le=5_000_000)
+    households: Annotated[int, Field(ge=0, le=1_000_000)] = omittable()
+    residents: Annotated[int, Field(ge=0, le=5_000_000)] = omittable()
     renovation_year: int | None = Field(default=None, ge=1990, le=2100)
     renovation_batch: text(50) | None = None  # type: ignore[valid-type]
     latitude: float | None = Field(default=None, ge=-90, le=90)
@@ -100,7 +105,8 @@ class OrganizationCreate(StrictModel):
 
 
 class OrganizationUpdate(StrictModel):
-    name: text(200, 1) | None = None  # type: ignore[valid-type]
+    name: text(200, 1) = omittable()  # type: ignore[valid-type]
+    credit_code: CreditCode = omittable()
     contact_phone: Phone | None = None
 
 

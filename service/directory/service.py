@@ -27,6 +27,7 @@ from service.enums import ORGANIZATION_KIND_FOR, RegionLevel, ServiceKind
 from service.errors import Conflict, FieldError, NotFound, Unprocessable
 from service.scope import visible
 from service.sla import policy as sla_policy
+from service.tickets.models import Ticket
 
 _PARENT_LEVEL = {
     RegionLevel.province: None,
@@ -98,8 +99,6 @@ def create_region(session: Session, principal: Principal, data: RegionCreate) ->
 def update_region(session: Session, region: Region, data: RegionUpdate) -> Region:
     changes = data.model_dump(exclude_unset=True)
     if "name" in changes:
-        if data.name is None:
-            raise _invalid("name", "a region keeps a name")
         region.name = data.name
     if "timezone" in changes and data.timezone != region.timezone:
         region.timezone = data.timezone
@@ -108,34 +107,70 @@ def update_region(session: Session, region: Region, data: RegionUpdate) -> Regio
     return region
 
 
-def create_community(session: Session, principal: Principal, data: CommunityCreate) -> Community:
-    region = _visible_reference(session, principal, Region, data.region_id, "region_id")
+def _county(session: Session, principal: Principal, region_id: int) -> Region:
+    region = _visible_reference(session, principal, Region, region_id, "region_id")
     if region.level != RegionLevel.county:
         raise _invalid("region_id", "communities belong to a county-level region")
+    return region
+
+
+def create_community(session: Session, principal: Principal, data: CommunityCreate) -> Community:
+    region = _county(session, principal, data.region_id)
     community = Community(**data.model_dump(), region_path=region.path)
     session.add(community)
     session.flush()
     return community
 
 
-def update_community(session: Session, community: Community, data: CommunityUpdate) -> Community:
-    for field, value in data.model_dump(exclude_unset=True).items():
-        if value is None and field in ("name", "households", "residents"):
-            raise _invalid(field, "cannot be null")
+def update_community(
+    session: Session, principal: Principal, community: Community, data: CommunityUpdate
+) -> Community:
+    changes = data.model_dump(exclude_unset=True)  # null was refused where not allowed
+    region_id = changes.pop("region_id", community.region_id)
+    if region_id != community.region_id:
+        region = _county(session, principal, region_id)
+        # Tickets, escalations and the metrics rollup carry the region they were
+        # filed in: moving those is a re-attribution of history, not a correction.
+        if session.scalar(select(Ticket.id).where(Ticket.community_id == community.id).limit(1)):
+            raise Conflict(
+                "A community with tickets stays in its region: its service history is "
+                "counted there. Register the community again in the other region instead."
+            )
+        community.region_id, community.region_path = region.id, region.path
+    for field, value in changes.items():
         setattr(community, field, value)
     session.flush()
     return community
 
 
+def _registering_region(session: Session, principal: Principal, region_id: int | None) -> Region:
+    """The region an organisation is registered in: the one named, else the
+    caller's own; a province-wide admin's is the province (the root of the tree)."""
+    region_id = region_id or principal.region_id
+    if region_id is not None:
+        return _visible_reference(session, principal, Region, region_id, "region_id")
+    provinces = session.scalars(select(Region).where(Region.parent_id.is_(None)).limit(2)).all()
+    if not provinces:
+        raise _invalid("region_id", "create the province region first")
+    if len(provinces) > 1:
+        raise _invalid("region_id", "this deployment has several provinces: say which one")
+    return provinces[0]
+
+
+def _unique_credit_code(session: Session, credit_code: str, organization_id: int = 0) -> None:
+    if session.scalar(
+        select(Organization.id).where(
+            Organization.credit_code == credit_code, Organization.id != organization_id
+        )
+    ):
+        raise Conflict("An organisation with this credit code exists.")
+
+
 def create_organization(
     session: Session, principal: Principal, data: OrganizationCreate
 ) -> Organization:
-    region_id = data.region_id or principal.region_id
-    if region_id is None:
-        raise _invalid("region_id", "say which region registers this organisation")
-    region = _visible_reference(session, principal, Region, region_id, "region_id")
-    if session.scalar(select(Organization.id).where(Organization.credit_code == data.credit_code)):
-        raise Conflict("An organisation with this credit code exists.")
+    region = _registering_region(session, principal, data.region_id)
+    _unique_credit_code(session, data.credit_code)
     organization = Organization(
         name=data.name,
         kind=data.kind,
@@ -162,9 +197,10 @@ def editable_organization(session: Session, principal: Principal, org_id: int) -
 def update_organization(
     session: Session, organization: Organization, data: OrganizationUpdate
 ) -> Organization:
-    for field, value in data.model_dump(exclude_unset=True).items():
-        if value is None and field == "name":
-            raise _invalid(field, "cannot be null")
+    changes = data.model_dump(exclude_unset=True)  # null was refused where not allowed
+    if "credit_code" in changes:
+        _unique_credit_code(session, changes["credit_code"], organization.id)
+    for field, value in changes.items():
         setattr(organization, field, value)
     session.flush()
     return organization

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query, Response
+from pydantic import Field
 
 from service.auth import CurrentPrincipal
 from service.config import SettingsDep
@@ -28,12 +29,14 @@ from service.sla.schemas import (
     PolicyRead,
     PolicyUpdate,
 )
+from service.validation import MULTI_VALUED, Several
 
 router = APIRouter(prefix="/v1", tags=["SLA"], route_class=CommitInRoute)
 
 ObjectId = Annotated[int, Path(gt=0, lt=2**31)]
 Day = Annotated[dt.date, Path(ge=dt.date(2000, 1, 1), le=dt.date(2100, 12, 31))]
 RangeDay = Annotated[dt.date, Query(ge=dt.date(2000, 1, 1), le=dt.date(2100, 12, 31))]
+EscalationLevel = Annotated[int, Field(ge=1, le=2)]
 
 
 @router.get(
@@ -191,14 +194,21 @@ def clear_day(
 def list_escalations(
     principal: CurrentPrincipal,
     session: SessionDep,
-    level: Annotated[int | None, Query(ge=1, le=2)] = None,
-    clock: Literal["response", "resolution"] | None = None,
+    level: Annotated[Several[EscalationLevel] | None, Query(description=MULTI_VALUED)] = None,
+    clock: Annotated[
+        Several[Literal["response", "resolution"]] | None, Query(description=MULTI_VALUED)
+    ] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> EscalationPage:
     """Clocks that ran out on tickets you can see (providers: while they had them)."""
     rows, next_cursor = service.list_escalations(
-        session, principal, level=level, clock=clock, cursor=cursor, limit=limit
+        session,
+        principal,
+        levels=sorted(set(level or ())),
+        clocks=sorted(set(clock or ())),
+        cursor=cursor,
+        limit=limit,
     )
     return EscalationPage(
         items=[EscalationRead.model_validate(r) for r in rows], next_cursor=next_cursor

@@ -10,7 +10,15 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from service.enums import HoldReason, Priority, TicketKind
 from service.sla.calendar import normalise_spans, parse_hhmm
 from service.sla.policy import WEEKDAYS
-from service.validation import Name, ReadModel, ShortText, StrictModel, TimeZone, text
+from service.validation import (
+    Name,
+    ReadModel,
+    ShortText,
+    StrictModel,
+    TimeZone,
+    omittable,
+    text,
+)
 
 Minutes = Annotated[int, Field(ge=1, le=366 * 24 * 60)]
 CategoryCode = text(64, 1)
@@ -59,10 +67,11 @@ class CalendarCreate(StrictModel):
 
 
 class CalendarUpdate(StrictModel):
-    name: Name | None = None  # type: ignore[valid-type]
+    name: Name = omittable()  # type: ignore[valid-type]
+    # null: the zone of each ticket's region (else LINLI_TIMEZONE).
     timezone: TimeZone | None = None
-    hours: WeekHours | None = None
-    official_holidays: bool | None = None
+    hours: WeekHours = omittable()
+    official_holidays: bool = omittable()
 
 
 class CalendarRead(BaseModel):
@@ -125,14 +134,15 @@ class PolicyCreate(StrictModel):
 
 
 class PolicyUpdate(StrictModel):
-    name: Name | None = None  # type: ignore[valid-type]
+    name: Name = omittable()  # type: ignore[valid-type]
+    # null: no target for that clock (a policy keeps at least one target).
     respond_minutes: Minutes | None = None
     resolve_minutes: Minutes | None = None
-    use_preferred_window: bool | None = None
-    calendar_id: Annotated[int, Field(gt=0, lt=2**31)] | None = None
-    pause_on: list[HoldReason] | None = None
-    escalate_after_minutes: Minutes | None = None
-    active: bool | None = None
+    use_preferred_window: bool = omittable()
+    calendar_id: Annotated[int, Field(gt=0, lt=2**31)] = omittable()
+    pause_on: list[HoldReason] = omittable()
+    escalate_after_minutes: Minutes = omittable()
+    active: bool = omittable()
 
 
 class PolicyRead(BaseModel):

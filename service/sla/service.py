@@ -107,19 +107,15 @@ def update_calendar(
     session: Session, principal: Principal, calendar: Calendar, data: CalendarUpdate
 ) -> Calendar:
     require_editor(principal)
-    changes = data.model_dump(exclude_unset=True)
-    if "name" in changes and data.name is None:
-        raise _invalid("name", "a calendar keeps a name")
+    changes = data.model_dump(exclude_unset=True)  # null was refused where not allowed
     if "hours" in changes:
-        if data.hours is None:
-            raise _invalid("hours", "a calendar keeps its hours")
         calendar.hours = data.hours.model_dump()
         _ensure_works(calendar)
-    if data.name is not None:
+    if "name" in changes:
         calendar.name = data.name
     if "timezone" in changes:
         calendar.timezone = data.timezone
-    if data.official_holidays is not None:
+    if "official_holidays" in changes:
         calendar.official_holidays = data.official_holidays
     calendar.updated_at = utcnow()
     session.flush()
@@ -277,10 +273,7 @@ def update_policy(
     session: Session, principal: Principal, policy: SlaPolicy, data: PolicyUpdate
 ) -> SlaPolicy:
     require_editor(principal)
-    changes: dict[str, Any] = data.model_dump(exclude_unset=True)
-    for field in ("name", "calendar_id", "escalate_after_minutes", "active", "pause_on"):
-        if field in changes and changes[field] is None:
-            raise _invalid(field, "cannot be null")
+    changes: dict[str, Any] = data.model_dump(exclude_unset=True)  # null refused by the schema
     _check_references(session, changes.get("calendar_id"), None)
     for field, value in changes.items():
         if field == "pause_on":
@@ -307,8 +300,8 @@ def list_escalations(
     session: Session,
     principal: Principal,
     *,
-    level: int | None,
-    clock: str | None,
+    levels: Sequence[int] = (),
+    clocks: Sequence[str] = (),
     cursor: str | None,
     limit: int,
 ) -> tuple[Sequence[SlaEscalation], str | None]:
@@ -323,10 +316,10 @@ def list_escalations(
     )
     if principal.role == Role.provider_staff:
         query = query.where(SlaEscalation.organization_id == principal.organization_id)
-    if level is not None:
-        query = query.where(SlaEscalation.level == level)
-    if clock is not None:
-        query = query.where(SlaEscalation.clock == clock)
+    if levels:  # any of them; none given: all
+        query = query.where(SlaEscalation.level.in_(levels))
+    if clocks:
+        query = query.where(SlaEscalation.clock.in_(clocks))
     if cursor:
         query = query.where(SlaEscalation.id < decode_cursor("e", cursor))
     rows = session.scalars(query.order_by(SlaEscalation.id.desc()).limit(limit + 1)).all()

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import pydantic_core
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response
+from pydantic import Field, StringConstraints
 from sqlalchemy.orm import Session
 
 from service.auth import CurrentPrincipal, Principal
@@ -58,10 +59,13 @@ from service.tickets.schemas import (
     TicketRead,
 )
 from service.tickets.serialize import etag, json_response, page_response, ticket_dict
+from service.validation import MULTI_VALUED, Several
 
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"], route_class=CommitInRoute)
 
 TicketId = Annotated[int, Path(gt=0, lt=2**63)]
+ObjectId = Annotated[int, Field(gt=0, lt=2**31)]
+CategoryCode = Annotated[str, StringConstraints(max_length=64, pattern=r"^[a-z_]+(\.[a-z_]+)*$")]
 
 
 def _check_if_match(ticket: Ticket, if_match: str | None) -> None:
@@ -169,13 +173,16 @@ def create_ticket(
 def list_tickets(
     principal: CurrentPrincipal,
     session: SessionDep,
-    status: Annotated[list[Status] | None, Query()] = None,
-    kind: TicketKind | None = None,
-    category: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z_]+(\.[a-z_]+)*$")] = None,
-    community_id: Annotated[int | None, Query(gt=0, lt=2**31)] = None,
-    organization_id: Annotated[int | None, Query(gt=0, lt=2**31)] = None,
-    assignee_id: Annotated[int | None, Query(gt=0, lt=2**31)] = None,
-    priority: Priority | None = None,
+    status: Annotated[Several[Status] | None, Query(description=MULTI_VALUED)] = None,
+    kind: Annotated[Several[TicketKind] | None, Query(description=MULTI_VALUED)] = None,
+    category: Annotated[
+        Several[CategoryCode] | None,
+        Query(description="a code matches itself and the codes below it; " + MULTI_VALUED),
+    ] = None,
+    community_id: Annotated[Several[ObjectId] | None, Query(description=MULTI_VALUED)] = None,
+    organization_id: Annotated[Several[ObjectId] | None, Query(description=MULTI_VALUED)] = None,
+    assignee_id: Annotated[Several[ObjectId] | None, Query(description=MULTI_VALUED)] = None,
+    priority: Annotated[Several[Priority] | None, Query(description=MULTI_VALUED)] = None,
     created_from: dt.datetime | None = None,
     created_to: dt.datetime | None = None,
     breached: bool | None = None,
@@ -194,13 +201,13 @@ def list_tickets(
                 errors=[FieldError(field=name, message="no ticket was or will be filed then")],
             )
     filters = service.TicketFilters(
-        status=tuple(status or ()),
-        kind=kind,
-        category=category,
-        community_id=community_id,
-        organization_id=organization_id,
-        assignee_id=assignee_id,
-        priority=priority,
+        status=_values(status),
+        kind=_values(kind),
+        category=_values(category),
+        community_id=_values(community_id),
+        organization_id=_values(organization_id),
+        assignee_id=_values(assignee_id),
+        priority=_values(priority),
         created_from=created_from,
         created_to=created_to,
         breached=breached,
@@ -216,6 +223,11 @@ def list_tickets(
         head = page.feed_head
         feed_cursor = head_cursor(session) if head is None else _feed_cursor(session, head)
     return page_response(page.items, page.next_cursor, feed_cursor)
+
+
+def _values(values: list[Any] | None) -> tuple[Any, ...]:
+    # Sorted and without repeats: the filters are the key of a cached statement.
+    return tuple(sorted(set(values or ())))
 
 
 def _feed_cursor(session: Session, head: int) -> str:

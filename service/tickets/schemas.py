@@ -16,7 +16,16 @@ from service.enums import (
     Status,
     TicketKind,
 )
-from service.validation import Name, Note, Phone, ReadModel, ShortText, StrictModel, text
+from service.validation import (
+    Name,
+    Note,
+    Phone,
+    ReadModel,
+    ShortText,
+    StrictModel,
+    omittable,
+    text,
+)
 
 CategoryCode = Annotated[str, StringConstraints(pattern=r"^[a-z_]+(\.[a-z_]+)*$", max_length=64)]
 AttachmentId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
@@ -112,8 +121,8 @@ class RejectBody(StrictModel):
 class ReclassifyBody(StrictModel):
     """A dispatcher or admin corrects the priority or category; the SLA clocks follow."""
 
-    priority: Priority | None = None
-    category: text(64, 1) | None = None  # type: ignore[valid-type]
+    priority: Priority = omittable()
+    category: text(64, 1) = omittable()  # type: ignore[valid-type]
     reason: Note | None = None  # type: ignore[valid-type]
 
 

@@ -434,14 +434,15 @@ def _insert_ticket(session: Session, ticket: Ticket) -> None:
 
 @dataclass(frozen=True)
 class TicketFilters:
-    # A tuple: the filters are part of the cache key of the page's statement.
+    # Tuples (any of the values; empty: no filter): the filters are part of the
+    # cache key of the page's statement.
     status: tuple[Status, ...] = ()
-    kind: TicketKind | None = None
-    category: str | None = None
-    community_id: int | None = None
-    organization_id: int | None = None
-    assignee_id: int | None = None
-    priority: Priority | None = None
+    kind: tuple[TicketKind, ...] = ()
+    category: tuple[str, ...] = ()
+    community_id: tuple[int, ...] = ()
+    organization_id: tuple[int, ...] = ()
+    assignee_id: tuple[int, ...] = ()
+    priority: tuple[Priority, ...] = ()
     created_from: dt.datetime | None = None
     created_to: dt.datetime | None = None
     breached: bool | None = None
@@ -532,23 +533,26 @@ def _page_query(
         .join(Category, Category.id == Ticket.category_id)
         .where(visible(principal, Ticket))
     )
-    if filters.status:
-        # Equalities, not IN: an expanding IN is rendered per execution.
-        query = query.where(or_(*(Ticket.status == status for status in filters.status)))
-    if filters.kind:
-        query = query.where(Ticket.kind == filters.kind)
-    if filters.category:
-        query = query.where(
-            or_(Category.code == filters.category, Category.code.startswith(filters.category + "."))
-        )
-    for column, value in (
+    # Equalities, not IN: an expanding IN is rendered per execution.
+    for column, values in (
+        (Ticket.status, filters.status),
+        (Ticket.kind, filters.kind),
         (Ticket.community_id, filters.community_id),
         (Ticket.organization_id, filters.organization_id),
         (Ticket.assignee_id, filters.assignee_id),
         (Ticket.priority, filters.priority),
     ):
-        if value is not None:
-            query = query.where(column == value)
+        if values:
+            query = query.where(or_(*(column == value for value in values)))
+    if filters.category:
+        query = query.where(
+            or_(
+                *(
+                    or_(Category.code == code, Category.code.startswith(code + "."))
+                    for code in filters.category
+                )
+            )
+        )
     if filters.created_from:
         query = query.where(Ticket.created_at >= filters.created_from)
     if filters.created_to:

@@ -44,9 +44,12 @@ def free_port() -> int:
 class ServerProcess:
     """`python -m service serve` in a process (and process group) of its own."""
 
-    def __init__(self, database_url: str, name: str, **settings: str) -> None:
+    def __init__(
+        self, database_url: str, name: str, *, args: Sequence[str] = (), **settings: str
+    ) -> None:
         self.database_url = database_url
         self.name = name
+        self.args = list(args)  # more of `serve`'s options, e.g. --migrate
         self.settings = settings
         self.process: subprocess.Popen[bytes] | None = None
         self.port = 0
@@ -77,7 +80,7 @@ class ServerProcess:
             with self.log_path.open("ab") as log:
                 self.process = subprocess.Popen(
                     [sys.executable, "-m", "service", "serve", "--host", "127.0.0.1"]
-                    + ["--port", str(self.port), "--log-level", "warning"],
+                    + ["--port", str(self.port), "--log-level", "warning", *self.args],
                     cwd=self.directory,
                     env=self._env(),
                     stdin=subprocess.DEVNULL,

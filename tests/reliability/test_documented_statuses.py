@@ -399,6 +399,11 @@ def conflict(scene: Scene, label: str) -> Response | None:
         return scene.send(label, w.province_admin, body={**scene.body(label), "code": "repair"})
     if label == "POST /v1/organizations":  # company's credit code, again
         return scene.send(label, w.province_admin)
+    if label == "PATCH /v1/organizations/{organization_id}":  # another's credit code
+        return scene.send(label, w.province_admin, body={"credit_code": "91653101MA78A1B2CN"})
+    if label == "PATCH /v1/communities/{community_id}":  # one with tickets keeps its county
+        scene.ticket()
+        return scene.send(label, w.province_admin, body={"region_id": w.shayibake})
     if label == "POST /v1/tickets":
         return _idempotency_key_in_flight(scene, label)
     action = path.rsplit("/", 1)[-1]
