@@ -1,0 +1,47 @@
+"""/readyz is public: a flood of it must not cost the database (or the migration
+scripts' parsing) once a call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from service import health
+
+
+def test_readyz_answers_a_flood_from_one_check_a_second(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(health.time, "monotonic", lambda: now[0])
+    statements: list[str] = []
+    engine = client.app.state.engine
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        first = client.get("/readyz")
+        assert first.status_code == 200 and first.json()["status"] == "ready"
+        checked = len(statements)
+        assert checked >= 1
+        for _ in range(50):
+            again = client.get("/readyz")
+            assert again.status_code == 200 and again.json() == first.json()
+        assert len(statements) == checked  # the flood cost nothing
+
+        now[0] += health.READY_TTL_SECONDS
+        assert client.get("/readyz").status_code == 200
+        assert len(statements) == 2 * checked  # a second later: checked again
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def test_the_migration_scripts_are_read_once() -> None:
+    health._heads.cache_clear()
+    health._heads()
+    health._heads()
+    assert health._heads.cache_info().misses == 1
