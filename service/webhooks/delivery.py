@@ -37,6 +37,7 @@ from service.config import Settings
 from service.db import begin_write, utcnow
 from service.feed.service import _EVENT_COLUMNS, _TICKET_COLUMNS, event_dict
 from service.jobs import JobContext, job
+from service.tickets.actors import with_actor
 from service.tickets.models import Ticket, TicketEvent
 from service.webhooks import signing
 from service.webhooks.models import (
@@ -113,28 +114,31 @@ def claim(engine: Engine, settings: Settings, now: dt.datetime) -> list[Claimed]
             .values(attempts=WebhookDelivery.attempts + 1, lease_until=now + lease_for(settings))
         )
         rows = session.execute(
-            select(
-                WebhookDelivery.id.label("delivery_id"),
-                WebhookDelivery.attempts.label("attempt"),
-                WebhookSubscription.url,
-                WebhookSubscription.secret,
-                WebhookSubscription.active,
-                *_EVENT_COLUMNS,
-                *_TICKET_COLUMNS,
-                Category.code.label("category_code"),
-            )
-            .select_from(WebhookDelivery)
-            .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
-            .join(TicketEvent, TicketEvent.id == WebhookDelivery.event_id)
-            .outerjoin(
-                Ticket,
-                and_(
-                    Ticket.id == TicketEvent.ticket_id,
-                    Ticket.organization_id == WebhookDelivery.organization_id,
-                ),
-            )
-            .outerjoin(Category, Category.id == Ticket.category_id)
-            .where(WebhookDelivery.id.in_(ids))
+            with_actor(
+                select(
+                    WebhookDelivery.id.label("delivery_id"),
+                    WebhookDelivery.attempts.label("attempt"),
+                    WebhookSubscription.url,
+                    WebhookSubscription.secret,
+                    WebhookSubscription.active,
+                    *_EVENT_COLUMNS,
+                    *_TICKET_COLUMNS,
+                    Category.code.label("category_code"),
+                )
+                .select_from(WebhookDelivery)
+                .join(
+                    WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id
+                )
+                .join(TicketEvent, TicketEvent.id == WebhookDelivery.event_id)
+                .outerjoin(
+                    Ticket,
+                    and_(
+                        Ticket.id == TicketEvent.ticket_id,
+                        Ticket.organization_id == WebhookDelivery.organization_id,
+                    ),
+                )
+                .outerjoin(Category, Category.id == Ticket.category_id)
+            ).where(WebhookDelivery.id.in_(ids))
         ).all()
         gone = [row.delivery_id for row in rows if not row.active]
         if gone:  # the subscription was deleted after the event: nothing to deliver to
@@ -152,7 +156,8 @@ def claim(engine: Engine, settings: Settings, now: dt.datetime) -> list[Claimed]
             secret=row.secret,
             event_id=row.id,
             event_type=row.type,
-            body=pydantic_core.to_json(event_dict(row)),
+            # The delivery's organisation is the event's (the outbox trigger's).
+            body=pydantic_core.to_json(event_dict(row, row.organization_id)),
         )
         for row in rows
         if row.active
