@@ -162,7 +162,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
     import signal
 
     from service.db import make_engine
+    from service.feed.notify import FeedHub, PgListener, install_commit_hook
     from service.jobs.runner import run_due, run_forever
+    from service.jobs.wake import Wakeup
 
     settings = get_settings()
     engine = make_engine(settings)
@@ -177,7 +179,21 @@ def cmd_worker(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await run_forever(engine, settings, stop)
+        # Woken like the runner inside `serve`: by the jobs' own commits of events,
+        # by NOTIFY on PostgreSQL, and on SQLite by the other processes' commits.
+        wakeup = Wakeup()
+        hub = FeedHub()
+        hub.bind(loop)
+        hub.on_notify(wakeup.wake)
+        install_commit_hook()
+        listener = None if settings.is_sqlite else PgListener(engine.url, hub)
+        if listener is not None:
+            listener.start()
+        try:
+            await run_forever(engine, settings, stop, wakeup, watch_sqlite=settings.is_sqlite)
+        finally:
+            if listener is not None:
+                await listener.stop()
 
     asyncio.run(main())
     engine.dispose()

@@ -289,13 +289,17 @@ def deliver_due(
     max_batches: int = 5,
 ) -> int:
     """Attempt what is due, a batch at a time; how many attempts were made."""
+    claimed = claim(engine, settings, now or utcnow())
+    if not claimed:
+        return 0  # no HTTP client, no threads: most turns end here
     allow = AllowList.parse(settings.webhook_allow_targets)
     attempts = 0
     with http_client(settings) as client, ThreadPoolExecutor(PARALLEL) as pool:
-        for _batch in range(max_batches):
-            claimed = claim(engine, settings, now or utcnow())
-            if not claimed:
-                break
+        for batch in range(max_batches):
+            if batch:
+                claimed = claim(engine, settings, now or utcnow())
+                if not claimed:
+                    break
             outcomes = list(pool.map(lambda c: attempt(client, c, allow), claimed))
             record_surely(engine, settings, outcomes)
             attempts += len(outcomes)
@@ -304,6 +308,31 @@ def deliver_due(
     return attempts
 
 
-@job("webhooks.deliver", every=dt.timedelta(seconds=1))
+def next_attempt_at(engine: Engine, now: dt.datetime) -> dt.datetime | None:
+    """When the earliest pending delivery not under a lease falls due (in the past:
+    a backlog). Deliveries leased by another deliverer are its business; if it
+    dies, they wait for the job's next regular turn."""
+    with engine.connect() as connection:
+        at = connection.scalar(
+            select(WebhookDelivery.next_attempt_at)
+            .where(
+                WebhookDelivery.status == DeliveryStatus.pending,
+                or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now),
+            )
+            .order_by(WebhookDelivery.next_attempt_at)
+            .limit(1)
+        )
+        connection.rollback()
+    return at
+
+
+# New deliveries wake the runner when their event commits (service.main: the
+# feed's wake-ups); retries are due when their backoff ends. The interval is
+# only the safety net for a wake-up that never came.
+@job("webhooks.deliver", every=dt.timedelta(minutes=1), on_wake=True)
 def deliver(context: JobContext) -> int:
-    return deliver_due(context.engine, context.settings, context.now)
+    attempts = deliver_due(context.engine, context.settings, context.now)
+    following = next_attempt_at(context.engine, context.now)
+    if following is not None:
+        context.run_again_by(following)
+    return attempts
