@@ -30,6 +30,10 @@ from sqlalchemy.orm import Session
 log = logging.getLogger("linli.feed")
 
 CHANNEL = "linli_feed"
+# SQLite has no NOTIFY: a process without the commit hook of the one that
+# commits (a `worker` beside `serve`) polls this, which moves whenever an event
+# commits (SQLite's single writer hands out ids in commit order).
+NEWEST_EVENT_SQL = "SELECT max(id) FROM ticket_event"
 # session.info key: organisations whose events this transaction wrote.
 FEED_ORGANIZATIONS = "linli_feed_organizations"
 

@@ -51,7 +51,7 @@ from service.config import Settings
 from service.db import utcnow
 from service.jobs import JOBS, Job, JobContext, catalog
 from service.jobs.models import JobLease
-from service.jobs.wake import SqliteCommits, Wakeup
+from service.jobs.wake import SqliteWatermark, Wakeup
 
 log = logging.getLogger("linli.jobs")
 
@@ -65,7 +65,7 @@ RETRY_SECONDS = 1.0
 # Woken passes start at most this often: under a stream of commits the woken
 # jobs run in batches, not once per commit.
 WAKE_MIN_SECONDS = 0.5
-# SQLite without NOTIFY (service.jobs.wake.SqliteCommits): how often to look.
+# SQLite without NOTIFY (service.jobs.wake.SqliteWatermark): how often to look.
 WATCH_SECONDS = 1.0
 # The runner's own connections (service.main): a turn's claim, its job's session
 # and, for the webhooks, the recording of what was delivered.
@@ -305,7 +305,7 @@ async def run_forever(
     stop: asyncio.Event,
     wakeup: Wakeup | None = None,
     *,
-    watch_sqlite: bool = False,
+    watch: SqliteWatermark | None = None,
     only: Iterable[str] | None = None,
 ) -> None:
     """The loop inside `serve` and `worker`: a pass over the due jobs, then sleep
@@ -314,50 +314,44 @@ async def run_forever(
     of waiting requests cannot hold up a turn. A pass that fails (a database
     blip) is tried again a second later.
 
-    `watch_sqlite`: also wake on other processes' commits to an SQLite database
-    (a `worker` beside `serve`, where no commit hook and no NOTIFY reach).
+    `watch`: also wake when it changes, looking every WATCH_SECONDS (SQLite: a
+    `worker` beside `serve`, where no commit hook and no NOTIFY reach).
     `only`: these jobs (tests)."""
     loop = asyncio.get_running_loop()
     wakeup = wakeup or Wakeup()
     wakeup.bind(loop)
-    watch = SqliteCommits(engine) if watch_sqlite and engine.dialect.name == "sqlite" else None
     last_woken_pass = -WAKE_MIN_SECONDS
-    try:
-        while not stop.is_set():
-            generation, woken_at = wakeup.generation, wakeup.at
-            if woken_at is not None:
-                # A burst of commits: let it gather (WAKE_MIN_SECONDS between woken passes).
-                gap = last_woken_pass + WAKE_MIN_SECONDS - loop.time()
-                if gap > 0:
-                    await wakeup.sleep(stop, gap, generation)
-                    continue
-                last_woken_pass = loop.time()
-            try:
-                done = await asyncio.to_thread(
-                    functools.partial(run_pass, engine, settings, only=only, woken_at=woken_at)
-                )
-            except Exception:  # a database blip must not end the loop
-                log.exception("job pass failed")
-                delay = RETRY_SECONDS
-            else:
-                if done.woken_served:
-                    wakeup.served(woken_at)
-                delay = (done.next_due - utcnow()).total_seconds()
-            delay = min(max(delay, 0.0), MAX_SLEEP_SECONDS)
-            if watch is None:
-                await wakeup.sleep(stop, delay, generation)
+    while not stop.is_set():
+        generation, woken_at = wakeup.generation, wakeup.at
+        if woken_at is not None:
+            # A burst of commits: let it gather (WAKE_MIN_SECONDS between woken passes).
+            gap = last_woken_pass + WAKE_MIN_SECONDS - loop.time()
+            if gap > 0:
+                await wakeup.sleep(stop, gap, generation)
                 continue
-            watch.rebase()  # this pass's own commits are not news
-            deadline = loop.time() + delay
-            while not stop.is_set():
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    break
-                if await wakeup.sleep(stop, min(remaining, WATCH_SECONDS), generation):
-                    break
-                if watch.changed():
-                    wakeup.wake()
-                    break
-    finally:
-        if watch is not None:
-            watch.close()
+            last_woken_pass = loop.time()
+        try:
+            done = await asyncio.to_thread(
+                functools.partial(run_pass, engine, settings, only=only, woken_at=woken_at)
+            )
+        except Exception:  # a database blip must not end the loop
+            log.exception("job pass failed")
+            delay = RETRY_SECONDS
+        else:
+            if done.woken_served:
+                wakeup.served(woken_at)
+            delay = (done.next_due - utcnow()).total_seconds()
+        delay = min(max(delay, 0.0), MAX_SLEEP_SECONDS)
+        if watch is None:
+            await wakeup.sleep(stop, delay, generation)
+            continue
+        deadline = loop.time() + delay
+        while not stop.is_set():
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            if await wakeup.sleep(stop, min(remaining, WATCH_SECONDS), generation):
+                break
+            if watch.changed():
+                wakeup.wake()
+                break

@@ -8,10 +8,10 @@ wake-up remembers when it came (`at`): a turn of the job that began after it
 has seen the work, so the instances that hear the same NOTIFY need not each
 run it (service.jobs.runner).
 
-SQLite has no NOTIFY. `SqliteCommits` lets a process that does not commit the
-events itself (`python -m service worker` beside `serve`) notice other
-processes' commits: `PRAGMA data_version` on a connection of its own changes
-whenever any other connection commits.
+SQLite has no NOTIFY. `SqliteWatermark` lets a process that does not commit
+the events itself (`python -m service worker` beside `serve`) notice other
+processes' commits: a cheap read once a second (the newest event's id) that
+changes when one commits.
 """
 
 from __future__ import annotations
@@ -79,32 +79,33 @@ class Wakeup:
         return self.generation != generation
 
 
-class SqliteCommits:
-    """Whether anyone committed to an SQLite database since `rebase`."""
+class SqliteWatermark:
+    """Whether another process committed work, on SQLite: a scalar read (say, the
+    newest event's id) on a connection of its own, compared with the last one.
 
-    def __init__(self, engine: Engine) -> None:
+    Not `PRAGMA data_version`, which moves on every commit of every connection,
+    the runner's own claims included: a woken turn would wake the next one."""
+
+    def __init__(self, engine: Engine, sql: str) -> None:
         database = engine.url.database
         if not database or database == ":memory:":
             raise ValueError("SQLite commits are watched on a database file")
         # timeout=0: never wait for a writer, just look again later.
         self._connection = sqlite3.connect(database, timeout=0, check_same_thread=False)
-        self._seen = self._version()
+        self._sql = sql
+        self._seen = self._read()
 
-    def _version(self) -> int | None:
+    def _read(self) -> object:
         try:
-            return int(self._connection.execute("PRAGMA data_version").fetchone()[0])
+            return self._connection.execute(self._sql).fetchone()
         except sqlite3.Error:
             return None
 
-    def rebase(self) -> None:
-        """Forget commits so far (the runner's own turn just made some)."""
-        self._seen = self._version()
-
     def changed(self) -> bool:
-        version = self._version()
-        if version is None or version == self._seen:
+        value = self._read()
+        if value is None or value == self._seen:
             return False
-        self._seen = version
+        self._seen = value
         return True
 
     def close(self) -> None:

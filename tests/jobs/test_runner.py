@@ -27,8 +27,8 @@ from service.db import utcnow
 from service.jobs import JOBS, Job
 from service.jobs.models import JobLease
 from service.jobs.runner import run_forever, run_pass
-from service.jobs.wake import Wakeup
-from tests.conftest import TEST_SECRET, build_world
+from service.jobs.wake import SqliteWatermark, Wakeup
+from tests.conftest import BACKEND, TEST_SECRET, build_world
 from tests.feed.helpers import file
 from tests.feed.live import live_database, serve
 from tests.webhooks.receiver import Receiver, running
@@ -119,6 +119,39 @@ def test_a_wakeup_runs_the_woken_jobs_at_once_and_only_them(
             assert _until(lambda turn=turn: len(woken) == turn, 5)
             assert woken[-1] - asked < 2.0
     assert len(hourly) == 1
+
+
+@pytest.mark.skipif(BACKEND != "sqlite", reason="PostgreSQL has NOTIFY")
+def test_on_sqlite_a_commit_during_a_turn_wakes_the_next_one(
+    live_engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process's commit that lands while a woken turn runs is seen after it
+    (a watermark, not "anything changed since my turn": that forgot it)."""
+    starts: list[float] = []
+
+    def run(_context: Any) -> int:
+        starts.append(time.monotonic())
+        if len(starts) == 2:  # the second turn: "serve" commits meanwhile
+            with live_engine.begin() as connection:
+                connection.execute(
+                    JobLease.__table__.insert().values(name="test.marker", next_run_at=utcnow())
+                )
+        return 1
+
+    monkeypatch.setitem(
+        JOBS,
+        "test.woken",
+        Job(name="test.woken", every=dt.timedelta(hours=1), run=run, on_wake=True),
+    )
+    watch = SqliteWatermark(live_engine, "SELECT count(*) FROM job_lease")
+    try:
+        with runner(live_engine, settings, ["test.woken"], watch=watch):
+            assert _until(lambda: len(starts) == 1, 10)
+            # Its first turn made a job_lease row: that is news too.
+            assert _until(lambda: len(starts) == 2, 5)
+            assert _until(lambda: len(starts) == 3, 5)
+    finally:
+        watch.close()
 
 
 def test_instances_woken_together_take_one_turn_between_them(
