@@ -1,8 +1,9 @@
 """What an idle server costs: CPU time of one `python -m service serve` (with
-its periodic jobs) over a quiet minute, on a fresh migrated database.
+its periodic jobs), or of `python -m service worker`, over a quiet minute, on a
+fresh migrated database.
 
     .venv/bin/python bench/idle.py [--backends sqlite,postgres] [--seconds 60]
-                                   [--source DIR]
+                                   [--source DIR] [--command serve|worker]
 
 The process's utime + stime (/proc/PID/stat) are read after it has settled
 (its first pass of jobs done) and again `--seconds` later; the difference over
@@ -41,7 +42,7 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
-def measure(url: str, source: Path, seconds: float, settle: float) -> float:
+def measure(url: str, source: Path, seconds: float, settle: float, command: str) -> float:
     port = free_port()
     env = {
         **os.environ,
@@ -49,14 +50,13 @@ def measure(url: str, source: Path, seconds: float, settle: float) -> float:
         "LINLI_JWT_SECRET": BENCH_SECRET,
         "PYTHONPATH": str(source),
     }
+    arguments = ["--port", str(port), "--log-level", "warning"] if command == "serve" else []
     server = subprocess.Popen(
-        [sys.executable, "-m", "service", "serve", "--port", str(port), "--log-level", "warning"],
-        env=env,
-        cwd=source,
+        [sys.executable, "-m", "service", command, *arguments], env=env, cwd=source
     )
     try:
         deadline = time.monotonic() + 30
-        while True:
+        while command == "serve":
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                     break
@@ -85,6 +85,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--settle", type=float, default=10)
     parser.add_argument("--source", type=Path, default=ROOT)
+    parser.add_argument("--command", choices=["serve", "worker"], default="serve")
     parser.add_argument(
         "--pg-url",
         default=os.environ.get(
@@ -94,9 +95,9 @@ def main() -> int:
     args = parser.parse_args()
     for backend in args.backends.split(","):
         url = fresh_database(backend, args.pg_url, "linli_bench_idle")
-        share = measure(url, args.source.resolve(), args.seconds, args.settle)
+        share = measure(url, args.source.resolve(), args.seconds, args.settle, args.command)
         print(
-            f"{backend:9} {args.source}: {share * 100:.2f}% of a core "
+            f"{backend:9} {args.command} {args.source}: {share * 100:.2f}% of a core "
             f"({share * args.seconds:.2f} s CPU in {args.seconds:.0f} s idle)",
             flush=True,
         )
