@@ -10,7 +10,7 @@
   or a temporary SQLite file) with N property companies, each serving one of N
   communities, written straight through the ORM (seconds, not minutes of POSTs).
 * One `python -m service serve` worker, with its periodic jobs (webhook delivery
-  every second), webhooks allowed to 127.0.0.0/8 and a 1 s backoff base so that
+  as events commit), webhooks allowed to 127.0.0.0/8 and a 1 s backoff base so that
   retries finish within the run.
 * Every company's dispatcher long-polls `GET /v1/feed?wait=25` on a connection of
   its own, following `next_cursor` and recording each event id it receives.

@@ -228,7 +228,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
     import signal
 
     from service.db import make_engine
+    from service.feed.notify import NEWEST_EVENT_SQL, FeedHub, PgListener, install_commit_hook
     from service.jobs.runner import run_due, run_forever
+    from service.jobs.wake import SqliteWatermark, Wakeup
     from service.sla.official import log_coverage
 
     settings = get_settings()
@@ -245,7 +247,26 @@ def cmd_worker(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await run_forever(engine, settings, stop)
+        # Woken like the runner inside `serve`: by the jobs' own commits of events,
+        # by NOTIFY on PostgreSQL, and on SQLite by a new event's id (polled).
+        wakeup = Wakeup()
+        hub = FeedHub()
+        hub.bind(loop)
+        hub.on_notify(wakeup.wake)
+        install_commit_hook()
+        listener = watch = None
+        if settings.is_sqlite:
+            watch = SqliteWatermark(engine, NEWEST_EVENT_SQL)
+        else:
+            listener = PgListener(engine.url, hub)
+            listener.start()
+        try:
+            await run_forever(engine, settings, stop, wakeup, watch=watch)
+        finally:
+            if listener is not None:
+                await listener.stop()
+            if watch is not None:
+                watch.close()
 
     asyncio.run(main())
     engine.dispose()

@@ -20,16 +20,20 @@ import asyncio
 import contextlib
 import logging
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 log = logging.getLogger("linli.feed")
 
 CHANNEL = "linli_feed"
+# SQLite has no NOTIFY: a process without the commit hook of the one that
+# commits (a `worker` beside `serve`) polls this, which moves whenever an event
+# commits (SQLite's single writer hands out ids in commit order).
+NEWEST_EVENT_SQL = "SELECT max(id) FROM ticket_event"
 # session.info key: organisations whose events this transaction wrote.
 FEED_ORGANIZATIONS = "linli_feed_organizations"
 
@@ -43,7 +47,13 @@ class FeedHub:
         self._events: dict[int, asyncio.Event] = {}
         # Shutting down: long-polls answer what they have at once.
         self.closing = False
+        # Called (on the loop) at every wake-up, whichever organisation: the job
+        # runner's, so that a webhook delivery starts when its event commits.
+        self._listeners: list[Callable[[], None]] = []
         _HUBS.add(self)
+
+    def on_notify(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         if loop is not self._loop:
@@ -78,6 +88,8 @@ class FeedHub:
             waker = self._events.pop(organization_id, None)
             if waker is not None:
                 waker.set()
+        for listener in self._listeners:
+            listener()
 
     def close(self) -> None:
         """The process is stopping: every long-poll answers now (an empty page
@@ -111,6 +123,15 @@ def _after_commit(session: Session) -> None:
 
 def _after_rollback(session: Session) -> None:
     session.info.pop(FEED_ORGANIZATIONS, None)
+
+
+def announce(session: Session, organization_id: int) -> None:
+    """After this transaction commits, wake what waits on the organisation (its
+    long-polls, and through the hubs' listeners the job runner) without an event:
+    in this process by the commit hook, elsewhere by a NOTIFY (sent at commit)."""
+    session.info.setdefault(FEED_ORGANIZATIONS, set()).add(organization_id)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_notify(CHANNEL, str(organization_id))))
 
 
 def install_commit_hook() -> None:

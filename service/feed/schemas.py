@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from service.enums import Status
-from service.tickets.schemas import TicketRead
+from service.tickets.schemas import EventActor, TicketRead
 
 
 class FeedEvent(BaseModel):
@@ -17,6 +17,8 @@ class FeedEvent(BaseModel):
     ticket_id: int
     created_at: dt.datetime
     actor_id: int | None
+    # Who did it as the organisation may see it (added in issue 14; see EventActor).
+    actor: EventActor
     from_status: Status | None
     to_status: Status | None
     organization_id: int | None

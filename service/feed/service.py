@@ -35,6 +35,7 @@ from service.enums import Role
 from service.errors import AppError, Forbidden
 from service.feed import cursor as cursors
 from service.feed.cursor import FeedPosition
+from service.tickets.actors import Reader, actor_dict, with_actor
 from service.tickets.models import Ticket, TicketEvent
 from service.tickets.serialize import ticket_dict
 
@@ -131,15 +132,16 @@ def _event_data(row: Any) -> dict[str, Any]:
     return data
 
 
-def event_dict(row: Any) -> dict[str, Any]:
-    """A feed event (also a webhook's body): the timeline event and the ticket
-    as the organisation sees it now (null once the ticket is no longer theirs)."""
+def event_dict(row: Any, organization_id: int) -> dict[str, Any]:
+    """A feed event (also a webhook's body): the timeline event, its actor and the
+    ticket as the organisation sees it now (null once the ticket is no longer theirs)."""
     return {
         "id": row.id,
         "type": row.type,
         "ticket_id": row.ticket_id,
         "created_at": row.created_at,
         "actor_id": row.actor_id,
+        "actor": actor_dict(Reader.organization(organization_id), row),
         "from_status": row.from_status,
         "to_status": row.to_status,
         "organization_id": row.organization_id,
@@ -153,7 +155,7 @@ def event_dict(row: Any) -> dict[str, Any]:
 
 def events_query(organization_id: int) -> Any:
     """Events of one organisation with the ticket, joined only while it is still theirs."""
-    return (
+    return with_actor(
         select(*_EVENT_COLUMNS, *_TICKET_COLUMNS, Category.code.label("category_code"))
         .select_from(TicketEvent)
         .outerjoin(
@@ -161,8 +163,7 @@ def events_query(organization_id: int) -> Any:
             and_(Ticket.id == TicketEvent.ticket_id, Ticket.organization_id == organization_id),
         )
         .outerjoin(Category, Category.id == Ticket.category_id)
-        .where(TicketEvent.organization_id == organization_id)
-    )
+    ).where(TicketEvent.organization_id == organization_id)
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,7 @@ def read_page(
     retention window without one), in one query."""
     page = read_rows(session, organization_id, cursor, limit=limit, retention=retention, now=now)
     return FeedPage(
-        events=[event_dict(row) for row in page.rows],
+        events=[event_dict(row, organization_id) for row in page.rows],
         next_cursor=page.next_cursor,
         has_more=page.has_more,
         pending=page.pending,

@@ -110,11 +110,11 @@ class _Window:
         )
 
 
-def _entry(row: Any) -> Entry:
+def _entry(row: Any, organization_id: int) -> Entry:
     return (
         (row.xid, row.id),
         int(row.created_at.timestamp()),
-        pydantic_core.to_json(event_dict(row)),
+        pydantic_core.to_json(event_dict(row, organization_id)),
     )
 
 
@@ -132,7 +132,7 @@ def _tail(session: Session, organization_id: int) -> tuple[Key, list[Entry]]:
     if len(rows) > WINDOW_EVENTS:
         start = (rows[0].xid, rows[0].id)
         rows = rows[1:]
-    return start, [_entry(row) for row in rows]
+    return start, [_entry(row, organization_id) for row in rows]
 
 
 def _after(
@@ -143,7 +143,7 @@ def _after(
     entries: list[Entry] = []
     while True:
         page = read_rows(session, organization_id, cursor, limit=REFRESH_BATCH, retention=retention)
-        entries += [_entry(row) for row in page.rows]
+        entries += [_entry(row, organization_id) for row in page.rows]
         if not page.has_more:
             return entries, page.pending
         cursor = page.next_cursor

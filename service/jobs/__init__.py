@@ -6,6 +6,12 @@ job's turn with a lease row in the database, so that each turn runs on one
 instance only; the job itself must still be safe to re-run after a crash
 (conditional UPDATEs, unique keys), because a lease can expire mid-work.
 Modules that define jobs are listed in `service.jobs.catalog`.
+
+A job's next turn is `every` after this one began, or sooner if the turn
+says so (`context.run_again_by(at)`: a retry that falls due earlier). A job
+registered with `on_wake=True` also runs as soon as the runner is woken
+(`service.jobs.wake`; the composition root wakes it when events commit), so its
+`every` is only a safety net.
 """
 
 from __future__ import annotations
@@ -32,6 +38,13 @@ class JobContext:
     settings: Settings
     now: dt.datetime
     started: float = field(default_factory=time.monotonic)
+    # Instants by which the job wants its next turn (run_again_by).
+    sooner: list[dt.datetime] = field(default_factory=list, init=False, repr=False)
+
+    def run_again_by(self, at: dt.datetime) -> None:
+        """Have the next turn no later than `at` (it may be sooner than `every`;
+        in the past: at once)."""
+        self.sooner.append(at)
 
     def more_time(self) -> bool:
         """Whether the turn may start another batch."""
@@ -50,16 +63,20 @@ class Job:
     name: str
     every: dt.timedelta
     run: Callable[[JobContext], int]
+    # Run at once when the runner is woken (work was just committed).
+    on_wake: bool = False
 
 
 JOBS: dict[str, Job] = {}
 
 
-def job(name: str, *, every: dt.timedelta) -> Callable[[Callable[[JobContext], int]], Callable]:
+def job(
+    name: str, *, every: dt.timedelta, on_wake: bool = False
+) -> Callable[[Callable[[JobContext], int]], Callable]:
     def register(run: Callable[[JobContext], int]) -> Callable[[JobContext], int]:
         if name in JOBS:
             raise ValueError(f"job {name!r} registered twice")
-        JOBS[name] = Job(name=name, every=every, run=run)
+        JOBS[name] = Job(name=name, every=every, run=run, on_wake=on_wake)
         return run
 
     return register

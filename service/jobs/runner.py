@@ -1,8 +1,9 @@
 """Run due jobs, each turn on exactly one instance.
 
-Every instance (each `serve` process, each `python -m service worker`) ticks
-once a second and, for each registered job, tries to take its turn with one
-conditional UPDATE on the job's lease row:
+Every instance (each `serve` process, each `python -m service worker`) looks
+at the schedule (one SELECT of `job_lease`), sleeps until the earliest due
+turn (or until woken: `service.jobs.wake`), and for each due job tries to
+take its turn with one conditional UPDATE on the job's lease row:
 
     UPDATE job_lease SET leased_until = now + lease, leased_by = me
      WHERE name = :job AND next_run_at <= now
@@ -15,19 +16,30 @@ IMMEDIATE, one writer at a time: one winner. The winner runs the job, then
 sets the next turn and clears the lease. If it dies mid-turn, the lease runs
 out and another instance takes the turn; jobs are written to be re-runnable
 (conditional updates, unique keys), so a repeated turn does no work twice.
+
+A woken job (`on_wake`) is due even before `next_run_at` if its last turn
+began before the wake-up (`last_started_at < woken_at`): a turn that began
+after the wake-up has seen the work, so instances that hear the same NOTIFY
+mostly share one turn (one that heard it later than another began may take a
+second, which finds nothing left to do: never fewer turns than needed).
+
+An idle instance does nothing between turns: no tick, no query (it used to
+wake every second and claim each job in a write transaction to find that
+nothing was due).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
+import functools
 import logging
 import os
 import socket
 import time
 import traceback
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -39,11 +51,22 @@ from service.config import Settings
 from service.db import utcnow
 from service.jobs import JOBS, Job, JobContext, catalog
 from service.jobs.models import JobLease
+from service.jobs.wake import SqliteWatermark, Wakeup
 
 log = logging.getLogger("linli.jobs")
 
 LEASE = dt.timedelta(minutes=5)
-TICK_SECONDS = 1.0
+# The longest an instance sleeps without looking at the schedule: a turn that
+# another instance moved, or a wake-up that was lost, waits no longer than this.
+MAX_SLEEP_SECONDS = 60.0
+# A wake-up that found its job's turn held by another instance (a turn that began
+# before the wake-up) looks again this soon; so does a pass that failed.
+RETRY_SECONDS = 1.0
+# Woken passes start at most this often: under a stream of commits the woken
+# jobs run in batches, not once per commit.
+WAKE_MIN_SECONDS = 0.5
+# SQLite without NOTIFY (service.jobs.wake.SqliteWatermark): how often to look.
+WATCH_SECONDS = 1.0
 # The runner's own connections (service.main): a turn's claim, its job's session
 # and, for the webhooks, the recording of what was delivered.
 JOBS_POOL = (3, 0)
@@ -72,13 +95,55 @@ def _ensure_rows(engine: Engine, jobs: Iterable[Job], now: dt.datetime) -> None:
         connection.commit()
 
 
-def _claim(engine: Engine, job: Job, now: dt.datetime, owner: str) -> bool:
+@dataclass(frozen=True)
+class _Slot:
+    """A job's row of `job_lease`, as read."""
+
+    next_run_at: dt.datetime
+    leased_until: dt.datetime | None
+    last_started_at: dt.datetime | None
+
+    def free(self, now: dt.datetime) -> bool:
+        return self.leased_until is None or self.leased_until < now
+
+    def owes(self, woken_at: dt.datetime | None) -> bool:
+        """Whether no turn has begun since the wake-up."""
+        return woken_at is not None and (
+            self.last_started_at is None or self.last_started_at < woken_at
+        )
+
+    def due(self, now: dt.datetime, woken_at: dt.datetime | None) -> bool:
+        return self.free(now) and (self.next_run_at <= now or self.owes(woken_at))
+
+
+def _schedule(engine: Engine, jobs: Iterable[Job]) -> dict[str, _Slot]:
+    """One read, no lock: which turns look due. The claim decides."""
+    names = [job.name for job in jobs]
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(
+                JobLease.name,
+                JobLease.next_run_at,
+                JobLease.leased_until,
+                JobLease.last_started_at,
+            ).where(JobLease.name.in_(names))
+        ).all()
+        connection.rollback()
+    return {row.name: _Slot(row.next_run_at, row.leased_until, row.last_started_at) for row in rows}
+
+
+def _claim(
+    engine: Engine, job: Job, now: dt.datetime, owner: str, woken_at: dt.datetime | None = None
+) -> bool:
+    due = JobLease.next_run_at <= now
+    if woken_at is not None:
+        due = due | JobLease.last_started_at.is_(None) | (JobLease.last_started_at < woken_at)
     with _begin(engine) as connection:
         claimed = connection.execute(
             update(JobLease)
             .where(
                 JobLease.name == job.name,
-                JobLease.next_run_at <= now,
+                due,
                 (JobLease.leased_until.is_(None)) | (JobLease.leased_until < now),
             )
             .values(leased_until=now + LEASE, leased_by=owner, last_started_at=now)
@@ -94,6 +159,7 @@ def _release(
     owner: str,
     result: int | None,
     error: str | None,
+    sooner: Iterable[dt.datetime] = (),
 ) -> None:
     finished = utcnow()
     with _begin(engine) as connection:
@@ -101,7 +167,7 @@ def _release(
             update(JobLease)
             .where(JobLease.name == job.name, JobLease.leased_by == owner)
             .values(
-                next_run_at=started + job.every,
+                next_run_at=min([started + job.every, *sooner]),
                 leased_until=None,
                 leased_by=None,
                 last_finished_at=finished,
@@ -111,6 +177,16 @@ def _release(
             )
         )
         connection.commit()
+
+
+@dataclass(frozen=True)
+class Pass:
+    """What one pass over the jobs did, and when the instance should look again."""
+
+    done: dict[str, int]
+    next_due: dt.datetime
+    # No woken job still owes a turn since the wake-up (one began after it).
+    woken_served: bool
 
 
 def run_due(
@@ -124,24 +200,76 @@ def run_due(
     """Take and run every job whose turn is due; return what each did.
 
     `now` is the instant the jobs judge by (tests pass a future one)."""
+    return run_pass(engine, settings, now, owner=owner, only=only).done
+
+
+def run_pass(
+    engine: Engine,
+    settings: Settings,
+    now: dt.datetime | None = None,
+    *,
+    owner: str = INSTANCE,
+    only: Iterable[str] | None = None,
+    woken_at: dt.datetime | None = None,
+) -> Pass:
+    """`run_due`, also taking the turns of woken jobs (`on_wake`) that none has
+    taken since `woken_at`; and when the next turn of any job falls due."""
     catalog.load()
     now = now or utcnow()
     jobs = [JOBS[name] for name in only] if only is not None else list(JOBS.values())
-    _ensure_rows(engine, jobs, now)
+    schedule = _schedule(engine, jobs)
+    missing = [job for job in jobs if job.name not in schedule]
+    if missing:  # the first pass of a new job (on any instance)
+        _ensure_rows(engine, missing, now)
+        schedule = _schedule(engine, jobs)
     done: dict[str, int] = {}
+    ran = False
     for job in jobs:
-        if not _claim(engine, job, now, owner):
+        woken = woken_at if job.on_wake else None
+        slot = schedule.get(job.name)
+        if slot is None or not slot.due(now, woken):
             continue
+        if not _claim(engine, job, now, owner, woken):
+            continue
+        ran = True
         result: int | None = None
         error: str | None = None
+        context = JobContext(engine=engine, settings=settings, now=now)
         try:
-            result = job.run(JobContext(engine=engine, settings=settings, now=now))
-            done[job.name] = result
+            result = done[job.name] = job.run(context)
         except Exception:
             error = traceback.format_exc(limit=20)
             log.exception("job %s failed", job.name)
-        _release_surely(engine, job, now, owner, result, error)
-    return done
+        # A failed turn waits its interval: no retry storm against a broken job.
+        sooner = context.sooner if error is None else []
+        _release_surely(engine, job, now, owner, result, error, sooner)
+    after = _schedule(engine, jobs) if ran else schedule
+    next_due, served = _next_due(jobs, after, utcnow(), woken_at)
+    return Pass(done=done, next_due=next_due, woken_served=served)
+
+
+def _next_due(
+    jobs: list[Job], schedule: dict[str, _Slot], now: dt.datetime, woken_at: dt.datetime | None
+) -> tuple[dt.datetime, bool]:
+    due: list[dt.datetime] = [now + dt.timedelta(seconds=MAX_SLEEP_SECONDS)]
+    served = True
+    for job in jobs:
+        slot = schedule.get(job.name)
+        if slot is None:
+            due.append(now)
+            continue
+        if slot.free(now):
+            at = slot.next_run_at
+        else:
+            # Another instance's turn: it sets the next one. Look again when its
+            # lease runs out (it died), or after an interval (it ran once and left).
+            assert slot.leased_until is not None
+            at = min(slot.leased_until, now + job.every)
+        if job.on_wake and slot.owes(woken_at):
+            served = False
+            at = min(at, now + dt.timedelta(seconds=RETRY_SECONDS))
+        due.append(at)
+    return min(due), served
 
 
 def _release_surely(
@@ -151,10 +279,11 @@ def _release_surely(
     owner: str,
     result: int | None,
     error: str | None,
+    sooner: Iterable[dt.datetime] = (),
 ) -> None:
     for attempt in range(1, RELEASE_TRIES + 1):
         try:
-            _release(engine, job, started, owner, result, error)
+            _release(engine, job, started, owner, result, error, sooner)
             return
         except (OperationalError, InterfaceError, PoolTimeout):
             if attempt == RELEASE_TRIES:
@@ -170,15 +299,59 @@ def job_status(engine: Engine) -> list[JobLease]:
         return list(session.scalars(select(JobLease).order_by(JobLease.name)))
 
 
-async def run_forever(engine: Engine, settings: Settings, stop: asyncio.Event) -> None:
-    """The loop inside `serve` and `worker`. The sync work runs in the event
-    loop's default executor, not in the requests' thread pool: a full pool of
-    waiting requests cannot hold up a turn. A turn that fails (a database blip)
-    is tried again at the next tick."""
+async def run_forever(
+    engine: Engine,
+    settings: Settings,
+    stop: asyncio.Event,
+    wakeup: Wakeup | None = None,
+    *,
+    watch: SqliteWatermark | None = None,
+    only: Iterable[str] | None = None,
+) -> None:
+    """The loop inside `serve` and `worker`: a pass over the due jobs, then sleep
+    until the next turn falls due or `wakeup` is woken. The sync work runs in the
+    event loop's default executor, not in the requests' thread pool: a full pool
+    of waiting requests cannot hold up a turn. A pass that fails (a database
+    blip) is tried again a second later.
+
+    `watch`: also wake when it changes, looking every WATCH_SECONDS (SQLite: a
+    `worker` beside `serve`, where no commit hook and no NOTIFY reach).
+    `only`: these jobs (tests)."""
+    loop = asyncio.get_running_loop()
+    wakeup = wakeup or Wakeup()
+    wakeup.bind(loop)
+    last_woken_pass = -WAKE_MIN_SECONDS
     while not stop.is_set():
+        generation, woken_at = wakeup.generation, wakeup.at
+        if woken_at is not None:
+            # A burst of commits: let it gather (WAKE_MIN_SECONDS between woken passes).
+            gap = last_woken_pass + WAKE_MIN_SECONDS - loop.time()
+            if gap > 0:
+                await wakeup.sleep(stop, gap, generation)
+                continue
+            last_woken_pass = loop.time()
         try:
-            await asyncio.to_thread(run_due, engine, settings)
+            done = await asyncio.to_thread(
+                functools.partial(run_pass, engine, settings, only=only, woken_at=woken_at)
+            )
         except Exception:  # a database blip must not end the loop
-            log.exception("job tick failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=TICK_SECONDS)
+            log.exception("job pass failed")
+            delay = RETRY_SECONDS
+        else:
+            if done.woken_served:
+                wakeup.served(woken_at)
+            delay = (done.next_due - utcnow()).total_seconds()
+        delay = min(max(delay, 0.0), MAX_SLEEP_SECONDS)
+        if watch is None:
+            await wakeup.sleep(stop, delay, generation)
+            continue
+        deadline = loop.time() + delay
+        while not stop.is_set():
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            if await wakeup.sleep(stop, min(remaining, WATCH_SECONDS), generation):
+                break
+            if watch.changed():
+                wakeup.wake()
+                break

@@ -389,7 +389,7 @@ def list_comments(
 def list_events(ticket_id: TicketId, principal: CurrentPrincipal, session: SessionDep) -> EventPage:
     ticket = service.get_visible_ticket(session, principal, ticket_id)
     events = service.list_events(session, principal, ticket)
-    return EventPage(items=[EventRead.model_validate(e, from_attributes=True) for e in events])
+    return EventPage(items=[EventRead.model_validate(e) for e in events])
 
 
 @router.post(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, model_validator
 
@@ -260,11 +260,25 @@ class TicketPage(BaseModel):
     )
 
 
+class EventActor(BaseModel):
+    """Who did it, as the reader may see it (service/tickets/actors.py): residents
+    see a provider's staff as the organisation (`id` null, `name` the
+    organisation's) and other people by role only (`id` and `name` null); staff
+    and admins see names; a job's action has `role` "system" and no name."""
+
+    id: int | None = Field(description="the acting user's id; null when not shown")
+    name: str | None = Field(description="the person's name, or the organisation's")
+    role: Literal["resident", "grid_worker", "provider_staff", "admin", "system"]
+    organization_id: int | None = Field(description="the acting staff member's organisation")
+
+
 class EventRead(BaseModel):
     id: int
     ticket_id: int
     type: str
+    # As recorded; `actor` is what a front end shows.
     actor_id: int | None
+    actor: EventActor
     from_status: Status | None
     to_status: Status | None
     organization_id: int | None

@@ -64,6 +64,7 @@ from service.sla import clock
 from service.sla.models import SlaConfigVersion
 from service.sla.policy import config_with_category, load_config
 from service.tickets import lifecycle
+from service.tickets.actors import Reader, actor_dict, with_actor
 from service.tickets.models import FollowUp, Ticket, TicketComment, TicketEvent
 from service.tickets.schemas import (
     AssignBody,
@@ -903,12 +904,35 @@ def _internal_visible(principal: Principal, internal_col: Any, org_col: Any) -> 
     return ~internal_col
 
 
-def list_events(session: Session, principal: Principal, ticket: Ticket) -> Sequence[TicketEvent]:
-    query = select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
+def list_events(session: Session, principal: Principal, ticket: Ticket) -> list[dict[str, Any]]:
+    """The ticket's timeline as the caller may see it (EventRead), actors included,
+    in one query."""
+    query = with_actor(select(*_EVENT_READ_COLUMNS)).where(TicketEvent.ticket_id == ticket.id)
     condition = _internal_visible(principal, TicketEvent.internal, TicketEvent.organization_id)
     if condition is not None:
         query = query.where(condition)
-    return session.scalars(query.order_by(TicketEvent.id)).all()
+    reader = Reader.of(principal)
+    return [
+        {
+            **{column.key: getattr(row, column.key) for column in _EVENT_READ_COLUMNS},
+            "actor": actor_dict(reader, row),
+        }
+        for row in session.execute(query.order_by(TicketEvent.id))
+    ]
+
+
+_EVENT_READ_COLUMNS = (
+    TicketEvent.id,
+    TicketEvent.ticket_id,
+    TicketEvent.type,
+    TicketEvent.actor_id,
+    TicketEvent.from_status,
+    TicketEvent.to_status,
+    TicketEvent.organization_id,
+    TicketEvent.internal,
+    TicketEvent.data,
+    TicketEvent.created_at,
+)
 
 
 def list_comments(

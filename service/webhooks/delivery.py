@@ -37,6 +37,7 @@ from service.config import Settings
 from service.db import begin_write, utcnow
 from service.feed.service import _EVENT_COLUMNS, _TICKET_COLUMNS, event_dict
 from service.jobs import JobContext, job
+from service.tickets.actors import with_actor
 from service.tickets.models import Ticket, TicketEvent
 from service.webhooks import signing
 from service.webhooks.models import (
@@ -113,28 +114,31 @@ def claim(engine: Engine, settings: Settings, now: dt.datetime) -> list[Claimed]
             .values(attempts=WebhookDelivery.attempts + 1, lease_until=now + lease_for(settings))
         )
         rows = session.execute(
-            select(
-                WebhookDelivery.id.label("delivery_id"),
-                WebhookDelivery.attempts.label("attempt"),
-                WebhookSubscription.url,
-                WebhookSubscription.secret,
-                WebhookSubscription.active,
-                *_EVENT_COLUMNS,
-                *_TICKET_COLUMNS,
-                Category.code.label("category_code"),
-            )
-            .select_from(WebhookDelivery)
-            .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
-            .join(TicketEvent, TicketEvent.id == WebhookDelivery.event_id)
-            .outerjoin(
-                Ticket,
-                and_(
-                    Ticket.id == TicketEvent.ticket_id,
-                    Ticket.organization_id == WebhookDelivery.organization_id,
-                ),
-            )
-            .outerjoin(Category, Category.id == Ticket.category_id)
-            .where(WebhookDelivery.id.in_(ids))
+            with_actor(
+                select(
+                    WebhookDelivery.id.label("delivery_id"),
+                    WebhookDelivery.attempts.label("attempt"),
+                    WebhookSubscription.url,
+                    WebhookSubscription.secret,
+                    WebhookSubscription.active,
+                    *_EVENT_COLUMNS,
+                    *_TICKET_COLUMNS,
+                    Category.code.label("category_code"),
+                )
+                .select_from(WebhookDelivery)
+                .join(
+                    WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id
+                )
+                .join(TicketEvent, TicketEvent.id == WebhookDelivery.event_id)
+                .outerjoin(
+                    Ticket,
+                    and_(
+                        Ticket.id == TicketEvent.ticket_id,
+                        Ticket.organization_id == WebhookDelivery.organization_id,
+                    ),
+                )
+                .outerjoin(Category, Category.id == Ticket.category_id)
+            ).where(WebhookDelivery.id.in_(ids))
         ).all()
         gone = [row.delivery_id for row in rows if not row.active]
         if gone:  # the subscription was deleted after the event: nothing to deliver to
@@ -152,7 +156,8 @@ def claim(engine: Engine, settings: Settings, now: dt.datetime) -> list[Claimed]
             secret=row.secret,
             event_id=row.id,
             event_type=row.type,
-            body=pydantic_core.to_json(event_dict(row)),
+            # The delivery's organisation is the event's (the outbox trigger's).
+            body=pydantic_core.to_json(event_dict(row, row.organization_id)),
         )
         for row in rows
         if row.active
@@ -290,13 +295,17 @@ def deliver_due(
     max_batches: int = 5,
 ) -> int:
     """Attempt what is due, a batch at a time; how many attempts were made."""
+    claimed = claim(engine, settings, now or utcnow())
+    if not claimed:
+        return 0  # no HTTP client, no threads: most turns end here
     allow = AllowList.parse(settings.webhook_allow_targets)
     attempts = 0
     with http_client(settings) as client, ThreadPoolExecutor(PARALLEL) as pool:
-        for _batch in range(max_batches):
-            claimed = claim(engine, settings, now or utcnow())
-            if not claimed:
-                break
+        for batch in range(max_batches):
+            if batch:
+                claimed = claim(engine, settings, now or utcnow())
+                if not claimed:
+                    break
             outcomes = list(pool.map(lambda c: attempt(client, c, allow), claimed))
             record_surely(engine, settings, outcomes)
             attempts += len(outcomes)
@@ -305,6 +314,31 @@ def deliver_due(
     return attempts
 
 
-@job("webhooks.deliver", every=dt.timedelta(seconds=1))
+def next_attempt_at(engine: Engine, now: dt.datetime) -> dt.datetime | None:
+    """When the earliest pending delivery not under a lease falls due (in the past:
+    a backlog). Deliveries leased by another deliverer are its business; if it
+    dies, they wait for the job's next regular turn."""
+    with engine.connect() as connection:
+        at = connection.scalar(
+            select(WebhookDelivery.next_attempt_at)
+            .where(
+                WebhookDelivery.status == DeliveryStatus.pending,
+                or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now),
+            )
+            .order_by(WebhookDelivery.next_attempt_at)
+            .limit(1)
+        )
+        connection.rollback()
+    return at
+
+
+# New deliveries wake the runner when their event commits (service.main: the
+# feed's wake-ups); retries are due when their backoff ends. The interval is
+# only the safety net for a wake-up that never came.
+@job("webhooks.deliver", every=dt.timedelta(minutes=1), on_wake=True)
 def deliver(context: JobContext) -> int:
-    return deliver_due(context.engine, context.settings, context.now)
+    attempts = deliver_due(context.engine, context.settings, context.now)
+    following = next_attempt_at(context.engine, context.now)
+    if following is not None:
+        context.run_again_by(following)
+    return attempts

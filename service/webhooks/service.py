@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from service.auth import Principal
 from service.db import utcnow
 from service.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
+from service.feed.notify import announce
 from service.webhooks import signing
 from service.webhooks.models import (
     DeliveryStatus,
@@ -156,5 +157,6 @@ def redeliver(
     ).rowcount
     if not changed:
         raise Conflict("Someone else queued this delivery again just now.")
+    announce(session, row.organization_id)  # the deliverer starts on it at commit
     session.refresh(row)
     return row

@@ -54,9 +54,9 @@ def live_database(prefix: str = "linli_feed") -> Iterator[tuple[str, Engine]]:
 
 
 @contextmanager
-def serve(settings: Settings, engine: Engine) -> Iterator[str]:
+def serve(settings: Settings, engine: Engine, *, run_jobs: bool = False) -> Iterator[str]:
     """The app on uvicorn in a daemon thread; its base URL."""
-    app = create_app(settings, engine)
+    app = create_app(settings, engine, run_jobs=run_jobs)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
     )

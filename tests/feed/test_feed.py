@@ -39,6 +39,47 @@ def test_a_ticket_life_arrives_in_order_with_the_timeline_ids(live_feed: Live) -
     assert all(e["organization_id"] == w.company for e in mine)
 
 
+def test_events_name_their_actors_as_the_organisation_may_see_them(live_feed: Live) -> None:
+    http, w = live_feed.http, live_feed.world
+    cursor = head(http, w.dispatcher)
+    ticket = file(http, w.reporter, w.community_a)
+    act(http, w.technician, ticket["id"], "accept")
+    act(http, w.province_admin, ticket["id"], "assign", {"organization_id": w.other_company})
+
+    def person(actor, role: str, organization_id: int | None = None) -> dict:
+        me = http.get("/v1/me", headers=actor.headers).json()
+        return {
+            "id": me["user_id"],
+            "name": me["name"],
+            "role": role,
+            "organization_id": organization_id,
+        }
+
+    expected = [
+        ("ticket.created", person(w.reporter, "resident")),
+        ("ticket.accepted", person(w.technician, "provider_staff", w.company)),
+        ("ticket.unassigned", person(w.province_admin, "admin")),
+    ]
+    # Read from the database (a cursor before the window) and cut from the window.
+    for start in (None, cursor):
+        events, _ = drain(http, w.dispatcher, start)
+        mine = [e for e in events if e["ticket_id"] == ticket["id"]]
+        assert [(e["type"], e["actor"]) for e in mine] == expected
+        # `actor_id` stays: the feed's format only grew.
+        assert [e["actor_id"] for e in mine] == [a["id"] for _, a in expected]
+    # The company that took over sees the first company's technician as the company.
+    other = timeline(http, w.other_dispatcher, ticket["id"])
+    accepted = [e["actor"] for e in other if e["type"] == "ticket.accepted"]
+    assert accepted == [
+        {
+            "id": None,
+            "name": "天山物业服务有限公司",
+            "role": "provider_staff",
+            "organization_id": w.company,
+        }
+    ]
+
+
 def test_pages_follow_each_other_without_gaps_or_repeats(live_feed: Live) -> None:
     http, w = live_feed.http, live_feed.world
     cursor = head(http, w.dispatcher)

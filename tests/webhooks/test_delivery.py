@@ -270,6 +270,29 @@ def test_a_reassigned_ticket_reaches_each_organisation_only_while_it_is_theirs(
         ("ticket.commented", "公司内部备注"),
         ("ticket.unassigned", None),
     ]
+    # Each body names its actor as the organisation may see it (issue 14).
+    roles = {
+        side: [
+            (b["type"], b["actor"]["role"], b["actor"]["name"])
+            for b in (httpx.Response(200, content=x).json() for _, x in sorted(r.bodies.items()))
+            if b["ticket_id"] == ticket["id"]
+        ]
+        for side, r in (("company", company_side), ("other", other_side))
+    }
+    names = {
+        a.name: http.get("/v1/me", headers=a.headers).json()["name"]
+        for a in (w.reporter, w.technician, w.province_admin, w.other_dispatcher)
+    }
+    assert roles["company"] == [
+        ("ticket.created", "resident", names[w.reporter.name]),
+        ("ticket.commented", "provider_staff", names[w.technician.name]),
+        ("ticket.unassigned", "admin", names[w.province_admin.name]),
+    ]
+    assert roles["other"] == [
+        ("ticket.assigned", "admin", names[w.province_admin.name]),
+        ("ticket.commented", "provider_staff", names[w.other_dispatcher.name]),
+        ("ticket.accepted", "provider_staff", names[w.other_dispatcher.name]),
+    ]
     assert types(other_side) == [
         ("ticket.assigned", None),
         ("ticket.commented", "对方内部备注"),
