@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     expensive_reads_per_caller: int = 1
     expensive_reads_in_flight: int = 4
     metrics_max_rows: int = 10_000
+    # Comments one author may add to one ticket in an hour (each is a feed event).
+    comments_per_hour: int = 30
     # SIGTERM/SIGINT: long-polls answer at once, other requests get this long to
     # finish before they are cancelled and the process exits.
     shutdown_timeout_seconds: int = 10

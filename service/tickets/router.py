@@ -28,6 +28,7 @@ from service.errors import (
     InvalidTransition,
     NotFound,
     PreconditionFailed,
+    TooManyRequests,
     Unprocessable,
     responses,
 )
@@ -35,6 +36,7 @@ from service.feed import cursor as feed_cursors
 from service.feed.cursor import FeedPosition
 from service.feed.service import head_cursor
 from service.idempotency import service as idempotency
+from service.pagination import decode_cursor, encode_cursor
 from service.tickets import service
 from service.tickets.models import Ticket
 from service.tickets.schemas import (
@@ -362,34 +364,62 @@ def reclassify_ticket(
     "/{ticket_id}/comments",
     status_code=201,
     response_model=CommentRead,
-    responses=responses(NotFound, Forbidden, PreconditionFailed),
+    responses=responses(NotFound, Forbidden, PreconditionFailed, TooManyRequests),
 )
 def add_comment(
     data: CommentCreate,
     ticket: WritableTicket,
     principal: CurrentPrincipal,
     session: WriteSessionDep,
+    settings: SettingsDep,
 ) -> CommentRead:
-    comment = service.add_comment(session, principal, ticket.load(), data)
+    comment = service.add_comment(
+        session, principal, ticket.load(), data, per_hour=settings.comments_per_hour
+    )
     return CommentRead.model_validate(comment, from_attributes=True)
+
+
+PageLimit = Annotated[int, Query(ge=1, le=200)]
 
 
 @router.get("/{ticket_id}/comments", response_model=CommentPage, responses=responses(NotFound))
 def list_comments(
-    ticket_id: TicketId, principal: CurrentPrincipal, session: SessionDep
+    ticket_id: TicketId,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    cursor: str | None = None,
+    limit: PageLimit = 100,
 ) -> CommentPage:
+    """Oldest first, `limit` at a time: pass `next_cursor` back as `cursor`."""
     ticket = service.get_visible_ticket(session, principal, ticket_id)
-    comments = service.list_comments(session, principal, ticket)
+    after = decode_cursor("c", cursor) if cursor else 0
+    comments = service.list_comments(session, principal, ticket, after=after, limit=limit + 1)
+    more = len(comments) > limit
+    comments = comments[:limit]
     return CommentPage(
-        items=[CommentRead.model_validate(c, from_attributes=True) for c in comments]
+        items=[CommentRead.model_validate(c, from_attributes=True) for c in comments],
+        next_cursor=encode_cursor("c", comments[-1].id) if more else None,
     )
 
 
 @router.get("/{ticket_id}/events", response_model=EventPage, responses=responses(NotFound))
-def list_events(ticket_id: TicketId, principal: CurrentPrincipal, session: SessionDep) -> EventPage:
+def list_events(
+    ticket_id: TicketId,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    cursor: str | None = None,
+    limit: PageLimit = 100,
+) -> EventPage:
+    """The timeline, oldest first, `limit` at a time: pass `next_cursor` back as `cursor`."""
     ticket = service.get_visible_ticket(session, principal, ticket_id)
-    events = service.list_events(session, principal, ticket)
-    return EventPage(items=[EventRead.model_validate(e) for e in events])
+    after = decode_cursor("e", cursor) if cursor else 0
+    events = service.list_events(session, principal, ticket, after=after, limit=limit + 1)
+    more = len(events) > limit
+    events = events[:limit]
+    return EventPage(
+        items=[EventRead.model_validate(e) for e in events],
+        next_cursor=encode_cursor("e", events[-1]["id"]) if more else None,
+    )
 
 
 @router.post(

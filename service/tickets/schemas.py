@@ -287,8 +287,9 @@ class EventRead(BaseModel):
     created_at: dt.datetime
 
 
-class EventPage(BaseModel):
+class EventPage(ReadModel):
     items: list[EventRead]
+    next_cursor: str | None = None
 
 
 class CommentRead(BaseModel):
@@ -300,8 +301,9 @@ class CommentRead(BaseModel):
     created_at: dt.datetime
 
 
-class CommentPage(BaseModel):
+class CommentPage(ReadModel):
     items: list[CommentRead]
+    next_cursor: str | None = None
 
 
 class FollowUpRead(BaseModel):

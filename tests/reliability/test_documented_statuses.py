@@ -507,7 +507,23 @@ def unavailable(scene: Scene, label: str) -> Response | None:
 
 def too_many(scene: Scene, label: str) -> Response | None:
     """The expensive reads (service.limits): the caller already has as many in
-    progress as it may."""
+    progress as it may; comments: the author's hourly quota on the ticket."""
+    if label == "POST /v1/tickets/{ticket_id}/comments":
+        ticket = scene.ticket()
+        settings = scene.client.app.state.settings
+        quota = settings.comments_per_hour
+        settings.comments_per_hour = 0
+        try:
+            response = scene.send(
+                label,
+                scene.world.reporter,
+                url=f"/v1/tickets/{ticket['id']}/comments",
+                body={"body": "还是漏水"},
+            )
+        finally:
+            settings.comments_per_hour = quota
+        assert "Retry-After" in response.headers
+        return response
     gate = scene.client.app.state.read_gate
     per_caller = gate.per_caller
     gate.per_caller = 0

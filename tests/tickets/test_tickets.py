@@ -290,3 +290,59 @@ def test_late_response_and_resolution_are_marked_breached(client, world, db):
         "/v1/tickets", params={"breached": "false"}, headers=world.dispatcher.headers
     )
     assert on_time["id"] in {t["id"] for t in not_breached.json()["items"]}
+
+
+def test_comments_have_an_hourly_quota_per_author_and_ticket(client, world):
+    """200 comments in 2 s, each an event in the provider's feed, were measured
+    from outside: an author gets comments_per_hour on one ticket, then 429."""
+    from tests.conftest import file_ticket
+
+    settings = client.app.state.settings
+    quota, settings.comments_per_hour = settings.comments_per_hour, 3
+    try:
+        ticket = file_ticket(client, world.reporter, world.community_a)
+        url = f"/v1/tickets/{ticket['id']}/comments"
+        for n in range(3):
+            posted = client.post(url, json={"body": f"第{n}次"}, headers=world.reporter.headers)
+            assert posted.status_code == 201, posted.text
+        refused = client.post(url, json={"body": "再说一次"}, headers=world.reporter.headers)
+        assert refused.status_code == 429, refused.text
+        assert int(refused.headers["Retry-After"]) > 0
+        # Someone else on the same ticket still may.
+        staff = client.post(url, json={"body": "已安排"}, headers=world.dispatcher.headers)
+        assert staff.status_code == 201, staff.text
+        comments = client.get(url, headers=world.reporter.headers).json()["items"]
+        assert [c["body"] for c in comments] == ["第0次", "第1次", "第2次", "已安排"]
+    finally:
+        settings.comments_per_hour = quota
+
+
+def test_events_and_comments_come_a_page_at_a_time(client, world):
+    from tests.conftest import file_ticket
+
+    ticket = file_ticket(client, world.reporter, world.community_a)
+    url = f"/v1/tickets/{ticket['id']}"
+    for n in range(5):
+        posted = client.post(
+            f"{url}/comments", json={"body": f"备注{n}"}, headers=world.dispatcher.headers
+        )
+        assert posted.status_code == 201, posted.text
+    for what, total in (("comments", 5), ("events", 6)):
+        seen, cursor = [], None
+        while True:
+            params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+            page = client.get(f"{url}/{what}", params=params, headers=world.dispatcher.headers)
+            assert page.status_code == 200, page.text
+            body = page.json()
+            assert len(body["items"]) <= 2
+            seen += [item["id"] for item in body["items"]]
+            cursor = body["next_cursor"]
+            if cursor is None:
+                break
+        assert len(seen) == total and seen == sorted(seen), (what, seen)
+    one = client.get(f"{url}/events", params={"limit": 201}, headers=world.dispatcher.headers)
+    assert one.status_code == 422
+    bad = client.get(
+        f"{url}/events", params={"cursor": "nonsense"}, headers=world.dispatcher.headers
+    )
+    assert bad.status_code == 422
