@@ -81,11 +81,19 @@ def readyz(request: Request) -> Response:
         if not hasattr(state, "readyz_answer"):
             state.readyz_answer = _Answer()
     answer: _Answer = state.readyz_answer
-    with answer.lock:
-        if answer.response is None or time.monotonic() >= answer.expires:
-            answer.response = _readiness(request)
-            answer.expires = time.monotonic() + READY_TTL_SECONDS
-        cached = answer.response
+    cached = answer.response
+    # One thread renews a stale copy; the others answer the last one meanwhile
+    # rather than each holding a worker thread while the database is slow.
+    stale = cached is None or time.monotonic() >= answer.expires
+    if stale and answer.lock.acquire(blocking=cached is None):
+        try:
+            if answer.response is None or time.monotonic() >= answer.expires:
+                answer.response = _readiness(request)
+                answer.expires = time.monotonic() + READY_TTL_SECONDS
+            cached = answer.response
+        finally:
+            answer.lock.release()
+    assert cached is not None
     return Response(bytes(cached.body), cached.status_code, media_type="application/json")
 
 

@@ -45,3 +45,25 @@ def test_the_migration_scripts_are_read_once() -> None:
     health._heads()
     health._heads()
     assert health._heads.cache_info().misses == 1
+
+
+def test_while_one_renews_the_answer_the_others_get_the_last_copy(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Waiting on the renewal would hold a worker thread per caller while the
+    database is slow: a flood of /readyz could take every thread."""
+    import threading
+
+    now = [1000.0]
+    monkeypatch.setattr(health.time, "monotonic", lambda: now[0])
+    first = client.get("/readyz")
+    assert first.status_code == 200
+    now[0] += health.READY_TTL_SECONDS  # stale
+    answer = client.app.state.readyz_answer
+    answers: list[Any] = []
+    with answer.lock:  # someone else is renewing it
+        caller = threading.Thread(target=lambda: answers.append(client.get("/readyz")))
+        caller.start()
+        caller.join(10)
+        assert not caller.is_alive(), "the caller waited for the renewal"
+    assert answers[0].status_code == 200 and answers[0].json() == first.json()
