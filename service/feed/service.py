@@ -36,7 +36,7 @@ from service.errors import AppError, Forbidden
 from service.feed import cursor as cursors
 from service.feed.cursor import FeedPosition
 from service.tickets.actors import Reader, actor_dict, with_actor
-from service.tickets.models import Ticket, TicketEvent
+from service.tickets.models import EVENT_READ_COLUMNS, Ticket, TicketEvent
 from service.tickets.serialize import ticket_dict
 
 NO_HORIZON = 2**62  # SQLite: every committed event is final
@@ -95,19 +95,7 @@ def head_cursor(session: Session, now: dt.datetime | None = None) -> str:
     return cursors.encode(FeedPosition(0, int(last or 0), at))
 
 
-_EVENT_COLUMNS = (
-    TicketEvent.id,
-    TicketEvent.ticket_id,
-    TicketEvent.type,
-    TicketEvent.actor_id,
-    TicketEvent.from_status,
-    TicketEvent.to_status,
-    TicketEvent.organization_id,
-    TicketEvent.internal,
-    TicketEvent.data,
-    TicketEvent.created_at,
-    TicketEvent.xid,
-)
+_EVENT_COLUMNS = (*EVENT_READ_COLUMNS, TicketEvent.xid)
 _TICKET_PREFIX = "t_"
 _TICKET_COLUMNS = tuple(c.label(_TICKET_PREFIX + c.name) for c in Ticket.__table__.c)
 

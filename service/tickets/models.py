@@ -162,3 +162,18 @@ class FollowUp(Base):
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# What a reader is told of an event (the timeline, the feed): its own columns.
+EVENT_READ_COLUMNS = (
+    TicketEvent.id,
+    TicketEvent.ticket_id,
+    TicketEvent.type,
+    TicketEvent.actor_id,
+    TicketEvent.from_status,
+    TicketEvent.to_status,
+    TicketEvent.organization_id,
+    TicketEvent.internal,
+    TicketEvent.data,
+    TicketEvent.created_at,
+)

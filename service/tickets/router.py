@@ -393,12 +393,10 @@ def list_comments(
     """Oldest first, `limit` at a time: pass `next_cursor` back as `cursor`."""
     ticket = service.get_visible_ticket(session, principal, ticket_id)
     after = decode_cursor("c", cursor) if cursor else 0
-    comments = service.list_comments(session, principal, ticket, after=after, limit=limit + 1)
-    more = len(comments) > limit
-    comments = comments[:limit]
+    comments, last = service.list_comments(session, principal, ticket, after=after, limit=limit)
     return CommentPage(
         items=[CommentRead.model_validate(c, from_attributes=True) for c in comments],
-        next_cursor=encode_cursor("c", comments[-1].id) if more else None,
+        next_cursor=None if last is None else encode_cursor("c", last),
     )
 
 
@@ -413,12 +411,10 @@ def list_events(
     """The timeline, oldest first, `limit` at a time: pass `next_cursor` back as `cursor`."""
     ticket = service.get_visible_ticket(session, principal, ticket_id)
     after = decode_cursor("e", cursor) if cursor else 0
-    events = service.list_events(session, principal, ticket, after=after, limit=limit + 1)
-    more = len(events) > limit
-    events = events[:limit]
+    events, last = service.list_events(session, principal, ticket, after=after, limit=limit)
     return EventPage(
         items=[EventRead.model_validate(e) for e in events],
-        next_cursor=encode_cursor("e", events[-1]["id"]) if more else None,
+        next_cursor=None if last is None else encode_cursor("e", last),
     )
 
 

@@ -66,7 +66,7 @@ from service.sla.models import SlaConfigVersion
 from service.sla.policy import config_with_category, load_config
 from service.tickets import lifecycle
 from service.tickets.actors import Reader, actor_dict, with_actor
-from service.tickets.models import FollowUp, Ticket, TicketComment, TicketEvent
+from service.tickets.models import EVENT_READ_COLUMNS, FollowUp, Ticket, TicketComment, TicketEvent
 from service.tickets.schemas import (
     AssignBody,
     CommentCreate,
@@ -931,49 +931,39 @@ def _internal_visible(principal: Principal, internal_col: Any, org_col: Any) -> 
 
 def list_events(
     session: Session, principal: Principal, ticket: Ticket, *, after: int = 0, limit: int = 100
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], int | None]:
     """The ticket's timeline as the caller may see it (EventRead), actors included,
-    in one query: up to `limit` events after the id `after`."""
-    query = with_actor(select(*_EVENT_READ_COLUMNS)).where(
+    in one query: up to `limit` events after the id `after`, and the id to go on
+    from (None on the last page)."""
+    query = with_actor(select(*EVENT_READ_COLUMNS)).where(
         TicketEvent.ticket_id == ticket.id, TicketEvent.id > after
     )
     condition = _internal_visible(principal, TicketEvent.internal, TicketEvent.organization_id)
     if condition is not None:
         query = query.where(condition)
     reader = Reader.of(principal)
-    return [
+    rows = session.execute(query.order_by(TicketEvent.id).limit(limit + 1)).all()
+    events = [
         {
-            **{column.key: getattr(row, column.key) for column in _EVENT_READ_COLUMNS},
+            **{column.key: getattr(row, column.key) for column in EVENT_READ_COLUMNS},
             "actor": actor_dict(reader, row),
         }
-        for row in session.execute(query.order_by(TicketEvent.id).limit(limit))
+        for row in rows[:limit]
     ]
-
-
-_EVENT_READ_COLUMNS = (
-    TicketEvent.id,
-    TicketEvent.ticket_id,
-    TicketEvent.type,
-    TicketEvent.actor_id,
-    TicketEvent.from_status,
-    TicketEvent.to_status,
-    TicketEvent.organization_id,
-    TicketEvent.internal,
-    TicketEvent.data,
-    TicketEvent.created_at,
-)
+    return events, (rows[limit - 1].id if len(rows) > limit else None)
 
 
 def list_comments(
     session: Session, principal: Principal, ticket: Ticket, *, after: int = 0, limit: int = 100
-) -> Sequence[TicketComment]:
+) -> tuple[Sequence[TicketComment], int | None]:
     query = select(TicketComment).where(
         TicketComment.ticket_id == ticket.id, TicketComment.id > after
     )
     condition = _internal_visible(principal, TicketComment.internal, TicketComment.organization_id)
     if condition is not None:
         query = query.where(condition)
-    return session.scalars(query.order_by(TicketComment.id).limit(limit)).all()
+    rows = session.scalars(query.order_by(TicketComment.id).limit(limit + 1)).all()
+    return rows[:limit], (rows[limit - 1].id if len(rows) > limit else None)
 
 
 def add_follow_up(
