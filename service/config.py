@@ -109,10 +109,16 @@ class Settings(BaseSettings):
     feed_retention_days: int = 30
     feed_poll_interval_seconds: int = 5
     webhook_max_attempts: int = 8
-    webhook_timeout_seconds: float = 5.0
+    # The whole of one attempt: lookup, connect, send, answer.
+    webhook_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0
     webhook_backoff_base_seconds: float = 10.0
     webhook_backoff_max_seconds: float = 3600.0
-    webhook_batch_size: int = 20
+    # Attempts in flight at once, and for one organisation: one tenant's slow
+    # receivers hold at most their share, never the others' deliveries.
+    webhook_concurrency: Annotated[int, Field(ge=1, le=64)] = 8
+    webhook_concurrency_per_organization: Annotated[int, Field(ge=1, le=64)] = 2
+    # Webhooks one organisation may register.
+    webhooks_per_organization: Annotated[int, Field(ge=1, le=1000)] = 10
     # Comma-separated hosts or CIDRs that webhooks may target although they are
     # private or loopback (e.g. "127.0.0.0/8,hooks.internal"). Empty: public only.
     webhook_allow_targets: str = ""

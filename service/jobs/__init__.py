@@ -7,6 +7,10 @@ instance only; the job itself must still be safe to re-run after a crash
 (conditional UPDATEs, unique keys), because a lease can expire mid-work.
 Modules that define jobs are listed in `service.jobs.catalog`.
 
+Each job's turns run in a thread of their own: a long turn of one job (the
+webhooks', waiting for slow receivers) never holds up another's (the SLA
+sweep). Two turns of the same job never overlap: its lease.
+
 A job's next turn is `every` after this one began, or sooner if the turn
 says so (`context.run_again_by(at)`: a retry that falls due earlier). A job
 registered with `on_wake=True` also runs as soon as the runner is woken
@@ -17,6 +21,7 @@ registered with `on_wake=True` also runs as soon as the runner is woken
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,6 +43,8 @@ class JobContext:
     settings: Settings
     now: dt.datetime
     started: float = field(default_factory=time.monotonic)
+    # Set when the instance is stopping: a turn takes no new batch.
+    stopping: threading.Event | None = None
     # Instants by which the job wants its next turn (run_again_by).
     sooner: list[dt.datetime] = field(default_factory=list, init=False, repr=False)
 
@@ -48,6 +55,8 @@ class JobContext:
 
     def more_time(self) -> bool:
         """Whether the turn may start another batch."""
+        if self.stopping is not None and self.stopping.is_set():
+            return False
         return time.monotonic() - self.started < TURN_BUDGET_SECONDS
 
     def session(self) -> Session:

@@ -26,6 +26,11 @@ second, which finds nothing left to do: never fewer turns than needed).
 An idle instance does nothing between turns: no tick, no query (it used to
 wake every second and claim each job in a write transaction to find that
 nothing was due).
+
+Each claimed turn runs in a thread of its own (`run_forever`): a webhook turn
+waiting on slow receivers does not hold up the SLA sweep (it used to: the
+turns ran one after another, and one tenant's tarpit stopped `sla.breaches`
+for over a minute).
 """
 
 from __future__ import annotations
@@ -36,9 +41,11 @@ import functools
 import logging
 import os
 import socket
+import threading
 import time
 import traceback
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -67,9 +74,9 @@ RETRY_SECONDS = 1.0
 WAKE_MIN_SECONDS = 0.5
 # SQLite without NOTIFY (service.jobs.wake.SqliteWatermark): how often to look.
 WATCH_SECONDS = 1.0
-# The runner's own connections (service.main): a turn's claim, its job's session
-# and, for the webhooks, the recording of what was delivered.
-JOBS_POOL = (3, 0)
+# The runner's own connections (service.main): the claims, and a session for each
+# job whose turn runs at the same time (six jobs today).
+JOBS_POOL = (3, 6)
 # Giving a lease back is retried this many times, a second apart: a lease that
 # stays taken stops its job for LEASE on every instance.
 RELEASE_TRIES = 5
@@ -213,48 +220,95 @@ def run_pass(
     woken_at: dt.datetime | None = None,
 ) -> Pass:
     """`run_due`, also taking the turns of woken jobs (`on_wake`) that none has
-    taken since `woken_at`; and when the next turn of any job falls due."""
-    catalog.load()
+    taken since `woken_at`; and when the next turn of any job falls due. The
+    turns run one after another (tests, `worker --once`); `run_forever` runs
+    each in a thread of its own."""
+    jobs = _jobs(only)
     now = now or utcnow()
-    jobs = [JOBS[name] for name in only] if only is not None else list(JOBS.values())
+    claimed, schedule = claim_due(engine, jobs, now, owner, woken_at)
+    done: dict[str, int] = {}
+    for job in claimed:
+        result = run_turn(engine, settings, job, now, owner)
+        if result is not None:
+            done[job.name] = result
+    after = _schedule(engine, jobs) if claimed else schedule
+    next_due, served = _next_due(jobs, after, utcnow(), woken_at)
+    return Pass(done=done, next_due=next_due, woken_served=served)
+
+
+def _jobs(only: Iterable[str] | None) -> list[Job]:
+    catalog.load()
+    return [JOBS[name] for name in only] if only is not None else list(JOBS.values())
+
+
+def claim_due(
+    engine: Engine,
+    jobs: list[Job],
+    now: dt.datetime,
+    owner: str,
+    woken_at: dt.datetime | None,
+    busy: Collection[str] = (),
+) -> tuple[list[Job], dict[str, _Slot]]:
+    """Take the turns that are due of `jobs` not `busy` here (one SELECT, then one
+    conditional UPDATE per due job): the jobs whose turn this instance now
+    holds, and the schedule as read before the claims."""
     schedule = _schedule(engine, jobs)
     missing = [job for job in jobs if job.name not in schedule]
     if missing:  # the first pass of a new job (on any instance)
         _ensure_rows(engine, missing, now)
         schedule = _schedule(engine, jobs)
-    done: dict[str, int] = {}
-    ran = False
+    claimed = []
     for job in jobs:
         woken = woken_at if job.on_wake else None
         slot = schedule.get(job.name)
-        if slot is None or not slot.due(now, woken):
+        if job.name in busy or slot is None or not slot.due(now, woken):
             continue
-        if not _claim(engine, job, now, owner, woken):
-            continue
-        ran = True
-        result: int | None = None
-        error: str | None = None
-        context = JobContext(engine=engine, settings=settings, now=now)
-        try:
-            result = done[job.name] = job.run(context)
-        except Exception:
-            error = traceback.format_exc(limit=20)
-            log.exception("job %s failed", job.name)
-        # A failed turn waits its interval: no retry storm against a broken job.
-        sooner = context.sooner if error is None else []
-        _release_surely(engine, job, now, owner, result, error, sooner)
-    after = _schedule(engine, jobs) if ran else schedule
-    next_due, served = _next_due(jobs, after, utcnow(), woken_at)
-    return Pass(done=done, next_due=next_due, woken_served=served)
+        if _claim(engine, job, now, owner, woken):
+            claimed.append(job)
+    return claimed, schedule
+
+
+def run_turn(
+    engine: Engine,
+    settings: Settings,
+    job: Job,
+    now: dt.datetime,
+    owner: str,
+    stopping: threading.Event | None = None,
+) -> int | None:
+    """Run one claimed turn and give the lease back; what the job did (None: it failed)."""
+    result: int | None = None
+    error: str | None = None
+    context = JobContext(engine=engine, settings=settings, now=now, stopping=stopping)
+    try:
+        result = job.run(context)
+    except Exception:
+        error = traceback.format_exc(limit=20)
+        log.exception("job %s failed", job.name)
+    # A failed turn waits its interval: no retry storm against a broken job.
+    sooner = context.sooner if error is None else []
+    _release_surely(engine, job, now, owner, result, error, sooner)
+    return result
 
 
 def _next_due(
-    jobs: list[Job], schedule: dict[str, _Slot], now: dt.datetime, woken_at: dt.datetime | None
+    jobs: list[Job],
+    schedule: dict[str, _Slot],
+    now: dt.datetime,
+    woken_at: dt.datetime | None,
+    busy: Collection[str] = (),
 ) -> tuple[dt.datetime, bool]:
+    """When to look at the schedule again, and whether every woken job has begun a
+    turn since `woken_at`. `busy`: jobs whose turn runs here now; their end is
+    looked at when it comes."""
     due: list[dt.datetime] = [now + dt.timedelta(seconds=MAX_SLEEP_SECONDS)]
     served = True
     for job in jobs:
         slot = schedule.get(job.name)
+        if job.name in busy:
+            if job.on_wake and slot is not None and slot.owes(woken_at):
+                served = False
+            continue
         if slot is None:
             due.append(now)
             continue
@@ -308,11 +362,14 @@ async def run_forever(
     watch: SqliteWatermark | None = None,
     only: Iterable[str] | None = None,
 ) -> None:
-    """The loop inside `serve` and `worker`: a pass over the due jobs, then sleep
-    until the next turn falls due or `wakeup` is woken. The sync work runs in the
-    event loop's default executor, not in the requests' thread pool: a full pool
-    of waiting requests cannot hold up a turn. A pass that fails (a database
-    blip) is tried again a second later.
+    """The loop inside `serve` and `worker`: take the due turns, start each in a
+    thread of its own, then sleep until the next turn falls due, `wakeup` is
+    woken or a turn ends. A turn of one job never waits for another's (a webhook
+    turn held up by slow receivers does not hold up the SLA sweep). The threads
+    are the runner's own, not the requests' pool: a full pool of waiting
+    requests cannot hold up a turn. A look at the schedule that fails (a
+    database blip) is tried again a second later. On `stop`, turns in progress
+    take no new batch and are waited for.
 
     `watch`: also wake when it changes, looking every WATCH_SECONDS (SQLite: a
     `worker` beside `serve`, where no commit hook and no NOTIFY reach).
@@ -320,38 +377,87 @@ async def run_forever(
     loop = asyncio.get_running_loop()
     wakeup = wakeup or Wakeup()
     wakeup.bind(loop)
+    jobs = await asyncio.to_thread(_jobs, only)
+    # One thread per job and one for the claims: no turn waits for a thread.
+    threads = ThreadPoolExecutor(len(jobs) + 1, thread_name_prefix="linli-job")
+    stopping = threading.Event()
+    running: dict[str, asyncio.Future[int | None]] = {}
+
+    def ended(name: str) -> None:
+        running.pop(name, None)
+        wakeup.poke()  # its next turn is set: look at the schedule again
+
+    def start(job: Job, now: dt.datetime) -> None:
+        turn = loop.run_in_executor(
+            threads,
+            functools.partial(run_turn, engine, settings, job, now, INSTANCE, stopping),
+        )
+        running[job.name] = turn
+        turn.add_done_callback(lambda _turn: ended(job.name))
+
     last_woken_pass = -WAKE_MIN_SECONDS
-    while not stop.is_set():
-        generation, woken_at = wakeup.generation, wakeup.at
-        if woken_at is not None:
-            # A burst of commits: let it gather (WAKE_MIN_SECONDS between woken passes).
-            gap = last_woken_pass + WAKE_MIN_SECONDS - loop.time()
-            if gap > 0:
-                await wakeup.sleep(stop, gap, generation)
-                continue
-            last_woken_pass = loop.time()
-        try:
-            done = await asyncio.to_thread(
-                functools.partial(run_pass, engine, settings, only=only, woken_at=woken_at)
-            )
-        except Exception:  # a database blip must not end the loop
-            log.exception("job pass failed")
-            delay = RETRY_SECONDS
-        else:
-            if done.woken_served:
-                wakeup.served(woken_at)
-            delay = (done.next_due - utcnow()).total_seconds()
-        delay = min(max(delay, 0.0), MAX_SLEEP_SECONDS)
-        if watch is None:
-            await wakeup.sleep(stop, delay, generation)
-            continue
-        deadline = loop.time() + delay
+    try:
         while not stop.is_set():
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                break
-            if await wakeup.sleep(stop, min(remaining, WATCH_SECONDS), generation):
-                break
-            if watch.changed():
-                wakeup.wake()
-                break
+            generation, woken_at = wakeup.generation, wakeup.at
+            if woken_at is not None:
+                # A burst of commits: let it gather (WAKE_MIN_SECONDS between woken passes).
+                gap = last_woken_pass + WAKE_MIN_SECONDS - loop.time()
+                if gap > 0:
+                    await wakeup.sleep(stop, gap, generation)
+                    continue
+                last_woken_pass = loop.time()
+            try:
+                plan = await loop.run_in_executor(
+                    threads,
+                    functools.partial(_plan, engine, jobs, woken_at, frozenset(running)),
+                )
+            except Exception:  # a database blip must not end the loop
+                log.exception("job pass failed")
+                delay = RETRY_SECONDS
+            else:
+                for job in plan.claimed:
+                    start(job, plan.now)
+                if plan.woken_served:
+                    wakeup.served(woken_at)
+                delay = (plan.next_due - utcnow()).total_seconds()
+            delay = min(max(delay, 0.0), MAX_SLEEP_SECONDS)
+            if watch is None:
+                await wakeup.sleep(stop, delay, generation)
+                continue
+            deadline = loop.time() + delay
+            while not stop.is_set():
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                if await wakeup.sleep(stop, min(remaining, WATCH_SECONDS), generation):
+                    break
+                if watch.changed():
+                    wakeup.wake()
+                    break
+    finally:
+        stopping.set()
+        if running:
+            await asyncio.wait(list(running.values()))
+        threads.shutdown(wait=False)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    now: dt.datetime
+    claimed: list[Job]
+    next_due: dt.datetime
+    woken_served: bool
+
+
+def _plan(
+    engine: Engine, jobs: list[Job], woken_at: dt.datetime | None, busy: frozenset[str]
+) -> _Plan:
+    """Claim the due turns of the jobs not running here; when to look again (a
+    claimed turn began after the wake-up: it owes nothing)."""
+    now = utcnow()
+    claimed, schedule = claim_due(engine, jobs, now, INSTANCE, woken_at, busy)
+    if claimed:
+        schedule = _schedule(engine, jobs)
+    busy = busy | {job.name for job in claimed}
+    next_due, served = _next_due(jobs, schedule, utcnow(), woken_at, busy)
+    return _Plan(now, claimed, next_due, served)

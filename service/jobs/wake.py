@@ -47,6 +47,13 @@ class Wakeup:
         if self._event is not None:
             self._event.set()
 
+    def poke(self) -> None:
+        """On the runner's event loop: look at the schedule again (a turn ended and
+        set its next one), without waking the `on_wake` jobs."""
+        self.generation += 1
+        if self._event is not None:
+            self._event.set()
+
     def wake_threadsafe(self) -> None:
         loop = self._loop
         if loop is not None and not loop.is_closed():

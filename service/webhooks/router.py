@@ -30,16 +30,23 @@ WebhookId = Annotated[int, Path(gt=0, lt=2**31)]
 DeliveryId = Annotated[int, Path(gt=0, lt=2**63)]
 
 
-@router.post("", status_code=201, response_model=WebhookCreated, responses=responses(Forbidden))
+@router.post(
+    "", status_code=201, response_model=WebhookCreated, responses=responses(Forbidden, Conflict)
+)
 def create_webhook(
     data: WebhookCreate,
     principal: CurrentPrincipal,
     session: WriteSessionDep,
     settings: SettingsDep,
 ) -> WebhookCreated:
-    """Register a URL for the organisation's events. The secret is shown only here."""
+    """Register a URL for the organisation's events. The secret is shown only here.
+    An organisation has at most LINLI_WEBHOOKS_PER_ORGANIZATION (10): 409 beyond."""
     subscription = service.create(
-        session, principal, data, AllowList.parse(settings.webhook_allow_targets)
+        session,
+        principal,
+        data,
+        AllowList.parse(settings.webhook_allow_targets),
+        settings.webhooks_per_organization,
     )
     return WebhookCreated.model_validate(subscription, from_attributes=True)
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
 from service.auth import Principal
 from service.db import utcnow
+from service.directory.models import Organization
 from service.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
 from service.feed.notify import announce
 from service.webhooks import signing
@@ -34,8 +35,10 @@ def require_dispatcher(principal: Principal) -> int:
 
 
 def create(
-    session: Session, principal: Principal, data: WebhookCreate, allow: AllowList
+    session: Session, principal: Principal, data: WebhookCreate, allow: AllowList, most: int
 ) -> WebhookSubscription:
+    """Register a subscription; an organisation has at most `most` (each one is
+    deliveries to make for every event: a bound on what one tenant can queue)."""
     organization_id = require_dispatcher(principal)
     try:
         check_registration(data.url, allow)
@@ -43,6 +46,24 @@ def create(
         raise Unprocessable(
             "This webhook URL is not allowed.", errors=[FieldError(field="url", message=str(exc))]
         ) from exc
+    # Registrations of one organisation queue on its row (PostgreSQL; SQLite's
+    # writers take turns anyway): two at once cannot both take the last place.
+    session.execute(
+        select(Organization.id).where(Organization.id == organization_id).with_for_update()
+    )
+    registered = session.scalar(
+        select(func.count())
+        .select_from(WebhookSubscription)
+        .where(
+            WebhookSubscription.organization_id == organization_id,
+            WebhookSubscription.deleted_at.is_(None),
+        )
+    )
+    if (registered or 0) >= most:
+        raise Conflict(
+            f"This organisation has {registered} webhooks, the most it may have; "
+            "delete one it no longer uses first."
+        )
     subscription = WebhookSubscription(
         organization_id=organization_id,
         url=data.url,

@@ -121,6 +121,39 @@ def test_a_wakeup_runs_the_woken_jobs_at_once_and_only_them(
     assert len(hourly) == 1
 
 
+def test_a_long_turn_holds_up_no_other_job_and_stops_with_the_runner(
+    live_engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A turn of one job that takes long (the webhooks', waiting for a tarpit) must
+    not hold up another job's turns (the SLA sweep, every 30 s); when the runner
+    stops, the long turn takes no new batch and the runner waits for it."""
+    quick = _register(monkeypatch, "test.quick", 0.3)
+    batches: list[float] = []
+
+    def slow(context: Any) -> int:
+        while context.more_time():  # a batch at a time, as the real jobs do
+            batches.append(time.monotonic())
+            time.sleep(0.2)
+        return len(batches)
+
+    monkeypatch.setitem(JOBS, "test.slow", Job("test.slow", dt.timedelta(hours=1), slow))
+    with runner(live_engine, settings, ["test.slow", "test.quick"]):
+        assert _until(lambda: len(batches) >= 1, 10)
+        began = len(quick)
+        time.sleep(2.5)
+        # Still in its first turn (it runs until stopped), and the other job went
+        # on meanwhile.
+        assert len(batches) > 5
+        assert len(quick) - began >= 4, quick
+    # Stopping ended the long turn (no more batches) and gave its lease back.
+    ended = len(batches)
+    time.sleep(0.5)
+    assert len(batches) == ended
+    with Session(live_engine) as session:
+        lease = session.get(JobLease, "test.slow")
+        assert lease is not None and lease.leased_until is None and lease.runs == 1
+
+
 @pytest.mark.skipif(BACKEND != "sqlite", reason="PostgreSQL has NOTIFY")
 def test_on_sqlite_a_commit_during_a_turn_wakes_the_next_one(
     live_engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch

@@ -413,6 +413,12 @@ def conflict(scene: Scene, label: str) -> Response | None:
         return scene.send(label, w.province_admin, url=scene.url(path, ticket))
     if label == "POST /v1/tickets/{ticket_id}/follow-ups":  # before it is resolved
         return scene.send(label, w.dispatcher)
+    if label == "POST /v1/webhooks":  # one more than an organisation may register
+        for _ in range(Settings().webhooks_per_organization):
+            made = scene.send(label, w.dispatcher)
+            if made.status_code != 201:
+                return made
+        return scene.send(label, w.dispatcher)
     if label.endswith("/redeliver"):  # still queued
         return scene.send(label, w.dispatcher)
     if label == "PATCH /v1/tickets/{ticket_id}":  # a cancelled ticket keeps its class

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
 
@@ -9,7 +10,7 @@ import httpx
 import pytest
 
 from service.webhooks import signing
-from service.webhooks.delivery import Claimed, attempt
+from service.webhooks.delivery import Claimed, Outcome, attempt
 from service.webhooks.targets import (
     AllowList,
     TargetRefused,
@@ -166,19 +167,27 @@ def test_an_attempt_connects_to_the_address_it_checked(monkeypatch: pytest.Monke
         lookups.append(host)
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers), port))]
 
-    connected: list[tuple[str, int]] = []
+    connected: list[httpx.Request] = []
 
-    def create_connection(address, *args, **kwargs):  # type: ignore[no-untyped-def]
-        connected.append(address)
-        raise ConnectionRefusedError("no network in the test")
+    def connect(request: httpx.Request) -> httpx.Response:  # where the client would connect
+        connected.append(request)
+        raise httpx.ConnectError("no network in the test", request=request)
 
     monkeypatch.setattr(socket, "getaddrinfo", rebinding)
-    monkeypatch.setattr(socket, "create_connection", create_connection)
-    claimed = Claimed(1, 1, "https://hooks.example.com/linli", "s" * 32, 7, "ticket.created", b"{}")
-    with httpx.Client(timeout=2) as client:
-        outcome = attempt(client, claimed, NOTHING)
+    claimed = Claimed(
+        1, 1, 1, "https://hooks.example.com/linli", "s" * 32, 7, "ticket.created", b"{}"
+    )
+
+    async def post() -> Outcome:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(connect)) as client:
+            return await attempt(client, claimed, NOTHING, timeout=2)
+
+    outcome = asyncio.run(post())
     assert lookups == ["hooks.example.com"]  # looked up once: by the check
-    assert connected == [("93.184.216.34", 443)]
+    [request] = connected
+    assert (request.url.host, request.url.port) == ("93.184.216.34", None)  # 443
+    assert request.headers["Host"] == "hooks.example.com"
+    assert request.extensions["sni_hostname"] == "hooks.example.com"
     assert not outcome.delivered
 
 

@@ -1,0 +1,206 @@
+"""One organisation's slow receivers must not hold up another's deliveries, and
+it may not register without bound: a tarpit that takes every connection and
+answers a byte at a time holds its own organisation's share of the deliverer
+(LINLI_WEBHOOK_CONCURRENCY_PER_ORGANIZATION) for the attempt's whole timeout
+and no longer, while the other organisation's event is delivered at once.
+
+(Before: a claim took the earliest deliveries whoever's they were, a batch at
+a time; 40 subscriptions to a tarpit delayed another organisation's delivery
+from 2.8 s to 41.6 s, and a receiver that dribbled bytes was never cut off.)"""
+
+from __future__ import annotations
+
+import select as io_select
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from service.config import Settings
+from service.webhooks import delivery
+from service.webhooks.models import WebhookAttempt, WebhookDelivery
+from tests.conftest import TEST_SECRET, World, build_world
+from tests.feed.helpers import file
+from tests.feed.live import live_database, serve
+from tests.webhooks.receiver import Receiver, running
+
+TIMEOUT = 1.0
+SHARE = 2
+
+
+@dataclass
+class Tarpit:
+    """Accepts every connection, reads the request and answers one byte every
+    0.1 s, never finishing: a per-read timeout never fires."""
+
+    url: str = ""
+    connections: int = 0
+    open_now: int = 0
+    most_open: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _serve(self, connection: socket.socket) -> None:
+        with self.lock:
+            self.connections += 1
+            self.open_now += 1
+            self.most_open = max(self.most_open, self.open_now)
+        try:
+            connection.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 10_000:
+                connection.sendall(bytes([byte]))
+                # A tenth of a second, or until the sender hangs up (EOF).
+                readable, _, _ = io_select.select([connection], [], [], 0.1)
+                if readable and not connection.recv(1):
+                    break
+        except OSError:
+            pass  # the sender gave up
+        finally:
+            connection.close()
+            with self.lock:
+                self.open_now -= 1
+
+
+@contextmanager
+def tarpit() -> Iterator[Tarpit]:
+    pit = Tarpit()
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    pit.url = f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
+    done = threading.Event()
+
+    def accept() -> None:
+        while not done.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            threading.Thread(target=pit._serve, args=(connection,), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield pit
+    finally:
+        done.set()
+        thread.join(5)
+        listener.close()
+
+
+@pytest.fixture(scope="module")
+def live() -> Iterator[tuple[Settings, httpx.Client, World]]:
+    with live_database("linli_fair") as (url, engine):
+        settings = Settings(
+            database_url=url,
+            jwt_secret=TEST_SECRET,
+            env="dev",
+            webhook_allow_targets="127.0.0.0/8",
+            webhook_timeout_seconds=TIMEOUT,
+            webhook_concurrency=8,
+            webhook_concurrency_per_organization=SHARE,
+            webhooks_per_organization=10,
+        )
+        with serve(settings, engine) as base_url, httpx.Client(base_url=base_url) as http:
+            yield settings, http, build_world(http, settings)
+
+
+def test_a_tarpit_holds_its_own_share_for_the_timeout_and_no_one_else_waits(
+    live: tuple[Settings, httpx.Client, World],
+) -> None:
+    settings, http, w = live
+    engine = delivery_engine(settings)
+    with tarpit() as pit, running(Receiver()) as receiver:
+        # The property company registers as many webhooks as it may, all to the tarpit...
+        hooks = [
+            http.post("/v1/webhooks", json={"url": pit.url}, headers=w.dispatcher.headers)
+            for _ in range(settings.webhooks_per_organization)
+        ]
+        assert [h.status_code for h in hooks] == [201] * settings.webhooks_per_organization
+        # ...and the care provider one, to a receiver that answers.
+        care = http.post(
+            "/v1/webhooks", json={"url": receiver.url}, headers=w.care_dispatcher.headers
+        )
+        assert care.status_code == 201, care.text
+        receiver.secret = care.json()["secret"]
+        # The company's event first: its ten deliveries are the earliest due.
+        file(http, w.reporter, w.community_a)
+        file(http, w.reporter, w.community_a, category="elderly.meal")
+
+        began = time.monotonic()
+        delivered_at: list[float] = []
+        watcher = threading.Thread(
+            target=lambda: delivered_at.append(_when(lambda: receiver.events, began + 10)),
+            daemon=True,
+        )
+        watcher.start()
+        # One turn of the delivery job, stopped from taking more after 2.5 s.
+        attempts = delivery.deliver_due(
+            engine, settings, more_time=lambda: time.monotonic() < began + 2.5
+        )
+        took = time.monotonic() - began
+        watcher.join(10)
+        engine.dispose()
+
+    # The care provider's event went at once, not after the tarpit's timeouts.
+    assert delivered_at and delivered_at[0] - began < TIMEOUT / 2, delivered_at
+    assert len(receiver.events) == 1
+    # The tarpit never held more than the company's share of connections...
+    assert pit.most_open == SHARE, pit.most_open
+    # ...each for the attempt's whole timeout and no longer, although it kept
+    # sending: rounds of two until the turn's time was up, then the turn ended.
+    assert 4 <= pit.connections <= 8 and attempts == pit.connections + 1
+    assert took < 2.5 + TIMEOUT + 1.0, took
+    with delivery_engine(settings).connect() as connection:
+        slow = connection.execute(
+            select(WebhookAttempt.duration_ms, WebhookAttempt.error)
+            .join(WebhookDelivery, WebhookDelivery.id == WebhookAttempt.delivery_id)
+            .where(WebhookDelivery.organization_id == w.company)
+        ).all()
+        cared = connection.scalars(
+            select(WebhookDelivery.status).where(WebhookDelivery.organization_id == w.care)
+        ).all()
+    assert len(slow) == pit.connections
+    assert all(error == "timed out" for _, error in slow)
+    assert all(TIMEOUT * 1000 - 50 <= ms <= TIMEOUT * 1000 + 500 for ms, _ in slow), slow
+    assert cared == ["delivered"]
+
+
+def test_an_organisation_registers_at_most_its_share_of_webhooks(
+    live: tuple[Settings, httpx.Client, World],
+) -> None:
+    settings, http, w = live
+    headers = w.other_dispatcher.headers
+    url = "http://127.0.0.1:9/hook"
+    made = [
+        http.post("/v1/webhooks", json={"url": url}, headers=headers)
+        for _ in range(settings.webhooks_per_organization)
+    ]
+    assert all(m.status_code == 201 for m in made), made[-1].text
+    before = http.get("/v1/webhooks", headers=headers).json()["items"]
+    refused = http.post("/v1/webhooks", json={"url": url}, headers=headers)
+    assert refused.status_code == 409
+    assert refused.headers["Content-Type"] == "application/problem+json"
+    assert "10 webhooks" in refused.json()["detail"]
+    assert http.get("/v1/webhooks", headers=headers).json()["items"] == before  # nothing changed
+    # A deleted one frees its place.
+    assert http.delete(f"/v1/webhooks/{made[0].json()['id']}", headers=headers).status_code == 204
+    assert http.post("/v1/webhooks", json={"url": url}, headers=headers).status_code == 201
+
+
+def delivery_engine(settings: Settings):  # type: ignore[no-untyped-def]
+    from service.db import make_engine
+
+    return make_engine(settings, pool=(2, 2))
+
+
+def _when(condition, deadline: float) -> float:  # type: ignore[no-untyped-def]
+    while not condition():
+        if time.monotonic() > deadline:
+            return float("inf")
+        time.sleep(0.01)
+    return time.monotonic()
