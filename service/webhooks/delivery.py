@@ -58,6 +58,10 @@ from service.webhooks.models import (
 from service.webhooks.targets import AllowList, TargetRefused, check_delivery, pin
 
 log = logging.getLogger("linli.webhooks")
+# While slow receivers hold slots and nothing was left to claim, a turn looks
+# for new deliveries this often (a read), so that they need not wait for a slot
+# to free: new work during a turn does not start a second turn.
+POLL_SECONDS = 0.25
 USER_AGENT = "Linli-Webhooks/1"
 
 
@@ -375,7 +379,8 @@ async def _deliver(
     timeout = settings.webhook_timeout_seconds
     share = settings.webhook_concurrency_per_organization
     flying: dict[asyncio.Task[Outcome], Claimed] = {}
-    # Nothing more to claim for now, unless an organisation at its share frees a slot.
+    # Nothing more to claim for now, unless an organisation at its share frees a
+    # slot or new deliveries come in (looked at every POLL_SECONDS meanwhile).
     drained = len(claimed) < settings.webhook_concurrency
     attempts = 0
     async with http_client(settings) as client:
@@ -384,22 +389,45 @@ async def _deliver(
                 flying[asyncio.create_task(attempt(client, one, allow, timeout))] = one
             if not flying:
                 return attempts
-            done, _ = await asyncio.wait(flying, return_when=asyncio.FIRST_COMPLETED)
-            counts = Counter(one.organization_id for one in flying.values())
-            outcomes = [task.result() for task in done]
-            for task in done:
-                one = flying.pop(task)
-                drained = drained and counts[one.organization_id] < share
-            await asyncio.to_thread(record_surely, engine, settings, outcomes)
-            attempts += len(outcomes)
-            room = settings.webhook_concurrency - len(flying)
+            done, _ = await asyncio.wait(
+                flying, timeout=POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED
+            )
+            if done:
+                counts = Counter(one.organization_id for one in flying.values())
+                outcomes = [task.result() for task in done]
+                for task in done:
+                    one = flying.pop(task)
+                    drained = drained and counts[one.organization_id] < share
+                await asyncio.to_thread(record_surely, engine, settings, outcomes)
+                attempts += len(outcomes)
             claimed = []
-            if room > 0 and not drained and more_time():
-                in_flight = Counter(one.organization_id for one in flying.values())
+            room = settings.webhook_concurrency - len(flying)
+            if room <= 0 or not more_time():
+                continue
+            in_flight = Counter(one.organization_id for one in flying.values())
+            if drained and not done:  # slow receivers hold slots: has new work come?
+                full = [org for org, n in in_flight.items() if n >= share]
+                drained = not await asyncio.to_thread(_waiting, engine, _now(now), full)
+            if not drained:
                 claimed = await asyncio.to_thread(
                     claim, engine, settings, _now(now), room, in_flight
                 )
                 drained = len(claimed) < room
+
+
+def _waiting(engine: Engine, now: dt.datetime, full: list[int]) -> bool:
+    """Whether a delivery is due that a claim would take now (one read, no lock)."""
+    query = select(WebhookDelivery.id).where(
+        WebhookDelivery.status == DeliveryStatus.pending,
+        WebhookDelivery.next_attempt_at <= now,
+        or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now),
+    )
+    if full:
+        query = query.where(WebhookDelivery.organization_id.not_in(full))
+    with engine.connect() as connection:
+        found = connection.scalar(query.limit(1))
+        connection.rollback()
+    return found is not None
 
 
 def next_attempt_at(engine: Engine, now: dt.datetime) -> dt.datetime | None:
