@@ -28,7 +28,7 @@ from service.auth import Principal  # noqa: E402
 from service.config import Settings  # noqa: E402
 from service.db import make_engine  # noqa: E402
 from service.enums import OrgRole, Role  # noqa: E402
-from service.tickets import service  # noqa: E402
+from service.tickets import queries  # noqa: E402
 
 
 def captured_statements(url: str, world) -> list[tuple[str, str, object]]:  # type: ignore[no-untyped-def]
@@ -61,11 +61,11 @@ def captured_statements(url: str, world) -> list[tuple[str, str, object]]:  # ty
     try:
         with Session(engine) as session:
             # As the route asks for a provider: with the feed's head.
-            service.list_tickets(
-                session, dispatcher, service.TicketFilters(), cursor=None, limit=50, feed_head=True
+            queries.list_tickets(
+                session, dispatcher, queries.TicketFilters(), cursor=None, limit=50, feed_head=True
             )
             page = seen[-1]
-            service.get_visible_ticket_json(session, resident, 1)
+            queries.get_visible_ticket_json(session, resident, 1)
             one = seen[-1]
     finally:
         db.driver_execute = through_driver

@@ -174,7 +174,7 @@ def cmd_dashboard_link(args: argparse.Namespace) -> int:
 
 def cmd_close_resolved(args: argparse.Namespace) -> int:
     from service.db import utcnow
-    from service.tickets.service import auto_close_resolved
+    from service.tickets.actions import auto_close_resolved
 
     settings = get_settings()
     days = args.days if args.days is not None else settings.auto_close_days

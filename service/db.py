@@ -281,7 +281,7 @@ def driver_one(
 ) -> dict[str, Any] | None:
     """The one row (or None) of `query` with `params`, by column name. Through the
     driver: SQLAlchemy's statement execution and result set-up were ~40% of the
-    filing context's CPU (tickets/service.py)."""
+    filing context's CPU (tickets/filing.py)."""
     cursor = driver_execute(session, query.sql, {**query.values, **params}, defer=False)
     row = cursor.fetchone()
     return None if row is None else dict(zip(query.names, _processed(query, row), strict=True))

@@ -74,7 +74,10 @@ from service.enums import (
     TicketKind,
     service_kind_for,
 )
+from service.tickets.actions import add_comment, add_follow_up, auto_close_resolved, perform
+from service.tickets.filing import create_ticket, ticket_number
 from service.tickets.models import FollowUp, Ticket, TicketComment, TicketEvent
+from service.tickets.queries import get_visible_ticket
 from service.tickets.schemas import (
     AssignBody,
     CommentCreate,
@@ -87,15 +90,6 @@ from service.tickets.schemas import (
     RejectBody,
     ResolveBody,
     TicketCreate,
-)
-from service.tickets.service import (
-    add_comment,
-    add_follow_up,
-    auto_close_resolved,
-    create_ticket,
-    get_visible_ticket,
-    perform,
-    ticket_number,
 )
 from service.users.models import User
 

@@ -22,8 +22,8 @@ from service.errors import Forbidden
 from service.followups.models import FollowUpReminder
 from service.pagination import decode_cursor, encode_cursor
 from service.scope import visible
+from service.tickets.events import record_event
 from service.tickets.models import FollowUp, Ticket
-from service.tickets.service import record_event
 
 SETTLED = frozenset({Status.resolved, Status.closed})
 # Reminders look back this far: older misses are history for the metrics, not a to-do.

@@ -28,8 +28,8 @@ from service.sla.policy import (
     escalation_due,
     load_config,
 )
+from service.tickets.events import record_event
 from service.tickets.models import Ticket
-from service.tickets.service import record_event
 
 BATCH = 200
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 from service.errors import Conflict
 from service.jobs import JobContext, job
-from service.tickets.service import auto_close_resolved
+from service.tickets.actions import auto_close_resolved
 
 
 @job("tickets.auto_close", every=dt.timedelta(minutes=10))

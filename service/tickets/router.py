@@ -37,7 +37,7 @@ from service.feed.cursor import FeedPosition
 from service.feed.service import head_cursor
 from service.idempotency import service as idempotency
 from service.pagination import decode_cursor, encode_cursor
-from service.tickets import service
+from service.tickets import actions, filing, queries
 from service.tickets.models import Ticket
 from service.tickets.schemas import (
     AssignBody,
@@ -95,7 +95,7 @@ class TicketToWrite:
 
     def load(self) -> Ticket:
         """The visible ticket (404 otherwise), current as the client says (412 otherwise)."""
-        ticket = service.get_visible_ticket(self.session, self.principal, self.ticket_id)
+        ticket = queries.get_visible_ticket(self.session, self.principal, self.ticket_id)
         _check_if_match(ticket, self.if_match)
         return ticket
 
@@ -141,7 +141,7 @@ def create_ticket(
         )
     for _attempt in range(2):
         with pipelined(session):
-            ticket = service.create_ticket(
+            ticket = filing.create_ticket(
                 session, principal, data, timezone=settings.timezone, claim=claim
             )
             if isinstance(ticket, idempotency.Replay):
@@ -202,7 +202,7 @@ def list_tickets(
                 "Times outside 2001-2099.",
                 errors=[FieldError(field=name, message="no ticket was or will be filed then")],
             )
-    filters = service.TicketFilters(
+    filters = queries.TicketFilters(
         status=_values(status),
         kind=_values(kind),
         category=_values(category),
@@ -217,7 +217,7 @@ def list_tickets(
     # Providers get the feed's cursor as of the list's own snapshot: following the
     # feed from it after processing the list misses nothing (service/feed).
     provider = principal.role == Role.provider_staff
-    page = service.list_tickets(
+    page = queries.list_tickets(
         session, principal, filters, cursor=cursor, limit=limit, feed_head=provider
     )
     feed_cursor = None
@@ -254,7 +254,7 @@ def get_ticket(
     session: SessionDep,
     if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
 ) -> Any:
-    row = service.get_visible_ticket_json(session, principal, ticket_id)
+    row = queries.get_visible_ticket_json(session, principal, ticket_id)
     if if_none_match is not None and etag(row) in {t.strip() for t in if_none_match.split(",")}:
         return Response(status_code=304, headers={"ETag": etag(row)})
     return Response(row.body.encode(), headers=_headers(row), media_type="application/json")
@@ -268,7 +268,7 @@ def _act(
     body: Any,
     settings: Settings,
 ) -> Response:
-    service.perform(
+    actions.perform(
         session,
         principal,
         ticket,
@@ -278,7 +278,7 @@ def _act(
         timezone=settings.timezone,
     )
     return json_response(
-        ticket_dict(ticket, service.category_code(session, ticket)), headers=_headers(ticket)
+        ticket_dict(ticket, queries.category_code(session, ticket)), headers=_headers(ticket)
     )
 
 
@@ -354,9 +354,9 @@ def reclassify_ticket(
     """Change priority or category (admins; the assigned organisation's dispatchers).
     The SLA policy is chosen again and `respond_by` / `resolve_by` recomputed."""
     loaded = ticket.load()
-    service.reclassify(session, principal, loaded, body, timezone=settings.timezone)
+    actions.reclassify(session, principal, loaded, body, timezone=settings.timezone)
     return json_response(
-        ticket_dict(loaded, service.category_code(session, loaded)), headers=_headers(loaded)
+        ticket_dict(loaded, queries.category_code(session, loaded)), headers=_headers(loaded)
     )
 
 
@@ -373,7 +373,7 @@ def add_comment(
     session: WriteSessionDep,
     settings: SettingsDep,
 ) -> CommentRead:
-    comment = service.add_comment(
+    comment = actions.add_comment(
         session, principal, ticket.load(), data, per_hour=settings.comments_per_hour
     )
     return CommentRead.model_validate(comment, from_attributes=True)
@@ -391,9 +391,9 @@ def list_comments(
     limit: PageLimit = 100,
 ) -> CommentPage:
     """Oldest first, `limit` at a time: pass `next_cursor` back as `cursor`."""
-    ticket = service.get_visible_ticket(session, principal, ticket_id)
+    ticket = queries.get_visible_ticket(session, principal, ticket_id)
     after = decode_cursor("c", cursor) if cursor else 0
-    comments, last = service.list_comments(session, principal, ticket, after=after, limit=limit)
+    comments, last = queries.list_comments(session, principal, ticket, after=after, limit=limit)
     return CommentPage(
         items=[CommentRead.model_validate(c, from_attributes=True) for c in comments],
         next_cursor=None if last is None else encode_cursor("c", last),
@@ -409,9 +409,9 @@ def list_events(
     limit: PageLimit = 100,
 ) -> EventPage:
     """The timeline, oldest first, `limit` at a time: pass `next_cursor` back as `cursor`."""
-    ticket = service.get_visible_ticket(session, principal, ticket_id)
+    ticket = queries.get_visible_ticket(session, principal, ticket_id)
     after = decode_cursor("e", cursor) if cursor else 0
-    events, last = service.list_events(session, principal, ticket, after=after, limit=limit)
+    events, last = queries.list_events(session, principal, ticket, after=after, limit=limit)
     return EventPage(
         items=[EventRead.model_validate(e) for e in events],
         next_cursor=None if last is None else encode_cursor("e", last),
@@ -430,5 +430,5 @@ def add_follow_up(
     principal: CurrentPrincipal,
     session: WriteSessionDep,
 ) -> FollowUpRead:
-    follow_up = service.add_follow_up(session, principal, ticket.load(), data)
+    follow_up = actions.add_follow_up(session, principal, ticket.load(), data)
     return FollowUpRead.model_validate(follow_up, from_attributes=True)

@@ -170,6 +170,7 @@ WORKER = textwrap.dedent(
     from service.db import begin_write, make_engine
     from service.jobs.runner import run_due
     from service.sla.jobs import sweep
+    import service.tables  # every table mapped, as in the app; ticket rows name user_account
 
     url, mode, now = sys.argv[1], sys.argv[2], dt.datetime.fromisoformat(sys.argv[3])
     settings = Settings(database_url=url)

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import event
 
 from service.db import utcnow
-from service.tickets.service import auto_close_resolved
+from service.tickets.actions import auto_close_resolved
 from tests.conftest import file_ticket
 
 COMPANY = "天山物业服务有限公司"

@@ -7,8 +7,8 @@ import datetime as dt
 from sqlalchemy import select, update
 
 from service.db import utcnow
+from service.tickets.actions import auto_close_resolved
 from service.tickets.models import Ticket, TicketEvent
-from service.tickets.service import auto_close_resolved
 from tests.conftest import file_ticket
 
 PROBLEM = "application/problem+json"
