@@ -231,7 +231,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from service.feed.notify import NEWEST_EVENT_SQL, FeedHub, PgListener, install_commit_hook
     from service.jobs.runner import run_due, run_forever
     from service.jobs.wake import SqliteWatermark, Wakeup
+    from service.main import FEATURE_JOBS
     from service.sla.official import log_coverage
+
+    assert FEATURE_JOBS  # imported: every feature's jobs are registered
 
     settings = get_settings()
     log_coverage(settings)  # the SLA sweep runs here: say which years lack holidays

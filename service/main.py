@@ -31,18 +31,35 @@ from service.errors import install_error_handlers
 from service.feed.notify import FeedHub, PgListener, install_commit_hook
 from service.feed.router import router as feed_router
 from service.feed.window import FeedWindows
+from service.followups import jobs as followups_jobs
 from service.followups.router import router as followups_router
 from service.health import router as health_router
+from service.idempotency import jobs as idempotency_jobs
 from service.jobs.runner import JOBS_POOL, run_forever
 from service.jobs.wake import Wakeup
 from service.limits import ReadGate
 from service.me import router as me_router
+from service.metrics import rollup as metrics_rollup
 from service.metrics.router import router as metrics_router
 from service.middleware import Admission, QueryGuard, RequestGuard, SecurityHeaders
+from service.sla import jobs as sla_jobs
 from service.sla.official import coverage_now, log_coverage
 from service.sla.router import router as sla_router
+from service.tickets import jobs as tickets_jobs
 from service.tickets.router import router as tickets_router
+from service.webhooks import delivery as webhook_delivery
 from service.webhooks.router import router as webhooks_router
+
+# Every feature's periodic jobs: each module registers its own (service.jobs.job)
+# when imported; the runner (service.jobs.runner) knows none of them by name.
+FEATURE_JOBS = (
+    followups_jobs,
+    idempotency_jobs,
+    metrics_rollup,
+    sla_jobs,
+    tickets_jobs,
+    webhook_delivery,
+)
 
 DESCRIPTION = """
 Linli (邻里) — property-services and elderly-care tickets for renovated

@@ -571,9 +571,9 @@ def test_close_resolved_closes_unconfirmed_tickets(cli: Path) -> None:
 
 
 def test_worker_once_runs_every_job_then_waits_for_their_next_turn(cli: Path) -> None:
-    from service.jobs import JOBS, catalog
+    import service.main  # noqa: F401  (registers every feature's jobs)
+    from service.jobs import JOBS
 
-    catalog.load()
     run("seed-demo")
     first = run("worker", "--once")
     assert {line.split(":")[0] for line in first.splitlines()} == set(JOBS)
@@ -589,11 +589,10 @@ def test_worker_once_runs_every_job_then_waits_for_their_next_turn(cli: Path) ->
 def test_serve_runs_the_jobs_in_process(cli: Path) -> None:
     import time
 
-    from service.jobs import JOBS, catalog
+    from service.jobs import JOBS
     from service.jobs.models import JobLease
     from service.main import create_served_app
 
-    catalog.load()
     with TestClient(create_served_app()):
         deadline = time.monotonic() + 20
         while True:

@@ -5,7 +5,9 @@ with `@job(name, every=...)`. The runner (`service.jobs.runner`) claims a
 job's turn with a lease row in the database, so that each turn runs on one
 instance only; the job itself must still be safe to re-run after a crash
 (conditional UPDATEs, unique keys), because a lease can expire mid-work.
-Modules that define jobs are listed in `service.jobs.catalog`.
+Features declare their jobs; the runner knows none of them: the composition
+root (`service.main.FEATURE_JOBS`) imports every feature's job module, which
+registers its jobs here.
 
 Each job's turns run in a thread of their own: a long turn of one job (the
 webhooks', waiting for slow receivers) never holds up another's (the SLA

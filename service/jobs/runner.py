@@ -56,7 +56,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from service.config import Settings
 from service.db import utcnow
-from service.jobs import JOBS, Job, JobContext, catalog
+from service.jobs import JOBS, Job, JobContext
 from service.jobs.models import JobLease
 from service.jobs.wake import SqliteWatermark, Wakeup
 
@@ -237,7 +237,7 @@ def run_pass(
 
 
 def _jobs(only: Iterable[str] | None) -> list[Job]:
-    catalog.load()
+    """The registered jobs (the composition root imported every feature's)."""
     return [JOBS[name] for name in only] if only is not None else list(JOBS.values())
 
 
@@ -377,7 +377,9 @@ async def run_forever(
     loop = asyncio.get_running_loop()
     wakeup = wakeup or Wakeup()
     wakeup.bind(loop)
-    jobs = await asyncio.to_thread(_jobs, only)
+    jobs = _jobs(only)
+    if not jobs:
+        log.warning("no jobs registered: import service.main.FEATURE_JOBS first")
     # One thread per job and one for the claims: no turn waits for a thread.
     threads = ThreadPoolExecutor(len(jobs) + 1, thread_name_prefix="linli-job")
     stopping = threading.Event()
