@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from service.auth import Principal
 from service.db import utcnow
+from service.directory.changes import zone_changed
 from service.directory.models import Community, Organization, ProviderAssignment, Region
 from service.directory.schemas import (
     CommunityCreate,
@@ -26,7 +27,6 @@ from service.directory.schemas import (
 from service.enums import ORGANIZATION_KIND_FOR, RegionLevel, ServiceKind
 from service.errors import Conflict, FieldError, NotFound, Unprocessable
 from service.scope import visible
-from service.sla import policy as sla_policy
 from service.tickets.models import Ticket
 
 _PARENT_LEVEL = {
@@ -92,7 +92,7 @@ def create_region(session: Session, principal: Principal, data: RegionCreate) ->
     region.path = f"{parent_path or '/'}{region.id}/"
     session.flush()
     if data.timezone is not None:
-        sla_policy.touch(session)  # the SLA clocks read region time zones
+        zone_changed(session)  # the SLA clocks read region time zones
     return region
 
 
@@ -102,7 +102,7 @@ def update_region(session: Session, region: Region, data: RegionUpdate) -> Regio
         region.name = data.name
     if "timezone" in changes and data.timezone != region.timezone:
         region.timezone = data.timezone
-        sla_policy.touch(session)
+        zone_changed(session)
     session.flush()
     return region
 

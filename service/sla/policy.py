@@ -22,6 +22,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from service.categories.models import Category
+from service.directory.changes import on_zone_change
 from service.directory.models import Region
 from service.enums import Priority, Status, TicketKind
 from service.sla.calendar import WorkCalendar, normalise_spans, parse_hhmm
@@ -160,6 +161,7 @@ def current_stamp(session: Session) -> str:
     return session.scalar(select(SlaConfigVersion.stamp).where(SlaConfigVersion.id == 1)) or ""
 
 
+@on_zone_change  # the clocks run in each region's time zone
 def touch(session: Session) -> None:
     """Mark the configuration changed (in the caller's transaction)."""
     session.execute(

@@ -232,6 +232,11 @@ def test_deadlines_are_set_for_every_seeded_kind(client, world, clock):
 
 def test_a_region_in_xinjiang_time_runs_its_clocks_there(client, world, clock):
     """Working hours 09:00-18:00 Ürümqi time are 11:00-20:00 Beijing time."""
+    clock.set("2026-03-02T09:00")
+    # The clocks' configuration is read (and kept) before the zone changes: the
+    # change must reach it (the directory tells whoever subscribed).
+    before = _sla(file_ticket(client, world.reporter, world.community_a, priority="normal"))
+    assert parse(before["respond_by"]) == at("2026-03-02T11:00")
     response = client.patch(
         f"/v1/regions/{world.urumqi}",
         json={"timezone": "Asia/Urumqi"},
