@@ -62,8 +62,8 @@ from bench.setup_data import (  # noqa: E402
 )
 from service.config import Settings  # noqa: E402
 from service.db import make_engine  # noqa: E402
-from service.feed import cursor as cursors  # noqa: E402
 from service.feed import service as feed_service  # noqa: E402
+from service.tickets import stream as cursors  # noqa: E402
 
 DB_NAME = "linli_bench_feed"
 EVENTS_PER_TICKET = 5

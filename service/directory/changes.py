@@ -1,8 +1,9 @@
 """Who must hear of a change to reference data. The directory knows none of its
-readers: a feature that keeps something derived from regions subscribes itself
-(the SLA clocks, which read each region's time zone, mark their configuration
-changed), and the directory calls whoever subscribed, in the caller's
-transaction."""
+readers: a feature that keeps something derived from regions or communities
+subscribes itself, and the directory calls whoever subscribed, in the caller's
+transaction: the SLA clocks, which read each region's time zone, mark their
+configuration changed; the tickets, which carry the region they were filed in,
+keep a community that has some in its county."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session
 
 Listener = Callable[[Session], None]
+# (session, community id) -> why the community must stay in its region, or None.
+Keeper = Callable[[Session, int], str | None]
 _ZONE_LISTENERS: list[Listener] = []
+_COMMUNITY_KEEPERS: list[Keeper] = []
 
 
 def on_zone_change(listener: Listener) -> Listener:
@@ -24,3 +28,19 @@ def on_zone_change(listener: Listener) -> Listener:
 def zone_changed(session: Session) -> None:
     for listener in _ZONE_LISTENERS:
         listener(session)
+
+
+def keeps_community_in_region(keeper: Keeper) -> Keeper:
+    """Ask `keeper(session, community_id)` before a community moves to another
+    region; a reason it returns refuses the move."""
+    if keeper not in _COMMUNITY_KEEPERS:
+        _COMMUNITY_KEEPERS.append(keeper)
+    return keeper
+
+
+def why_community_stays(session: Session, community_id: int) -> str | None:
+    for keeper in _COMMUNITY_KEEPERS:
+        reason = keeper(session, community_id)
+        if reason is not None:
+            return reason
+    return None

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from service.auth import Principal
 from service.db import utcnow
-from service.directory.changes import zone_changed
+from service.directory.changes import why_community_stays, zone_changed
 from service.directory.models import Community, Organization, ProviderAssignment, Region
 from service.directory.schemas import (
     CommunityCreate,
@@ -27,7 +27,6 @@ from service.directory.schemas import (
 from service.enums import ORGANIZATION_KIND_FOR, RegionLevel, ServiceKind
 from service.errors import Conflict, FieldError, NotFound, Unprocessable
 from service.scope import visible
-from service.tickets.models import Ticket
 
 _PARENT_LEVEL = {
     RegionLevel.province: None,
@@ -129,13 +128,9 @@ def update_community(
     region_id = changes.pop("region_id", community.region_id)
     if region_id != community.region_id:
         region = _county(session, principal, region_id)
-        # Tickets, escalations and the metrics rollup carry the region they were
-        # filed in: moving those is a re-attribution of history, not a correction.
-        if session.scalar(select(Ticket.id).where(Ticket.community_id == community.id).limit(1)):
-            raise Conflict(
-                "A community with tickets stays in its region: its service history is "
-                "counted there. Register the community again in the other region instead."
-            )
+        reason = why_community_stays(session, community.id)
+        if reason is not None:
+            raise Conflict(reason)
         community.region_id, community.region_path = region.id, region.path
     for field, value in changes.items():
         setattr(community, field, value)

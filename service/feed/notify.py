@@ -27,6 +27,8 @@ from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from service.tickets.stream import FEED_ORGANIZATIONS
+
 log = logging.getLogger("linli.feed")
 
 CHANNEL = "linli_feed"
@@ -34,8 +36,6 @@ CHANNEL = "linli_feed"
 # commits (a `worker` beside `serve`) polls this, which moves whenever an event
 # commits (SQLite's single writer hands out ids in commit order).
 NEWEST_EVENT_SQL = "SELECT max(id) FROM ticket_event"
-# session.info key: organisations whose events this transaction wrote.
-FEED_ORGANIZATIONS = "linli_feed_organizations"
 
 
 class FeedHub:

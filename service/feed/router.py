@@ -15,11 +15,11 @@ from service.config import SettingsDep
 from service.db import SessionDep, in_thread
 from service.errors import Forbidden, responses
 from service.feed import service
-from service.feed.cursor import etag
 from service.feed.notify import FeedHub
 from service.feed.schemas import FeedPage
 from service.feed.window import FeedWindows
 from service.middleware import parked
+from service.tickets.stream import etag
 
 router = APIRouter(prefix="/v1/feed", tags=["feed"])
 

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, literal, literal_column, select, tuple_
+from sqlalchemy import and_, literal, literal_column, select, tuple_
 from sqlalchemy.orm import Session
 
 from service.auth import Principal
@@ -33,11 +33,11 @@ from service.categories.models import Category
 from service.db import utcnow
 from service.enums import Role
 from service.errors import AppError, Forbidden
-from service.feed import cursor as cursors
-from service.feed.cursor import FeedPosition
+from service.tickets import stream as cursors
 from service.tickets.actors import Reader, actor_dict, with_actor
 from service.tickets.models import EVENT_READ_COLUMNS, Ticket, TicketEvent
 from service.tickets.serialize import ticket_dict
+from service.tickets.stream import FeedPosition, head_cursor, is_postgres
 
 NO_HORIZON = 2**62  # SQLite: every committed event is final
 
@@ -63,41 +63,19 @@ def require_provider(principal: Principal) -> int:
     return principal.organization_id
 
 
-def _is_postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
 def horizon_column(session: Session) -> Any:
     """The feed's horizon as a scalar subquery: events at or above it may still
     have older transactions committing below them, so they wait."""
-    if _is_postgres(session):
+    if is_postgres(session):
         return select(
             literal_column("pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
         ).scalar_subquery()
     return literal(NO_HORIZON)
 
 
-def head_cursor(session: Session, now: dt.datetime | None = None) -> str:
-    """A cursor after every event already committed as of this statement's snapshot.
-
-    Read it BEFORE a list: on PostgreSQL (READ COMMITTED) every statement has a
-    snapshot of its own, and each event below this horizon committed before the
-    list's later snapshot, so the list reflects it; any other event is after
-    the cursor. That is what makes list-then-follow gap-free."""
-    at = int((now or utcnow()).timestamp())
-    if _is_postgres(session):
-        horizon = session.scalar(
-            select(literal_column("pg_snapshot_xmin(pg_current_snapshot())::text::bigint"))
-        )
-        assert horizon is not None
-        return cursors.encode(FeedPosition(int(horizon), 0, at))
-    last = session.scalar(select(func.coalesce(func.max(TicketEvent.id), 0)))
-    return cursors.encode(FeedPosition(0, int(last or 0), at))
-
-
-_EVENT_COLUMNS = (*EVENT_READ_COLUMNS, TicketEvent.xid)
-_TICKET_PREFIX = "t_"
-_TICKET_COLUMNS = tuple(c.label(_TICKET_PREFIX + c.name) for c in Ticket.__table__.c)
+EVENT_COLUMNS = (*EVENT_READ_COLUMNS, TicketEvent.xid)
+TICKET_PREFIX = "t_"
+TICKET_COLUMNS = tuple(c.label(TICKET_PREFIX + c.name) for c in Ticket.__table__.c)
 
 
 class _TicketView:
@@ -109,7 +87,7 @@ class _TicketView:
         self._row = row
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._row, _TICKET_PREFIX + name)
+        return getattr(self._row, TICKET_PREFIX + name)
 
 
 def _event_data(row: Any) -> dict[str, Any]:
@@ -144,7 +122,7 @@ def event_dict(row: Any, organization_id: int) -> dict[str, Any]:
 def events_query(organization_id: int) -> Any:
     """Events of one organisation with the ticket, joined only while it is still theirs."""
     return with_actor(
-        select(*_EVENT_COLUMNS, *_TICKET_COLUMNS, Category.code.label("category_code"))
+        select(*EVENT_COLUMNS, *TICKET_COLUMNS, Category.code.label("category_code"))
         .select_from(TicketEvent)
         .outerjoin(
             Ticket,
@@ -201,7 +179,7 @@ def read_rows(
     # before the page's own (see head_cursor), so nothing committing meanwhile is skipped.
     head = head_cursor(session, now) if position is None else None
     query = events_query(organization_id).add_columns(horizon_column(session).label("horizon"))
-    if position is not None and _is_postgres(session):
+    if position is not None and is_postgres(session):
         query = query.where(
             tuple_(TicketEvent.xid, TicketEvent.id) > tuple_(position.xid, position.event_id)
         )

@@ -38,8 +38,6 @@ import pydantic_core
 from sqlalchemy.orm import Session
 
 from service.db import in_thread, utcnow
-from service.feed import cursor as cursors
-from service.feed.cursor import FeedPosition
 from service.feed.service import (
     FeedCursorExpired,
     FeedPage,
@@ -48,7 +46,9 @@ from service.feed.service import (
     horizon_column,
     read_rows,
 )
+from service.tickets import stream as cursors
 from service.tickets.models import TicketEvent
+from service.tickets.stream import FeedPosition
 
 # Events kept per organisation (~1-2 KB each once serialised): enough for every
 # poller that keeps up; one that falls further behind reads the database.

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from service.db import utcnow
 from service.enums import Status
-from service.feed.notify import FEED_ORGANIZATIONS
 from service.tickets.models import Ticket, TicketEvent
+from service.tickets.stream import FEED_ORGANIZATIONS
 
 
 class _TicketOrganization:

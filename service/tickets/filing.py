@@ -25,7 +25,6 @@ from service.db import DriverQuery, driver_execute, driver_one, driver_query, ut
 from service.directory.models import Community, ProviderAssignment
 from service.enums import Priority, Role, ServiceKind, Status, TicketKind
 from service.errors import FieldError, NotFound, Unprocessable
-from service.feed.notify import FEED_ORGANIZATIONS
 from service.idempotency import service as idempotency
 from service.scope import visible
 from service.sla import clock
@@ -34,6 +33,7 @@ from service.sla.policy import config_with_category, load_config
 from service.tickets.models import Ticket, TicketEvent
 from service.tickets.queries import active_category
 from service.tickets.schemas import TicketCreate
+from service.tickets.stream import FEED_ORGANIZATIONS
 from service.users.models import User
 
 

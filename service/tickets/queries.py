@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from service.auth import Principal
 from service.categories.models import Category
 from service.db import DriverQuery, driver_all, driver_query
+from service.directory.changes import keeps_community_in_region
 from service.enums import Priority, Role, Status, TicketKind
 from service.errors import FieldError, NotFound, Unprocessable
 from service.pagination import decode_cursor, encode_cursor
@@ -231,3 +232,15 @@ def list_comments(
         query = query.where(condition)
     rows = session.scalars(query.order_by(TicketComment.id).limit(limit + 1)).all()
     return rows[:limit], (rows[limit - 1].id if len(rows) > limit else None)
+
+
+@keeps_community_in_region
+def community_history_stays(session: Session, community_id: int) -> str | None:
+    """Tickets, escalations and the metrics rollup carry the region they were
+    filed in: moving those is a re-attribution of history, not a correction."""
+    if session.scalar(select(Ticket.id).where(Ticket.community_id == community_id).limit(1)):
+        return (
+            "A community with tickets stays in its region: its service history is "
+            "counted there. Register the community again in the other region instead."
+        )
+    return None

@@ -32,12 +32,10 @@ from service.errors import (
     Unprocessable,
     responses,
 )
-from service.feed import cursor as feed_cursors
-from service.feed.cursor import FeedPosition
-from service.feed.service import head_cursor
 from service.idempotency import service as idempotency
 from service.pagination import decode_cursor, encode_cursor
 from service.tickets import actions, filing, queries
+from service.tickets import stream as feed_cursors
 from service.tickets.models import Ticket
 from service.tickets.schemas import (
     AssignBody,
@@ -61,6 +59,7 @@ from service.tickets.schemas import (
     TicketRead,
 )
 from service.tickets.serialize import etag, json_response, page_response, ticket_dict
+from service.tickets.stream import FeedPosition, head_cursor
 from service.validation import MULTI_VALUED, Several
 
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"], route_class=CommitInRoute)

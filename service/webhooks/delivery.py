@@ -44,7 +44,7 @@ from sqlalchemy.orm import Session
 from service.categories.models import Category
 from service.config import Settings
 from service.db import begin_write, utcnow
-from service.feed.service import _EVENT_COLUMNS, _TICKET_COLUMNS, event_dict
+from service.feed.service import EVENT_COLUMNS, TICKET_COLUMNS, event_dict
 from service.jobs import JobContext, job
 from service.tickets.actors import with_actor
 from service.tickets.models import Ticket, TicketEvent
@@ -170,8 +170,8 @@ def claim(
                     WebhookSubscription.url,
                     WebhookSubscription.secret,
                     WebhookSubscription.active,
-                    *_EVENT_COLUMNS,
-                    *_TICKET_COLUMNS,
+                    *EVENT_COLUMNS,
+                    *TICKET_COLUMNS,
                     Category.code.label("category_code"),
                 )
                 .select_from(WebhookDelivery)

@@ -478,7 +478,7 @@ def cursor_expired(scene: Scene, label: str) -> Response | None:
     if label != "GET /v1/feed":
         return None
     from service.db import clock_override
-    from service.feed.cursor import FeedPosition, encode
+    from service.tickets.stream import FeedPosition, encode
 
     long_ago = utcnow() - dt.timedelta(days=45)
     with clock_override(lambda: long_ago):
