@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+# Up a floor (a room-level cycle kept on purpose): auth checks API keys beside tokens.
 from service.apikeys.models import ApiKey
 from service.config import Settings, SettingsDep
 from service.db import SessionDep, begin_write, in_thread, utcnow

@@ -13,6 +13,8 @@ from sqlalchemy import ColumnElement, String, cast, exists, or_, select, true
 from service.auth import Principal
 from service.directory.models import Community, Organization, ProviderAssignment, Region
 from service.enums import Role
+
+# Up a floor (a room-level cycle kept on purpose): it scopes every table.
 from service.tickets.models import Ticket
 
 

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
+# Up a floor (a room-level cycle kept on purpose): routes act for a caller.
 from service.auth import AdminPrincipal, CurrentPrincipal
 from service.config import SettingsDep
 from service.db import CommitInRoute, SessionDep, WriteSessionDep

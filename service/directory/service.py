@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+# Up a floor (a room-level cycle kept on purpose): writes act for a caller.
 from service.auth import Principal
 from service.db import utcnow
 from service.directory.changes import why_community_stays, zone_changed
@@ -26,6 +27,8 @@ from service.directory.schemas import (
 )
 from service.enums import ORGANIZATION_KIND_FOR, RegionLevel, ServiceKind
 from service.errors import Conflict, FieldError, NotFound, Unprocessable
+
+# Up a floor (a room-level cycle kept on purpose): one scoping function.
 from service.scope import visible
 
 _PARENT_LEVEL = {

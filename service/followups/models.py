@@ -7,8 +7,7 @@ import datetime as dt
 from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.db import Base, UTCDateTime, utcnow
-from service.tickets.models import BigId
+from service.db import Base, BigId, UTCDateTime, utcnow
 
 
 class FollowUpReminder(Base):

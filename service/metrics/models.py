@@ -20,9 +20,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.db import Base, UTCDateTime, utcnow
+from service.db import Base, BigId, UTCDateTime, utcnow
 from service.enums import TicketKind, str_enum
-from service.tickets.models import BigId
 
 
 class QualityAction(Base):

@@ -21,6 +21,8 @@ from service.sla.policy import (
     resolution_deadline,
     response_deadline,
 )
+
+# Up a floor (a room-level cycle kept on purpose): clocks run on tickets.
 from service.tickets.models import Ticket
 
 

@@ -28,6 +28,8 @@ from service.sla.policy import (
     escalation_due,
     load_config,
 )
+
+# Up a floor (a room-level cycle kept on purpose): it escalates tickets.
 from service.tickets.events import record_event
 from service.tickets.models import Ticket
 

@@ -37,6 +37,8 @@ from service.sla.schemas import (
     PolicyCreate,
     PolicyUpdate,
 )
+
+# Up a floor (a room-level cycle kept on purpose): clocks run on tickets.
 from service.tickets.models import Ticket
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, St
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.schema import FetchedValue
 
-from service.db import Base, UTCDateTime, utcnow
+from service.db import Base, BigId, UTCDateTime, utcnow
 from service.enums import (
     Channel,
     FollowUpMethod,
@@ -20,9 +20,6 @@ from service.enums import (
     TicketKind,
     str_enum,
 )
-
-# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
-BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class Ticket(Base):

@@ -13,9 +13,8 @@ from enum import StrEnum
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.db import Base, UTCDateTime, utcnow
+from service.db import Base, BigId, UTCDateTime, utcnow
 from service.enums import str_enum
-from service.tickets.models import BigId
 
 
 class DeliveryStatus(StrEnum):
