@@ -1116,7 +1116,7 @@ def _replay(
         if ticket.status != story.expected:
             raise RuntimeError(
                 f"demo ticket {ticket.number} ({story.path}) ended {ticket.status}, "
-                f"expected {story.expected}: the lifecycle changed, update service/demo.py"
+                f"expected {story.expected}: the lifecycle changed, update service/sample/"
             )
 
 
