@@ -29,7 +29,6 @@ from sqlalchemy.orm import Session
 from service.auth import mint_token
 from service.config import Settings
 from service.db import make_engine, utcnow
-from service.generate import Plan, generate
 from service.main import create_app
 from service.metrics import rollup
 from service.metrics.engine import summarise
@@ -37,6 +36,7 @@ from service.metrics.models import MetricsRollup, MetricsRollupState
 from service.metrics.periods import local_midnight
 from service.metrics.request import build_scope
 from service.migrate import upgrade
+from service.sample.generate import Plan, generate
 
 SECRET = "bench-secret-0123456789-0123456789-abcdef"
 PERIOD = ("2023-11-01", "2026-11-01")

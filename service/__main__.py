@@ -55,7 +55,7 @@ def cmd_seed(_args: argparse.Namespace) -> int:
 
 def cmd_seed_demo(args: argparse.Namespace) -> int:
     from service.categories.service import load_reference_tree
-    from service.demo import seed_demo
+    from service.sample.demo import seed_demo
 
     engine, factory = _session()
     with factory.begin() as session:
@@ -358,7 +358,7 @@ def cmd_metrics_rollup(args: argparse.Namespace) -> int:
 def cmd_generate(args: argparse.Namespace) -> int:
     """Synthetic data at the programme's scale into an empty database (migrated first)."""
     from service.db import make_engine
-    from service.generate import Plan, generate
+    from service.sample.generate import Plan, generate
 
     cmd_migrate(argparse.Namespace(downgrade=False, revision=None))
     plan = Plan(

@@ -27,17 +27,17 @@ from sqlalchemy import create_engine, delete, func, inspect, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from service import demo as demo_module
 from service.__main__ import main
 from service.apikeys.models import ApiKey
 from service.categories.models import Category
 from service.categories.tree import CATEGORY_TREE
 from service.config import DEV_JWT_SECRET, Settings, get_settings
-from service.demo import seed_demo
 from service.directory.models import Community, Organization, Region
 from service.enums import OrganizationKind, Priority, RegionLevel, Role, Status
 from service.main import create_app
 from service.migrate import alembic_config
+from service.sample import demo as demo_module
+from service.sample.demo import seed_demo
 from service.tickets.models import Ticket, TicketEvent
 from service.users.models import User
 

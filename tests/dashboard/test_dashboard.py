@@ -18,13 +18,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from service import demo as demo_module
 from service.config import Settings
 from service.dashboard import sessions
 from service.dashboard.charts import bar_chart, line_chart, text_width
 from service.db import utcnow
-from service.demo import seed_demo
 from service.directory.models import Region
+from service.sample import demo as demo_module
+from service.sample.demo import seed_demo
 from tests.conftest import World
 from tests.metrics.helpers import category_ids, insert_tickets
 from tests.metrics.test_summary import materialise

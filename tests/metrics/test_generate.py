@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from service.config import Settings
 from service.db import make_engine
-from service.generate import Plan, generate
+from service.sample.generate import Plan, generate
 from tests.conftest import TEST_SECRET, new_database
 
 PLAN = Plan(communities=40, residents=4000, tickets=6000, seed=11)
