@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from service.auth import Principal
+from service.auth import Principal, principal_for_user
 from service.config import Settings
 from service.directory.models import Community, Organization, Region
 from service.directory.schemas import ProviderAssign
@@ -214,27 +214,13 @@ class DemoWorld:
         return self.serving.get((community, service_kind_for(kind)))
 
 
-def principal_of(session: Session, user: User) -> Principal:
-    region = session.get(Region, user.region_id) if user.region_id is not None else None
-    return Principal(
-        user_id=user.id,
-        role=user.role,
-        name=user.name,
-        community_id=user.community_id,
-        organization_id=user.organization_id,
-        org_role=user.org_role,
-        region_id=user.region_id,
-        region_path=region.path if region else None,
-    )
-
-
 def add_user(session: Session, world: DemoWorld, epoch: dt.datetime, **fields: Any) -> User:
     """A user as the first token with these claims would provision it."""
     user = User(created_at=epoch, updated_at=epoch, **fields)
     session.add(user)
     session.flush()
     world.users[user.sub] = user
-    world.principals[user.sub] = principal_of(session, user)
+    world.principals[user.sub] = principal_for_user(session, user)
     return user
 
 
@@ -285,7 +271,7 @@ def build_world(
     admin.updated_at = epoch
     session.add(admin)
     session.flush()
-    root = principal_of(session, admin)
+    root = principal_for_user(session, admin)
     directory = Directory(session, root)
 
     world = DemoWorld(province=directory.region(province, RegionLevel.province))
