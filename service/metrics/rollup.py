@@ -68,6 +68,7 @@ from service.db import UTCDateTime, binary_results
 from service.directory.models import Region
 from service.enums import Role
 from service.jobs import JobContext, job
+from service.metrics.indicators import COUNTS, PERCENTILES
 from service.metrics.models import (
     HISTOGRAM_BUCKETS,
     ROLLUP_COUNTS,
@@ -80,6 +81,17 @@ from service.metrics.models import (
     MetricsSpan,
 )
 from service.metrics.periods import Bucket, bucket_of, local_midnight
+from service.metrics.tickets import (
+    EXCLUDED,
+    FOLLOWED,
+    Row,
+    SummaryScope,
+    epoch,
+    per_ticket_sql,
+    region_key,
+    ticket_conditions,
+    ticket_dims,
+)
 from service.tickets.models import FollowUp, Ticket, TicketEvent
 
 EDGES: tuple[float, ...] = tuple(60.0 * 1.25**k for k in range(HISTOGRAM_BUCKETS - 1))
@@ -228,8 +240,6 @@ class _TicketSql:
 
 
 def _ticket_sql(session: Session, now: dt.datetime, timezone: str) -> _TicketSql:
-    from service.metrics.engine import EXCLUDED, SummaryScope, _per_ticket, epoch
-
     dialect = session.get_bind().dialect.name
     t = Ticket
     scope = SummaryScope(
@@ -239,7 +249,7 @@ def _ticket_sql(session: Session, now: dt.datetime, timezone: str) -> _TicketSql
         timezone=timezone,
         as_of=now,
     )
-    per_ticket = _per_ticket(scope, dialect, [Bucket("", now, now)])
+    per_ticket = per_ticket_sql(scope, dialect, [Bucket("", now, now)])
     excluded = t.status.in_(EXCLUDED)
     completed = per_ticket["completed"]
     responded = t.responded_at.is_not(None)
@@ -294,8 +304,6 @@ def _roll(
 ) -> None:
     """Delete and re-insert the slices of the months in [start, end) (local month
     starts) and `paths` (every region when None), from tickets up to `last_ticket`."""
-    from service.metrics.engine import FOLLOWED
-
     months = _local_months(start, end, timezone)
     if not months:
         return
@@ -639,8 +647,6 @@ def _filters(table: Any, scope: Any, months: tuple[dt.date, dt.date] | None = No
 
 
 def _dims(session: Session, scope: Any, table: Any, bounds: list[Bucket]) -> tuple[list[Any], Any]:
-    from service.metrics.engine import region_key
-
     source: Any = table
     dims: list[Any] = []
     starts = [local_month(b.start, scope.timezone) for b in bounds]
@@ -679,9 +685,7 @@ class _Group:
 
 
 def run(session: Session, scope: Any, state: MetricsRollupState) -> list[Any]:
-    """The summary's rows (engine.Row) from the rollup, the spans and the live tickets."""
-    from service.metrics.engine import Row, _per_ticket, _ticket_conditions, _ticket_dims
-    from service.metrics.indicators import COUNTS, PERCENTILES
+    """The summary's rows from the rollup, the spans and the live tickets."""
 
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
@@ -809,10 +813,10 @@ def run(session: Session, scope: Any, state: MetricsRollupState) -> list[Any]:
         .group_by(FollowUp.ticket_id)
         .subquery("followed")
     )
-    per_ticket = _per_ticket(scope, dialect, bounds, followed)
-    where = [*_ticket_conditions(scope), newer]
+    per_ticket = per_ticket_sql(scope, dialect, bounds, followed)
+    where = [*ticket_conditions(scope), newer]
     base = Ticket.__table__.outerjoin(followed, followed.c.ticket_id == Ticket.id)
-    dims, source = _ticket_dims(session, scope, bounds, base)
+    dims, source = ticket_dims(session, scope, bounds, base)
     # One pass: each ticket's conditions and durations once, then grouped by the
     # keys and the two duration buckets (the live tickets are few).
     per_row = []

@@ -19,9 +19,10 @@ from service.directory.models import Region
 from service.jobs import JOBS
 from service.jobs.catalog import load
 from service.metrics import rollup
-from service.metrics.engine import GROUPS, SummaryScope, live_summary, run_summary
+from service.metrics.engine import live_summary, run_summary
 from service.metrics.indicators import COUNTS, PERCENTILES
 from service.metrics.models import MetricsPending, MetricsRollup, MetricsSpan
+from service.metrics.tickets import GROUPS, SummaryScope
 from tests.conftest import World, file_ticket
 from tests.metrics.helpers import admin, category_ids, insert_tickets
 from tests.metrics.test_summary import (
