@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, aliased
 from service.categories.models import Category
 from service.directory.models import Community, Organization, ProviderAssignment, Region
 from service.enums import Role
-from service.metrics import rollup
+from service.metrics import rollup_summary
 from service.metrics.indicators import COUNTS, PERCENTILES, indicators_from
 from service.metrics.periods import quarter_label
 from service.metrics.tickets import (
@@ -46,11 +46,11 @@ def _dim_names(scope: SummaryScope) -> list[str]:
 
 
 def run_summary(session: Session, scope: SummaryScope, *, exact: bool = False) -> list[Row]:
-    """The rows from the rollup when it can answer (service/metrics/rollup.py),
-    otherwise (or with `exact`) from the live query over the tickets."""
-    state = None if exact else rollup.usable(session, scope)
+    """The rows from the rollup when it can answer (rollup_summary.py), otherwise
+    (or with `exact`) from the live query over the tickets."""
+    state = None if exact else rollup_summary.usable(session, scope)
     if state is not None:
-        return rollup.run(session, scope, state)
+        return rollup_summary.run(session, scope, state)
     return live_summary(session, scope)
 
 
