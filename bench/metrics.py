@@ -113,7 +113,7 @@ def main() -> None:
             )
             state = session.get(MetricsRollupState, 1)
             start = local_midnight(last, settings.timezone)
-            rollup._roll(
+            rollup.reroll(
                 session,
                 utcnow(),
                 settings.timezone,

@@ -153,7 +153,7 @@ def _ticket_sql(session: Session, now: dt.datetime, timezone: str) -> _TicketSql
 # --- rolling up ------------------------------------------------------------------
 
 
-def _roll(
+def reroll(
     session: Session,
     now: dt.datetime,
     timezone: str,
@@ -348,7 +348,7 @@ def rebuild(session: Session, now: dt.datetime, timezone: str) -> int:
     for table in TABLES:
         session.execute(delete(table))
     if first is not None:
-        _roll(session, now, timezone, first, last + dt.timedelta(seconds=1), last_ticket)
+        reroll(session, now, timezone, first, last + dt.timedelta(seconds=1), last_ticket)
     _save_state(session, now, timezone, last_event, last_ticket)
     if session.get_bind().dialect.name == "postgresql":
         # Statistics now, not when autovacuum comes by: without them the planner
@@ -412,7 +412,7 @@ def refresh(session: Session, now: dt.datetime, timezone: str) -> int:
         slices[local_month(created, timezone)].add(path)
     for month, paths in sorted(slices.items()):
         start = local_midnight(month, timezone)
-        _roll(session, now, timezone, start, start + dt.timedelta(days=1), last_ticket, paths)
+        reroll(session, now, timezone, start, start + dt.timedelta(days=1), last_ticket, paths)
     _save_state(session, now, timezone, last_event, last_ticket)
     return sum(len(p) for p in slices.values())
 
