@@ -51,7 +51,8 @@ import httpx  # noqa: E402
 from sqlalchemy import create_engine, event, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from bench.run import Result, Server, _ms, lua_get  # noqa: E402
+from bench.result import Result, ms  # noqa: E402
+from bench.run import Server, lua_get  # noqa: E402
 from bench.setup_data import (  # noqa: E402
     BENCH_SECRET,
     BenchWorld,
@@ -278,8 +279,8 @@ def wrk(base_url: str, script: str, duration: int, connections: int, name: str) 
         ).stdout
     number = r"([\d.]+\w+)"
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"\s50%\s+" + number, out).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"\s99%\s+" + number, out).group(1))  # type: ignore[union-attr]
+    p50 = ms(re.search(r"\s50%\s+" + number, out).group(1))  # type: ignore[union-attr]
+    p99 = ms(re.search(r"\s99%\s+" + number, out).group(1))  # type: ignore[union-attr]
     errors = sum(
         int(n)
         for line in re.findall(r"(?:Non-2xx or 3xx responses|Socket errors):.*", out)

@@ -30,7 +30,7 @@ from service.auth import mint_token
 from service.config import Settings
 from service.db import make_engine, utcnow
 from service.main import create_app
-from service.metrics import rollup
+from service.metrics import rollup, rollup_summary
 from service.metrics.engine import summarise
 from service.metrics.models import MetricsRollup, MetricsRollupState
 from service.metrics.periods import local_midnight
@@ -80,7 +80,8 @@ def main() -> None:
                     session, province, settings, start=PERIOD[0], end=PERIOD[1], group_by=group_by
                 )
                 if not exact:
-                    assert rollup.usable(session, scope) is not None, "the rollup cannot answer"
+                    usable = rollup_summary.usable(session, scope)
+                    assert usable is not None, "the rollup cannot answer"
                 return summarise(session, scope, exact=exact)
 
         return run
@@ -112,7 +113,7 @@ def main() -> None:
             )
             state = session.get(MetricsRollupState, 1)
             start = local_midnight(last, settings.timezone)
-            rollup._roll(
+            rollup.reroll(
                 session,
                 utcnow(),
                 settings.timezone,

@@ -20,6 +20,8 @@ import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
+from bench.result import Result
+
 MAX_CONNECTIONS = 64
 # uvicorn closes a keep-alive connection idle for 5 s; one idle longer than this
 # is not reused (its next request would fail with the server's close, an error
@@ -28,8 +30,6 @@ IDLE_REUSE_SECONDS = 4.0
 
 
 def run_fixed_rate(base_url: str, rate: int, seconds: int, tokens: dict, world: Any):  # type: ignore[no-untyped-def]
-    from bench.run import Result
-
     # The generator's own garbage collector must not pause it: a full collection
     # of the benchmark process (80 ms, measured with gc.callbacks) during the run
     # delayed every request in flight and was counted as the server's latency.

@@ -25,13 +25,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DRAIN_SECONDS = 1.0
 sys.path.insert(0, str(ROOT))
 
+from bench.rate import run_fixed_rate  # noqa: E402
+from bench.result import Result, ms  # noqa: E402
 from bench.setup_data import BENCH_SECRET, build_world, bulk_tickets, fresh_database, tokens  # noqa: E402
 
 PY = sys.executable
@@ -107,21 +108,6 @@ end
     )
 
 
-@dataclass
-class Result:
-    name: str
-    rps: float
-    p50_ms: float
-    p99_ms: float
-    errors: int
-    peak_rss_mb: float | None = None
-
-
-def _ms(value: str) -> float:
-    number, unit = re.match(r"([\d.]+)(\w+)", value).groups()  # type: ignore[union-attr]
-    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
-
-
 def wrk(base_url: str, script: str, duration: int, connections: int, name: str) -> Result:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
@@ -146,8 +132,8 @@ def wrk(base_url: str, script: str, duration: int, connections: int, name: str) 
     # in flight, and wrk, which ignores Retry-After, spins on the 503s at once.
     time.sleep(DRAIN_SECONDS)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p50 = ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p99 = ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
     errors_match = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)", out)
     errors = int(errors_match.group(1)) if errors_match else 0
@@ -215,8 +201,6 @@ class Server:
 def fixed_rate(base_url: str, rate: int, seconds: int, tokens: dict, world) -> Result:  # type: ignore[no-untyped-def]
     """Open-loop load at `rate` requests/s (latency counted from the scheduled
     send time, so a stall is not hidden by the generator waiting for it)."""
-    from bench.rate import run_fixed_rate
-
     return run_fixed_rate(base_url, rate, seconds, tokens, world)
 
 

@@ -14,11 +14,12 @@ from service.auth import Principal
 from service.db import utcnow
 from service.directory.models import Organization
 from service.errors import FieldError, Forbidden, Unprocessable
-from service.metrics.engine import SummaryScope, summarise
+from service.metrics.engine import summarise
 from service.metrics.indicators import BY_NAME, INDICATORS
 from service.metrics.models import QualityAction, QualityTarget
 from service.metrics.periods import buckets, local_midnight
 from service.metrics.schemas import ActionUpdate, RankingWeights
+from service.metrics.tickets import SummaryScope
 
 # Targets of the three years unless the department sets its own (year 1, 2, 3).
 DEFAULT_TARGETS: dict[str, list[float | None]] = {

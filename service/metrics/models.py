@@ -58,7 +58,7 @@ class QualityTarget(Base):
 
 # Histogram buckets of the durations, in seconds: below 60 s, then [60 s x 1.25^(i-1),
 # 60 s x 1.25^i) for i = 1..55, then everything from 60 s x 1.25^55 (149 days) on.
-# See rollup.EDGES.
+# See histogram.EDGES.
 HISTOGRAM_BUCKETS = 57
 ROLLUP_COUNTS = (
     "created",
@@ -205,3 +205,16 @@ class MetricsRollupState(Base):
     # The last ticket_event and ticket ids read; later tickets are read live.
     event_id: Mapped[int] = mapped_column(BigInteger)
     ticket_id: Mapped[int] = mapped_column(BigInteger)
+
+
+# The rollup's tables, for Core statements.
+ROLLUP = cast(Table, MetricsRollup.__table__)
+BY_ORGANIZATION = cast(Table, MetricsRollupByOrganization.__table__)
+BY_CATEGORY = cast(Table, MetricsRollupByCategory.__table__)
+BY_ORGANIZATION_QUARTER = cast(Table, MetricsRollupByOrganizationQuarter.__table__)
+SPAN = cast(Table, MetricsSpan.__table__)
+PENDING = cast(Table, MetricsPending.__table__)
+TABLES = (ROLLUP, BY_ORGANIZATION, BY_CATEGORY, BY_ORGANIZATION_QUARTER, SPAN, PENDING)
+HISTOGRAMS = [f"hresp_{i}" for i in range(HISTOGRAM_BUCKETS)] + [
+    f"hres_{i}" for i in range(HISTOGRAM_BUCKETS)
+]

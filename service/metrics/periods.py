@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, literal
+from sqlalchemy import Date, case, literal
 
 from service.db import UTCDateTime
 
@@ -76,3 +76,48 @@ def bucket_of(column: Any, bounds: list[Bucket], values: list[Any] | None = None
         )
 
     return tree(0, len(bounds) - 1)
+
+
+def local_months(start: dt.datetime, end: dt.datetime, timezone: str) -> list[Bucket]:
+    """The whole local months covering [start, end), unclipped."""
+    zone = ZoneInfo(timezone)
+    day = start.astimezone(zone).date().replace(day=1)
+    out: list[Bucket] = []
+    while True:
+        month_start = local_midnight(day, timezone)
+        if month_start >= end:
+            return out
+        following = (day + dt.timedelta(days=32)).replace(day=1)
+        out.append(Bucket(day.isoformat(), month_start, local_midnight(following, timezone)))
+        day = following
+
+
+def local_month(instant: dt.datetime, timezone: str) -> dt.date:
+    return instant.astimezone(ZoneInfo(timezone)).date().replace(day=1)
+
+
+def is_month_start(instant: dt.datetime, timezone: str) -> bool:
+    local = instant.astimezone(ZoneInfo(timezone))
+    return local.day == 1 and local.time() == dt.time()
+
+
+def quarter_start(month: dt.date) -> dt.date:
+    return month.replace(month=(month.month - 1) // 3 * 3 + 1, day=1)
+
+
+def next_quarter(month: dt.date) -> dt.date:
+    """The first month of the quarter after `month`'s."""
+    return (quarter_start(month) + dt.timedelta(days=100)).replace(day=1)
+
+
+def period_of(column: Any, starts: list[dt.date], values: list[Any] | None = None) -> Any:
+    """SQL for the period (a month or quarter, by its first month among `starts`,
+    sorted) that a month `column` (a date) lies in, or the value given for it."""
+
+    def tree(lo: int, hi: int) -> Any:
+        if lo == hi:
+            return literal(starts[lo], Date()) if values is None else literal(values[lo])
+        mid = (lo + hi + 1) // 2
+        return case((column < literal(starts[mid], Date()), tree(lo, mid - 1)), else_=tree(mid, hi))
+
+    return tree(0, len(starts) - 1)

@@ -16,8 +16,8 @@ from service.db import SessionDep, utcnow
 from service.directory.models import Community, Organization, Region
 from service.enums import RegionLevel, Role, TicketKind
 from service.errors import FieldError, Forbidden, NotFound, Unprocessable
-from service.metrics.engine import GROUPS, SummaryScope
 from service.metrics.periods import MAX_BUCKETS, buckets, local_midnight
+from service.metrics.tickets import GROUPS, SummaryScope
 from service.scope import visible
 
 Id = Annotated[int, Query(gt=0, lt=2**31)]

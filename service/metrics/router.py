@@ -20,7 +20,7 @@ from service.errors import (
     responses,
 )
 from service.limits import ExpensiveRead
-from service.metrics import action, export, rollup
+from service.metrics import action, export, rollup_summary
 from service.metrics.engine import summarise
 from service.metrics.request import MetricsPrincipal, SummaryParams
 from service.metrics.schemas import ActionRead, ActionUpdate, RankingRead, SummaryRead, TrendRead
@@ -55,7 +55,7 @@ def get_summary(
     `format=csv|xlsx` exports the same rows; `lang=zh` (or `Accept-Language: zh`)
     gives Chinese column headers."""
     scope = params.scope(session, principal, settings)
-    state = rollup.usable(session, scope)
+    state = rollup_summary.usable(session, scope)
     rows = summarise(session, scope)
     if len(rows) > settings.metrics_max_rows:
         raise Unprocessable(

@@ -88,7 +88,7 @@ def test_the_rollup_of_generated_data_gives_the_live_figures() -> None:
     from service.auth import Principal
     from service.db import utcnow
     from service.enums import Role
-    from service.metrics import rollup
+    from service.metrics import rollup, rollup_summary
     from service.metrics.engine import live_summary, run_summary
     from service.metrics.request import build_scope
     from tests.metrics.test_rollup import assert_same
@@ -113,7 +113,7 @@ def test_the_rollup_of_generated_data_gives_the_live_figures() -> None:
                     end="2026-11-01",
                     group_by=group_by,
                 )
-                assert rollup.usable(session, scope) is not None
+                assert rollup_summary.usable(session, scope) is not None
                 assert_same(run_summary(session, scope), live_summary(session, scope))
     finally:
         engine.dispose()

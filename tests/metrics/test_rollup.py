@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,10 +18,13 @@ from sqlalchemy.orm import Session
 from service.db import utcnow
 from service.directory.models import Region
 from service.jobs import JOBS
-from service.metrics import rollup
-from service.metrics.engine import GROUPS, SummaryScope, live_summary, run_summary
+from service.metrics import rollup, rollup_summary
+from service.metrics.engine import live_summary, run_summary
+from service.metrics.histogram import EDGES, bucket_index, bucket_range, bucket_sql, percentile
 from service.metrics.indicators import COUNTS, PERCENTILES
-from service.metrics.models import MetricsPending, MetricsRollup, MetricsSpan
+from service.metrics.models import ROLLUP_COUNTS, MetricsPending, MetricsRollup, MetricsSpan
+from service.metrics.periods import local_midnight
+from service.metrics.tickets import GROUPS, SummaryScope
 from tests.conftest import World, file_ticket
 from tests.metrics.helpers import admin, category_ids, insert_tickets
 from tests.metrics.test_summary import (
@@ -89,7 +93,7 @@ def test_rollup_matches_the_live_query(
         if county:  # an admin of Urumqi: the rows outside it are not theirs
             principal = admin(db.get(Region, world.urumqi).path, world.urumqi)
         scope = SummaryScope(principal, *period, TZ, tuple(group_by), as_of=AS_OF)
-        assert rollup.usable(db, scope) is not None
+        assert rollup_summary.usable(db, scope) is not None
         assert_same(run_summary(db, scope), live_summary(db, scope))
     finally:
         savepoint.rollback()
@@ -237,9 +241,9 @@ def test_backlog_at_a_quarters_end_once_it_has_ended(db: Session, world: World) 
 
 def test_when_the_live_query_answers(db: Session, world: World) -> None:
     scope = SummaryScope(admin(), START, END, TZ, ("organization",), as_of=AS_OF)
-    assert rollup.usable(db, scope) is None  # never rolled up
+    assert rollup_summary.usable(db, scope) is None  # never rolled up
     rollup.rebuild(db, AS_OF, TZ)
-    assert rollup.usable(db, scope) is not None
+    assert rollup_summary.usable(db, scope) is not None
     mid_month = START + dt.timedelta(days=3)
     for changed in (
         SummaryScope(admin(), START, END, TZ, ("community",), as_of=AS_OF),
@@ -249,7 +253,7 @@ def test_when_the_live_query_answers(db: Session, world: World) -> None:
         SummaryScope(admin(), START, END, "Asia/Urumqi", (), as_of=AS_OF),
         SummaryScope(admin(), START, END, TZ, (), as_of=AS_OF - dt.timedelta(hours=1)),
     ):
-        assert rollup.usable(db, changed) is None, changed
+        assert rollup_summary.usable(db, changed) is None, changed
 
 
 def test_the_job_keeps_up_with_changes(client: TestClient, db: Session, world: World) -> None:
@@ -267,12 +271,12 @@ def test_the_job_keeps_up_with_changes(client: TestClient, db: Session, world: W
     def check() -> None:
         now = utcnow()
         rollup.refresh(db, now, TZ)
-        local = now.astimezone(rollup.ZoneInfo(TZ)).date().replace(day=1)
-        start = rollup.local_midnight(local, TZ)
+        local = now.astimezone(ZoneInfo(TZ)).date().replace(day=1)
+        start = local_midnight(local, TZ)
         later = utcnow() + dt.timedelta(seconds=1)
         for group_by in ((), ("organization", "month"), ("category",)):
             scope = SummaryScope(admin(), start, later, TZ, group_by, as_of=later)
-            assert rollup.usable(db, scope) is not None
+            assert rollup_summary.usable(db, scope) is not None
             assert_same(run_summary(db, scope), live_summary(db, scope))
 
     tickets = [file_ticket(client, w.reporter, w.community_a) for _ in range(4)]
@@ -302,17 +306,17 @@ def test_histogram_percentiles_within_the_bound(seed: int) -> None:
     n = rng.choice([1, 2, 3, 10, 100, 1000])
     scale = rng.choice([30.0, 600.0, 7200.0, 86400.0, 10 * 86400.0])
     values = sorted(rng.expovariate(1 / scale) for _ in range(n))
-    histogram = [0] * len(rollup.EDGES + (0,))
+    histogram = [0] * len(EDGES + (0,))
     for value in values:
-        histogram[rollup.bucket_index(value)] += 1
+        histogram[bucket_index(value)] += 1
     for fraction in (0.0, 0.1, 0.5, 0.9, 1.0):
         rank = fraction * (n - 1)
         low = int(rank)
         exact = values[low] + (rank - low) * (values[min(low + 1, n - 1)] - values[low])
-        approx = rollup.percentile(histogram, fraction)
+        approx = percentile(histogram, fraction)
         assert approx is not None
         assert abs(approx - exact) <= 0.25 * exact + 60 + 1e-9, (fraction, approx, exact)
-    assert rollup.percentile([0] * len(histogram), 0.5) is None
+    assert percentile([0] * len(histogram), 0.5) is None
 
 
 def test_sql_buckets_agree_with_python(db: Session) -> None:
@@ -320,8 +324,8 @@ def test_sql_buckets_agree_with_python(db: Session) -> None:
 
     probes = [0.0, 59.9, 60.0, 74.9, 75.0, 3600.0, 86400.0 * 3, 1e9, -5.0]
     for value in probes:
-        got = db.scalar(select(rollup.bucket_sql(literal(value))))
-        assert got == rollup.bucket_index(value), value
-    lows = [rollup.bucket_range(i)[0] for i in range(len(rollup.EDGES) + 1)]
-    assert lows == sorted(lows) and rollup.bucket_range(1) == (60.0, 75.0)
-    assert set(COUNTS) >= set(rollup.ROLLUP_COUNTS)
+        got = db.scalar(select(bucket_sql(literal(value))))
+        assert got == bucket_index(value), value
+    lows = [bucket_range(i)[0] for i in range(len(EDGES) + 1)]
+    assert lows == sorted(lows) and bucket_range(1) == (60.0, 75.0)
+    assert set(COUNTS) >= set(ROLLUP_COUNTS)

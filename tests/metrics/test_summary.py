@@ -12,8 +12,9 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from service.directory.models import Community, ProviderAssignment
-from service.metrics.engine import GROUPS, SummaryScope, summarise
+from service.metrics.engine import summarise
 from service.metrics.indicators import INDICATORS
+from service.metrics.tickets import GROUPS, SummaryScope
 from tests.conftest import World
 from tests.metrics.helpers import (
     admin,

@@ -1,0 +1,362 @@
+"""The summary from the rollup (rollup.py), when it can answer (`usable`):
+
+1. the rolled-up tickets' counts and histograms, from the smallest copy of the
+   rollup that holds the groups asked for (and its quarterly sums, where whole
+   quarters are asked for by organisation);
+2. backlog and overdue at each period's end, from the spans of the tickets
+   open at a month's end;
+3. the tickets newer than the rollup, read live with the per-ticket SQL of
+   tickets.py.
+
+Counts are exact as of the rollup's last run; percentiles come from the
+histograms (histogram.py) and are approximate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Date, and_, case, func, literal, or_, select, text
+from sqlalchemy.orm import Session, aliased
+
+from service.auth import Principal
+from service.db import UTCDateTime, binary_results
+from service.directory.models import Region
+from service.enums import Role
+from service.metrics.histogram import bucket_sql, percentile
+from service.metrics.indicators import COUNTS, PERCENTILES
+from service.metrics.models import (
+    BY_CATEGORY,
+    BY_ORGANIZATION,
+    BY_ORGANIZATION_QUARTER,
+    HISTOGRAM_BUCKETS,
+    HISTOGRAMS,
+    ROLLUP,
+    ROLLUP_COUNTS,
+    SPAN,
+    MetricsRollupState,
+)
+from service.metrics.periods import (
+    Bucket,
+    bucket_of,
+    is_month_start,
+    local_midnight,
+    local_month,
+    next_quarter,
+    period_of,
+    quarter_start,
+)
+from service.metrics.tickets import (
+    Row,
+    SummaryScope,
+    per_ticket_sql,
+    region_key,
+    ticket_conditions,
+    ticket_dims,
+)
+from service.tickets.models import FollowUp, Ticket
+
+DURATIONS = {"response_minutes": 60.0, "resolution_hours": 3600.0}
+
+
+def usable(session: Session, scope: SummaryScope) -> MetricsRollupState | None:
+    """The rollup answers when the period starts at a local month, ends at one (or
+    after the rollup's last run), and no community is asked for: the rows hold
+    regions, not communities. Otherwise the live query does."""
+    if scope.community_id is not None or "community" in scope.group_by:
+        return None
+    if scope.principal.role not in (Role.admin, Role.provider_staff):
+        return None
+    state = session.get(MetricsRollupState, 1)
+    if state is None or state.timezone != scope.timezone:
+        return None
+    if scope.as_of < state.refreshed_at or not is_month_start(scope.start, scope.timezone):
+        return None
+    if not (is_month_start(scope.end, scope.timezone) or scope.end >= state.refreshed_at):
+        return None
+    return state
+
+
+def _table(scope: SummaryScope) -> Any:
+    """The smallest copy of the rollup that holds what the summary asks for."""
+    by_category = "category" in scope.group_by or scope.category_ids is not None
+    by_organization = (
+        "organization" in scope.group_by
+        or scope.organization_id is not None
+        or scope.principal.role == Role.provider_staff
+    )
+    if by_category and by_organization:
+        return ROLLUP
+    return BY_CATEGORY if by_category else BY_ORGANIZATION
+
+
+def _months(scope: SummaryScope) -> tuple[dt.date, dt.date]:
+    """The first local month of the period, and the first after it."""
+    tz = scope.timezone
+    first = local_month(scope.start, tz)
+    if is_month_start(scope.end, tz):
+        return first, local_month(scope.end, tz)
+    return first, (local_month(scope.end, tz) + dt.timedelta(days=32)).replace(day=1)
+
+
+def _parts(table: Any, scope: SummaryScope) -> list[tuple[Any, dt.date, dt.date]]:
+    """Which rows to add up: (copy, first month, month after). The copy by
+    organisation answers the quarters the period covers whole from its quarterly
+    sums, unless months are asked for."""
+    first, after = _months(scope)
+    if table is not BY_ORGANIZATION or scope.time_unit == "month":
+        return [(table, first, after)]
+    low = first if first == quarter_start(first) else next_quarter(first)
+    high = quarter_start(after)
+    if low >= high:
+        return [(table, first, after)]
+    parts = [(BY_ORGANIZATION_QUARTER, low, high)]
+    if first < low:
+        parts.append((table, first, low))
+    if high < after:
+        parts.append((table, high, after))
+    return parts
+
+
+def _filters(
+    table: Any, scope: SummaryScope, months: tuple[dt.date, dt.date] | None = None
+) -> list[Any]:
+    first, after = months or _months(scope)
+    where = [table.c.month >= first, table.c.month < after]
+    principal: Principal = scope.principal
+    if principal.role == Role.provider_staff:
+        where.append(table.c.organization_id == principal.organization_id)
+    elif principal.region_path is not None:
+        where.append(table.c.region_path.startswith(principal.region_path, autoescape=True))
+    if scope.region is not None:
+        where.append(table.c.region_path.startswith(scope.region.path, autoescape=True))
+    if scope.organization_id is not None:
+        where.append(table.c.organization_id == scope.organization_id)
+    if scope.kind is not None:
+        where.append(table.c.kind == scope.kind)
+    if scope.category_ids is not None:
+        where.append(table.c.category_id.in_(scope.category_ids))
+    return where
+
+
+def _dims(
+    session: Session, scope: SummaryScope, table: Any, bounds: list[Bucket]
+) -> tuple[list[Any], Any]:
+    source: Any = table
+    dims: list[Any] = []
+    starts = [local_month(b.start, scope.timezone) for b in bounds]
+    for name in scope.group_by:
+        if name == "region":
+            region, parent = aliased(Region), aliased(Region)
+            source = source.join(region, region.path == table.c.region_path).outerjoin(
+                parent, parent.id == region.parent_id
+            )
+            dims.append(region_key(region, parent, scope.level(session)))
+        elif name == "organization":
+            dims.append(table.c.organization_id)
+        elif name == "category":
+            dims.append(table.c.category_id)
+        elif name == "kind":
+            dims.append(table.c.kind)
+        elif name in ("month", "quarter") and name == scope.time_unit:
+            dims.append(period_of(table.c.month, starts, list(range(len(starts)))))
+    return [d.label(f"g{i}") for i, d in enumerate(dims)], source
+
+
+@dataclass
+class _Group:
+    counts: dict[str, int]
+    histograms: dict[str, list[int]]
+
+
+def run(session: Session, scope: SummaryScope, state: MetricsRollupState) -> list[Row]:
+    """The summary's rows from the rollup, the spans and the live tickets."""
+
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        # Compiling ~130 sums costs more than adding them up; grouping ~130 columns
+        # wants memory (hashed, not sorted in temporary files).
+        session.execute(text("SET LOCAL jit = off"))
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
+    bounds = scope.buckets()
+    groups: dict[tuple[Any, ...], _Group] = {}
+
+    def group(key: tuple[Any, ...]) -> _Group:
+        if key not in groups:
+            groups[key] = _Group(
+                {name: 0 for name in COUNTS},
+                {d: [0] * HISTOGRAM_BUCKETS for d in DURATIONS},
+            )
+        return groups[key]
+
+    # 1. The rolled-up tickets' counts and histograms: one GROUP BY per copy read
+    # (quarterly sums and the months around them; a UNION ALL of the two cost
+    # more in projecting 131 columns than it saved), merged here.
+    if dialect == "postgresql":
+        # Measured on 1M tickets (35k rows of metrics_rollup_org, 4,784 groups): one
+        # process 103 ms, two workers 113 ms (merging their partial groups costs
+        # more than it saves), and the second core stays free for other requests.
+        session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+    c, b = len(ROLLUP_COUNTS), HISTOGRAM_BUCKETS
+    untouched = {name: 0 for name in COUNTS if name not in ROLLUP_COUNTS}
+    # By quarter, the quarters that had ended by the rollup's last run (and by the
+    # period's end) take their backlog and overdue from the quarterly rows; the
+    # spans answer the others.
+    ended: tuple[dt.date, dt.date] | None = None
+    limit = min(state.refreshed_at, scope.as_of, scope.end)
+    for table, first, after in _parts(_table(scope), scope):
+        dims, source = _dims(session, scope, table, bounds)
+        sums = [func.sum(table.c[name]).label(name) for name in (*ROLLUP_COUNTS, *HISTOGRAMS)]
+        if table is BY_ORGANIZATION_QUARTER and scope.time_unit == "quarter":
+            last = first
+            while last < after and local_midnight(next_quarter(last), scope.timezone) <= limit:
+                last = next_quarter(last)
+            if last > first:
+                ended = (first, last)
+                before = table.c.month < literal(last, Date())
+                sums += [
+                    func.sum(case((before, table.c.backlog_at_end), else_=0)).label("backlog"),
+                    func.sum(case((before, table.c.overdue_at_end), else_=0)).label("overdue"),
+                ]
+        query = select(*dims, *sums).select_from(source)
+        query = query.where(*_filters(table, scope, (first, after)))
+        if dims:
+            query = query.group_by(*[d.element for d in dims])
+        n = len(dims)
+        with binary_results(session):
+            records = session.execute(query).all()
+        for record in records:
+            # The sums of NOT NULL integer columns: integers.
+            if record[n] is None:  # no rows at all, and no GROUP BY: one row of NULLs
+                continue
+            key = tuple(record[:n])
+            counts = dict(zip(ROLLUP_COUNTS, record[n : n + c], strict=True))
+            response = list(record[n + c : n + c + b])
+            resolution = list(record[n + c + b : n + c + 2 * b])
+            at_end = record[n + c + 2 * b :]
+            if at_end:
+                counts["backlog"], counts["overdue_open"] = at_end
+            known = groups.get(key)
+            if known is None:  # the usual case: each key once
+                groups[key] = _Group(
+                    {**untouched, **counts},
+                    {"response_minutes": response, "resolution_hours": resolution},
+                )
+                continue
+            for name, value in counts.items():
+                known.counts[name] += value
+            for duration, histogram in (
+                ("response_minutes", response),
+                ("resolution_hours", resolution),
+            ):
+                known.histograms[duration] = [
+                    x + y for x, y in zip(known.histograms[duration], histogram, strict=True)
+                ]
+    if dialect == "postgresql":
+        session.execute(text("SET LOCAL max_parallel_workers_per_gather TO DEFAULT"))
+
+    # 2. Backlog and overdue at each period's end, of the tickets open at a month's end.
+    dims, source = _dims(session, scope, SPAN, bounds)
+    s = SPAN.c
+    ends = [min(b.end, scope.end, scope.as_of).timestamp() for b in bounds]
+    period_end = literal(ends[0]) if len(bounds) == 1 else bucket_of(s.created_at, bounds, ends)
+    open_at_end = or_(s.ended.is_(None), s.ended > period_end)
+    overdue = or_(  # of those open at the period's end
+        and_(s.respond_by <= period_end, or_(s.responded.is_(None), s.responded > period_end)),
+        s.resolve_deadline <= period_end,
+    )
+    # Most spans ended before their own period's end: grouped, only those open then.
+    query = (
+        select(
+            *dims,
+            func.count().label("backlog"),
+            func.sum(case((overdue, 1), else_=0)).label("overdue_open"),
+        )
+        .select_from(source)
+        .where(
+            *_filters(SPAN, scope),
+            s.created_at >= literal(scope.start, UTCDateTime()),
+            s.created_at < literal(scope.end, UTCDateTime()),
+            open_at_end,
+        )
+    )
+    if ended is not None:
+        query = query.where(or_(s.month < ended[0], s.month >= ended[1]))
+    if dims:
+        query = query.group_by(*[d.element for d in dims])
+    for mapping in session.execute(query).mappings():
+        g = group(tuple(mapping[f"g{i}"] for i in range(len(dims))))
+        g.counts["backlog"] += int(mapping["backlog"] or 0)
+        g.counts["overdue_open"] += int(mapping["overdue_open"] or 0)
+
+    # 3. The tickets newer than the rollup, exactly: a primary-key range, with
+    # their follow-ups only.
+    newer = Ticket.id > state.ticket_id
+    followed = (
+        select(FollowUp.ticket_id)
+        .where(FollowUp.ticket_id > state.ticket_id)
+        .group_by(FollowUp.ticket_id)
+        .subquery("followed")
+    )
+    per_ticket = per_ticket_sql(scope, dialect, bounds, followed)
+    where = [*ticket_conditions(scope), newer]
+    base = Ticket.__table__.outerjoin(followed, followed.c.ticket_id == Ticket.id)
+    dims, source = ticket_dims(session, scope, bounds, base)
+    # One pass: each ticket's conditions and durations once, then grouped by the
+    # keys and the two duration buckets (the live tickets are few).
+    per_row = []
+    for name in COUNTS:
+        expr = per_ticket[name]
+        value = expr if name == "rating_sum" else case((expr, 1), else_=0)
+        per_row.append(value.label(name))
+    durations = [
+        (per_ticket[duration] * unit).label(f"v{i}")
+        for i, (duration, unit) in enumerate(DURATIONS.items())
+    ]
+    tickets = (
+        select(*dims, *per_row, *durations)
+        .select_from(source)
+        .where(*where)
+        .offset(0)  # evaluated once per ticket, not once per use
+        .subquery()
+    )
+    keys = [tickets.c[f"g{i}"] for i in range(len(dims))]
+    buckets_ = [bucket_sql(tickets.c[f"v{i}"]).label(f"b{i}") for i in range(len(DURATIONS))]
+    query = select(
+        *keys, *buckets_, *(func.sum(tickets.c[name]).label(name) for name in COUNTS)
+    ).group_by(*keys, *buckets_)
+    names = list(DURATIONS)
+    for record in session.execute(query):
+        g = group(tuple(record[:n]))
+        totals = record[n + len(names) :]
+        for name, value in zip(COUNTS, totals, strict=True):
+            g.counts[name] += int(value or 0)
+        tickets_here = int(totals[COUNTS.index("created")] or 0)  # the tickets of this row
+        for i, duration in enumerate(names):
+            if record[n + i] is not None:
+                g.histograms[duration][int(record[n + i])] += tickets_here
+
+    wanted = [
+        (duration, unit, [(p[0], p[2]) for p in PERCENTILES if p[1] == duration])
+        for duration, unit in DURATIONS.items()
+    ]
+    rows = []
+    for key, g in groups.items():  # thousands of groups: kept lean
+        percentiles: dict[str, float | None] = {}
+        for duration, unit, fractions in wanted:
+            histogram = g.histograms[duration]
+            cumulative = list(itertools.accumulate(histogram))
+            if cumulative[-1] == 0:
+                for indicator, _fraction in fractions:
+                    percentiles[indicator] = None
+                continue
+            for indicator, fraction in fractions:
+                value = percentile(histogram, fraction, cumulative)
+                percentiles[indicator] = None if value is None else value / unit
+        rows.append(Row(key, g.counts, percentiles))
+    if scope.group_by == () and not rows:
+        rows.append(Row((), {name: 0 for name in COUNTS}, {p[0]: None for p in PERCENTILES}))
+    return rows
