@@ -123,15 +123,13 @@ def claim(
             )
             .label("rank")
         )
-        queue = (
-            select(WebhookDelivery.id, WebhookDelivery.organization_id, rank)
-            .where(
-                WebhookDelivery.status == DeliveryStatus.pending,
-                WebhookDelivery.next_attempt_at <= now,
-                or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now),
-            )
-            .subquery()
+        claimable = (
+            WebhookDelivery.status == DeliveryStatus.pending,
+            WebhookDelivery.next_attempt_at <= now,
+            or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now),
         )
+        queue = select(WebhookDelivery.id, WebhookDelivery.organization_id, rank)
+        queue = queue.where(*claimable).subquery()
         room: Any = share
         if in_flight:
             room = case(
@@ -139,13 +137,17 @@ def claim(
                 value=queue.c.organization_id,
                 else_=share,
             )
+        # The conditions again on the locked rows: PostgreSQL re-checks them on a
+        # row another claim leased and committed meanwhile (the ranked subquery
+        # is not re-read), so it is skipped rather than attempted twice.
         due = select(WebhookDelivery.id).where(
             WebhookDelivery.id.in_(
                 select(queue.c.id)
                 .where(queue.c.rank <= room)
                 .order_by(queue.c.rank, queue.c.id)
                 .limit(limit)
-            )
+            ),
+            *claimable,
         )
         if session.get_bind().dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)

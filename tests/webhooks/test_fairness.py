@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from service.config import Settings
 from service.webhooks import delivery
 from service.webhooks.models import WebhookAttempt, WebhookDelivery
-from tests.conftest import TEST_SECRET, World, build_world
+from tests.conftest import BACKEND, TEST_SECRET, World, build_world
 from tests.feed.helpers import file
 from tests.feed.live import live_database, serve
 from tests.webhooks.receiver import Receiver, running
@@ -213,3 +213,53 @@ def _when(condition, deadline: float) -> float:  # type: ignore[no-untyped-def]
             return float("inf")
         time.sleep(0.01)
     return time.monotonic()
+
+
+@pytest.mark.skipif(BACKEND != "postgres", reason="SQLite's writers take turns")
+def test_claims_racing_each_other_never_take_a_delivery_twice(
+    live: tuple[Settings, httpx.Client, World],
+) -> None:
+    """Deliverers claiming at once (PostgreSQL, SKIP LOCKED) each take other rows:
+    a row one of them leased and committed while another was ranking the queue
+    is re-checked under the lock and skipped, not attempted a second time."""
+    settings, http, w = live
+    hook = http.post(
+        "/v1/webhooks", json={"url": "http://127.0.0.1:9/race"}, headers=w.care_dispatcher.headers
+    )
+    assert hook.status_code == 201, hook.text
+    for _ in range(40):  # events enough for a backlog (one delivery per event)
+        file(http, w.reporter, w.community_a, category="elderly.meal")
+    engine = delivery_engine(settings)
+    with engine.begin() as connection:  # a backlog: every delivery of the hook due now
+        connection.execute(  # and nothing else due (the other tests' deliveries)
+            update(WebhookDelivery)
+            .where(WebhookDelivery.subscription_id != hook.json()["id"])
+            .values(status="dead")
+        )
+        backlog = connection.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.subscription_id == hook.json()["id"])
+            .values(
+                status="pending", attempts=0, lease_until=None, next_attempt_at=delivery.utcnow()
+            )
+        ).rowcount
+    assert backlog >= 40
+    taken: list[int] = []
+    lock = threading.Lock()
+
+    def claimer() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            got = delivery.claim(engine, settings, delivery.utcnow(), limit=4)
+            with lock:
+                taken.extend(c.delivery_id for c in got)
+                if len(taken) >= backlog:
+                    return
+
+    threads = [threading.Thread(target=claimer) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(40)
+    engine.dispose()
+    assert len(taken) == backlog and len(set(taken)) == backlog
