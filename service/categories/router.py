@@ -13,6 +13,7 @@ from service.categories.schemas import CategoryCreate, CategoryList, CategoryRea
 from service.db import CommitInRoute, SessionDep, WriteSessionDep
 from service.enums import Role
 from service.errors import Conflict, Forbidden, NotFound, responses
+from service.i18n import negotiate
 
 router = APIRouter(prefix="/v1/categories", tags=["categories"], route_class=CommitInRoute)
 CodePath = Annotated[str, Path(pattern=r"^[a-z_]+(\.[a-z_]+)*$", max_length=64)]
@@ -33,7 +34,7 @@ def _read(category: Category, language: str) -> CategoryRead:
 def _province_admin(principal: Principal) -> None:
     # Categories are shared by the whole deployment: only its top level edits them.
     if principal.role != Role.admin or principal.region_path is not None:
-        raise Forbidden("Only province-wide administrators edit categories.")
+        raise Forbidden("category.edit_forbidden")
 
 
 @router.get("", response_model=CategoryList, responses=responses())
@@ -43,7 +44,7 @@ def list_categories(
     response: Response,
     accept_language: Annotated[str | None, Header(alias="Accept-Language", max_length=200)] = None,
 ) -> CategoryList:
-    language = service.negotiate_language(accept_language)
+    language = negotiate(accept_language)
     response.headers["Content-Language"] = language
     response.headers["Vary"] = "Accept-Language"
     rows = service.list_categories(session, include_inactive=principal.role == Role.admin)
@@ -61,7 +62,7 @@ def create_category(
 ) -> CategoryRead:
     _province_admin(principal)
     category = service.create_category(session, data)
-    return _read(category, service.negotiate_language(accept_language))
+    return _read(category, negotiate(accept_language))
 
 
 @router.patch("/{code}", response_model=CategoryRead, responses=responses(Forbidden, NotFound))
@@ -74,4 +75,4 @@ def update_category(
 ) -> CategoryRead:
     _province_admin(principal)
     category = service.update_category(session, service.get_by_code(session, code), data)
-    return _read(category, service.negotiate_language(accept_language))
+    return _read(category, negotiate(accept_language))
