@@ -22,6 +22,7 @@ from service.apikeys.router import router as api_keys_router
 from service.auth import PrincipalCache
 from service.categories.router import router as categories_router
 from service.config import Settings, get_settings
+from service.cors import Cors, parse_origins
 from service.dashboard.router import FORM_PATHS as DASHBOARD_FORMS
 from service.dashboard.router import api as dashboard_api
 from service.dashboard.router import pages as dashboard_pages
@@ -172,12 +173,15 @@ def create_app(
     )
     app.add_middleware(QueryGuard)
     app.add_middleware(SecurityHeaders)
-    # Outermost: a request shed is answered before anything reads its body.
+    # A request shed is answered before anything reads its body.
     app.add_middleware(
         Admission,
         limit=settings.max_requests_in_flight,
         retry_after=settings.retry_after_seconds,
     )
+    if settings.cors_origins:
+        # Outermost: browsers' preflights are answered before admission and the guards.
+        app.add_middleware(Cors, origins=parse_origins(settings.cors_origins))
     # Routing tries each route in turn: the tickets first, as they take most of the
     # traffic (no path of one router overlaps another's).
     for router in (
