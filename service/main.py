@@ -48,6 +48,7 @@ from service.sla.official import coverage_now, log_coverage
 from service.sla.router import router as sla_router
 from service.tickets import jobs as tickets_jobs
 from service.tickets.router import router as tickets_router
+from service.vocabulary import router as vocabulary_router
 from service.webhooks import delivery as webhook_delivery
 from service.webhooks.router import router as webhooks_router
 
@@ -69,8 +70,9 @@ residential communities.
 - **Authentication**: `Authorization: Bearer <JWT or lk_ API key>` on every call but
   `/healthz` and `/readyz` (the *Authorize* button here). Anything outside the
   caller's scope answers 404.
-- **Errors** are `application/problem+json` (RFC 9457): `type`, `title`, `status`,
-  `detail`, and `errors` [{`field`, `message`}] when validation failed.
+- **Errors** are `application/problem+json` (RFC 9457): `type`, a stable `code`,
+  `title`, `status`, `detail`, and `errors` [{`field`, `code`, `message`}] when
+  validation failed. Texts follow `Accept-Language` (`zh-Hans` default, `ug`, `en`).
 - **Writes to a ticket**: each ticket answer carries an `ETag`; send it back as
   `If-Match` and a write over a change you have not seen answers 412. Send
   `Idempotency-Key` when filing a ticket, and a retry files it once.
@@ -196,6 +198,7 @@ def create_app(
         feed_router,
         webhooks_router,
         metrics_router,
+        vocabulary_router,
         dashboard_api,
         dashboard_pages,
     ):

@@ -75,6 +75,7 @@ BY_OPERATION: dict[tuple[str, str], tuple[str, ...]] = {
     ("getFeed", "200"): ("ETag", "X-Poll-Interval", "Cache-Control"),
     ("getFeed", "304"): ("ETag", "X-Poll-Interval", "Cache-Control"),
     ("listCategories", "200"): ("Content-Language", "Vary"),
+    ("getVocabulary", "200"): ("Content-Language", "Vary"),
     ("getMetricsSummary", "200"): ("Content-Disposition?",),
     ("getMetricsRankings", "200"): ("Content-Disposition?",),
     ("getMetricsTrend", "200"): ("Content-Disposition?",),
