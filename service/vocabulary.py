@@ -5,9 +5,7 @@ everyone, and every front end has a token before it shows a ticket."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter
 from pydantic import BaseModel
 
 from service.auth import CurrentPrincipal
@@ -15,7 +13,8 @@ from service.categories.service import list_categories, localised_name
 from service.db import CommitInRoute, SessionDep
 from service.enums import HoldReason, Priority, Status, TicketKind
 from service.errors import responses
-from service.i18n import LANGUAGES, negotiate
+from service.i18n import LANGUAGES
+from service.i18n.http import AnswerLanguage
 from service.i18n.vocabulary import LABELS
 from service.metrics.indicators import INDICATORS
 from service.tickets.lifecycle import TRANSITIONS
@@ -66,14 +65,8 @@ def _term(vocabulary: str, value: str, language: str) -> Term:
 
 @router.get("/vocabulary", response_model=Vocabulary, responses=responses())
 def get_vocabulary(
-    _principal: CurrentPrincipal,
-    session: SessionDep,
-    response: Response,
-    accept_language: Annotated[str | None, Header(alias="Accept-Language", max_length=200)] = None,
+    _principal: CurrentPrincipal, session: SessionDep, language: AnswerLanguage
 ) -> Vocabulary:
-    language = negotiate(accept_language)
-    response.headers["Content-Language"] = language
-    response.headers["Vary"] = "Accept-Language"
     terms = {
         name: [_term(name, value, language) for value in values] for name, values in VALUES.items()
     }

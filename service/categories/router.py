@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Response
+from fastapi import APIRouter, Header, Path
 
 from service.auth import AdminPrincipal, CurrentPrincipal, Principal
 from service.categories import service
@@ -14,6 +14,7 @@ from service.db import CommitInRoute, SessionDep, WriteSessionDep
 from service.enums import Role
 from service.errors import Conflict, Forbidden, NotFound, responses
 from service.i18n import negotiate
+from service.i18n.http import AnswerLanguage
 
 router = APIRouter(prefix="/v1/categories", tags=["categories"], route_class=CommitInRoute)
 CodePath = Annotated[str, Path(pattern=r"^[a-z_]+(\.[a-z_]+)*$", max_length=64)]
@@ -39,14 +40,8 @@ def _province_admin(principal: Principal) -> None:
 
 @router.get("", response_model=CategoryList, responses=responses())
 def list_categories(
-    principal: CurrentPrincipal,
-    session: SessionDep,
-    response: Response,
-    accept_language: Annotated[str | None, Header(alias="Accept-Language", max_length=200)] = None,
+    principal: CurrentPrincipal, session: SessionDep, language: AnswerLanguage
 ) -> CategoryList:
-    language = negotiate(accept_language)
-    response.headers["Content-Language"] = language
-    response.headers["Vary"] = "Accept-Language"
     rows = service.list_categories(session, include_inactive=principal.role == Role.admin)
     return CategoryList(language=language, items=[_read(c, language) for c in rows])
 
