@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from service.errors import PYDANTIC_CODES, AppError
+from service.errors import PYDANTIC_CODES, AppError, NotFound
 from service.i18n import CATALOGUE, LANGUAGES, negotiate, text
 
 SERVICE = Path(__file__).resolve().parents[1] / "service"
@@ -111,6 +111,12 @@ def test_accept_language_is_negotiated(header: str | None, language: str) -> Non
 
 def test_a_forgotten_parameter_shows_its_name_instead_of_failing() -> None:
     assert text("ticket.not_found", "en") == "No ticket {id}."
+
+
+def test_a_raise_site_without_a_code_is_shown_as_written_not_a_500() -> None:
+    error = NotFound("No attachment 7.")
+    assert error.problem("ug").detail == "No attachment 7."
+    assert error.problem("ug").title == text("title.not_found", "ug")
 
 
 def test_a_problem_follows_accept_language(client: TestClient, world) -> None:
