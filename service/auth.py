@@ -85,27 +85,27 @@ def decode_jwt(token: str, settings: Settings) -> dict[str, Any]:
             return jwt.decode(token, settings.jwt_public_key, algorithms=["RS256"], **common)
         return jwt.decode(token, settings.jwt_secret or "", algorithms=["HS256"], **common)
     except jwt.ExpiredSignatureError as exc:
-        raise Unauthorized("The token has expired.") from exc
+        raise Unauthorized("auth.token_expired") from exc
     except (jwt.PyJWTError, ValueError) as exc:
-        raise Unauthorized("The token is not valid.") from exc
+        raise Unauthorized("auth.token_invalid") from exc
 
 
 def _int_claim(claims: dict[str, Any], name: str, *, required: bool) -> int | None:
     value = claims.get(name)
     if value is None:
         if required:
-            raise Unauthorized(f"The token lacks the `{name}` claim its role needs.")
+            raise Unauthorized("auth.claim_missing", claim=name)
         return None
     # An id is an integer or a string of digits: not 1.5, not true.
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise Unauthorized(f"The `{name}` claim is not an id.")
+        raise Unauthorized("auth.claim_not_id", claim=name)
     # ASCII digits only: str.isdigit() also takes "¹" (int() then fails) and
     # "١" (Arabic-Indic one, which int() reads as 1).
     if isinstance(value, str) and not (value.isascii() and value.isdigit()):
-        raise Unauthorized(f"The `{name}` claim is not an id.")
+        raise Unauthorized("auth.claim_not_id", claim=name)
     number = int(value)
     if not 0 < number < 2**31:
-        raise Unauthorized(f"The `{name}` claim is not an id.")
+        raise Unauthorized("auth.claim_not_id", claim=name)
     return number
 
 
@@ -123,11 +123,11 @@ def _sub_claim(claims: dict[str, Any]) -> str:
     off would log its bearer in as someone else."""
     sub = claims.get("sub")
     if not isinstance(sub, str) or not sub:
-        raise Unauthorized("The token's `sub` is empty or not a string.")
+        raise Unauthorized("auth.sub_empty")
     if len(sub) > SUB_LIMIT:
-        raise Unauthorized(f"The token's `sub` is longer than {SUB_LIMIT} characters.")
+        raise Unauthorized("auth.sub_too_long", limit=SUB_LIMIT)
     if not sub.isprintable():
-        raise Unauthorized("The token's `sub` contains control or invisible characters.")
+        raise Unauthorized("auth.sub_unprintable")
     return sub
 
 
@@ -136,7 +136,7 @@ def _scope_from_claims(claims: dict[str, Any]) -> dict[str, Any]:
     try:
         role = Role(claims["role"])
     except ValueError as exc:
-        raise Unauthorized("Unknown role in token.") from exc
+        raise Unauthorized("auth.role_unknown") from exc
     scope: dict[str, Any] = {
         "role": role,
         "name": _text_claim(claims, "name", 100),
@@ -153,9 +153,7 @@ def _scope_from_claims(claims: dict[str, Any]) -> dict[str, Any]:
         try:
             scope["org_role"] = OrgRole(str(claims.get("org_role")))
         except ValueError as exc:
-            raise Unauthorized(
-                "provider_staff tokens need org_role dispatcher|technician."
-            ) from exc
+            raise Unauthorized("auth.org_role_missing") from exc
     else:
         scope["region_id"] = _int_claim(claims, "region_id", required=False)
     return scope
@@ -168,7 +166,7 @@ def _check_scope_exists(session: Session, scope: dict[str, Any]) -> None:
         ("region_id", Region),
     ):
         if scope[field] is not None and session.get(model, scope[field]) is None:
-            raise Unauthorized(f"The token's {field.removesuffix('_id')} does not exist.")
+            raise Unauthorized("auth.scope_unknown", claim=field)
 
 
 def _claims_match(user: User, scope: dict[str, Any]) -> bool:
@@ -220,7 +218,7 @@ def authenticate(session: Session, token: str, settings: Settings) -> Principal:
             )
         )
         if api_key is None:
-            raise Unauthorized("Unknown or revoked API key.")
+            raise Unauthorized("auth.api_key_unknown")
         key_id, user_id, last_used = api_key.id, api_key.user_id, api_key.last_used_at
         now = utcnow()
         if last_used is None or now - last_used > API_KEY_TOUCH_INTERVAL:
@@ -245,7 +243,7 @@ def authenticate(session: Session, token: str, settings: Settings) -> Principal:
             return principal
         except IntegrityError:
             session.rollback()  # the first requests of a new `sub` raced; the other one won
-    raise Unauthorized("Could not provision this user; retry.")
+    raise Unauthorized("auth.provision_failed")
 
 
 class PrincipalCache:
@@ -284,7 +282,7 @@ class PrincipalCache:
         if entry is None:
             return None, False
         if entry[1] <= time.time():
-            raise Unauthorized("The token has expired.")
+            raise Unauthorized("auth.token_expired")
         return entry[2], entry[0] >= time.monotonic()
 
     def put(self, token: str, principal: Principal) -> None:
@@ -346,7 +344,7 @@ async def get_principal(request: Request, session: SessionDep, settings: Setting
     scheme, _, token = header.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
-        raise Unauthorized("Send `Authorization: Bearer <token>`.")
+        raise Unauthorized("auth.missing")
 
     async def look_up() -> Principal:
         principal: Principal = await in_thread(session, authenticate, session, token, settings)
@@ -363,7 +361,7 @@ CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 async def require_admin(principal: CurrentPrincipal) -> Principal:
     if principal.role != Role.admin:
-        raise Forbidden("Only the housing department's administrators may do this.")
+        raise Forbidden("auth.admin_only")
     return principal
 
 

@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import Depends, Request
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from service.cors import parse_origins
 
 DEV_JWT_SECRET = "linli-development-secret-change-me-0123456789"
 DEFAULT_DATABASE_URL = f"sqlite:///{Path('data') / 'linli.db'}"
@@ -122,6 +124,15 @@ class Settings(BaseSettings):
     # Comma-separated hosts or CIDRs that webhooks may target although they are
     # private or loopback (e.g. "127.0.0.0/8,hooks.internal"). Empty: public only.
     webhook_allow_targets: str = ""
+    # Comma-separated origins of the residents' front ends (WeChat/H5) that may
+    # call the API from a browser (service.cors). Empty: no CORS at all.
+    cors_origins: str = ""
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        parse_origins(value)  # a bad origin stops the start, saying which
+        return value
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

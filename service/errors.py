@@ -11,102 +11,132 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from service.i18n import Rejected, negotiate, text
+
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("linli")
 
 
 class FieldError(BaseModel):
     field: str
+    code: str
     message: str
 
 
 class Problem(BaseModel):
     type: str = "about:blank"
+    code: str
     title: str
     status: int
     detail: str | None = None
     errors: list[FieldError] | None = None
 
 
+class Invalid:
+    """One field's error as a raise site names it: the field, a catalogue code and
+    its parameters. Rendered in the caller's language with the problem."""
+
+    def __init__(self, field: str, code: str, /, **params: Any) -> None:
+        self.field, self.code, self.params = field, code, params
+
+    def render(self, language: str) -> FieldError:
+        return FieldError(
+            field=self.field, code=self.code, message=text(self.code, language, **self.params)
+        )
+
+
 class AppError(Exception):
+    """A problem by catalogue code (service.i18n): `detail` is the code's message
+    with `params`; `title` is the class's, both in the caller's language."""
+
     status = 500
-    title = "Internal Server Error"
     slug = "internal"
 
-    def __init__(self, detail: str | None = None, *, errors: list[FieldError] | None = None):
-        super().__init__(detail or self.title)
-        self.detail = detail
+    def __init__(self, code: str, /, *, errors: list[Invalid] | None = None, **params: Any):
+        super().__init__(text(code, "en", **params))
+        self.code = code
+        self.params = params
         self.errors = errors
 
-    def problem(self) -> Problem:
+    @classmethod
+    def title(cls, language: str = "en") -> str:
+        return text("title." + cls.slug.replace("-", "_"), language)
+
+    def problem(self, language: str) -> Problem:
         return Problem(
             type=f"https://linli.example/problems/{self.slug}",
-            title=self.title,
+            code=self.code,
+            title=self.title(language),
             status=self.status,
-            detail=self.detail,
-            errors=self.errors,
+            detail=text(self.code, language, **self.params),
+            errors=[e.render(language) for e in self.errors] if self.errors else None,
         )
 
 
 class BadRequest(AppError):
-    status, title, slug = 400, "Bad Request", "bad-request"
+    status, slug = 400, "bad-request"
 
 
 class Unauthorized(AppError):
-    status, title, slug = 401, "Unauthorized", "unauthorized"
+    status, slug = 401, "unauthorized"
 
 
 class Forbidden(AppError):
-    status, title, slug = 403, "Forbidden", "forbidden"
+    status, slug = 403, "forbidden"
 
 
 class NotFound(AppError):
-    status, title, slug = 404, "Not Found", "not-found"
+    status, slug = 404, "not-found"
 
 
 class Conflict(AppError):
-    status, title, slug = 409, "Conflict", "conflict"
+    status, slug = 409, "conflict"
 
 
 class InvalidTransition(Conflict):
-    title, slug = "Action not allowed", "invalid-transition"
+    slug = "invalid-transition"
 
 
 class StaleWrite(Conflict):
-    title, slug = "Concurrent update", "concurrent-update"
+    slug = "concurrent-update"
 
 
 class IdempotencyInProgress(Conflict):
-    title, slug = "Request with this Idempotency-Key is in progress", "idempotency-in-progress"
+    slug = "idempotency-in-progress"
 
 
 class PreconditionFailed(AppError):
-    status, title, slug = 412, "Precondition Failed", "precondition-failed"
+    status, slug = 412, "precondition-failed"
 
 
 class PayloadTooLarge(AppError):
-    status, title, slug = 413, "Payload Too Large", "payload-too-large"
+    status, slug = 413, "payload-too-large"
 
 
 class UnsupportedMediaType(AppError):
-    status, title, slug = 415, "Unsupported Media Type", "unsupported-media-type"
+    status, slug = 415, "unsupported-media-type"
 
 
 class Unprocessable(AppError):
-    status, title, slug = 422, "Unprocessable Content", "unprocessable"
+    status, slug = 422, "unprocessable"
+
+    @classmethod
+    def on(cls, field: str, code: str, /, **params: Any) -> Unprocessable:
+        """422 for one field, whose message is also the detail."""
+        return cls(code, errors=[Invalid(field, code, **params)], **params)
 
 
 class IdempotencyKeyReused(Unprocessable):
-    title, slug = "Idempotency-Key reused with another request", "idempotency-key-reused"
+    slug = "idempotency-key-reused"
 
 
 class ServiceUnavailable(AppError):
     """Overloaded for a moment: retry after `retry_after` seconds. Nothing was done."""
 
-    status, title, slug = 503, "Service Unavailable", "overloaded"
+    status, slug = 503, "overloaded"
 
-    def __init__(self, detail: str | None = None, *, retry_after: int = 1) -> None:
-        super().__init__(detail)
+    def __init__(self, code: str, /, *, retry_after: int = 1, **params: Any) -> None:
+        super().__init__(code, **params)
         self.retry_after = retry_after
 
     def headers(self) -> dict[str, str]:
@@ -117,12 +147,12 @@ class TooManyRequests(ServiceUnavailable):
     """This caller already has as many of these requests in progress as it may:
     retry after `retry_after` seconds. Nothing was done."""
 
-    status, title, slug = 429, "Too Many Requests", "too-many-requests"
+    status, slug = 429, "too-many-requests"
 
 
 # What a request answers when it could not get a database connection in time
 # (sqlalchemy.exc.TimeoutError from the pool): nothing was done, retry shortly.
-POOL_EXHAUSTED = "The service is busy; nothing was done. Retry after the Retry-After seconds."
+POOL_EXHAUSTED = "overload.pool_exhausted"
 
 
 class ClientGone(Exception):
@@ -133,13 +163,28 @@ class ClientGone(Exception):
 CLIENT_CLOSED_REQUEST = 499
 
 
-def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
+def problem_response(
+    problem: Problem, language: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """The problem as sent: in `language`, which Content-Language names; the
+    answer varies with Accept-Language, and caches are told so."""
     return JSONResponse(
         problem.model_dump(exclude_none=True),
         status_code=problem.status,
         media_type=PROBLEM_JSON,
-        headers=headers,
+        headers={**(headers or {}), "Content-Language": language, "Vary": "Accept-Language"},
     )
+
+
+def error_response(error: AppError, language: str) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
+    if isinstance(error, ServiceUnavailable):
+        headers = error.headers()
+    return problem_response(error.problem(language), language, headers)
+
+
+def request_language(request: Request) -> str:
+    return negotiate(request.headers.get("accept-language"))
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
@@ -147,84 +192,170 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or str(loc[0] if loc else "request")
 
 
-def _message(error: dict[str, Any]) -> str:
-    message = str(error.get("msg", ""))
-    if error.get("type") == "missing" or "input" not in error:
-        return message
-    value = error["input"]
-    if value is None:
-        # A field that may be left out but not emptied (service.validation.omittable).
-        return "cannot be null"
-    if error.get("loc", ("",))[0] == "query" and isinstance(value, str):
-        # One value of a list filter (status=assigned,bogus): say which.
-        return f"{value!r}: {message}"
-    return message
+# Pydantic's error types -> catalogue codes (service/i18n/validation.py), with the
+# names of the ctx values their messages take. Anything else is
+# validation.invalid, with pydantic's English message as its parameter.
+PYDANTIC_CODES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "missing": ("validation.missing", ()),
+    "extra_forbidden": ("validation.unknown_field", ()),
+    "string_too_long": ("validation.too_long", ("max_length",)),
+    "string_too_short": ("validation.too_short", ("min_length",)),
+    "too_long": ("validation.too_many", ("max_length",)),
+    "too_short": ("validation.too_few", ("min_length",)),
+    "string_pattern_mismatch": ("validation.pattern", ()),
+    "string_type": ("validation.not_text", ()),
+    "int_type": ("validation.not_integer", ()),
+    "int_parsing": ("validation.not_integer", ()),
+    "int_from_float": ("validation.not_integer", ()),
+    "float_type": ("validation.not_number", ()),
+    "float_parsing": ("validation.not_number", ()),
+    "bool_type": ("validation.not_boolean", ()),
+    "bool_parsing": ("validation.not_boolean", ()),
+    "greater_than": ("validation.greater_than", ("gt",)),
+    "greater_than_equal": ("validation.at_least", ("ge",)),
+    "less_than": ("validation.less_than", ("lt",)),
+    "less_than_equal": ("validation.at_most", ("le",)),
+    "enum": ("validation.not_allowed", ("expected",)),
+    "literal_error": ("validation.not_allowed", ("expected",)),
+    "date_type": ("validation.date", ()),
+    "date_parsing": ("validation.date", ()),
+    "date_from_datetime_parsing": ("validation.date", ()),
+    "date_from_datetime_inexact": ("validation.date", ()),
+    "datetime_type": ("validation.datetime", ()),
+    "datetime_parsing": ("validation.datetime", ()),
+    "datetime_from_date_parsing": ("validation.datetime", ()),
+    "timezone_aware": ("validation.give_offset", ()),
+    "list_type": ("validation.not_list", ()),
+    "dict_type": ("validation.not_object", ()),
+    "model_type": ("validation.not_object", ()),
+    "model_attributes_type": ("validation.not_object", ()),
+    "json_invalid": ("validation.json", ()),
+    "url_parsing": ("validation.url", ()),
+    "url_scheme": ("validation.url", ()),
+    "url_type": ("validation.url", ()),
+    "uuid_parsing": ("validation.uuid", ()),
+    "decimal_parsing": ("validation.not_number", ()),
+    "finite_number": ("validation.not_number", ()),
+}
 
 
-def _error_field(loc: tuple[Any, ...]) -> str:
+def _invalid_from(error: dict[str, Any]) -> Invalid:
+    """A field error for one of pydantic's, by code."""
+    loc = tuple(error.get("loc", ()))
     if loc[:1] == ("query",):
         # A query parameter's name, not the position of a value in its list.
-        loc = tuple(part for part in loc if not isinstance(part, int))
-    return _field_path(loc)
+        field = _field_path(tuple(part for part in loc if not isinstance(part, int)))
+    else:
+        field = _field_path(loc)
+    kind = str(error.get("type", ""))
+    ctx = error.get("ctx") or {}
+    cause = ctx.get("error")
+    if isinstance(cause, Rejected):
+        code, params = cause.code, dict(cause.params)
+    elif kind in PYDANTIC_CODES:
+        code, names = PYDANTIC_CODES[kind]
+        params = {name: ctx.get(name, "") for name in names}
+    else:
+        code, params = "validation.invalid", {"reason": str(error.get("msg", ""))}
+    if kind != "missing" and "input" in error:
+        value = error["input"]
+        if value is None and kind not in ("missing", "extra_forbidden"):
+            # A field that may be left out but not emptied (service.validation.omittable).
+            code, params = "validation.not_null", {}
+        elif loc[:1] == ("query",) and isinstance(value, str):
+            # One value of a list filter (status=assigned,bogus): say which.
+            params = {"value": repr(value), "reason_code": code, **params}
+            code = "validation.list_value"
+    return Invalid(field, code, **params)
 
 
-def validation_problem(exc: RequestValidationError) -> Problem:
-    errors = [
-        FieldError(field=_error_field(tuple(e.get("loc", ()))), message=_message(e))
-        for e in exc.errors()
-    ]
+def validation_problem(exc: RequestValidationError, language: str) -> Problem:
+    errors = [_render(_invalid_from(e), language) for e in exc.errors()]
     return Problem(
         type="https://linli.example/problems/validation",
-        title="Validation failed",
+        code="validation.failed",
+        title=text("title.validation", language),
         status=422,
-        detail="The request did not pass validation; see errors.",
+        detail=text("validation.failed", language),
         errors=errors,
     )
+
+
+def _render(invalid: Invalid, language: str) -> FieldError:
+    if invalid.code == "validation.list_value":
+        # "'bogus': not one of ..." in the caller's language; the code is the reason's.
+        params = dict(invalid.params)
+        reason = params.pop("reason_code")
+        value = params.pop("value")
+        return FieldError(
+            field=invalid.field,
+            code=reason,
+            message=f"{value}: {text(reason, language, **params)}",
+        )
+    return invalid.render(language)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     from sqlalchemy.exc import TimeoutError as PoolTimeout
 
     @app.exception_handler(AppError)
-    async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        if isinstance(exc, ServiceUnavailable):
-            headers = exc.headers()
-        return problem_response(exc.problem(), headers)
+    async def _app_error(request: Request, exc: AppError) -> JSONResponse:
+        return error_response(exc, request_language(request))
 
     @app.exception_handler(PoolTimeout)
     async def _pool_timeout(request: Request, _exc: PoolTimeout) -> JSONResponse:
         settings = request.app.state.settings
         error = ServiceUnavailable(POOL_EXHAUSTED, retry_after=settings.retry_after_seconds)
-        return problem_response(error.problem(), error.headers())
+        return error_response(error, request_language(request))
 
     @app.exception_handler(ClientGone)
     async def _client_gone(_request: Request, _exc: ClientGone) -> JSONResponse:
         return JSONResponse(None, status_code=CLIENT_CLOSED_REQUEST)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        return problem_response(validation_problem(exc))
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        language = request_language(request)
+        return problem_response(validation_problem(exc, language), language)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        from http import HTTPStatus
-
-        title = HTTPStatus(exc.status_code).phrase
-        detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
+        language = request_language(request)
         headers = dict(getattr(exc, "headers", None) or {})
         if exc.status_code == 405:
             headers["Allow"] = ", ".join(allowed_methods(request.app, request.scope))
-        return problem_response(
-            Problem(title=title, status=exc.status_code, detail=detail), headers or None
-        )
+        return problem_response(http_problem(exc.status_code, language), language, headers)
 
     @app.exception_handler(Exception)
-    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
-        return problem_response(Problem(title="Internal Server Error", status=500))
+        language = request_language(request)
+        return problem_response(http_problem(500, language), language)
 
     _document_problems(app)
+
+
+# What Starlette and FastAPI answer themselves (no route, no such method, a body
+# that cannot be read), by status: the code, and a catalogue title.
+HTTP_CODES: dict[int, str] = {
+    400: "http.bad_request",
+    404: "http.not_found",
+    405: "http.method_not_allowed",
+    500: "internal",
+}
+
+
+def http_problem(status: int, language: str) -> Problem:
+    from http import HTTPStatus
+
+    code = HTTP_CODES.get(status)
+    if code is None:
+        return Problem(code="http.error", title=HTTPStatus(status).phrase, status=status)
+    return Problem(
+        code=code,
+        title=text(f"title.{code.rpartition('.')[2]}", language),
+        status=status,
+        detail=text(code, language),
+    )
 
 
 def allowed_methods(app: FastAPI, scope: Any) -> list[str]:
@@ -256,9 +387,9 @@ def responses(*errors: type[AppError], validation: bool = True) -> dict[int | st
     out: dict[int | str, dict[str, Any]] = {}
     listed: tuple[type[AppError], ...] = (Unauthorized, *errors)
     for error in listed:
-        out[error.status] = _documented(error.title)
+        out[error.status] = _documented(error.title())
     if validation:
-        out[422] = _documented("Validation failed")
+        out[422] = _documented(text("title.validation", "en"))
     return out
 
 
@@ -266,9 +397,9 @@ def responses(*errors: type[AppError], validation: bool = True) -> dict[int | st
 # POST, PUT or PATCH before a route runs; they are documented on every such operation.
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 BODY_ERRORS: dict[int, str] = {
-    BadRequest.status: f"{BadRequest.title}: the body cannot be decoded",
-    PayloadTooLarge.status: f"{PayloadTooLarge.title}: over LINLI_MAX_BODY_BYTES",
-    UnsupportedMediaType.status: f"{UnsupportedMediaType.title}: the body is not JSON",
+    BadRequest.status: f"{BadRequest.title()}: the body cannot be decoded",
+    PayloadTooLarge.status: f"{PayloadTooLarge.title()}: over LINLI_MAX_BODY_BYTES",
+    UnsupportedMediaType.status: f"{UnsupportedMediaType.title()}: the body is not JSON",
 }
 _PROBLEM_SCHEMA = {"$ref": "#/components/schemas/Problem"}
 # Answered whatever the load (service.middleware.Admission): a load balancer

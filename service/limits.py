@@ -27,16 +27,10 @@ class ReadGate:
     def enter(self, caller: str, retry_after: int) -> None:
         if self.callers[caller] >= self.per_caller:
             raise TooManyRequests(
-                f"You already have {self.per_caller} such request(s) in progress; "
-                "wait for the answer, or retry after Retry-After seconds.",
-                retry_after=retry_after,
+                "overload.reads_per_caller", retry_after=retry_after, limit=self.per_caller
             )
         if self.callers.total() >= self.in_flight:
-            raise ServiceUnavailable(
-                "Too many expensive reads in progress; nothing was done. "
-                "Retry after Retry-After seconds.",
-                retry_after=retry_after,
-            )
+            raise ServiceUnavailable("overload.reads_in_flight", retry_after=retry_after)
         self.callers[caller] += 1
 
     def leave(self, caller: str) -> None:

@@ -22,6 +22,7 @@ from service.apikeys.router import router as api_keys_router
 from service.auth import PrincipalCache
 from service.categories.router import router as categories_router
 from service.config import Settings, get_settings
+from service.cors import Cors, parse_origins
 from service.dashboard.router import FORM_PATHS as DASHBOARD_FORMS
 from service.dashboard.router import api as dashboard_api
 from service.dashboard.router import pages as dashboard_pages
@@ -47,6 +48,7 @@ from service.sla.official import coverage_now, log_coverage
 from service.sla.router import router as sla_router
 from service.tickets import jobs as tickets_jobs
 from service.tickets.router import router as tickets_router
+from service.vocabulary import router as vocabulary_router
 from service.webhooks import delivery as webhook_delivery
 from service.webhooks.router import router as webhooks_router
 
@@ -68,8 +70,9 @@ residential communities.
 - **Authentication**: `Authorization: Bearer <JWT or lk_ API key>` on every call but
   `/healthz` and `/readyz` (the *Authorize* button here). Anything outside the
   caller's scope answers 404.
-- **Errors** are `application/problem+json` (RFC 9457): `type`, `title`, `status`,
-  `detail`, and `errors` [{`field`, `message`}] when validation failed.
+- **Errors** are `application/problem+json` (RFC 9457): `type`, a stable `code`,
+  `title`, `status`, `detail`, and `errors` [{`field`, `code`, `message`}] when
+  validation failed. Texts follow `Accept-Language` (`zh-Hans` default, `ug`, `en`).
 - **Writes to a ticket**: each ticket answer carries an `ETag`; send it back as
   `If-Match` and a write over a change you have not seen answers 412. Send
   `Idempotency-Key` when filing a ticket, and a retry files it once.
@@ -172,12 +175,15 @@ def create_app(
     )
     app.add_middleware(QueryGuard)
     app.add_middleware(SecurityHeaders)
-    # Outermost: a request shed is answered before anything reads its body.
+    # A request shed is answered before anything reads its body.
     app.add_middleware(
         Admission,
         limit=settings.max_requests_in_flight,
         retry_after=settings.retry_after_seconds,
     )
+    if settings.cors_origins:
+        # Outermost: browsers' preflights are answered before admission and the guards.
+        app.add_middleware(Cors, origins=parse_origins(settings.cors_origins))
     # Routing tries each route in turn: the tickets first, as they take most of the
     # traffic (no path of one router overlaps another's).
     for router in (
@@ -192,6 +198,7 @@ def create_app(
         feed_router,
         webhooks_router,
         metrics_router,
+        vocabulary_router,
         dashboard_api,
         dashboard_pages,
     ):

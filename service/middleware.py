@@ -17,13 +17,15 @@ from service.db import CLIENT_GONE
 from service.errors import (
     ALWAYS_ANSWERED,
     BODY_METHODS,
-    FieldError,
+    Invalid,
     PayloadTooLarge,
     Problem,
     ServiceUnavailable,
     UnsupportedMediaType,
+    error_response,
     problem_response,
 )
+from service.i18n import language_of_scope, text
 
 _BODY_METHODS = {method.encode() for method in BODY_METHODS}
 
@@ -52,7 +54,7 @@ class RequestGuard:
                 declared = self.max_body_bytes + 1
             if declared > self.max_body_bytes:
                 await self._reject(
-                    PayloadTooLarge(f"Bodies are limited to {self.max_body_bytes} bytes."),
+                    PayloadTooLarge("body.too_large", limit=self.max_body_bytes),
                     scope,
                     receive,
                     send,
@@ -68,7 +70,7 @@ class RequestGuard:
             content_type == b"application/json" or content_type.endswith(b"+json") or form
         ):
             await self._reject(
-                UnsupportedMediaType("Send JSON with Content-Type: application/json."),
+                UnsupportedMediaType("body.not_json"),
                 scope,
                 receive,
                 send,
@@ -87,7 +89,7 @@ class RequestGuard:
             received += len(chunk)
             if received > self.max_body_bytes:
                 await self._reject(
-                    PayloadTooLarge(f"Bodies are limited to {self.max_body_bytes} bytes."),
+                    PayloadTooLarge("body.too_large", limit=self.max_body_bytes),
                     scope,
                     receive,
                     send,
@@ -110,8 +112,7 @@ class RequestGuard:
 
     @staticmethod
     async def _reject(error: Any, scope: Scope, receive: Receive, send: Send) -> None:
-        response = problem_response(error.problem())
-        await response(scope, receive, send)
+        await error_response(error, language_of_scope(scope))(scope, receive, send)
 
 
 # At most this many values of one query parameter, repeated or comma-separated:
@@ -134,31 +135,33 @@ class QueryGuard:
         if scope["type"] == "http" and scope["query_string"]:
             errors = self.check(scope["query_string"])
             if errors:
+                language = language_of_scope(scope)
                 problem = Problem(
                     type="https://linli.example/problems/validation",
-                    title="Validation failed",
+                    code="query.invalid",
+                    title=text("title.validation", language),
                     status=422,
-                    detail="The query string did not pass validation; see errors.",
-                    errors=errors,
+                    detail=text("query.invalid", language),
+                    errors=[error.render(language) for error in errors],
                 )
-                await problem_response(problem)(scope, receive, send)
+                await problem_response(problem, language)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
     @staticmethod
-    def check(query: bytes) -> list[FieldError]:
+    def check(query: bytes) -> list[Invalid]:
         if len(query) > MAX_QUERY_BYTES:
-            return [FieldError(field="query", message=f"longer than {MAX_QUERY_BYTES} bytes")]
+            return [Invalid("query", "query.too_long", limit=MAX_QUERY_BYTES)]
         errors = []
         counts: collections.Counter[str] = collections.Counter()
         for name, value in urllib.parse.parse_qsl(query.decode("latin-1"), keep_blank_values=True):
             if "\x00" in name or "\x00" in value:
-                errors.append(FieldError(field=name.replace("\x00", ""), message="contains NUL"))
+                errors.append(Invalid(name.replace("\x00", ""), "validation.nul"))
             counts[name] += value.count(",") + 1
         if not errors and _NUL.search(query):
-            errors.append(FieldError(field="query", message="contains NUL"))
+            errors.append(Invalid("query", "validation.nul"))
         errors += [
-            FieldError(field=name, message=f"more than {MAX_QUERY_VALUES} values")
+            Invalid(name, "query.too_many_values", limit=MAX_QUERY_VALUES)
             for name, n in counts.items()
             if n > MAX_QUERY_VALUES
         ]
@@ -236,12 +239,8 @@ class Admission:
             return
         if self.limit > 0 and self.in_flight >= self.limit and scope["path"] not in _NEVER_REFUSED:
             self.shed += 1
-            error = ServiceUnavailable(
-                "Too many requests in progress; nothing was done. Retry after Retry-After seconds.",
-                retry_after=self.retry_after,
-            )
-            response = problem_response(error.problem(), error.headers())
-            await response(scope, receive, send)
+            error = ServiceUnavailable("overload.in_flight", retry_after=self.retry_after)
+            await error_response(error, language_of_scope(scope))(scope, receive, send)
             return
         watch = _DisconnectWatch(receive)
         scope[ADMISSION] = self

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 
-from service.errors import FieldError, Unprocessable
+from service.errors import Invalid, Unprocessable
 
 
 def encode_cursor(kind: str, last_id: int) -> str:
@@ -22,6 +22,4 @@ def decode_cursor(kind: str, cursor: str) -> int:
             raise ValueError(cursor)
         return int(value)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise Unprocessable(
-            "Bad cursor.", errors=[FieldError(field="cursor", message="not a cursor we issued")]
-        ) from exc
+        raise Unprocessable("cursor.bad", errors=[Invalid("cursor", "cursor.not_ours")]) from exc

@@ -20,6 +20,8 @@ from pydantic import (
     field_validator,
 )
 
+from service.i18n import Rejected
+
 # Mainland mobile (1[3-9]xxxxxxxxx) or landline with area code (0xx[x]-xxxxxxx[x]),
 # optionally with +86; spaces and dashes are tolerated on input and removed.
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
@@ -34,7 +36,7 @@ def _normalise_phone(value: str) -> str:
         digits = digits[4:]
     if _MOBILE.match(digits) or _LANDLINE.match(digits):
         return digits
-    raise ValueError("not a mainland China mobile or landline number")
+    raise Rejected("validation.phone")
 
 
 Phone = Annotated[str, StringConstraints(max_length=20), AfterValidator(_normalise_phone)]
@@ -52,9 +54,9 @@ def _storable(value: str) -> str:
     make text read backwards, zero-width spaces, BOMs) are removed, except the
     joiners Uyghur needs."""
     if "\x00" in value:
-        raise ValueError("contains a NUL character")
+        raise Rejected("validation.nul")
     if any(unicodedata.category(c) == "Cc" and c not in "\t\n\r" for c in value):
-        raise ValueError("contains control characters")
+        raise Rejected("validation.control_characters")
     if any(unicodedata.category(c) == "Cf" and c not in _JOINERS for c in value):
         value = "".join(
             c for c in value if unicodedata.category(c) != "Cf" or c in _JOINERS
@@ -64,7 +66,7 @@ def _storable(value: str) -> str:
 
 def _visible(value: str) -> str:
     if not any(not c.isspace() and unicodedata.category(c) != "Cf" for c in value):
-        raise ValueError("has nothing visible in it")
+        raise Rejected("validation.nothing_visible")
     return value
 
 
@@ -90,7 +92,7 @@ def _time_zone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError("not an IANA time zone such as Asia/Urumqi") from exc
+        raise Rejected("validation.time_zone") from exc
     return value
 
 
@@ -121,7 +123,7 @@ class StrictModel(BaseModel):
         if isinstance(value, bool | str) and info.field_name is not None:
             field = cls.model_fields.get(info.field_name)
             if field is not None and _numeric(field.annotation):
-                raise ValueError("must be a number (not text, true or false)")
+                raise Rejected("validation.must_be_number")
         return value
 
 

@@ -139,7 +139,7 @@ def test_patch_with_null(
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == PROBLEM
     if not nullable:  # the schema refuses it, naming the field
-        errors = {e["field"]: e["message"] for e in response.json()["errors"]}
-        assert errors.get(".".join(path)) == "cannot be null", response.text
+        errors = {e["field"]: e["code"] for e in response.json()["errors"]}
+        assert errors.get(".".join(path)) == "validation.not_null", response.text
     # else a rule of the object's refused it (a policy keeps one target, say)
     assert read() == before

@@ -179,6 +179,8 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "/v1/me"): Case("everyone", check=_is_me),
     # Categories are shared by the whole deployment.
     ("GET", "/v1/categories"): Case("everyone"),
+    # Labels, the same for every caller with a token.
+    ("GET", "/v1/vocabulary"): Case("everyone"),
     ("POST", "/v1/categories"): Case(
         "everyone",
         ok=201,

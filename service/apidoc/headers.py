@@ -46,8 +46,8 @@ HEADERS: dict[str, dict[str, Any]] = {
         "schema": _SECONDS,
     },
     "Content-Language": {
-        "description": "The language the names are in (`zh-Hans`, `ug` or `en`), chosen "
-        "from `Accept-Language`.",
+        "description": "The language of the names or of a problem's `title`, `detail` and "
+        "messages (`zh-Hans`, `ug` or `en`), chosen from `Accept-Language`.",
         "schema": _STRING,
     },
     "Vary": {
@@ -75,12 +75,15 @@ BY_OPERATION: dict[tuple[str, str], tuple[str, ...]] = {
     ("getFeed", "200"): ("ETag", "X-Poll-Interval", "Cache-Control"),
     ("getFeed", "304"): ("ETag", "X-Poll-Interval", "Cache-Control"),
     ("listCategories", "200"): ("Content-Language", "Vary"),
+    ("getVocabulary", "200"): ("Content-Language", "Vary"),
     ("getMetricsSummary", "200"): ("Content-Disposition?",),
     ("getMetricsRankings", "200"): ("Content-Disposition?",),
     ("getMetricsTrend", "200"): ("Content-Disposition?",),
     # Not ready answers without it; the instance shedding load (service.middleware) with it.
     ("getReadiness", "503"): ("Retry-After?",),
 }
+# Every problem+json is in the caller's language (service.errors.problem_response).
+PROBLEM_HEADERS = ("Content-Language", "Vary")
 # Whatever the operation: the error handler's challenge, and the load shedder's wait.
 BY_STATUS: dict[str, tuple[str, ...]] = {
     "401": ("WWW-Authenticate",),
@@ -106,6 +109,8 @@ def document_headers(document: dict[str, Any], ticket_schema: str) -> None:
                     names += TICKET_HEADERS
                 names += BY_OPERATION.get((operation.get("operationId", ""), status), ())
                 names += BY_STATUS.get(status, ())
+                if status[:1] in ("4", "5") and status != "499":
+                    names += PROBLEM_HEADERS
                 if not names:
                     continue
                 headers = answer.setdefault("headers", {})

@@ -66,9 +66,9 @@ def _organization(session: Session, principal: Principal, organization_id: int) 
         )
     )
     if organization is None:
-        raise NotFound(f"No organization {organization_id}.")
+        raise NotFound("organization.not_found", id=organization_id)
     if not (principal.is_dispatcher and principal.api_key_id is None):
-        raise Forbidden("Only the organisation's dispatchers and administrators manage its keys.")
+        raise Forbidden("api_key.forbidden")
     return organization
 
 
@@ -107,5 +107,5 @@ def revoke_api_key(
         select(ApiKey).where(ApiKey.id == key_id, ApiKey.organization_id == organization.id)
     )
     if api_key is None:
-        raise NotFound(f"No API key {key_id}.")
+        raise NotFound("api_key.not_found", id=key_id)
     return ApiKeyRead.model_validate(service.revoke_api_key(session, api_key))

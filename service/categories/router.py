@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Response
+from fastapi import APIRouter, Header, Path
 
 from service.auth import AdminPrincipal, CurrentPrincipal, Principal
 from service.categories import service
@@ -13,6 +13,8 @@ from service.categories.schemas import CategoryCreate, CategoryList, CategoryRea
 from service.db import CommitInRoute, SessionDep, WriteSessionDep
 from service.enums import Role
 from service.errors import Conflict, Forbidden, NotFound, responses
+from service.i18n import negotiate
+from service.i18n.http import AnswerLanguage
 
 router = APIRouter(prefix="/v1/categories", tags=["categories"], route_class=CommitInRoute)
 CodePath = Annotated[str, Path(pattern=r"^[a-z_]+(\.[a-z_]+)*$", max_length=64)]
@@ -33,19 +35,13 @@ def _read(category: Category, language: str) -> CategoryRead:
 def _province_admin(principal: Principal) -> None:
     # Categories are shared by the whole deployment: only its top level edits them.
     if principal.role != Role.admin or principal.region_path is not None:
-        raise Forbidden("Only province-wide administrators edit categories.")
+        raise Forbidden("category.edit_forbidden")
 
 
 @router.get("", response_model=CategoryList, responses=responses())
 def list_categories(
-    principal: CurrentPrincipal,
-    session: SessionDep,
-    response: Response,
-    accept_language: Annotated[str | None, Header(alias="Accept-Language", max_length=200)] = None,
+    principal: CurrentPrincipal, session: SessionDep, language: AnswerLanguage
 ) -> CategoryList:
-    language = service.negotiate_language(accept_language)
-    response.headers["Content-Language"] = language
-    response.headers["Vary"] = "Accept-Language"
     rows = service.list_categories(session, include_inactive=principal.role == Role.admin)
     return CategoryList(language=language, items=[_read(c, language) for c in rows])
 
@@ -61,7 +57,7 @@ def create_category(
 ) -> CategoryRead:
     _province_admin(principal)
     category = service.create_category(session, data)
-    return _read(category, service.negotiate_language(accept_language))
+    return _read(category, negotiate(accept_language))
 
 
 @router.patch("/{code}", response_model=CategoryRead, responses=responses(Forbidden, NotFound))
@@ -74,4 +70,4 @@ def update_category(
 ) -> CategoryRead:
     _province_admin(principal)
     category = service.update_category(session, service.get_by_code(session, code), data)
-    return _read(category, service.negotiate_language(accept_language))
+    return _read(category, negotiate(accept_language))

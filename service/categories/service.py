@@ -9,36 +9,7 @@ from sqlalchemy.orm import Session
 
 from service.categories.models import Category
 from service.categories.tree import CATEGORY_TREE
-from service.errors import Conflict, FieldError, NotFound, Unprocessable
-
-LANGUAGES = ("zh-Hans", "ug", "en")
-
-
-def negotiate_language(accept_language: str | None) -> str:
-    """Pick zh-Hans, ug or en from an Accept-Language header (q-values honoured)."""
-    if not accept_language:
-        return "zh-Hans"
-    ranked: list[tuple[float, int, str]] = []
-    for position, part in enumerate(accept_language.split(",")):
-        tag, _, params = part.strip().partition(";")
-        quality = 1.0
-        if params.strip().startswith("q="):
-            try:
-                quality = float(params.strip()[2:])
-            except ValueError:
-                quality = 0.0
-            if not 0.0 <= quality <= 1.0:  # RFC 9110 qvalues; also refuses nan and inf
-                quality = 0.0
-        ranked.append((-quality, position, tag.strip().lower()))
-    for neg_quality, _, tag in sorted(ranked):
-        if neg_quality >= 0:
-            continue
-        primary = tag.split("-")[0]
-        if primary == "zh":
-            return "zh-Hans"
-        if primary in ("ug", "en"):
-            return primary
-    return "zh-Hans"
+from service.errors import Conflict, Invalid, NotFound, Unprocessable
 
 
 def localised_name(category: Category, language: str) -> str:
@@ -55,7 +26,7 @@ def list_categories(session: Session, *, include_inactive: bool) -> Sequence[Cat
 def get_by_code(session: Session, code: str) -> Category:
     category = session.scalar(select(Category).where(Category.code == code))
     if category is None:
-        raise NotFound(f"No category {code!r}.")
+        raise NotFound("category.not_found", code=repr(code))
     return category
 
 
@@ -65,20 +36,18 @@ def _parent_of(session: Session, code: str) -> Category | None:
     parent = session.scalar(select(Category).where(Category.code == code.rsplit(".", 1)[0]))
     if parent is None:
         raise Unprocessable(
-            "The parent category does not exist.",
-            errors=[FieldError(field="code", message="create the parent code first")],
+            "category.no_parent", errors=[Invalid("code", "category.create_parent_first")]
         )
     return parent
 
 
 def create_category(session: Session, data) -> Category:  # type: ignore[no-untyped-def]
     if session.scalar(select(Category.id).where(Category.code == data.code)):
-        raise Conflict(f"Category {data.code!r} exists.")
+        raise Conflict("category.exists", code=repr(data.code))
     parent = _parent_of(session, data.code)
     if parent is not None and parent.kind != data.kind:
         raise Unprocessable(
-            "A category has its parent's kind.",
-            errors=[FieldError(field="kind", message=f"parent is {parent.kind}")],
+            "category.parent_kind", errors=[Invalid("kind", "category.parent_is", kind=parent.kind)]
         )
     category = Category(
         code=data.code,

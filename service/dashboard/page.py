@@ -21,7 +21,7 @@ from service.config import Settings
 from service.dashboard.charts import bar_chart, line_chart
 from service.directory.models import Region
 from service.enums import RegionLevel, TicketKind
-from service.errors import FieldError, Unprocessable
+from service.errors import Invalid, Unprocessable
 from service.metrics import action as quality
 from service.metrics.engine import summarise
 from service.metrics.indicators import BY_NAME
@@ -68,7 +68,7 @@ def _kind(kind: str | None) -> TicketKind | None:
         return TicketKind(kind)
     except ValueError as exc:
         raise Unprocessable(
-            "Unknown kind.", errors=[FieldError(field="kind", message="no such kind")]
+            "dashboard.unknown_kind", errors=[Invalid("kind", "dashboard.no_such_kind")]
         ) from exc
 
 

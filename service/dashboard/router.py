@@ -222,7 +222,7 @@ def _render(
     except AppError as exc:
         return HTMLResponse(
             f"<!doctype html><meta charset='utf-8'><p>{exc.status}: "
-            f"{escape(exc.detail or exc.title)}</p>",
+            f"{escape(exc.problem('zh-Hans').detail or '')}</p>",
             status_code=exc.status,
             headers={"Cache-Control": "no-store"},
         )

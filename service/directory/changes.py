@@ -32,13 +32,14 @@ def zone_changed(session: Session) -> None:
 
 def keeps_community_in_region(keeper: Keeper) -> Keeper:
     """Ask `keeper(session, community_id)` before a community moves to another
-    region; a reason it returns refuses the move."""
+    region; a reason it returns (a catalogue code: service.i18n) refuses the move."""
     if keeper not in _COMMUNITY_KEEPERS:
         _COMMUNITY_KEEPERS.append(keeper)
     return keeper
 
 
 def why_community_stays(session: Session, community_id: int) -> str | None:
+    """The catalogue code (service.i18n) of the first keeper's reason, if any."""
     for keeper in _COMMUNITY_KEEPERS:
         reason = keeper(session, community_id)
         if reason is not None:

@@ -9,13 +9,14 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from service.directory.credit_code import is_valid
 from service.enums import OrganizationKind, RegionLevel, ServiceKind
+from service.i18n import Rejected
 from service.validation import Name, Phone, ReadModel, StrictModel, TimeZone, omittable, text
 
 
 def _credit_code(value: str) -> str:
     value = value.strip().upper()
     if not is_valid(value):
-        raise ValueError("not a valid unified social credit code (check character mismatch)")
+        raise Rejected("validation.credit_code")
     return value
 
 

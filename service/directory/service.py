@@ -26,7 +26,7 @@ from service.directory.schemas import (
     RegionUpdate,
 )
 from service.enums import ORGANIZATION_KIND_FOR, RegionLevel, ServiceKind
-from service.errors import Conflict, FieldError, NotFound, Unprocessable
+from service.errors import Conflict, NotFound, Unprocessable
 
 # Up a floor (a room-level cycle kept on purpose): one scoping function.
 from service.scope import visible
@@ -38,14 +38,10 @@ _PARENT_LEVEL = {
 }
 
 
-def _invalid(field: str, message: str, detail: str | None = None) -> Unprocessable:
-    return Unprocessable(detail or message, errors=[FieldError(field=field, message=message)])
-
-
 def visible_one(session: Session, principal: Principal, model: type[Any], object_id: int) -> Any:
     row = session.scalar(select(model).where(model.id == object_id, visible(principal, model)))
     if row is None:
-        raise NotFound(f"No {model.__tablename__.replace('_', ' ')} {object_id}.")
+        raise NotFound(f"{model.__tablename__}.not_found", id=object_id)
     return row
 
 
@@ -56,7 +52,7 @@ def _visible_reference(
     try:
         return visible_one(session, principal, model, object_id)
     except NotFound as exc:
-        raise _invalid(field, f"no {model.__tablename__} {object_id} in your scope") from exc
+        raise Unprocessable.on(field, f"{model.__tablename__}.not_in_scope", id=object_id) from exc
 
 
 def page(
@@ -74,13 +70,17 @@ def create_region(session: Session, principal: Principal, data: RegionCreate) ->
     expected_parent = _PARENT_LEVEL[data.level]
     if data.parent_id is None:
         if expected_parent is not None:
-            raise _invalid("parent_id", f"a {data.level} needs a {expected_parent} parent")
+            raise Unprocessable.on(
+                "parent_id", "region.parent_needed", level=data.level, parent=expected_parent
+            )
         if principal.region_path is not None:
-            raise _invalid("parent_id", "regional admins create regions inside their own")
+            raise Unprocessable.on("parent_id", "region.inside_own")
     else:
         parent = _visible_reference(session, principal, Region, data.parent_id, "parent_id")
         if parent.level != expected_parent:
-            raise _invalid("parent_id", f"a {data.level} sits under a {expected_parent}")
+            raise Unprocessable.on(
+                "parent_id", "region.parent_level", level=data.level, parent=expected_parent
+            )
         parent_path = parent.path
     region = Region(
         name=data.name,
@@ -112,7 +112,7 @@ def update_region(session: Session, region: Region, data: RegionUpdate) -> Regio
 def _county(session: Session, principal: Principal, region_id: int) -> Region:
     region = _visible_reference(session, principal, Region, region_id, "region_id")
     if region.level != RegionLevel.county:
-        raise _invalid("region_id", "communities belong to a county-level region")
+        raise Unprocessable.on("region_id", "community.county_only")
     return region
 
 
@@ -149,9 +149,9 @@ def _registering_region(session: Session, principal: Principal, region_id: int |
         return _visible_reference(session, principal, Region, region_id, "region_id")
     provinces = session.scalars(select(Region).where(Region.parent_id.is_(None)).limit(2)).all()
     if not provinces:
-        raise _invalid("region_id", "create the province region first")
+        raise Unprocessable.on("region_id", "region.no_province")
     if len(provinces) > 1:
-        raise _invalid("region_id", "this deployment has several provinces: say which one")
+        raise Unprocessable.on("region_id", "region.several_provinces")
     return provinces[0]
 
 
@@ -161,7 +161,7 @@ def _unique_credit_code(session: Session, credit_code: str, organization_id: int
             Organization.credit_code == credit_code, Organization.id != organization_id
         )
     ):
-        raise Conflict("An organisation with this credit code exists.")
+        raise Conflict("organization.credit_code_taken")
 
 
 def create_organization(
@@ -188,7 +188,7 @@ def editable_organization(session: Session, principal: Principal, org_id: int) -
     if principal.region_path is not None and not organization.region_path.startswith(
         principal.region_path
     ):
-        raise NotFound(f"No organization {org_id}.")
+        raise NotFound("organization.not_found", id=org_id)
     return organization
 
 
@@ -217,7 +217,12 @@ def assign_provider(
         session, principal, Organization, data.organization_id, "organization_id"
     )
     if organization.kind != ORGANIZATION_KIND_FOR[kind]:
-        raise _invalid("organization_id", f"{kind} work is done by a {ORGANIZATION_KIND_FOR[kind]}")
+        raise Unprocessable.on(
+            "organization_id",
+            "organization.wrong_kind",
+            kind=kind,
+            organization_kind=ORGANIZATION_KIND_FOR[kind],
+        )
     since = data.since or today(timezone)
     current = session.scalar(
         select(ProviderAssignment)
@@ -232,7 +237,7 @@ def assign_provider(
         if current.organization_id == organization.id:
             return current
         if since < current.since_on:
-            raise _invalid("since", f"the current provider serves since {current.since_on}")
+            raise Unprocessable.on("since", "assignment.since_too_early", since=current.since_on)
         current.until_on = since
         current.current = None
         session.flush()

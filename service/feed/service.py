@@ -43,7 +43,7 @@ NO_HORIZON = 2**62  # SQLite: every committed event is final
 
 
 class FeedCursorExpired(AppError):
-    status, title, slug = 410, "Cursor expired", "feed-cursor-expired"
+    status, slug = 410, "feed-cursor-expired"
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class FeedPage:
 
 def require_provider(principal: Principal) -> int:
     if principal.role != Role.provider_staff or principal.organization_id is None:
-        raise Forbidden("The feed is for provider organisations' staff and API keys.")
+        raise Forbidden("feed.forbidden")
     return principal.organization_id
 
 
@@ -195,11 +195,7 @@ def read_rows(
     ).all()
 
     if position is not None and position.time < cutoff and rows and rows[0].created_at < cutoff:
-        raise FeedCursorExpired(
-            f"This cursor is older than the feed's {retention.days}-day window and events "
-            "after it have left it. Resync: GET /v1/tickets returns the current state and "
-            "`feed_cursor`; follow the feed from there."
-        )
+        raise FeedCursorExpired("feed.cursor_expired", days=retention.days)
     # Cut at the first event at or above the horizon: it and all after it wait.
     servable = next((i for i, row in enumerate(rows) if row.xid >= row.horizon), len(rows))
     served = rows[: min(servable, limit)]

@@ -49,7 +49,7 @@ def list_due(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Tickets whose follow-up is overdue (or due but not yet overdue), oldest first."""
     if principal.role not in (Role.admin, Role.provider_staff):
-        raise Forbidden("Follow-up lists are for providers and administrators.")
+        raise Forbidden("follow_up.list_forbidden")
     cutoff = now - dt.timedelta(days=days)
     query = select(
         Ticket.id,

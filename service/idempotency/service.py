@@ -37,7 +37,7 @@ from sqlalchemy import BigInteger, and_, bindparam, delete, func, literal, selec
 from sqlalchemy.orm import Session
 
 from service.db import driver_execute, utcnow
-from service.errors import FieldError, IdempotencyInProgress, IdempotencyKeyReused, Unprocessable
+from service.errors import IdempotencyInProgress, IdempotencyKeyReused, Invalid, Unprocessable
 from service.idempotency.models import IdempotencyKey
 
 MAX_KEY_LENGTH = 255
@@ -58,8 +58,7 @@ def validate_key(key: str) -> str:
     key = key.strip().strip('"')
     if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
         raise Unprocessable(
-            "Bad Idempotency-Key.",
-            errors=[FieldError(field="Idempotency-Key", message="1-255 printable characters")],
+            "idempotency.bad_key", errors=[Invalid("Idempotency-Key", "idempotency.key_shape")]
         )
     return key
 
@@ -90,9 +89,7 @@ def begin(session: Session, *, owner: str, key: str, request_hash: str) -> Repla
             text("SELECT pg_try_advisory_xact_lock(:lock_id)"), {"lock_id": _lock_id(owner, key)}
         )
         if not locked:
-            raise IdempotencyInProgress(
-                "The first request with this key is still being processed; retry shortly."
-            )
+            raise IdempotencyInProgress("idempotency.in_progress")
     existing = session.execute(
         select(
             IdempotencyKey.request_hash,
@@ -116,7 +113,7 @@ def _verdict(
         )
         return None
     if existing.request_hash != request_hash:
-        raise IdempotencyKeyReused("This Idempotency-Key was used with a different request body.")
+        raise IdempotencyKeyReused("idempotency.key_reused")
     return Replay(existing.response_status, existing.response_body, existing.response_headers or {})
 
 
@@ -165,9 +162,7 @@ class _Stored:
 def resolve(session: Session, claim: Claim, row: Any) -> Replay | None:
     """`begin`'s answer from a row that carried `claim_columns`."""
     if not row.idem_locked:
-        raise IdempotencyInProgress(
-            "The first request with this key is still being processed; retry shortly."
-        )
+        raise IdempotencyInProgress("idempotency.in_progress")
     stored = _Stored(
         row.idem_request_hash,
         row.idem_status,

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from service.auth import Principal
 from service.db import utcnow
 from service.directory.models import Organization
-from service.errors import FieldError, Forbidden, Unprocessable
+from service.errors import Forbidden, Invalid, Unprocessable
 from service.metrics.engine import summarise
 from service.metrics.indicators import BY_NAME, INDICATORS
 from service.metrics.models import QualityAction, QualityTarget
@@ -78,7 +78,7 @@ def load_action(session: Session) -> Action:
 def update_action(session: Session, principal: Principal, data: ActionUpdate) -> Action:
     """Province-wide administrators set the action; a county's cannot move the goals."""
     if principal.region_path is not None:
-        raise Forbidden("Only the province's administrators set the action's targets.")
+        raise Forbidden("metrics.action_forbidden")
     current = load_action(session)
     changes = data.model_dump(exclude_unset=True, exclude_none=True)  # null: unchanged
     new = replace(
@@ -96,24 +96,20 @@ def update_action(session: Session, principal: Principal, data: ActionUpdate) ->
         errors = []
         for name, values in data.targets.items():
             if name not in BY_NAME or name in ("created", "backlog", "overdue_open"):
-                errors.append(FieldError(field=f"targets.{name}", message="no such indicator"))
+                errors.append(Invalid(f"targets.{name}", "metrics.no_indicator"))
             elif len(values) > new.years:
-                errors.append(
-                    FieldError(field=f"targets.{name}", message="more years than the action")
-                )
+                errors.append(Invalid(f"targets.{name}", "metrics.too_many_years"))
             elif BY_NAME[name].rate and any(v is not None and not 0 <= v <= 1 for v in values):
-                errors.append(
-                    FieldError(field=f"targets.{name}", message="a rate is within [0, 1]")
-                )
+                errors.append(Invalid(f"targets.{name}", "metrics.rate_range"))
             elif any(v is not None and v < 0 for v in values):
-                errors.append(FieldError(field=f"targets.{name}", message="negative target"))
+                errors.append(Invalid(f"targets.{name}", "metrics.negative_target"))
         if errors:
-            raise Unprocessable("Bad targets.", errors=errors)
+            raise Unprocessable("metrics.bad_targets", errors=errors)
         new.targets = {**current.targets, **data.targets}
     if new.black_list_max_score > new.red_list_min_score:
         raise Unprocessable(
-            "The black list must lie below the red list.",
-            errors=[FieldError(field="black_list_max_score", message="above red_list_min_score")],
+            "metrics.black_above_red",
+            errors=[Invalid("black_list_max_score", "metrics.above_red_list")],
         )
     row = session.get(QualityAction, 1)
     if row is None:

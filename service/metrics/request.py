@@ -15,7 +15,7 @@ from service.config import Settings, SettingsDep
 from service.db import SessionDep, utcnow
 from service.directory.models import Community, Organization, Region
 from service.enums import RegionLevel, Role, TicketKind
-from service.errors import FieldError, Forbidden, NotFound, Unprocessable
+from service.errors import Forbidden, NotFound, Unprocessable
 from service.metrics.periods import MAX_BUCKETS, buckets, local_midnight
 from service.metrics.tickets import GROUPS, SummaryScope
 from service.scope import visible
@@ -23,10 +23,6 @@ from service.scope import visible
 Id = Annotated[int, Query(gt=0, lt=2**31)]
 Format = Literal["json", "csv", "xlsx"]
 Lang = Literal["en", "zh"]
-
-
-def _invalid(field: str, message: str) -> Unprocessable:
-    return Unprocessable(message, errors=[FieldError(field=field, message=message)])
 
 
 def parse_instant(value: str, field: str, timezone: str) -> dt.datetime:
@@ -38,7 +34,7 @@ def parse_instant(value: str, field: str, timezone: str) -> dt.datetime:
             return local_midnight(dt.date.fromisoformat(value), timezone)
         instant = dt.datetime.fromisoformat(value)
     except ValueError as exc:
-        raise _invalid(field, "not a date (YYYY-MM-DD) or ISO 8601 date-time") from exc
+        raise Unprocessable.on(field, "validation.date_or_datetime") from exc
     if instant.tzinfo is None:
         instant = instant.replace(tzinfo=ZoneInfo(timezone))
     if (
@@ -46,14 +42,14 @@ def parse_instant(value: str, field: str, timezone: str) -> dt.datetime:
         < instant
         < dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
     ):
-        raise _invalid(field, "out of range")
+        raise Unprocessable.on(field, "validation.out_of_range")
     return instant.astimezone(dt.UTC)
 
 
 def metrics_principal(principal: CurrentPrincipal) -> Principal:
     """Admins see their region; provider staff their own organisation's figures."""
     if principal.role not in (Role.admin, Role.provider_staff):
-        raise Forbidden("Metrics are for the housing department and providers.")
+        raise Forbidden("metrics.forbidden")
     return principal
 
 
@@ -94,14 +90,16 @@ def build_scope(
         if start_at >= end_at:
             start_at = local_midnight(dt.date(local_year - 1, 1, 1), tz)
     if start_at >= end_at:
-        raise _invalid("to", "`to` must be after `from`")
+        raise Unprocessable.on("to", "validation.to_before_from")
     groups: list[str] = []
     for part in (group_by or "").split(","):
         part = part.strip()
         if not part:
             continue
         if part not in GROUPS:
-            raise _invalid("group_by", f"unknown group {part!r}; use {', '.join(GROUPS)}")
+            raise Unprocessable.on(
+                "group_by", "metrics.unknown_group", group=repr(part), groups=", ".join(GROUPS)
+            )
         if part not in groups:
             groups.append(part)
     for unit in ("month", "quarter"):
@@ -109,7 +107,9 @@ def build_scope(
             try:
                 buckets(start_at, end_at, unit, tz)
             except ValueError as exc:
-                raise _invalid("to", f"at most {MAX_BUCKETS} {unit}s") from exc
+                raise Unprocessable.on(
+                    "to", f"metrics.too_many_{unit}s", limit=MAX_BUCKETS
+                ) from exc
     region = None
     if region_id is not None:
         region = _visible(session, principal, Region, region_id, "region")
@@ -127,7 +127,7 @@ def build_scope(
             )
         )
         if not category_ids:
-            raise _invalid("category", f"no category {category!r}")
+            raise Unprocessable.on("category", "category.unknown", code=repr(category))
     return SummaryScope(
         principal=principal,
         start=start_at,
@@ -147,7 +147,7 @@ def build_scope(
 def _visible(session: Session, principal: Principal, model: type, object_id: int, what: str):  # type: ignore[no-untyped-def]
     row = session.scalar(select(model).where(model.id == object_id, visible(principal, model)))  # type: ignore[attr-defined]
     if row is None:
-        raise NotFound(f"No {what} {object_id}.")
+        raise NotFound(f"{what}.not_found", id=object_id)
     return row
 
 

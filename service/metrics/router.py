@@ -12,8 +12,8 @@ from service.config import SettingsDep
 from service.db import CommitInRoute, SessionDep, WriteSessionDep
 from service.enums import OrganizationKind
 from service.errors import (
-    FieldError,
     Forbidden,
+    Invalid,
     NotFound,
     TooManyRequests,
     Unprocessable,
@@ -59,10 +59,10 @@ def get_summary(
     rows = summarise(session, scope)
     if len(rows) > settings.metrics_max_rows:
         raise Unprocessable(
-            f"{len(rows):,} groups is more than one answer holds "
-            f"({settings.metrics_max_rows:,}): group by fewer dimensions or narrow it "
-            "down (region_id, community_id, organization_id, kind, category, a shorter period).",
-            errors=[FieldError(field="group_by", message="too many groups")],
+            "metrics.too_many_rows",
+            errors=[Invalid("group_by", "metrics.too_many_groups")],
+            rows=f"{len(rows):,}",
+            limit=f"{settings.metrics_max_rows:,}",
         )
     if params.format != "json":
         headers, body = export.summary_table(rows, scope.group_by, params.lang)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from service.i18n import Rejected
 from service.sla.official import official_day
 
 Span = tuple[int, int]  # minutes after local midnight, [start, end), 0 <= start < end <= 1440
@@ -44,7 +45,7 @@ def parse_hhmm(text: str) -> int:
     hours, _, minutes = text.partition(":")
     value = int(hours) * 60 + int(minutes)
     if not (0 <= int(minutes) < 60 and 0 <= value <= 1440):
-        raise ValueError(f"not a time of day: {text!r}")
+        raise Rejected("validation.time_of_day", value=repr(text))
     return value
 
 
@@ -57,9 +58,11 @@ def normalise_spans(spans: Sequence[Span]) -> DaySpans:
     ordered = sorted((int(s), int(e)) for s, e in spans)
     for index, (start, end) in enumerate(ordered):
         if not 0 <= start < end <= 1440:
-            raise ValueError(f"span {format_hhmm(start)}-{format_hhmm(end)} is not inside a day")
+            raise Rejected(
+                "calendar.span_outside_day", span=f"{format_hhmm(start)}-{format_hhmm(end)}"
+            )
         if index + 1 < len(ordered) and ordered[index + 1][0] < end:
-            raise ValueError("spans overlap")
+            raise Rejected("calendar.spans_overlap")
     return tuple(ordered)
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from service.enums import HoldReason, Priority, TicketKind
+from service.i18n import Rejected
 from service.sla.calendar import normalise_spans, parse_hhmm
 from service.sla.policy import WEEKDAYS
 from service.validation import (
@@ -26,7 +27,7 @@ CategoryCode = text(64, 1)
 
 def _hhmm(value: str) -> str:
     if len(value) != 5 or value[2] != ":" or not (value[:2] + value[3:]).isdigit():
-        raise ValueError("a time is HH:MM")
+        raise Rejected("validation.hhmm")
     parse_hhmm(value)
     return value
 

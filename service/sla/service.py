@@ -22,7 +22,7 @@ from service.auth import Principal
 from service.categories.models import Category
 from service.db import utcnow
 from service.enums import Role
-from service.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
+from service.errors import Conflict, Forbidden, NotFound, Unprocessable
 from service.pagination import decode_cursor, encode_cursor
 from service.scope import visible
 from service.sla.calendar import format_hhmm
@@ -44,18 +44,12 @@ from service.tickets.models import Ticket
 
 def require_editor(principal: Principal) -> None:
     if principal.role != Role.admin or principal.region_path is not None:
-        raise Forbidden(
-            "Only administrators of the whole deployment edit SLA policies and calendars."
-        )
+        raise Forbidden("sla.edit_forbidden")
 
 
 def require_reader(principal: Principal) -> None:
     if principal.role not in (Role.admin, Role.provider_staff):
-        raise Forbidden("SLA configuration is for administrators and providers.")
-
-
-def _invalid(field: str, message: str) -> Unprocessable:
-    return Unprocessable(message, errors=[FieldError(field=field, message=message)])
+        raise Forbidden("sla.read_forbidden")
 
 
 # --- calendars ---------------------------------------------------------------
@@ -68,16 +62,16 @@ def list_calendars(session: Session) -> Sequence[Calendar]:
 def get_calendar(session: Session, calendar_id: int) -> Calendar:
     calendar = session.get(Calendar, calendar_id)
     if calendar is None:
-        raise NotFound(f"No calendar {calendar_id}.")
+        raise NotFound("calendar.not_found", id=calendar_id)
     return calendar
 
 
-def _flush_unique(session: Session, message: str) -> None:
+def _flush_unique(session: Session, code: str, /, **params: Any) -> None:
     try:
         with session.begin_nested():
             session.flush()
     except IntegrityError as exc:
-        raise Conflict(message) from exc
+        raise Conflict(code, **params) from exc
 
 
 def create_calendar(session: Session, principal: Principal, data: CalendarCreate) -> Calendar:
@@ -94,7 +88,7 @@ def create_calendar(session: Session, principal: Principal, data: CalendarCreate
     )
     _ensure_works(calendar)
     session.add(calendar)
-    _flush_unique(session, f"A calendar with code {data.code!r} exists.")
+    _flush_unique(session, "calendar.exists", code=repr(data.code))
     touch(session)
     return calendar
 
@@ -102,7 +96,7 @@ def create_calendar(session: Session, principal: Principal, data: CalendarCreate
 def _ensure_works(calendar: Calendar) -> None:
     # Date overrides can only ever switch off a finite number of days.
     if not any(weekly_spans(calendar.hours)):
-        raise _invalid("hours", "a calendar needs working hours on at least one weekday")
+        raise Unprocessable.on("hours", "calendar.no_working_hours")
 
 
 def update_calendar(
@@ -130,9 +124,9 @@ def set_day(
 ) -> CalendarDay:
     require_editor(principal)
     if not data.working and data.hours:
-        raise _invalid("hours", "a day off has no hours")
+        raise Unprocessable.on("hours", "calendar.day_off_hours")
     if data.working and data.hours is not None and not data.hours:
-        raise _invalid("hours", "a working day needs hours (or leave them out for a Monday's)")
+        raise Unprocessable.on("hours", "calendar.working_day_hours")
     override = session.scalar(
         select(CalendarDay).where(
             CalendarDay.calendar_id == calendar.id, CalendarDay.observed_on == day
@@ -145,7 +139,7 @@ def set_day(
     override.hours = data.hours
     override.note = data.note
     override.updated_at = utcnow()
-    _flush_unique(session, "Someone else set this date at the same time; try again.")
+    _flush_unique(session, "calendar.day_race")
     touch(session)
     return override
 
@@ -158,7 +152,7 @@ def clear_day(session: Session, principal: Principal, calendar: Calendar, day: d
         )
     )
     if override is None:
-        raise NotFound(f"No override for {day.isoformat()} in calendar {calendar.code}.")
+        raise NotFound("calendar.no_override", day=day.isoformat(), calendar=calendar.code)
     session.delete(override)
     session.flush()
     touch(session)
@@ -169,9 +163,9 @@ def explain_days(
 ) -> list[CalendarDayRead]:
     """Each date in [start, end] as the clocks see it, and why."""
     if end < start:
-        raise _invalid("to", "the range ends before it starts")
+        raise Unprocessable.on("to", "validation.range_reversed")
     if (end - start).days > 366:
-        raise _invalid("to", "at most a year at a time")
+        raise Unprocessable.on("to", "calendar.at_most_a_year")
     overrides = {
         d.observed_on: d
         for d in session.scalars(
@@ -218,18 +212,18 @@ def list_policies(session: Session) -> Sequence[SlaPolicy]:
 def get_policy(session: Session, policy_id: int) -> SlaPolicy:
     policy = session.get(SlaPolicy, policy_id)
     if policy is None:
-        raise NotFound(f"No SLA policy {policy_id}.")
+        raise NotFound("sla_policy.not_found", id=policy_id)
     return policy
 
 
 def _check_references(session: Session, calendar_id: int | None, category: str | None) -> None:
     if calendar_id is not None and session.get(Calendar, calendar_id) is None:
-        raise _invalid("calendar_id", f"no calendar {calendar_id}")
+        raise Unprocessable.on("calendar_id", "calendar.no_such", id=calendar_id)
     if (
         category is not None
         and session.scalar(select(Category.id).where(Category.code == category)) is None
     ):
-        raise _invalid("category", f"no category {category!r}")
+        raise Unprocessable.on("category", "category.unknown", code=repr(category))
 
 
 def _same_selector(session: Session, policy: SlaPolicy) -> SlaPolicy | None:
@@ -255,7 +249,7 @@ def create_policy(session: Session, principal: Principal, data: PolicyCreate) ->
         and data.resolve_minutes is None
         and not data.use_preferred_window
     ):
-        raise _invalid("respond_minutes", "a policy sets at least one target")
+        raise Unprocessable.on("respond_minutes", "sla_policy.no_target")
     now = utcnow()
     policy = SlaPolicy(
         **data.model_dump(exclude={"pause_on"}),
@@ -264,7 +258,7 @@ def create_policy(session: Session, principal: Principal, data: PolicyCreate) ->
         updated_at=now,
     )
     if policy.active and (other := _same_selector(session, policy)) is not None:
-        raise Conflict(f"Policy {other.id} already covers the same tickets; edit it instead.")
+        raise Conflict("sla_policy.overlaps", id=other.id)
     session.add(policy)
     session.flush()
     touch(session)
@@ -286,9 +280,9 @@ def update_policy(
         and policy.resolve_minutes is None
         and not policy.use_preferred_window
     ):
-        raise _invalid("respond_minutes", "a policy sets at least one target")
+        raise Unprocessable.on("respond_minutes", "sla_policy.no_target")
     if policy.active and (other := _same_selector(session, policy)) is not None:
-        raise Conflict(f"Policy {other.id} already covers the same tickets.")
+        raise Conflict("sla_policy.overlaps", id=other.id)
     policy.updated_at = utcnow()
     session.flush()
     touch(session)
@@ -310,7 +304,7 @@ def list_escalations(
     """Escalations of the tickets the caller may see, newest first. A provider sees
     those raised while its organisation had the ticket."""
     if principal.role not in (Role.admin, Role.provider_staff):
-        raise Forbidden("Escalations are for administrators and providers.")
+        raise Forbidden("sla.escalations_forbidden")
     query = (
         select(SlaEscalation)
         .join(Ticket, Ticket.id == SlaEscalation.ticket_id)

@@ -16,8 +16,8 @@ from service.db import utcnow
 from service.directory.models import Organization
 from service.enums import ORGANIZATION_KIND_FOR, Role, Status, service_kind_for
 from service.errors import (
-    FieldError,
     Forbidden,
+    Invalid,
     InvalidTransition,
     StaleWrite,
     TooManyRequests,
@@ -47,15 +47,15 @@ def _flush_or_conflict(session: Session) -> None:
     try:
         session.flush()
     except StaleDataError as exc:
-        raise StaleWrite("Someone else changed this ticket; reload it and try again.") from exc
+        raise StaleWrite("ticket.concurrent_update") from exc
 
 
 def _assign(session: Session, principal: Principal, ticket: Ticket, body: AssignBody) -> dict:
     if principal.role == Role.admin:
         if body.organization_id is None:
             raise Unprocessable(
-                "Name the organisation.",
-                errors=[FieldError(field="organization_id", message="required for admins")],
+                "ticket.name_organization",
+                errors=[Invalid("organization_id", "ticket.organization_required")],
             )
         organization = session.scalar(
             select(Organization).where(
@@ -64,19 +64,21 @@ def _assign(session: Session, principal: Principal, ticket: Ticket, body: Assign
         )
         if organization is None:
             raise Unprocessable(
-                "Unknown organisation.",
-                errors=[FieldError(field="organization_id", message="no such organisation")],
+                "organization.unknown",
+                errors=[Invalid("organization_id", "organization.no_such")],
             )
         expected = ORGANIZATION_KIND_FOR[service_kind_for(ticket.kind)]
         if organization.kind != expected:
             raise Unprocessable(
-                f"A {ticket.kind} ticket goes to a {expected}.",
-                errors=[FieldError(field="organization_id", message="wrong kind of organisation")],
+                "ticket.goes_to_kind",
+                errors=[Invalid("organization_id", "organization.wrong_kind_short")],
+                kind=ticket.kind,
+                organization_kind=expected,
             )
         target_org: int | None = organization.id
     else:
         if body.organization_id not in (None, principal.organization_id):
-            raise Forbidden("Dispatchers assign within their own organisation.")
+            raise Forbidden("ticket.assign_own_organization")
         target_org = principal.organization_id
     assignee_id = None
     if body.assignee_id is not None:
@@ -87,8 +89,8 @@ def _assign(session: Session, principal: Principal, ticket: Ticket, body: Assign
             or assignee.organization_id != target_org
         ):
             raise Unprocessable(
-                "Unknown technician.",
-                errors=[FieldError(field="assignee_id", message="not staff of that organisation")],
+                "ticket.unknown_technician",
+                errors=[Invalid("assignee_id", "ticket.not_staff_of_organization")],
             )
         assignee_id = assignee.id
     previous_org = ticket.organization_id
@@ -127,10 +129,10 @@ def perform(
             action, lifecycle.actors_of(principal, ticket), ticket.status
         )
     except lifecycle.NotPermitted as exc:
-        raise InvalidTransition(f"Your role may not {action} this ticket.") from exc
+        raise InvalidTransition("ticket.action_not_allowed", action=action) from exc
     except lifecycle.WrongStatus as exc:
         raise InvalidTransition(
-            f"A ticket in status {ticket.status} cannot be {action}ed."
+            "ticket.action_not_in_status", action=action, status=ticket.status
         ) from exc
 
     now = utcnow()
@@ -178,7 +180,7 @@ def perform(
         if source == Status.closed and (
             ticket.closed_at is None or now - ticket.closed_at > reopen_window
         ):
-            raise InvalidTransition("The reopen window of this ticket has passed.")
+            raise InvalidTransition("ticket.reopen_window_passed")
         ticket.reopen_count += 1
         ticket.resolved_at = None
         ticket.closed_at = None
@@ -196,8 +198,8 @@ def perform(
         if body.duplicate_of is not None:
             if body.duplicate_of == ticket.id:
                 raise Unprocessable(
-                    "A ticket cannot duplicate itself.",
-                    errors=[FieldError(field="duplicate_of", message="same ticket")],
+                    "ticket.duplicate_of_itself",
+                    errors=[Invalid("duplicate_of", "ticket.same_ticket")],
                 )
             get_visible_ticket(session, principal, body.duplicate_of)
         data = {"reason": body.reason, "duplicate_of": body.duplicate_of}
@@ -246,23 +248,22 @@ def reclassify(
         principal.role == Role.admin
         or (principal.is_dispatcher and ticket.organization_id == principal.organization_id)
     ):
-        raise InvalidTransition(
-            "Only an administrator or the organisation's dispatcher may reclassify."
-        )
+        raise InvalidTransition("ticket.reclassify_not_allowed")
     if ticket.status not in _RECLASSIFIABLE:
-        raise InvalidTransition(f"A ticket in status {ticket.status} keeps its classification.")
+        raise InvalidTransition("ticket.reclassify_status", status=ticket.status)
     if body.priority is None and body.category is None:
         raise Unprocessable(
-            "Say what changes.",
-            errors=[FieldError(field="priority", message="give a priority or a category")],
+            "ticket.reclassify_empty",
+            errors=[Invalid("priority", "ticket.priority_or_category")],
         )
     before = {"priority": str(ticket.priority), "category": category_code(session, ticket)}
     if body.category is not None and body.category != before["category"]:
         category = active_category(session, body.category)
         if category.kind != ticket.kind:
             raise Unprocessable(
-                f"A {ticket.kind} ticket stays {ticket.kind}; file a new one for other work.",
-                errors=[FieldError(field="category", message=f"not a {ticket.kind} category")],
+                "ticket.kind_stays",
+                errors=[Invalid("category", "ticket.category_of_kind", kind=ticket.kind)],
+                kind=ticket.kind,
             )
         ticket.category_id = category.id
     if body.priority is not None:
@@ -270,8 +271,8 @@ def reclassify(
     after = {"priority": str(ticket.priority), "category": body.category or before["category"]}
     if after == before:
         raise Unprocessable(
-            "Nothing changes.",
-            errors=[FieldError(field="priority", message="the ticket is classified so already")],
+            "ticket.reclassify_unchanged",
+            errors=[Invalid("priority", "ticket.classified_so_already")],
         )
     config = config_with_category(
         session, load_config(session, timezone), ticket.category_id, timezone
@@ -339,7 +340,7 @@ def add_comment(
     retry_after: int = 60,
 ) -> TicketComment:
     if data.internal and not _is_staff_side(principal):
-        raise Forbidden("Only staff and administrators write internal notes.")
+        raise Forbidden("ticket.internal_notes_staff_only")
     now = utcnow()
     # Each comment is an event in the provider's feed and webhooks: a quota per
     # author and ticket for the API (200 comments in 2 s were measured from
@@ -356,8 +357,7 @@ def add_comment(
         )
         if (recent or 0) >= per_hour:
             raise TooManyRequests(
-                f"At most {per_hour} comments an hour on one ticket; nothing was added.",
-                retry_after=retry_after,
+                "ticket.comments_per_hour", retry_after=retry_after, limit=per_hour
             )
     org = principal.organization_id if principal.role == Role.provider_staff else None
     comment = TicketComment(
@@ -393,9 +393,9 @@ def add_follow_up(
         principal.role == Role.provider_staff
         and ticket.organization_id != principal.organization_id
     ):
-        raise InvalidTransition("Follow-up visits are recorded by the provider or the department.")
+        raise InvalidTransition("follow_up.not_allowed")
     if ticket.status not in (Status.resolved, Status.closed):
-        raise InvalidTransition("Follow-up visits come after the ticket is resolved.")
+        raise InvalidTransition("follow_up.not_resolved")
     now = utcnow()
     follow_up = FollowUp(
         ticket_id=ticket.id,

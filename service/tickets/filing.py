@@ -24,7 +24,7 @@ from service.categories.models import Category
 from service.db import DriverQuery, driver_execute, driver_one, driver_query, utcnow
 from service.directory.models import Community, ProviderAssignment
 from service.enums import Priority, Role, ServiceKind, Status, TicketKind
-from service.errors import FieldError, NotFound, Unprocessable
+from service.errors import Invalid, NotFound, Unprocessable
 from service.idempotency import service as idempotency
 from service.scope import visible
 from service.sla import clock
@@ -42,7 +42,7 @@ def _visible_community(session: Session, principal: Principal, community_id: int
         select(Community).where(Community.id == community_id, visible(principal, Community))
     )
     if community is None:
-        raise NotFound(f"No community {community_id}.")
+        raise NotFound("community.not_found", id=community_id)
     return community
 
 
@@ -200,13 +200,12 @@ def create_ticket(
     if principal.role == Role.resident:
         if data.on_behalf_of is not None:
             raise Unprocessable(
-                "Residents file for themselves.",
-                errors=[FieldError(field="on_behalf_of", message="only staff and grid workers")],
+                "ticket.residents_file_for_themselves",
+                errors=[Invalid("on_behalf_of", "ticket.on_behalf_staff_only")],
             )
     elif data.on_behalf_of is None:
         raise Unprocessable(
-            "Say whom the ticket is for.",
-            errors=[FieldError(field="on_behalf_of", message="required when filing for someone")],
+            "ticket.say_for_whom", errors=[Invalid("on_behalf_of", "ticket.on_behalf_required")]
         )
     filing = _filing_context(session, principal, data, claim)
     if isinstance(filing, idempotency.Replay):

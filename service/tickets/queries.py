@@ -18,7 +18,7 @@ from service.categories.models import Category
 from service.db import DriverQuery, driver_all, driver_query
 from service.directory.changes import keeps_community_in_region
 from service.enums import Priority, Role, Status, TicketKind
-from service.errors import FieldError, NotFound, Unprocessable
+from service.errors import Invalid, NotFound, Unprocessable
 from service.pagination import decode_cursor, encode_cursor
 from service.scope import visible
 from service.tickets.actors import Reader, actor_dict, with_actor
@@ -31,7 +31,7 @@ def get_visible_ticket(session: Session, principal: Principal, ticket_id: int) -
         select(Ticket).where(Ticket.id == ticket_id, visible(principal, Ticket))
     )
     if ticket is None:
-        raise NotFound(f"No ticket {ticket_id}.")
+        raise NotFound("ticket.not_found", id=ticket_id)
     return ticket
 
 
@@ -39,8 +39,7 @@ def active_category(session: Session, code: str) -> Category:
     category = session.scalar(select(Category).where(Category.code == code, Category.active))
     if category is None:
         raise Unprocessable(
-            "Unknown category.",
-            errors=[FieldError(field="category", message=f"no active category {code!r}")],
+            "category.unknown", errors=[Invalid("category", "category.not_active", code=repr(code))]
         )
     return category
 
@@ -91,7 +90,7 @@ def get_visible_ticket_json(session: Session, principal: Principal, ticket_id: i
         .one_or_none()
     )
     if row is None:
-        raise NotFound(f"No ticket {ticket_id}.")
+        raise NotFound("ticket.not_found", id=ticket_id)
     return row
 
 
@@ -239,8 +238,5 @@ def community_history_stays(session: Session, community_id: int) -> str | None:
     """Tickets, escalations and the metrics rollup carry the region they were
     filed in: moving those is a re-attribution of history, not a correction."""
     if session.scalar(select(Ticket.id).where(Ticket.community_id == community_id).limit(1)):
-        return (
-            "A community with tickets stays in its region: its service history is "
-            "counted there. Register the community again in the other region instead."
-        )
+        return "community.has_history"
     return None

@@ -22,9 +22,9 @@ from service.db import (
 from service.enums import Priority, Role, Status, TicketKind
 from service.errors import (
     Conflict,
-    FieldError,
     Forbidden,
     IdempotencyKeyReused,
+    Invalid,
     InvalidTransition,
     NotFound,
     PreconditionFailed,
@@ -76,9 +76,7 @@ def _check_if_match(ticket: Ticket, if_match: str | None) -> None:
     candidates = {tag.strip() for tag in if_match.split(",")}
     if "*" in candidates or etag(ticket) in candidates:
         return
-    raise PreconditionFailed(
-        f"The ticket changed since you read it (now {etag(ticket)}); reload and retry."
-    )
+    raise PreconditionFailed("ticket.version_conflict", etag=etag(ticket))
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,13 +191,11 @@ def list_tickets(
     for name, value in (("created_from", created_from), ("created_to", created_to)):
         if value is not None and value.tzinfo is None:
             raise Unprocessable(
-                "Times need a zone.",
-                errors=[FieldError(field=name, message="give an offset, e.g. +08:00")],
+                "validation.time_zone_needed", errors=[Invalid(name, "validation.give_offset")]
             )
         if value is not None and not 2000 < value.year < 2100:
             raise Unprocessable(
-                "Times outside 2001-2099.",
-                errors=[FieldError(field=name, message="no ticket was or will be filed then")],
+                "ticket.times_out_of_range", errors=[Invalid(name, "ticket.never_filed_then")]
             )
     filters = queries.TicketFilters(
         status=_values(status),

@@ -16,6 +16,7 @@ from service.enums import (
     Status,
     TicketKind,
 )
+from service.i18n import Rejected
 from service.validation import (
     Name,
     Note,
@@ -56,9 +57,9 @@ class TimeWindow(StrictModel):
     def _ordered(self) -> TimeWindow:
         for value in (self.from_, self.to):
             if not _EARLIEST <= value < _LATEST:
-                raise ValueError("time outside 2020-2099")
+                raise Rejected("validation.time_range")
         if self.to <= self.from_:
-            raise ValueError("`to` must be after `from`")
+            raise Rejected("validation.to_before_from")
         return self
 
 
@@ -83,7 +84,7 @@ class AssignBody(StrictModel):
     @model_validator(mode="after")
     def _something(self) -> AssignBody:
         if self.organization_id is None and self.assignee_id is None:
-            raise ValueError("give organization_id, assignee_id or both")
+            raise Rejected("ticket.assign_whom")
         return self
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session
 
 from service.db import utcnow
-from service.errors import FieldError, Unprocessable
+from service.errors import Invalid, Unprocessable
 from service.tickets.models import TicketEvent
 
 # session.info key: organisations whose events this transaction wrote (the
@@ -61,10 +61,7 @@ def decode(cursor: str) -> FeedPosition:
             raise ValueError(cursor)
         return FeedPosition(*values)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise Unprocessable(
-            "Bad cursor.",
-            errors=[FieldError(field="cursor", message="not a feed cursor we issued")],
-        ) from exc
+        raise Unprocessable("cursor.bad", errors=[Invalid("cursor", "cursor.not_feed")]) from exc
 
 
 def etag(cursor: str) -> str:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from service.auth import Principal
 from service.db import utcnow
 from service.directory.models import Organization
-from service.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
+from service.errors import Conflict, Forbidden, Invalid, NotFound, Unprocessable
 from service.feed.notify import announce
 from service.webhooks import signing
 from service.webhooks.models import (
@@ -30,7 +30,7 @@ from service.webhooks.targets import AllowList, TargetRefused, check_registratio
 
 def require_dispatcher(principal: Principal) -> int:
     if not principal.is_dispatcher or principal.organization_id is None:
-        raise Forbidden("Webhooks are managed by a provider organisation's dispatchers.")
+        raise Forbidden("webhook.forbidden")
     return principal.organization_id
 
 
@@ -44,7 +44,7 @@ def create(
         check_registration(data.url, allow)
     except TargetRefused as exc:
         raise Unprocessable(
-            "This webhook URL is not allowed.", errors=[FieldError(field="url", message=str(exc))]
+            "webhook.url_refused", errors=[Invalid("url", exc.code, **exc.params)]
         ) from exc
     # Registrations of one organisation queue on its row (PostgreSQL; SQLite's
     # writers take turns anyway): two at once cannot both take the last place.
@@ -60,10 +60,7 @@ def create(
         )
     )
     if (registered or 0) >= most:
-        raise Conflict(
-            f"This organisation has {registered} webhooks, the most it may have; "
-            "delete one it no longer uses first."
-        )
+        raise Conflict("webhook.too_many", count=registered)
     subscription = WebhookSubscription(
         organization_id=organization_id,
         url=data.url,
@@ -101,7 +98,7 @@ def get(session: Session, principal: Principal, webhook_id: int) -> WebhookSubsc
         )
     )
     if subscription is None:
-        raise NotFound(f"No webhook {webhook_id}.")
+        raise NotFound("webhook.not_found", id=webhook_id)
     return subscription
 
 
@@ -144,7 +141,7 @@ def delivery(
         )
     )
     if row is None:
-        raise NotFound(f"No delivery {delivery_id}.")
+        raise NotFound("delivery.not_found", id=delivery_id)
     log = session.scalars(
         select(WebhookAttempt)
         .where(WebhookAttempt.delivery_id == row.id)
@@ -159,7 +156,7 @@ def redeliver(
     """Queue a delivered or dead-lettered delivery again, with a fresh set of attempts."""
     row, _log = delivery(session, principal, webhook_id, delivery_id)
     if row.status == DeliveryStatus.pending:
-        raise Conflict("This delivery is still queued; it will be attempted again by itself.")
+        raise Conflict("delivery.still_queued")
     # Conditional on the status: a concurrent redelivery cannot queue it twice.
     changed = cast(
         CursorResult[Any],
@@ -177,7 +174,7 @@ def redeliver(
         ),
     ).rowcount
     if not changed:
-        raise Conflict("Someone else queued this delivery again just now.")
+        raise Conflict("delivery.race")
     announce(session, row.organization_id)  # the deliverer starts on it at commit
     session.refresh(row)
     return row

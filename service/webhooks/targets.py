@@ -21,12 +21,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from service.i18n import Rejected
+
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], list[str]]
 
 
-class TargetRefused(ValueError):
-    pass
+class TargetRefused(Rejected):
+    """A URL webhooks may not target: its catalogue code says why (str(): English)."""
 
 
 @dataclass(frozen=True)
@@ -95,19 +97,16 @@ def _resolve(host: str, port: int) -> list[str]:
 
 def parse_url(url: str) -> tuple[str, str, int]:
     if not url.isascii() or any(c.isspace() or not c.isprintable() for c in url):
-        raise TargetRefused(
-            "no spaces, control or non-ASCII characters (write an international host "
-            "name in punycode, xn--...)"
-        )
+        raise TargetRefused("webhook.url_characters")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise TargetRefused("an http:// or https:// URL with a host")
+        raise TargetRefused("webhook.url_shape")
     if parts.username or parts.password:
-        raise TargetRefused("no user name or password in the URL")
+        raise TargetRefused("webhook.url_credentials")
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError as exc:
-        raise TargetRefused("not a valid port") from exc
+        raise TargetRefused("webhook.url_port") from exc
     host = parts.hostname.lower().rstrip(".")
     _check_host_form(host)
     return parts.scheme, host, port
@@ -128,14 +127,14 @@ def _check_host_form(host: str) -> None:
     except OSError:
         pass
     else:
-        raise TargetRefused("write an IPv4 address in dotted decimal (a.b.c.d)")
+        raise TargetRefused("webhook.url_ipv4")
     if not _HOST_NAME.match(host) or host.rsplit(".", 1)[-1].isdigit():
-        raise TargetRefused("not a valid host name")
+        raise TargetRefused("webhook.url_host")
 
 
 def _https_unless_listed(scheme: str, host: str, allow: AllowList) -> None:
     if scheme != "https" and not allow.names(host):
-        raise TargetRefused("https:// only (payloads carry residents' contact details)")
+        raise TargetRefused("webhook.url_https")
 
 
 def check_registration(url: str, allow: AllowList) -> None:
@@ -146,13 +145,13 @@ def check_registration(url: str, allow: AllowList) -> None:
     if host in allow.hosts:
         return
     if host == "localhost" or host.endswith(".localhost"):
-        raise TargetRefused("loopback targets are not allowed")
+        raise TargetRefused("webhook.url_loopback")
     try:
         address = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         return
     if not allow.allows(address):
-        raise TargetRefused("private, loopback and link-local addresses are not allowed")
+        raise TargetRefused("webhook.url_private")
 
 
 def check_delivery(url: str, allow: AllowList, resolve: Resolver = _resolve) -> Address | None:
@@ -167,9 +166,9 @@ def check_delivery(url: str, allow: AllowList, resolve: Resolver = _resolve) -> 
     try:
         addresses = [ipaddress.ip_address(a.split("%")[0]) for a in resolve(host, port)]
     except OSError as exc:
-        raise TargetRefused(f"cannot resolve {host}: {exc}") from exc
+        raise TargetRefused("webhook.url_unresolved", host=host, reason=str(exc)) from exc
     if not addresses or not all(allow.allows(a) for a in addresses):
-        raise TargetRefused(f"{host} resolves to an address that is not allowed")
+        raise TargetRefused("webhook.url_resolves_private", host=host)
     return addresses[0]
 
 

@@ -321,7 +321,7 @@ def test_a_cursor_whose_next_events_left_the_window_answers_410(live_feed: Live)
     response = feed(http, w.care_dispatcher, stale)
     assert response.status_code == 410, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
-    assert "resync" in response.json()["detail"].lower()
+    assert response.json()["code"] == "feed.cursor_expired"
     # Resync: the list and its feed cursor, then follow.
     cursor = head(http, w.care_dispatcher)
     act(http, w.care_dispatcher, ticket["id"], "start")

@@ -57,7 +57,7 @@ def test_text_with_nul_is_refused_on_both_databases(
     path, body, actor = requests[where]
     response = client.post(path, json=body, headers=actor.headers)
     assert response.status_code == 422, response.text
-    assert "NUL" in response.json()["errors"][0]["message"]
+    assert response.json()["errors"][0]["code"] == "validation.nul"
 
 
 @pytest.mark.parametrize("header", ["en;q=5, ug;q=0.9", "en;q=nan, ug;q=0.9", "en;q=inf, ug"])

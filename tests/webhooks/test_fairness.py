@@ -194,7 +194,8 @@ def test_an_organisation_registers_at_most_its_share_of_webhooks(
     refused = http.post("/v1/webhooks", json={"url": url}, headers=headers)
     assert refused.status_code == 409
     assert refused.headers["Content-Type"] == "application/problem+json"
-    assert "10 webhooks" in refused.json()["detail"]
+    assert refused.json()["code"] == "webhook.too_many"
+    assert "10 个 webhook" in refused.json()["detail"]  # zh-Hans, the default
     assert http.get("/v1/webhooks", headers=headers).json()["items"] == before  # nothing changed
     # A deleted one frees its place.
     assert http.delete(f"/v1/webhooks/{made[0].json()['id']}", headers=headers).status_code == 204

@@ -1,0 +1,123 @@
+"""Labels of the contract's vocabularies, as GET /v1/vocabulary serves them:
+vocabulary -> value -> (zh-Hans, ug, en). tests/test_vocabulary.py checks that
+every value of the enums, the lifecycle and the indicators has one."""
+
+from __future__ import annotations
+
+LABELS: dict[str, dict[str, tuple[str, str, str]]] = {
+    "statuses": {
+        "submitted": ("已提交", "تاپشۇرۇلدى", "Submitted"),
+        "assigned": ("已派单", "تەقسىملەندى", "Assigned"),
+        "accepted": ("已受理", "قوبۇل قىلىندى", "Accepted"),
+        "in_progress": ("处理中", "بىر تەرەپ قىلىنىۋاتىدۇ", "In progress"),
+        "on_hold": ("已挂起", "ۋاقىتلىق توختىتىلدى", "On hold"),
+        "resolved": ("已办结", "ھەل قىلىندى", "Resolved"),
+        "closed": ("已关闭", "تاقالدى", "Closed"),
+        "cancelled": ("已撤销", "بىكار قىلىندى", "Cancelled"),
+        "rejected": ("已驳回", "رەت قىلىندى", "Rejected"),
+    },
+    "priorities": {
+        "emergency": ("紧急", "جىددىي", "Emergency"),
+        "urgent": ("加急", "ئالدىرىڭغۇ", "Urgent"),
+        "normal": ("一般", "ئادەتتىكى", "Normal"),
+        "low": ("低", "تۆۋەن", "Low"),
+    },
+    "kinds": {
+        "property": ("物业报修", "مۈلۈك رېمونتى", "Property"),
+        "elderly_care": ("居家养老", "ياشانغانلار مۇلازىمىتى", "Elderly care"),
+        "complaint": ("投诉", "ئەرز", "Complaint"),
+    },
+    "hold_reasons": {
+        "awaiting_resident": ("等待居民", "ئاھالىنى كۈتۈۋاتىدۇ", "Awaiting the resident"),
+        "awaiting_parts": ("等待配件", "زاپچاس كۈتۈۋاتىدۇ", "Awaiting parts"),
+        "other": ("其他", "باشقا", "Other"),
+    },
+    "actions": {
+        "assign": ("派单", "تەقسىملەش", "Assign"),
+        "accept": ("受理", "قوبۇل قىلىش", "Accept"),
+        "start": ("开始处理", "باشلاش", "Start"),
+        "hold": ("挂起", "ۋاقىتلىق توختىتىش", "Put on hold"),
+        "resume": ("恢复处理", "داۋاملاشتۇرۇش", "Resume"),
+        "resolve": ("办结", "ھەل قىلىش", "Resolve"),
+        "confirm": ("确认完成", "تاماملانغانلىقىنى جەزملەشتۈرۈش", "Confirm"),
+        "reopen": ("重新打开", "قايتا ئېچىش", "Reopen"),
+        "cancel": ("撤销", "بىكار قىلىش", "Cancel"),
+        "return": ("退回", "قايتۇرۇش", "Return"),
+        "reject": ("驳回", "رەت قىلىش", "Reject"),
+    },
+    "event_types": {
+        "ticket.created": ("提交工单", "خىزمەت بېلىتى تاپشۇرۇلدى", "Ticket filed"),
+        "ticket.assigned": ("已派单", "تەقسىملەندى", "Assigned"),
+        "ticket.dispatched": ("已派给维修人员", "ئۇستىغا تاپشۇرۇلدى", "Dispatched to a technician"),
+        "ticket.unassigned": ("已取消派单", "تەقسىمات بىكار قىلىندى", "Unassigned"),
+        "ticket.accepted": ("已受理", "قوبۇل قىلىندى", "Accepted"),
+        "ticket.started": ("开始处理", "بىر تەرەپ قىلىش باشلاندى", "Work started"),
+        "ticket.held": ("已挂起", "ۋاقىتلىق توختىتىلدى", "Put on hold"),
+        "ticket.resumed": ("恢复处理", "داۋاملاشتۇرۇلدى", "Resumed"),
+        "ticket.resolved": ("已办结", "ھەل قىلىندى", "Resolved"),
+        "ticket.confirmed": ("居民已确认", "ئاھالە جەزملەشتۈردى", "Confirmed by the resident"),
+        "ticket.closed": ("已关闭", "تاقالدى", "Closed"),
+        "ticket.reopened": ("重新打开", "قايتا ئېچىلدى", "Reopened"),
+        "ticket.cancelled": ("已撤销", "بىكار قىلىندى", "Cancelled"),
+        "ticket.returned": ("已退回", "قايتۇرۇلدى", "Returned"),
+        "ticket.rejected": ("已驳回", "رەت قىلىندى", "Rejected"),
+        "ticket.reclassified": ("已重新分类", "قايتا تۈرگە ئايرىلدى", "Reclassified"),
+        "ticket.commented": ("新留言", "يېڭى ئىنكاس", "Comment"),
+        "ticket.escalated": ("已督办", "نازارەتكە يوللاندى", "Escalated"),
+        "ticket.sla_breached": ("已超时", "ۋاقتى ئۆتتى", "Past its deadline"),
+        "ticket.followed_up": ("已回访", "قايتا زىيارەت قىلىندى", "Followed up"),
+        "ticket.follow_up_overdue": ("回访逾期", "قايتا زىيارەت ۋاقتى ئۆتتى", "Follow-up overdue"),
+    },
+    "indicators": {
+        "created": ("工单数", "خىزمەت بېلىتى سانى", "Tickets filed"),
+        "completion_rate": ("办结率", "ھەل قىلىنىش نىسبىتى", "Completion rate"),
+        "response_on_time_rate": (
+            "响应及时率",
+            "ۋاقتىدا ئىنكاس قايتۇرۇش نىسبىتى",
+            "On-time response rate",
+        ),
+        "resolution_on_time_rate": (
+            "维修/办结及时率",
+            "ۋاقتىدا ھەل قىلىش نىسبىتى",
+            "On-time resolution rate",
+        ),
+        "response_minutes_p50": (
+            "响应时长中位数（分钟）",
+            "ئىنكاس ۋاقتى ئوتتۇرا سانى (مىنۇت)",
+            "Median response time (minutes)",
+        ),
+        "response_minutes_p90": (
+            "响应时长90分位（分钟）",
+            "ئىنكاس ۋاقتى 90-پىرسەنتىل (مىنۇت)",
+            "90th percentile response time (minutes)",
+        ),
+        "resolution_hours_p50": (
+            "办结时长中位数（小时）",
+            "ھەل قىلىش ۋاقتى ئوتتۇرا سانى (سائەت)",
+            "Median resolution time (hours)",
+        ),
+        "resolution_hours_p90": (
+            "办结时长90分位（小时）",
+            "ھەل قىلىش ۋاقتى 90-پىرسەنتىل (سائەت)",
+            "90th percentile resolution time (hours)",
+        ),
+        "satisfaction_rate": ("满意率", "رازىلىق نىسبىتى", "Satisfaction rate"),
+        "avg_rating": ("平均评分", "ئوتتۇرىچە باھا", "Average rating"),
+        "rating_coverage": ("评价率", "باھالاش نىسبىتى", "Rating coverage"),
+        "follow_up_rate": ("回访率", "قايتا زىيارەت نىسبىتى", "Follow-up rate"),
+        "reopen_rate": ("返修率", "قايتا رېمونت نىسبىتى", "Reopen rate"),
+        "complaints": ("投诉数", "ئەرز سانى", "Complaints"),
+        "complaints_per_1000_households": (
+            "每千户投诉数",
+            "ھەر مىڭ ئائىلىگە توغرا كېلىدىغان ئەرز",
+            "Complaints per 1,000 households",
+        ),
+        "complaint_handling_rate": (
+            "投诉处理率",
+            "ئەرز بىر تەرەپ قىلىش نىسبىتى",
+            "Complaint handling rate",
+        ),
+        "backlog": ("积压工单", "يىغىلىپ قالغان خىزمەت بېلىتى", "Backlog"),
+        "overdue_open": ("超时未办结", "ۋاقتى ئۆتۈپ ھەل قىلىنمىغان", "Overdue and open"),
+    },
+}
