@@ -19,6 +19,7 @@ from service.ratelimit import limit, window_end
 from service.ratelimit.models import RateLimitWindow
 from service.tickets.models import Ticket
 from tests.conftest import BACKEND
+from tests.feed.live import live_linli
 
 PROBLEM_JSON = "application/problem+json"
 _n = itertools.count(1)
@@ -144,13 +145,11 @@ def test_the_purge_job_deletes_ended_windows(connection, db):
     assert db.scalars(select(RateLimitWindow.count)).all() == [1]
 
 
-def test_parallel_creations_never_pass_the_quota(live, settings):
+def test_parallel_creations_never_pass_the_quota():
     """Real connections committing for real: on PostgreSQL the UPSERT's row lock
     orders them; on SQLite the write lock does."""
-    http, world = live
-    saved = settings.tickets_per_hour
-    settings.tickets_per_hour = 3
-    try:
+    with live_linli("linli_quota", tickets_per_hour=3) as live:
+        http, world = live.http, live.world
         bodies = [_body_live(world, i) for i in range(12)]
         with ThreadPoolExecutor(max_workers=6) as pool:
             statuses = list(
@@ -163,10 +162,8 @@ def test_parallel_creations_never_pass_the_quota(live, settings):
                     bodies,
                 )
             )
-    finally:
-        settings.tickets_per_hour = saved
+        mine = http.get("/v1/tickets", params={"limit": 50}, headers=world.reporter.headers)
     assert sorted(statuses) == [201] * 3 + [429] * 9, (BACKEND, statuses)
-    mine = http.get("/v1/tickets", params={"limit": 50}, headers=world.reporter.headers)
     assert len(mine.json()["items"]) == 3
 
 

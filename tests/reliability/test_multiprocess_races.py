@@ -224,10 +224,7 @@ class Cluster:
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
     with reference_database("linli_mp") as (db, engine), servers_registry() as start:
-        # The races are between actions; the reporter files dozens of tickets
-        # to race on, beyond a person's hourly quota of new ones.
-        unlimited = {"tickets_per_hour": "0"}
-        servers = (start(db.url, "race-a", **unlimited), start(db.url, "race-b", **unlimited))
+        servers = (start(db.url, "race-a"), start(db.url, "race-b"))
         with httpx.Client(base_url=servers[0].url, timeout=30) as http:
             world = build_world(http, settings_for(db))
         yield Cluster(servers, world, engine)
