@@ -55,6 +55,7 @@ from bench.result import Result, ms  # noqa: E402
 from bench.run import Server, lua_get  # noqa: E402
 from bench.setup_data import (  # noqa: E402
     BENCH_SECRET,
+    ONE_FILER,
     BenchWorld,
     build_world,
     bulk_tickets,
@@ -303,7 +304,12 @@ def bench_pages(
 ) -> tuple[Result, Result, int, int, list[str]]:
     cursor, xid, event_id = middle_cursor(url, world.organization_id)
     path = f"/v1/feed?cursor={cursor}&limit=50"
-    env = {"LINLI_DATABASE_URL": url, "LINLI_JWT_SECRET": BENCH_SECRET, "LINLI_ENV": "dev"}
+    env = {
+        "LINLI_DATABASE_URL": url,
+        "LINLI_JWT_SECRET": BENCH_SECRET,
+        "LINLI_ENV": "dev",
+        **ONE_FILER,
+    }
     d, c = args.duration, args.connections
     linli = Server(["--factory", "service.main:create_app"], env)
     try:
@@ -529,7 +535,12 @@ async def _long_polls(
 def bench_long_polls(
     url: str, world: BenchWorld, resident: str, dispatcher: str, n: int
 ) -> WaitResult:
-    env = {"LINLI_DATABASE_URL": url, "LINLI_JWT_SECRET": BENCH_SECRET, "LINLI_ENV": "dev"}
+    env = {
+        "LINLI_DATABASE_URL": url,
+        "LINLI_JWT_SECRET": BENCH_SECRET,
+        "LINLI_ENV": "dev",
+        **ONE_FILER,
+    }
     server = Server(["--factory", "service.main:create_app"], env)
     try:
         return asyncio.run(_long_polls(server, url, world, resident, dispatcher, n))

@@ -33,7 +33,14 @@ sys.path.insert(0, str(ROOT))
 
 from bench.rate import run_fixed_rate  # noqa: E402
 from bench.result import Result, ms  # noqa: E402
-from bench.setup_data import BENCH_SECRET, build_world, bulk_tickets, fresh_database, tokens  # noqa: E402
+from bench.setup_data import (  # noqa: E402
+    BENCH_SECRET,
+    ONE_FILER,
+    build_world,
+    bulk_tickets,
+    fresh_database,
+    tokens,
+)
 
 PY = sys.executable
 UVICORN = [PY, "-m", "uvicorn", "--workers", "1", "--log-level", "warning", "--no-access-log"]
@@ -218,7 +225,12 @@ def bench_backend(
     list_path = "/v1/tickets?limit=50"
     get_path = f"/v1/tickets/{ticket_id}"
 
-    env = {"LINLI_DATABASE_URL": url, "LINLI_JWT_SECRET": BENCH_SECRET, "LINLI_ENV": "dev"}
+    env = {
+        "LINLI_DATABASE_URL": url,
+        "LINLI_JWT_SECRET": BENCH_SECRET,
+        "LINLI_ENV": "dev",
+        **ONE_FILER,
+    }
     before_linli = speed_probe()
     linli = Server(["--factory", "service.main:create_app"], env)
     d, c = args.duration, args.connections

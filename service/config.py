@@ -79,6 +79,15 @@ class Settings(BaseSettings):
     metrics_max_rows: int = 10_000
     # Comments one author may add to one ticket in an hour (each is a feed event).
     comments_per_hour: int = 30
+    # Tickets one person may file in an hour, and one API key (an integration
+    # filing for many); beyond: 429. 0: no limit (service/ratelimit).
+    tickets_per_hour: Annotated[int, Field(ge=0)] = 30
+    tickets_per_hour_api_key: Annotated[int, Field(ge=0)] = 600
+    # A reporter may urge (催单) a ticket once in this many minutes.
+    urge_interval_minutes: Annotated[int, Field(ge=1)] = 60
+    # The same report filed again by the same person within this many minutes
+    # answers the first ticket (200, duplicate_of) instead of a second. 0: off.
+    duplicate_window_minutes: Annotated[int, Field(ge=0)] = 10
     # SIGTERM/SIGINT: long-polls answer at once, other requests get this long to
     # finish before they are cancelled and the process exits.
     shutdown_timeout_seconds: int = 10

@@ -43,6 +43,7 @@ from service.me import router as me_router
 from service.metrics import rollup as metrics_rollup
 from service.metrics.router import router as metrics_router
 from service.middleware import Admission, QueryGuard, RequestGuard, SecurityHeaders
+from service.ratelimit import jobs as ratelimit_jobs
 from service.sla import jobs as sla_jobs
 from service.sla.official import coverage_now, log_coverage
 from service.sla.router import router as sla_router
@@ -58,6 +59,7 @@ FEATURE_JOBS = (
     followups_jobs,
     idempotency_jobs,
     metrics_rollup,
+    ratelimit_jobs,
     sla_jobs,
     tickets_jobs,
     webhook_delivery,

@@ -292,6 +292,8 @@ MATRIX: dict[tuple[str, str], Case] = {
     ),
     ("POST", T + "/return"): _action("assigned", COMPANY, _fixed({"reason": "不归我们管"})),
     ("POST", T + "/reject"): _action("assigned", OVER_A, _fixed({"reason": "重复"})),
+    # 催单: only the reporter (the grid worker who filed it would be one too).
+    ("POST", T + "/urge"): _action("assigned", frozenset({"reporter"})),
     ("POST", T + "/comments"): Case(
         "ticket", ok=201, body=_fixed({"body": "什么时候来？", "internal": False})
     ),

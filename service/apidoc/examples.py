@@ -86,6 +86,7 @@ EXAMPLES: dict[str, Examples] = {
     "rejectTicket": {
         "duplicate": ("A duplicate", {"reason": "与已有工单重复", "duplicate_of": 1023}),
     },
+    "urgeTicket": {"empty": ("No body is needed: the reporter presses for action", {})},
     "addTicketComment": {
         "public": ("To the resident", {"body": "师傅下午三点上门，请家里留人", "internal": False}),
         "internal": ("Staff only", {"body": "上次维修用的是旧型号阀门", "internal": True}),

@@ -5,6 +5,7 @@ They take the session and the principal, flush, never commit."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
 from sqlalchemy import func, select
@@ -122,6 +123,7 @@ def perform(
     *,
     reopen_window: dt.timedelta,
     timezone: str,
+    urge_interval: dt.timedelta = dt.timedelta(hours=1),
 ) -> Ticket:
     """Apply one lifecycle action, or raise and change nothing."""
     try:
@@ -189,6 +191,8 @@ def perform(
         ticket.rating_tags = None
         clock.reopen(ticket, policy, now)
         data = {"reason": body.reason}
+    elif action == "urge":
+        data = {"urge_count": _urge(ticket, now, urge_interval)}
     elif action == "cancel":
         data = {"reason": body.reason}
     elif action == "return":
@@ -226,6 +230,23 @@ def perform(
     )
     _flush_or_conflict(session)
     return ticket
+
+
+def _urge(ticket: Ticket, now: dt.datetime, interval: dt.timedelta) -> int:
+    """Count an urging, or refuse it (429) within `interval` of the last one: each
+    is an event in the provider's feed and webhooks, and a reminder, not a
+    channel to flood. Two at once: the ticket's version check lets one through."""
+    if ticket.last_urged_at is not None and now < ticket.last_urged_at + interval:
+        wait = math.ceil((ticket.last_urged_at + interval - now).total_seconds())
+        minutes = int(interval.total_seconds() // 60)
+        raise TooManyRequests(
+            f"This ticket was urged at {ticket.last_urged_at:%H:%M} UTC; it can be urged once "
+            f"in {minutes} minutes. Nothing was done; retry after {wait} seconds.",
+            retry_after=max(1, wait),
+        )
+    ticket.urge_count = (ticket.urge_count or 0) + 1
+    ticket.last_urged_at = now
+    return ticket.urge_count
 
 
 _RECLASSIFIABLE = frozenset(

@@ -30,6 +30,8 @@ from service.scope import visible
 from service.sla import clock
 from service.sla.models import SlaConfigVersion
 from service.sla.policy import config_with_category, load_config
+from service.tickets import duplicates
+from service.tickets.duplicates import Duplicate
 from service.tickets.models import Ticket, TicketEvent
 from service.tickets.queries import active_category
 from service.tickets.schemas import TicketCreate
@@ -73,7 +75,9 @@ class _Filing:
 
 
 @functools.lru_cache(maxsize=512)
-def _filing_statement(dialect: str, principal: Principal, with_claim: bool) -> Any:
+def _filing_statement(
+    dialect: str, principal: Principal, with_claim: bool, with_duplicates: bool
+) -> Any:
     """The filing-context SELECT for this principal, the request's values left as
     bind parameters. Built once and kept: SQLAlchemy memoises a statement's
     cache key on the object, and building it and its key per request was a
@@ -99,6 +103,8 @@ def _filing_statement(dialect: str, principal: Principal, with_claim: bool) -> A
     claimed: list[Any] = []
     if with_claim:
         claimed, key_table, key_on = idempotency.claim_columns(dialect)
+    if with_duplicates:
+        claimed.append(duplicates.earlier_column())
     query = (
         select(
             Community.id,
@@ -131,34 +137,51 @@ def _filing_statement(dialect: str, principal: Principal, with_claim: bool) -> A
     return query
 
 
-_FILING_PARAMS = ("filing_community_id", "filing_category", *idempotency.CLAIM_PARAMS)
+_FILING_PARAMS = (
+    "filing_community_id",
+    "filing_category",
+    *idempotency.CLAIM_PARAMS,
+    *duplicates.PARAMS,
+)
 
 
 @functools.lru_cache(maxsize=512)
-def _filing_query(dialect: Dialect, principal: Principal, with_claim: bool) -> DriverQuery:
-    statement = _filing_statement(dialect.name, principal, with_claim)
+def _filing_query(
+    dialect: Dialect, principal: Principal, with_claim: bool, with_duplicates: bool
+) -> DriverQuery:
+    statement = _filing_statement(dialect.name, principal, with_claim, with_duplicates)
     return driver_query(dialect, statement, _FILING_PARAMS)
 
 
 def _filing_context(
-    session: Session, principal: Principal, data: TicketCreate, claim: idempotency.Claim | None
-) -> _Filing | idempotency.Replay:
+    session: Session,
+    principal: Principal,
+    data: TicketCreate,
+    claim: idempotency.Claim | None,
+    duplicate: dict[str, Any] | None,
+) -> _Filing | idempotency.Replay | Duplicate:
     """Everything a new ticket needs from the database, in one round trip: the
     community (if visible), the active category, who serves that community for
     that kind of work, and the new ticket's id; with an Idempotency-Key also the
     key's lock and stored response (idempotency.claim_columns), which win over
-    everything else. Creation is the hot write path, and under load every round
+    everything else; with `duplicate` (duplicates.params) the same report filed
+    moments ago. Creation is the hot write path, and under load every round
     trip costs more than the Python around it."""
-    query = _filing_query(session.get_bind().dialect, principal, claim is not None)
+    dialect = session.get_bind().dialect
+    query = _filing_query(dialect, principal, claim is not None, duplicate is not None)
     params = {"filing_community_id": data.community_id, "filing_category": data.category}
     if claim is not None:
         params.update(idempotency.claim_params(claim))
+    if duplicate is not None:
+        params.update(duplicate)
     values = driver_one(session, query, params)
     row = None if values is None else SimpleNamespace(**values)
     if row is not None and claim is not None:
         replay = idempotency.resolve(session, claim, row)
         if replay is not None:
             return replay
+    if row is not None and duplicate is not None and row.duplicate_id is not None:
+        return Duplicate(int(row.duplicate_id))
     if row is None:
         if claim is not None:
             replay = idempotency.begin(
@@ -190,9 +213,12 @@ def create_ticket(
     *,
     timezone: str,
     claim: idempotency.Claim | None = None,
-) -> Ticket | idempotency.Replay:
+    duplicate_window: dt.timedelta | None = None,
+) -> Ticket | idempotency.Replay | Duplicate:
     """File a ticket: the new ticket (written, not in the session's identity map:
-    load it to change it), or the stored response to replay for `claim`.
+    load it to change it), the stored response to replay for `claim`, or, within
+    `duplicate_window` of the same report by the same person, that ticket
+    (duplicates.py).
 
     The INSERTs of the ticket and its first event go through the driver (no unit
     of work: ~40% of a creation's CPU went to it); inside db.pipelined they and
@@ -207,10 +233,15 @@ def create_ticket(
         raise Unprocessable(
             "ticket.say_for_whom", errors=[Invalid("on_behalf_of", "ticket.on_behalf_required")]
         )
-    filing = _filing_context(session, principal, data, claim)
-    if isinstance(filing, idempotency.Replay):
-        return filing
     now = utcnow()
+    duplicate_key = None
+    duplicate = None
+    if duplicate_window and duplicates.matches(principal):
+        duplicate_key = duplicates.fingerprint(principal, data)
+        duplicate = duplicates.params(principal, duplicate_key, now, duplicate_window)
+    filing = _filing_context(session, principal, data, claim, duplicate)
+    if isinstance(filing, idempotency.Replay | Duplicate):
+        return filing
     priority = data.priority or filing.default_priority
     config = load_config(session, timezone, filing.sla_stamp)
     config = config_with_category(session, config, filing.category_id, timezone)
@@ -257,6 +288,9 @@ def create_ticket(
         response_breached=False,
         resolution_breached=False,
         reopen_count=0,
+        urge_count=0,
+        last_urged_at=None,
+        duplicate_key=duplicate_key,
         response_escalation_level=0,
         resolution_escalation_level=0,
         version=1,

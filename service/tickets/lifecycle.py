@@ -38,6 +38,8 @@ def _t(action: str, sources: set[Status], target: Status | None, actors: set[Act
 
 
 A = Actor
+# Statuses in which someone still has to act on the ticket.
+OPEN = {S.submitted, S.assigned, S.accepted, S.in_progress, S.on_hold}
 TRANSITIONS: tuple[Transition, ...] = (
     # An admin sends the ticket to an organisation (optionally naming a technician).
     _t("assign", {S.submitted, S.assigned, S.accepted}, S.assigned, {A.admin}, "ticket.assigned"),
@@ -59,6 +61,8 @@ TRANSITIONS: tuple[Transition, ...] = (
     ),
     _t("return", {S.assigned, S.accepted}, S.submitted, {A.staff}, "ticket.returned"),
     _t("reject", {S.submitted, S.assigned}, S.rejected, {A.admin}, "ticket.rejected"),
+    # 催单: the reporter presses an open ticket, at most once per interval (actions.py).
+    _t("urge", OPEN, None, {A.reporter}, "ticket.urged"),
 )
 
 

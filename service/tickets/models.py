@@ -31,6 +31,8 @@ class Ticket(Base):
         Index("ix_ticket_reporter_id_id", "reporter_id", "id"),
         Index("ix_ticket_filed_by_id_id", "filed_by_id", "id"),
         Index("ix_ticket_status_resolved_at", "status", "resolved_at"),
+        # Filing looks for the same report filed moments ago (tickets/duplicates.py).
+        Index("ix_ticket_duplicate_key", "duplicate_key"),
         # PostgreSQL uses a b-tree for `LIKE 'prefix%'` only with the pattern operators.
         Index(
             "ix_ticket_region_path",
@@ -95,6 +97,13 @@ class Ticket(Base):
     rating_comment: Mapped[str | None] = mapped_column(String(1000))
     rating_tags: Mapped[list[str] | None] = mapped_column(JSON)
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Urging (催单) by the reporter: how often, and when last (tickets/urge.py).
+    urge_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_urged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The report's fingerprint (filer, person, community, category, location,
+    # normalised description) when a resident or grid worker filed it; NULL
+    # otherwise. A second filing with the same key soon after gets this ticket back.
+    duplicate_key: Mapped[int | None] = mapped_column(BigInteger)
 
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

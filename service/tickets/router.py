@@ -1,6 +1,7 @@
 """HTTP routes of /v1/tickets."""
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -34,8 +35,10 @@ from service.errors import (
 )
 from service.idempotency import service as idempotency
 from service.pagination import decode_cursor, encode_cursor
+from service.ratelimit import hit as rate_limit_hit
 from service.tickets import actions, filing, queries
 from service.tickets import stream as feed_cursors
+from service.tickets.duplicates import Duplicate
 from service.tickets.models import Ticket
 from service.tickets.schemas import (
     AssignBody,
@@ -55,6 +58,7 @@ from service.tickets.schemas import (
     RejectBody,
     ResolveBody,
     TicketCreate,
+    TicketDuplicate,
     TicketPage,
     TicketRead,
 )
@@ -113,11 +117,37 @@ def _headers(ticket: Any, **extra: str) -> dict[str, str]:
     return {"ETag": etag(ticket), "Cache-Control": "private, no-cache", **extra}
 
 
+_HOUR = dt.timedelta(hours=1)
+
+
+def _creation_limit(principal: Principal, settings: Settings) -> int:
+    """Tickets per hour for this caller: an API key files for a whole
+    organisation's call centre, a person for themselves or their rounds."""
+    if principal.api_key_id is not None:
+        return settings.tickets_per_hour_api_key
+    return settings.tickets_per_hour
+
+
+def _duplicate_response(session: Session, principal: Principal, duplicate: Duplicate) -> Any:
+    """(body, headers) of the answer naming the ticket filed before."""
+    row = queries.get_visible_ticket_json(session, principal, duplicate.ticket_id)
+    content = {**json.loads(row.body), "duplicate_of": duplicate.ticket_id}
+    headers = _headers(row, Location=f"/v1/tickets/{duplicate.ticket_id}")
+    return pydantic_core.to_json(content), headers
+
+
 @router.post(
     "",
     status_code=201,
     response_model=TicketRead,
-    responses=responses(NotFound, Conflict, IdempotencyKeyReused),
+    responses={
+        **responses(NotFound, Conflict, IdempotencyKeyReused, TooManyRequests),
+        200: {
+            "model": TicketDuplicate,
+            "description": "The same report filed minutes ago by the same person: that "
+            "ticket, with `duplicate_of`; nothing was created",
+        },
+    },
 )
 def create_ticket(
     data: TicketCreate,
@@ -136,10 +166,17 @@ def create_ticket(
             key=idempotency.validate_key(idempotency_key),
             request_hash=idempotency.fingerprint(data.model_dump_json().encode()),
         )
+    window = dt.timedelta(minutes=settings.duplicate_window_minutes)
     for _attempt in range(2):
+        over_limit = None
         with pipelined(session):
             ticket = filing.create_ticket(
-                session, principal, data, timezone=settings.timezone, claim=claim
+                session,
+                principal,
+                data,
+                timezone=settings.timezone,
+                claim=claim,
+                duplicate_window=window,
             )
             if isinstance(ticket, idempotency.Replay):
                 return json_response(
@@ -147,20 +184,36 @@ def create_ticket(
                     ticket.status,
                     {**ticket.headers, "Idempotent-Replayed": "true"},
                 )
-            body = pydantic_core.to_json(ticket_dict(ticket, data.category))
-            headers = _headers(ticket, Location=f"/v1/tickets/{ticket.id}")
+            if isinstance(ticket, Duplicate):
+                # Nothing new: 200, and no hit on the caller's hourly quota.
+                status = 200
+                body, headers = _duplicate_response(session, principal, ticket)
+            else:
+                status = 201
+                body = pydantic_core.to_json(ticket_dict(ticket, data.category))
+                headers = _headers(ticket, Location=f"/v1/tickets/{ticket.id}")
+                # Counted with the INSERTs, in the same round trip (ratelimit).
+                over_limit = rate_limit_hit(
+                    session,
+                    f"tickets:{principal.owner_key}",
+                    _creation_limit(principal, settings),
+                    _HOUR,
+                    what="new tickets",
+                )
             stored = None
             if claim is not None:
                 stored = idempotency.store(
                     session,
                     claim,
-                    status=201,
+                    status=status,
                     body=body,
                     headers=headers,
                     ttl=dt.timedelta(hours=settings.idempotency_ttl_hours),
                 )
+        if over_limit is not None:
+            over_limit()  # 429: raised before the commit, so nothing stays
         if stored is None or stored():
-            return Response(body, 201, headers, media_type="application/json")
+            return Response(body, status, headers, media_type="application/json")
         # A request with the same key committed while this one took its lock
         # (idempotency/service.py): undo, and find its response.
         session.rollback()
@@ -271,6 +324,7 @@ def _act(
         body,
         reopen_window=dt.timedelta(days=settings.reopen_window_days),
         timezone=settings.timezone,
+        urge_interval=dt.timedelta(minutes=settings.urge_interval_minutes),
     )
     return json_response(
         ticket_dict(ticket, queries.category_code(session, ticket)), headers=_headers(ticket)
@@ -280,6 +334,8 @@ def _act(
 _ACTION_ERRORS = responses(NotFound, InvalidTransition, PreconditionFailed)
 # Only assign can be forbidden: a dispatcher naming another organisation.
 _ASSIGN_ERRORS = responses(NotFound, InvalidTransition, PreconditionFailed, Forbidden)
+# Urging again within LINLI_URGE_INTERVAL_MINUTES: 429 with Retry-After.
+_URGE_ERRORS = responses(NotFound, InvalidTransition, PreconditionFailed, TooManyRequests)
 _ACTION_BODIES: dict[str, tuple[type, bool]] = {
     # action: (body schema, body required)
     "assign": (AssignBody, True),
@@ -293,7 +349,9 @@ _ACTION_BODIES: dict[str, tuple[type, bool]] = {
     "cancel": (OptionalReasonBody, False),
     "return": (ReasonBody, True),
     "reject": (RejectBody, True),
+    "urge": (EmptyBody, False),
 }
+_ACTION_ERROR_SETS = {"assign": _ASSIGN_ERRORS, "urge": _URGE_ERRORS}
 
 
 def _make_action_route(action: str, schema: type, required: bool) -> None:
@@ -325,7 +383,7 @@ def _make_action_route(action: str, schema: type, required: bool) -> None:
         endpoint,
         methods=["POST"],
         response_model=TicketRead,
-        responses=_ASSIGN_ERRORS if action == "assign" else _ACTION_ERRORS,
+        responses=_ACTION_ERROR_SETS.get(action, _ACTION_ERRORS),
         summary=f"{action.capitalize()} a ticket",
     )
 

@@ -241,10 +241,21 @@ class TicketRead(BaseModel):
     sla: SlaRead
     rating: RatingRead | None = Field(description="The reporter's, given on `confirm`.")
     reopen_count: int
+    urge_count: int = Field(description="How often the reporter urged it (催单, `POST .../urge`).")
+    last_urged_at: dt.datetime | None
     closed_at: dt.datetime | None
     created_at: dt.datetime
     updated_at: dt.datetime
     version: int = Field(description="Grows with every change; the ETag is made from it.")
+
+
+class TicketDuplicate(TicketRead):
+    """The answer (200) to `POST /v1/tickets` when the caller filed the same report
+    minutes ago: that ticket, nothing new."""
+
+    duplicate_of: int = Field(
+        description="The ticket this filing duplicates (its `id`): no ticket was created."
+    )
 
 
 class TicketPage(BaseModel):

@@ -69,6 +69,8 @@ def ticket_dict(t: Any, category_code: str) -> dict[str, Any]:
             else None
         ),
         "reopen_count": t.reopen_count,
+        "urge_count": t.urge_count,
+        "last_urged_at": t.last_urged_at,
         "closed_at": t.closed_at,
         "created_at": t.created_at,
         "updated_at": t.updated_at,
@@ -205,6 +207,8 @@ def ticket_json_sql(dialect: str) -> str:
             o(score=t + "rating", comment=t + "rating_comment", tags=as_list(t + "rating_tags")),
         ),
         reopen_count=t + "reopen_count",
+        urge_count=t + "urge_count",
+        last_urged_at=time(t + "last_urged_at"),
         closed_at=time(t + "closed_at"),
         created_at=time(t + "created_at"),
         updated_at=time(t + "updated_at"),

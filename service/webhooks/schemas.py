@@ -30,6 +30,7 @@ EVENT_TYPES = (
     "ticket.closed",
     "ticket.commented",
     "ticket.reclassified",
+    "ticket.urged",
     "ticket.sla_breached",
     "ticket.escalated",
     "ticket.followed_up",

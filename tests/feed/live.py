@@ -78,6 +78,9 @@ def serve(settings: Settings, engine: Engine, *, run_jobs: bool = False) -> Iter
 @contextmanager
 def live_linli(prefix: str = "linli_feed", **overrides: Any) -> Iterator[Live]:
     with live_database(prefix) as (url, engine):
+        # Feed tests file dozens of tickets as one reporter, beyond a person's
+        # hourly quota of new ones (issue 17; tests/test_ratelimit.py tests it).
+        overrides = {"tickets_per_hour": 0, **overrides}
         settings = Settings(database_url=url, jwt_secret=TEST_SECRET, env="dev", **overrides)
         with (
             serve(settings, engine) as base_url,

@@ -29,6 +29,7 @@ ACTIONS = (
     "cancel",
     "return",
     "reject",
+    "urge",
 )
 
 # (operation, status) the code answers but the document does not list.

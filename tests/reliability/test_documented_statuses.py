@@ -513,7 +513,31 @@ def unavailable(scene: Scene, label: str) -> Response | None:
 
 def too_many(scene: Scene, label: str) -> Response | None:
     """The expensive reads (service.limits): the caller already has as many in
-    progress as it may; comments: the author's hourly quota on the ticket."""
+    progress as it may; comments: the author's hourly quota on the ticket;
+    tickets: the caller's hourly quota of new ones; urging again too soon."""
+    if label == "POST /v1/tickets":
+        settings = scene.client.app.state.settings
+        quota = settings.tickets_per_hour
+        settings.tickets_per_hour = 1
+        try:
+            scene.ticket()  # the reporter's one ticket this hour
+            response = scene.send(
+                label,
+                scene.world.reporter,
+                body={k: v for k, v in scene.body(label).items() if k != "on_behalf_of"},
+            )
+        finally:
+            settings.tickets_per_hour = quota
+        assert int(response.headers["Retry-After"]) >= 1
+        return response
+    if label == "POST /v1/tickets/{ticket_id}/urge":
+        ticket = scene.ticket()
+        url = f"/v1/tickets/{ticket['id']}/urge"
+        first = scene.send(label, scene.world.reporter, url=url)
+        assert first.status_code == 200, first.text
+        response = scene.send(label, scene.world.reporter, url=url)
+        assert int(response.headers["Retry-After"]) >= 1
+        return response
     if label == "POST /v1/tickets/{ticket_id}/comments":
         ticket = scene.ticket()
         settings = scene.client.app.state.settings

@@ -1,0 +1,100 @@
+"""What one creation costs the database: statements and (PostgreSQL) round trips.
+Filing is the hot write path (tickets/filing.py); a change that adds a query to
+it should show up here, not first in the lead's benchmark."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from tests.conftest import BACKEND
+
+_n = itertools.count()
+
+
+_BOOKKEEPING = ("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT")
+
+
+@contextmanager
+def _traced(connection) -> Iterator[list[str]]:
+    """Every statement sent on the test's connection (which the app's sessions
+    share), SQLAlchemy's and the driver-level ones alike, less transaction
+    bookkeeping."""
+    raw = connection.connection.driver_connection
+    seen: list[str] = []
+    if BACKEND == "postgres":
+        import psycopg
+
+        previous = raw.cursor_factory
+
+        class Counting(psycopg.Cursor):  # type: ignore[type-arg]
+            def execute(self, query, params=None, **kwargs):  # type: ignore[override]
+                seen.append(str(query))
+                return super().execute(query, params, **kwargs)
+
+        raw.cursor_factory = Counting
+        try:
+            yield seen
+        finally:
+            raw.cursor_factory = previous
+    else:
+        raw.set_trace_callback(seen.append)
+        try:
+            yield seen
+        finally:
+            raw.set_trace_callback(None)
+    # SQLite's trace repeats a statement for each trigger step it runs.
+    kept = [s for s in seen if not s.lstrip().upper().startswith(_BOOKKEEPING)]
+    seen[:] = [s for i, s in enumerate(kept) if i == 0 or s != kept[i - 1]]
+
+
+def _statements(client, connection, actor, body, headers=None) -> tuple[int, list[str]]:
+    with _traced(connection) as statements:
+        response = client.post(
+            "/v1/tickets", json=body, headers={**actor.headers, **(headers or {})}
+        )
+    return response.status_code, statements
+
+
+def _body(world, actor, **extra):
+    if actor.claims["role"] != "resident":
+        extra.setdefault("on_behalf_of", {"name": "阿依古丽", "phone": "13900000001"})
+    return {
+        "category": "repair.plumbing",
+        "community_id": world.community_a,
+        "description": f"厨房水管爆裂 {next(_n)}",
+        "location": {"building": "3", "unit": "2", "room": "501", "area": "private"},
+        **extra,
+    }
+
+
+def _second_filing(client, connection, world, actor, headers=None) -> list[str]:
+    # The first filing warms the principal's cached statements and the SLA config.
+    keyed = {k: f"{v}-{n}" for k, v in (headers or {}).items() for n in [next(_n)]}
+    status, _ = _statements(client, connection, actor, _body(world, actor), keyed)
+    assert status == 201
+    keyed = {k: f"{v}-{n}" for k, v in (headers or {}).items() for n in [next(_n)]}
+    status, statements = _statements(client, connection, actor, _body(world, actor), keyed)
+    assert status == 201, statements
+    return [s.split("(")[0].split(" AS ")[0].strip()[:40] for s in statements]
+
+
+def test_a_creation_is_one_select_and_its_writes(client, connection, world):
+    """Issue 17 added the rate limiter's UPSERT (3 -> 4 statements; 4 -> 5 with an
+    Idempotency-Key). On PostgreSQL the writes still go in one pipeline: two
+    round trips, the filing context and the writes with the commit. The
+    duplicate lookup is a column of the filing context's SELECT, not a statement.
+    (Filing for someone adds the lookup of that person's account, as before.)"""
+    for actor in (world.reporter, world.grid_worker):
+        kinds = _second_filing(client, connection, world, actor)
+        assert kinds[0].startswith("SELECT community.id")
+        if actor is world.grid_worker:  # filing for someone: is the person a user?
+            assert kinds.pop(1).startswith("SELECT user_account.id")
+        assert kinds[1:] == [
+            "INSERT INTO ticket",
+            "INSERT INTO ticket_event",
+            "INSERT INTO rate_limit_window",
+        ]
+    keyed = _second_filing(client, connection, world, world.reporter, {"Idempotency-Key": "k"})
+    assert len(keyed) == 5 and keyed[-1] == "INSERT INTO idempotency_key", keyed
