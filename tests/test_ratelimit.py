@@ -117,13 +117,14 @@ def test_a_quota_of_zero_is_no_limit(client, world, db, quota):
 
 def test_limit_is_reusable_for_other_writes(db):
     window = dt.timedelta(minutes=5)
-    limit(db, "uploads:user:1", 2, window, what="uploads")
-    limit(db, "uploads:user:1", 2, window, what="uploads")
-    limit(db, "uploads:user:2", 2, window, what="uploads")
+    limit(db, "uploads:user:1", 2, window)
+    limit(db, "uploads:user:1", 2, window)
+    limit(db, "uploads:user:2", 2, window)
     with pytest.raises(TooManyRequests) as refused:
-        limit(db, "uploads:user:1", 2, window, what="uploads")
+        limit(db, "uploads:user:1", 2, window)
     assert 1 <= refused.value.retry_after <= 300
-    assert "2 uploads in 5 minutes" in str(refused.value)
+    assert refused.value.code == "ratelimit.requests"
+    assert "At most 2 requests in 5 minutes" in str(refused.value)
 
 
 def test_the_purge_job_deletes_ended_windows(connection, db):

@@ -106,6 +106,27 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
         "ئىچكى ئىزاھاتنى پەقەت خادىملار ۋە باشقۇرغۇچىلار يازالايدۇ.",
         "Only staff and administrators write internal notes.",
     ),
+    "ticket.urge_too_soon": (
+        "这张工单刚催过，每 {minutes} 分钟只能催一次。请 {seconds} 秒后再催。",
+        "بۇ خىزمەت بېلىتى يېقىندا ئالدىرىتىلدى، ھەر {minutes} مىنۇتتا بىر قېتىملا "
+        "ئالدىرىتقىلى بولىدۇ. {seconds} سېكۇنتتىن كېيىن قايتا سىناڭ.",
+        "This ticket can be urged once in {minutes} minutes; nothing was done. "
+        "Retry after {seconds} seconds.",
+    ),
+    "ratelimit.tickets": (
+        "每 {minutes} 分钟最多提交 {limit} 张工单，本次未提交。请 {seconds} 秒后重试。",
+        "ھەر {minutes} مىنۇتتا ئەڭ كۆپ {limit} خىزمەت بېلىتى تاپشۇرغىلى بولىدۇ، بۇ "
+        "بېلەت تاپشۇرۇلمىدى. {seconds} سېكۇنتتىن كېيىن قايتا سىناڭ.",
+        "At most {limit} new tickets in {minutes} minutes; nothing was filed. "
+        "Retry after {seconds} seconds.",
+    ),
+    "ratelimit.requests": (
+        "每 {minutes} 分钟最多 {limit} 次请求，本次未执行。请 {seconds} 秒后重试。",
+        "ھەر {minutes} مىنۇتتا ئەڭ كۆپ {limit} قېتىم ئىلتىماس قىلغىلى بولىدۇ، بۇ "
+        "قېتىم ئىجرا قىلىنمىدى. {seconds} سېكۇنتتىن كېيىن قايتا سىناڭ.",
+        "At most {limit} requests in {minutes} minutes; nothing was done. "
+        "Retry after {seconds} seconds.",
+    ),
     "ticket.comments_per_hour": (
         "每张工单每小时最多 {limit} 条留言，本条未添加。",
         "بىر خىزمەت بېلىتىگە بىر سائەتتە ئەڭ كۆپ {limit} ئىنكاس يازغىلى بولىدۇ، بۇ ئىنكاس قوشۇلمىدى.",

@@ -55,7 +55,7 @@ def _passes() -> None:
 
 
 def hit(
-    session: Session, key: str, per: int, window: dt.timedelta, *, what: str = "requests"
+    session: Session, key: str, per: int, window: dt.timedelta, *, code: str = "ratelimit.requests"
 ) -> Callable[[], None]:
     """Count one hit of `key` in the current window, in the session's transaction.
     Returns the check: it raises TooManyRequests (429, Retry-After the seconds
@@ -70,34 +70,24 @@ def hit(
     if session.get_bind().dialect.name == "sqlite":
         # Read at once: a RETURNING statement left unread stays open in SQLite.
         count = cursor.fetchone()[0]
-        return lambda: _check(count, per, window, end, what)
-    return lambda: _check(cursor.fetchone()[0], per, window, end, what)
+        return lambda: _check(count, per, window, end, code)
+    return lambda: _check(cursor.fetchone()[0], per, window, end, code)
 
 
-def _check(count: int, per: int, window: dt.timedelta, end: dt.datetime, what: str) -> None:
+def _check(count: int, per: int, window: dt.timedelta, end: dt.datetime, code: str) -> None:
     if count <= per:
         return
     retry_after = max(1, math.ceil((end - utcnow()).total_seconds()))
+    minutes = max(1, int(window.total_seconds() // 60))
     raise TooManyRequests(
-        f"At most {per} {what} in {_span(window)}; nothing was done. "
-        f"Retry after {retry_after} seconds.",
-        retry_after=retry_after,
+        code, retry_after=retry_after, limit=per, minutes=minutes, seconds=retry_after
     )
 
 
-def _span(window: dt.timedelta) -> str:
-    seconds = int(window.total_seconds())
-    for one, unit, size in (("an", "hour", 3600), ("a", "minute", 60)):
-        if seconds % size == 0:
-            n = seconds // size
-            return f"{one} {unit}" if n == 1 else f"{n} {unit}s"
-    return f"{seconds} seconds"
-
-
 def limit(
-    session: Session, key: str, per: int, window: dt.timedelta, *, what: str = "requests"
+    session: Session, key: str, per: int, window: dt.timedelta, *, code: str = "ratelimit.requests"
 ) -> None:
     """Count one hit of `key` and refuse it (429) if it is over `per` in `window`.
     The refusal is raised here: roll the transaction back (the route does), and
     the hit is not counted."""
-    hit(session, key, per, window, what=what)()
+    hit(session, key, per, window, code=code)()

@@ -240,9 +240,7 @@ def _urge(ticket: Ticket, now: dt.datetime, interval: dt.timedelta) -> int:
         wait = math.ceil((ticket.last_urged_at + interval - now).total_seconds())
         minutes = int(interval.total_seconds() // 60)
         raise TooManyRequests(
-            f"This ticket was urged at {ticket.last_urged_at:%H:%M} UTC; it can be urged once "
-            f"in {minutes} minutes. Nothing was done; retry after {wait} seconds.",
-            retry_after=max(1, wait),
+            "ticket.urge_too_soon", retry_after=max(1, wait), minutes=minutes, seconds=max(1, wait)
         )
     ticket.urge_count = (ticket.urge_count or 0) + 1
     ticket.last_urged_at = now

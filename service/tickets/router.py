@@ -198,7 +198,7 @@ def create_ticket(
                     f"tickets:{principal.owner_key}",
                     _creation_limit(principal, settings),
                     _HOUR,
-                    what="new tickets",
+                    code="ratelimit.tickets",
                 )
             stored = None
             if claim is not None:

@@ -128,8 +128,11 @@ def claim(
             WebhookDelivery.next_attempt_at <= now,
             or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now),
         )
-        queue = select(WebhookDelivery.id, WebhookDelivery.organization_id, rank)
-        queue = queue.where(*claimable).subquery()
+        queue = (
+            select(WebhookDelivery.id, WebhookDelivery.organization_id, rank)
+            .where(*claimable)
+            .subquery()
+        )
         room: Any = share
         if in_flight:
             room = case(
