@@ -104,6 +104,8 @@ def live() -> Iterator[tuple[Settings, httpx.Client, World]]:
             webhook_concurrency=8,
             webhook_concurrency_per_organization=SHARE,
             webhooks_per_organization=10,
+            tickets_per_hour=0,  # one resident files many reports here
+            duplicate_window_minutes=0,
         )
         with serve(settings, engine) as base_url, httpx.Client(base_url=base_url) as http:
             yield settings, http, build_world(http, settings)
