@@ -35,6 +35,7 @@ ACCEPTED = tuple(name for name in _OUTPUT if name != "HEIF" or HEIF)
 CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 THUMBNAIL_SIDE = 320
 _JPEG_QUALITY = 85
+_TOO_MANY = "The image has too many pixels (LINLI_ATTACHMENT_MAX_PIXELS)."
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,9 @@ def process(data: bytes, *, max_pixels: int) -> Processed:
     # ours reads only the header.
     try:
         source = Image.open(io.BytesIO(data), formats=ACCEPTED)
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError:
+        _refuse(f"too many pixels; at most {max_pixels} are accepted", _TOO_MANY)
+    except (OSError, SyntaxError, ValueError) as exc:
         _refuse(f"not a JPEG, PNG, WebP or HEIC image ({type(exc).__name__})")
     with source:
         fmt = source.format or ""
@@ -99,7 +102,7 @@ def process(data: bytes, *, max_pixels: int) -> Processed:
         if width < 1 or height < 1 or width * height > max_pixels:
             _refuse(
                 f"{width}x{height} pixels; at most {max_pixels} pixels are accepted",
-                "The image has too many pixels.",
+                _TOO_MANY,
             )
         try:
             source.seek(0)  # an animation's first frame only
