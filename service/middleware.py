@@ -70,7 +70,7 @@ class RequestGuard:
                 return
         has_body = (length not in (None, b"0")) or b"transfer-encoding" in headers
         if upload_limit is not None:
-            if content_type != b"multipart/form-data":
+            if has_body and content_type != b"multipart/form-data":
                 await self._reject(
                     UnsupportedMediaType("Send the photo as multipart/form-data, field `file`."),
                     scope,
