@@ -28,33 +28,26 @@ def url(attachment_id: int) -> str:
     return f"/v1/attachments/{attachment_id}"
 
 
-def read_dict(a: Attachment) -> dict[str, Any]:
-    """AttachmentRead."""
+def _described(a: Attachment) -> dict[str, Any]:
     return {
         "id": a.id,
         "content_type": a.content_type,
         "size": a.size,
         "width": a.width,
         "height": a.height,
-        "sha256": a.sha256,
         "url": url(a.id),
         "thumbnail_url": url(a.id) + "/thumbnail",
-        "created_at": a.created_at,
     }
+
+
+def read_dict(a: Attachment) -> dict[str, Any]:
+    """AttachmentRead."""
+    return {**_described(a), "sha256": a.sha256, "created_at": a.created_at}
 
 
 def link_dict(a: Attachment, linked_as: str) -> dict[str, Any]:
     """AttachmentLink: what a ticket or comment keeps of its photos (they never change)."""
-    return {
-        "id": a.id,
-        "content_type": a.content_type,
-        "size": a.size,
-        "width": a.width,
-        "height": a.height,
-        "url": url(a.id),
-        "thumbnail_url": url(a.id) + "/thumbnail",
-        "linked_as": linked_as,
-    }
+    return {**_described(a), "linked_as": linked_as}
 
 
 def record(
