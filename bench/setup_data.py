@@ -46,7 +46,7 @@ COLUMNS = (
     "filed_by_id",
     "channel",
     "description",
-    "attachment_ids",
+    "attachments",
     "respond_by",
     "resolve_by",
     "paused_seconds",

@@ -143,8 +143,34 @@ class Settings(BaseSettings):
         parse_origins(value)  # a bad origin stops the start, saying which
         return value
 
+    # Photos (service/attachments): the largest upload, the most pixels a decoded
+    # image may have (decompression bombs), and how long an upload that no ticket,
+    # comment or resolution took stays before the expiry job deletes it.
+    attachment_max_bytes: Annotated[int, Field(ge=1024)] = 10 * 1024 * 1024
+    attachment_max_pixels: Annotated[int, Field(ge=1)] = 50_000_000
+    attachment_unlinked_ttl_hours: Annotated[int, Field(ge=1)] = 24
+    # Where the photos are kept: "local" (a directory) or "s3" (an S3-compatible
+    # object store, path-style requests signed with SigV4).
+    storage_backend: Literal["local", "s3"] = "local"
+    storage_dir: str = str(Path("data") / "attachments")
+    s3_endpoint_url: str | None = None
+    s3_bucket: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
+        if self.storage_backend == "s3" and not (
+            self.s3_endpoint_url
+            and self.s3_bucket
+            and self.s3_access_key_id
+            and self.s3_secret_access_key
+        ):
+            raise ValueError(
+                "LINLI_STORAGE_BACKEND=s3 needs LINLI_S3_ENDPOINT_URL, _BUCKET, "
+                "_ACCESS_KEY_ID and _SECRET_ACCESS_KEY"
+            )
         if self.env != "prod":
             if not (self.jwt_secret or self.jwt_public_key or self.jwt_jwks_url):
                 self.jwt_secret = DEV_JWT_SECRET

@@ -19,6 +19,10 @@ from sqlalchemy.engine import Engine
 
 from service import apidoc
 from service.apikeys.router import router as api_keys_router
+from service.attachments import jobs as attachments_jobs
+from service.attachments.router import UPLOAD_PATH
+from service.attachments.router import router as attachments_router
+from service.attachments.storage import storage_for
 from service.auth import PrincipalCache
 from service.categories.router import router as categories_router
 from service.config import Settings, get_settings
@@ -56,6 +60,7 @@ from service.webhooks.router import router as webhooks_router
 # Every feature's periodic jobs: each module registers its own (service.jobs.job)
 # when imported; the runner (service.jobs.runner) knows none of them by name.
 FEATURE_JOBS = (
+    attachments_jobs,
     followups_jobs,
     idempotency_jobs,
     metrics_rollup,
@@ -161,6 +166,7 @@ def create_app(
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.principals = PrincipalCache()
+    app.state.storage = storage_for(settings)
     app.state.read_gate = ReadGate(
         settings.expensive_reads_per_caller, settings.expensive_reads_in_flight
     )
@@ -173,7 +179,11 @@ def create_app(
     install_error_handlers(app)
     apidoc.install(app)
     app.add_middleware(
-        RequestGuard, max_body_bytes=settings.max_body_bytes, form_paths=DASHBOARD_FORMS
+        RequestGuard,
+        max_body_bytes=settings.max_body_bytes,
+        form_paths=DASHBOARD_FORMS,
+        # A photo and its multipart framing.
+        upload_paths={UPLOAD_PATH: settings.attachment_max_bytes + 64 * 1024},
     )
     app.add_middleware(QueryGuard)
     app.add_middleware(SecurityHeaders)
@@ -190,6 +200,7 @@ def create_app(
     # traffic (no path of one router overlaps another's).
     for router in (
         tickets_router,
+        attachments_router,
         health_router,
         me_router,
         categories_router,

@@ -32,42 +32,61 @@ _BODY_METHODS = {method.encode() for method in BODY_METHODS}
 
 class RequestGuard:
     """413 for bodies over the limit (declared or streamed), 415 for non-JSON
-    bodies, except an HTML form's (urlencoded) on the paths in `form_paths`."""
+    bodies, except an HTML form's (urlencoded) on the paths in `form_paths` and a
+    multipart upload on the paths in `upload_paths`, which have a limit of their
+    own (a photo is megabytes; JSON stays small)."""
 
     def __init__(
-        self, app: ASGIApp, max_body_bytes: int, form_paths: frozenset[str] = frozenset()
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        form_paths: frozenset[str] = frozenset(),
+        upload_paths: dict[str, int] | None = None,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.form_paths = form_paths
+        self.upload_paths = upload_paths or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"].encode() not in _BODY_METHODS:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
+        content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        upload_limit = self.upload_paths.get(scope["path"])
+        limit = self.max_body_bytes if upload_limit is None else upload_limit
         length = headers.get(b"content-length")
         if length is not None:
             try:
                 declared = int(length)
             except ValueError:
-                declared = self.max_body_bytes + 1
-            if declared > self.max_body_bytes:
+                declared = limit + 1
+            if declared > limit:
                 await self._reject(
-                    PayloadTooLarge("body.too_large", limit=self.max_body_bytes),
+                    PayloadTooLarge("body.too_large", limit=limit),
                     scope,
                     receive,
                     send,
                 )
                 return
         has_body = (length not in (None, b"0")) or b"transfer-encoding" in headers
-        content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        form = (
-            content_type == b"application/x-www-form-urlencoded"
-            and scope["path"] in self.form_paths
-        )
-        if has_body and not (
-            content_type == b"application/json" or content_type.endswith(b"+json") or form
+        if upload_limit is not None:
+            if has_body and content_type != b"multipart/form-data":
+                await self._reject(
+                    UnsupportedMediaType("attachment.not_multipart"),
+                    scope,
+                    receive,
+                    send,
+                )
+                return
+        elif has_body and not (
+            content_type == b"application/json"
+            or content_type.endswith(b"+json")
+            or (
+                content_type == b"application/x-www-form-urlencoded"
+                and scope["path"] in self.form_paths
+            )
         ):
             await self._reject(
                 UnsupportedMediaType("body.not_json"),
@@ -87,9 +106,9 @@ class RequestGuard:
                 return
             chunk = message.get("body", b"")
             received += len(chunk)
-            if received > self.max_body_bytes:
+            if received > limit:
                 await self._reject(
-                    PayloadTooLarge("body.too_large", limit=self.max_body_bytes),
+                    PayloadTooLarge("body.too_large", limit=limit),
                     scope,
                     receive,
                     send,

@@ -85,3 +85,20 @@ def visible(principal: Principal, model: type[Any]) -> ColumnElement[bool]:
         )
 
     raise TypeError(f"no visibility rule for {model.__name__}")
+
+
+def visible_ticket_ids(principal: Principal) -> Any:
+    """The ids of the tickets `principal` may see, as a subquery: for the features
+    below the tickets (attachments) that name a ticket without importing it."""
+    return select(Ticket.id).where(visible(principal, Ticket))
+
+
+def internal_visible(principal: Principal, internal_col: Any, org_col: Any) -> Any:
+    """Of a visible ticket's notes (events, comments, their photos): residents and
+    grid workers never see internal ones; an organisation sees only its own; an
+    admin all (None: no condition)."""
+    if principal.role == Role.admin:
+        return None
+    if principal.role == Role.provider_staff:
+        return or_(~internal_col, org_col == principal.organization_id)
+    return ~internal_col

@@ -90,7 +90,12 @@ def database() -> Iterator[TestDatabase]:
 
 @pytest.fixture(scope="session")
 def settings(database: TestDatabase) -> Settings:
-    return Settings(database_url=database.url, jwt_secret=TEST_SECRET, env="dev")
+    return Settings(
+        database_url=database.url,
+        jwt_secret=TEST_SECRET,
+        env="dev",
+        storage_dir=tempfile.mkdtemp(prefix="linli-test-storage-"),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -307,6 +312,32 @@ def file_ticket(
         body["on_behalf_of"] = {"name": "阿依古丽", "phone": "13900000001"}
     body.update(overrides)
     response = client.post("/v1/tickets", json=body, headers=actor.headers)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def photo_bytes(
+    size: tuple[int, int] = (64, 48), fmt: str = "JPEG", exif: bytes | None = None
+) -> bytes:
+    """A small image made here (a gradient, so that it compresses like a photo)."""
+    import io
+
+    from PIL import Image
+
+    image = Image.linear_gradient("L").resize(size).convert("RGB")
+    out = io.BytesIO()
+    options: dict[str, Any] = {"exif": exif} if exif is not None else {}
+    image.save(out, fmt, **options)
+    return out.getvalue()
+
+
+def upload_photo(client: TestClient, actor: Actor, data: bytes | None = None) -> dict[str, Any]:
+    """POST /v1/attachments as `actor`: the AttachmentRead."""
+    response = client.post(
+        "/v1/attachments",
+        files={"file": ("photo.jpg", data or photo_bytes(), "image/jpeg")},
+        headers=actor.headers,
+    )
     assert response.status_code == 201, response.text
     return response.json()
 

@@ -188,7 +188,27 @@ def test_there_are_request_bodies() -> None:
     assert len(BODIES) > 30
 
 
-@pytest.mark.parametrize("label", BODIES)
+# Uploads are multipart/form-data: a file, not a JSON example (test below).
+UPLOADS = sorted(
+    label
+    for label in BODIES
+    if "multipart/form-data" in OPERATIONS[label]["requestBody"]["content"]
+)
+JSON_BODIES = sorted(set(BODIES) - set(UPLOADS))
+
+
+def test_uploads_name_their_file_part() -> None:
+    assert UPLOADS == ["POST /v1/attachments"]
+    content = OPERATIONS["POST /v1/attachments"]["requestBody"]["content"]
+    ref = content["multipart/form-data"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    schema = DOCUMENT["components"]["schemas"][ref]
+    assert schema["required"] == ["file"]
+    assert schema["properties"]["file"].get("format") == "binary" or schema["properties"][
+        "file"
+    ].get("contentMediaType")
+
+
+@pytest.mark.parametrize("label", JSON_BODIES)
 def test_every_request_body_has_examples_that_the_api_accepts(label: str) -> None:
     examples = OPERATIONS[label]["requestBody"]["content"]["application/json"].get("examples")
     assert examples, f"{label}: no example (service/apidoc/examples.py)"

@@ -61,7 +61,7 @@ CASES = {
         **b,
         "preferred_time": {"from": "2026-12-01T09:00:00", "to": "2026-12-01T11:00:00"},
     },
-    "too many attachments": lambda b: {**b, "attachment_ids": [f"a{i}" for i in range(11)]},
+    "too many attachments": lambda b: {**b, "attachment_ids": list(range(1, 12))},
     "resident filing for someone": lambda b: {
         **b,
         "on_behalf_of": {"name": "老王", "phone": "13900000009"},

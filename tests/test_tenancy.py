@@ -43,7 +43,7 @@ from sqlalchemy import select, update
 from service.directory.credit_code import check_character
 from service.tables import metadata
 from tests import conftest
-from tests.conftest import Actor, World, file_ticket, token_for
+from tests.conftest import Actor, World, file_ticket, photo_bytes, token_for
 
 # The conftest's `app` fixture, run once per module here instead of once per test.
 _app_on_connection = conftest.app.__wrapped__
@@ -117,6 +117,7 @@ class Case:
     status: str = "assigned"  # the state of the reporter's ticket the route acts on
     body: Body | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    upload: bool = False  # a multipart photo instead of a JSON body
     check: Callable[[Response, dict[str, Any], Actor], None] | None = None
 
 
@@ -266,6 +267,11 @@ MATRIX: dict[tuple[str, str], Case] = {
     ),
     ("GET", KEYS): Case("organization_registry", may=KEY_MANAGERS, refused=403),
     ("DELETE", KEYS + "/{key_id}"): Case("organization_registry", may=KEY_MANAGERS, refused=403),
+    # Photos: anyone uploads; the reporter's photo on their ticket is served to
+    # whoever may see the ticket (tests/attachments: before linking, internal notes).
+    ("POST", "/v1/attachments"): Case("everyone", ok=201, upload=True),
+    ("GET", "/v1/attachments/{attachment_id}"): Case("ticket"),
+    ("GET", "/v1/attachments/{attachment_id}/thumbnail"): Case("ticket"),
     # Tickets: the reporter's, in the status each action starts from.
     ("POST", "/v1/tickets"): Case("community", ok=201, body=_new_ticket),
     ("GET", "/v1/tickets"): Case("ticket", listed="ticket_id", params={"limit": 200}),
@@ -411,6 +417,7 @@ class Scene:
     etags: dict[str, str]  # status -> that ticket's current ETag
     far_ticket: int  # far_resident's ticket in community_k, served by other_company
     key_id: int  # a spare API key of company, for DELETE to revoke
+    attachment_id: int = 0  # the reporter's photo, linked to the "assigned" ticket
     webhook_id: int = 0  # company's webhook
     delivery_id: int = 0  # one of its deliveries, dead-lettered (so it can be redelivered)
 
@@ -424,6 +431,7 @@ class Scene:
             "prefecture_id": w.urumqi,
             "county_id": w.tianshan,
             "key_id": self.key_id,
+            "attachment_id": self.attachment_id,
             "webhook_id": self.webhook_id,
             "delivery_id": self.delivery_id,
             "technician_id": w.technician.user_id,
@@ -491,8 +499,16 @@ def _build_scene(
         "resolved": ("accept", "start", "resolve"),
     }
     tickets, etags = {}, {}
+    photo = _ok(
+        client.post(
+            "/v1/attachments",
+            files={"file": ("p.jpg", photo_bytes(), "image/jpeg")},
+            headers=w.reporter.headers,
+        )
+    )
     for status, actions in steps.items():
-        ticket_id = file_ticket(client, w.reporter, w.community_a)["id"]
+        photos = [photo["id"]] if status == "assigned" else []
+        ticket_id = file_ticket(client, w.reporter, w.community_a, attachment_ids=photos)["id"]
         for action in actions:
             body = {"reason": "awaiting_parts"} if action == "hold" else None
             _ok(
@@ -508,6 +524,7 @@ def _build_scene(
     from service.webhooks.models import WebhookDelivery
 
     scene.webhook_id = webhook["id"]
+    scene.attachment_id = photo["id"]
     scene.delivery_id = connection.scalar(
         select(WebhookDelivery.id).where(WebhookDelivery.subscription_id == webhook["id"]).limit(1)
     )
@@ -584,6 +601,9 @@ def _call(
 ) -> Response:
     method, template = route
     case = MATRIX[route]
+    if case.upload:
+        files = {"file": ("p.jpg", photo_bytes(), "image/jpeg")}
+        return client.post(template.format(**refs), files=files, headers=headers)
     return client.request(
         method,
         template.format(**refs),

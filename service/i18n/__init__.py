@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from service.i18n.attachments import MESSAGES as _ATTACHMENTS
 from service.i18n.common import MESSAGES as _COMMON
 from service.i18n.features import MESSAGES as _FEATURES
 from service.i18n.validation import MESSAGES as _VALIDATION
@@ -20,8 +21,9 @@ from service.i18n.validation import MESSAGES as _VALIDATION
 LANGUAGES: tuple[str, ...] = ("zh-Hans", "ug", "en")
 DEFAULT = "zh-Hans"
 
-CATALOGUE: dict[str, tuple[str, str, str]] = {**_COMMON, **_VALIDATION, **_FEATURES}
-assert len(CATALOGUE) == len(_COMMON) + len(_VALIDATION) + len(_FEATURES), "a code twice"
+_PARTS = (_COMMON, _VALIDATION, _FEATURES, _ATTACHMENTS)
+CATALOGUE: dict[str, tuple[str, str, str]] = {k: v for part in _PARTS for k, v in part.items()}
+assert len(CATALOGUE) == sum(len(part) for part in _PARTS), "a code twice"
 
 # Language tags a client may send, by their primary subtag (and script):
 # zh, zh-CN, zh-Hans-CN -> zh-Hans; ug, ug-CN, ug-Arab -> ug; en-* -> en.

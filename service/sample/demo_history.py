@@ -520,7 +520,7 @@ class _History:
                 "room": room,
                 "area": area,
                 "contact_phone": on_behalf_of[1] if on_behalf_of else reporter.phone,
-                "attachment_ids": [],
+                "attachments": [],
                 "paused_seconds": 0,
                 "created_at": filed.created,
                 "updated_at": updated,

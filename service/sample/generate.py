@@ -260,7 +260,7 @@ TICKET_COLUMNS = (
     "filed_by_id",
     "channel",
     "description",
-    "attachment_ids",
+    "attachments",
     "respond_by",
     "resolve_by",
     "responded_at",

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from service.attachments import service as attachments
 from service.auth import Principal
 from service.db import utcnow
 from service.directory.models import Organization
@@ -166,6 +167,13 @@ def perform(
         ticket.hold_reason = None
     elif action == "resolve":
         assert isinstance(body, ResolveBody)
+        # The work's before/after photos join the ticket's.
+        photos = attachments.claim(session, principal, body.attachment_ids)
+        linked = attachments.link(
+            session, photos, ticket_id=ticket.id, linked_as="resolution", now=now
+        )
+        if linked:
+            ticket.attachments = [*(ticket.attachments or []), *linked]
         ticket.resolved_at = now
         # Paused working time has already moved resolve_by out.
         if ticket.resolve_by is not None and now > ticket.resolve_by:
@@ -378,6 +386,7 @@ def add_comment(
             raise TooManyRequests(
                 "ticket.comments_per_hour", retry_after=retry_after, limit=per_hour
             )
+    photos = attachments.claim(session, principal, data.attachment_ids)
     org = principal.organization_id if principal.role == Role.provider_staff else None
     comment = TicketComment(
         ticket_id=ticket.id,
@@ -389,6 +398,18 @@ def add_comment(
     )
     session.add(comment)
     session.flush()
+    if photos:
+        # An internal note's photos stay on its side, as the note does.
+        comment.attachments = attachments.link(
+            session,
+            photos,
+            ticket_id=ticket.id,
+            comment_id=comment.id,
+            linked_as="comment",
+            internal=data.internal,
+            organization_id=org,
+            now=now,
+        )
     record_event(
         session,
         ticket,
@@ -398,7 +419,11 @@ def add_comment(
         # An internal note stays with its author's side: the organisation, or
         # (org None) the department. A public comment belongs to the ticket's organisation.
         organization_id=org if data.internal else TICKET_ORGANIZATION,
-        data={"comment_id": comment.id, "body": data.body},
+        data={
+            "comment_id": comment.id,
+            "body": data.body,
+            **({"attachment_ids": [p.id for p in photos]} if photos else {}),
+        },
         at=now,
     )
     session.flush()

@@ -19,6 +19,7 @@ from sqlalchemy import JSON, bindparam, case, func, literal_column, select, true
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
+from service.attachments import service as attachments
 from service.auth import Principal
 from service.categories.models import Category
 from service.db import DriverQuery, driver_execute, driver_one, driver_query, utcnow
@@ -253,6 +254,8 @@ def create_ticket(
         reporter_id = resident.id if resident else None
         reporter_name = data.on_behalf_of.name
 
+    # Only with photos: one more round trip, which claims (and locks) them.
+    photos = attachments.claim(session, principal, data.attachment_ids)
     organization_id = filing.organization_id
     location = data.location
     ticket_id = filing.ticket_id
@@ -281,7 +284,7 @@ def create_ticket(
         contact_phone=data.contact_phone,
         preferred_from=data.preferred_time.from_ if data.preferred_time else None,
         preferred_to=data.preferred_time.to if data.preferred_time else None,
-        attachment_ids=list(data.attachment_ids),
+        attachments=[attachments.link_dict(a, "ticket") for a in photos],
         created_at=now,
         updated_at=now,
         paused_seconds=0,
@@ -298,6 +301,12 @@ def create_ticket(
     policy = config.policy_for(filing.kind, filing.category_id, priority, filing.region_path)
     clock.start(ticket, policy, now)
     _insert_ticket(session, ticket)
+    for photo in photos:
+        driver_execute(
+            session,
+            _LINK_ATTACHMENT,
+            {"id": photo.id, "ticket_id": ticket_id, "linked_at": now},
+        )
     event_data = {
         "category": filing.category_code,
         "priority": str(priority),
@@ -344,6 +353,14 @@ _INSERT_EVENT = _driver_sql(
     + ["created_at"],
     {"data": "::json"},
 )
+
+
+_LINK_ATTACHMENT = {
+    "postgresql": "UPDATE attachment SET ticket_id = %(ticket_id)s, linked_as = 'ticket', "
+    "linked_at = %(linked_at)s WHERE id = %(id)s",
+    "sqlite": "UPDATE attachment SET ticket_id = :ticket_id, linked_as = 'ticket', "
+    "linked_at = :linked_at WHERE id = :id",
+}
 
 
 def _insert_ticket(session: Session, ticket: Ticket) -> None:

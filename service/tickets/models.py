@@ -69,7 +69,9 @@ class Ticket(Base):
     contact_phone: Mapped[str | None] = mapped_column(String(20))
     preferred_from: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     preferred_to: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    attachment_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Its photos (service/attachments: AttachmentLink), filed with it and with
+    # `resolve`; a copy of what never changes, so that reads need no join.
+    attachments: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, default=list)
 
     respond_by: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     resolve_by: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -152,6 +154,7 @@ class TicketComment(Base):
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id"))
     body: Mapped[str] = mapped_column(Text)
     internal: Mapped[bool] = mapped_column(Boolean, default=False)
+    attachments: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, default=list)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

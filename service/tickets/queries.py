@@ -17,10 +17,10 @@ from service.auth import Principal
 from service.categories.models import Category
 from service.db import DriverQuery, driver_all, driver_query
 from service.directory.changes import keeps_community_in_region
-from service.enums import Priority, Role, Status, TicketKind
+from service.enums import Priority, Status, TicketKind
 from service.errors import Invalid, NotFound, Unprocessable
 from service.pagination import decode_cursor, encode_cursor
-from service.scope import visible
+from service.scope import internal_visible, visible
 from service.tickets.actors import Reader, actor_dict, with_actor
 from service.tickets.models import EVENT_READ_COLUMNS, Ticket, TicketComment, TicketEvent
 from service.tickets.serialize import ticket_json_sql
@@ -187,15 +187,6 @@ def category_code(session: Session, ticket: Ticket) -> str:
 # --- the timeline and the comments ------------------------------------------
 
 
-def _internal_visible(principal: Principal, internal_col: Any, org_col: Any) -> Any:
-    """Residents never see internal notes; an organisation sees only its own."""
-    if principal.role == Role.admin:
-        return None
-    if principal.role == Role.provider_staff:
-        return or_(~internal_col, org_col == principal.organization_id)
-    return ~internal_col
-
-
 def list_events(
     session: Session, principal: Principal, ticket: Ticket, *, after: int = 0, limit: int = 100
 ) -> tuple[list[dict[str, Any]], int | None]:
@@ -205,7 +196,7 @@ def list_events(
     query = with_actor(select(*EVENT_READ_COLUMNS)).where(
         TicketEvent.ticket_id == ticket.id, TicketEvent.id > after
     )
-    condition = _internal_visible(principal, TicketEvent.internal, TicketEvent.organization_id)
+    condition = internal_visible(principal, TicketEvent.internal, TicketEvent.organization_id)
     if condition is not None:
         query = query.where(condition)
     reader = Reader.of(principal)
@@ -226,7 +217,7 @@ def list_comments(
     query = select(TicketComment).where(
         TicketComment.ticket_id == ticket.id, TicketComment.id > after
     )
-    condition = _internal_visible(principal, TicketComment.internal, TicketComment.organization_id)
+    condition = internal_visible(principal, TicketComment.internal, TicketComment.organization_id)
     if condition is not None:
         query = query.where(condition)
     rows = session.scalars(query.order_by(TicketComment.id).limit(limit + 1)).all()

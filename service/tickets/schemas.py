@@ -5,8 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
+from service.attachments.schemas import AttachmentLink
 from service.enums import (
     Channel,
     FollowUpMethod,
@@ -29,7 +37,15 @@ from service.validation import (
 )
 
 CategoryCode = Annotated[str, StringConstraints(pattern=r"^[a-z_]+(\.[a-z_]+)*$", max_length=64)]
-AttachmentId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+# An upload's id (POST /v1/attachments): the caller's own, not yet linked.
+AttachmentId = Annotated[int, Field(gt=0, lt=2**63)]
+AttachmentIds = Annotated[
+    list[AttachmentId],
+    Field(
+        max_length=10,
+        description="Ids of your own uploads (POST /v1/attachments) not yet linked.",
+    ),
+]
 # Real requests are about now; anything outside these years is a client bug.
 _EARLIEST = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
 _LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
@@ -73,7 +89,7 @@ class TicketCreate(StrictModel):
     contact_phone: Phone | None = None
     on_behalf_of: OnBehalfOf | None = None
     preferred_time: TimeWindow | None = None
-    attachment_ids: list[AttachmentId] = Field(default_factory=list, max_length=10)
+    attachment_ids: AttachmentIds = Field(default_factory=list)
     channel: Channel = Channel.app
 
 
@@ -95,7 +111,7 @@ class HoldBody(StrictModel):
 
 class ResolveBody(StrictModel):
     note: Note | None = None  # type: ignore[valid-type]
-    attachment_ids: list[AttachmentId] = Field(default_factory=list, max_length=10)
+    attachment_ids: AttachmentIds = Field(default_factory=list)
 
 
 class ConfirmBody(StrictModel):
@@ -134,6 +150,7 @@ class EmptyBody(StrictModel):
 class CommentCreate(StrictModel):
     body: text(4000, 1)  # type: ignore[valid-type]
     internal: bool = False
+    attachment_ids: AttachmentIds = Field(default_factory=list)
 
 
 class FollowUpCreate(StrictModel):
@@ -233,7 +250,9 @@ class TicketRead(BaseModel):
     preferred_time: TimeWindowRead | None = Field(
         description="When the resident would like the visit."
     )
-    attachment_ids: list[str]
+    attachments: list[AttachmentLink] = Field(
+        description="Its photos: filed with it, and the work done (`resolve`)."
+    )
     channel: Channel
     organization_id: int | None = Field(description="The provider it is assigned to.")
     assignee_id: int | None = Field(description="The provider's technician, once dispatched.")
@@ -310,7 +329,13 @@ class CommentRead(BaseModel):
     author_id: int
     body: str
     internal: bool
+    attachments: list[AttachmentLink]
     created_at: dt.datetime
+
+    @field_validator("attachments", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: Any) -> Any:
+        return value or []
 
 
 class CommentPage(ReadModel):

@@ -45,7 +45,7 @@ def ticket_dict(t: Any, category_code: str) -> dict[str, Any]:
             if t.preferred_from and t.preferred_to
             else None
         ),
-        "attachment_ids": list(t.attachment_ids or []),
+        "attachments": list(t.attachments or []),
         "channel": t.channel,
         "organization_id": t.organization_id,
         "assignee_id": t.assignee_id,
@@ -184,7 +184,7 @@ def ticket_json_sql(dialect: str) -> str:
             f"{t}preferred_from IS NOT NULL AND {t}preferred_to IS NOT NULL",
             o(from_=time(t + "preferred_from"), to=time(t + "preferred_to")),
         ),
-        attachment_ids=as_list(t + "attachment_ids"),
+        attachments=as_list(t + "attachments"),
         channel=t + "channel",
         organization_id=t + "organization_id",
         assignee_id=t + "assignee_id",

@@ -49,7 +49,7 @@ def insert_tickets(
                 "reporter_id": filed_by,
                 "channel": "app",
                 "description": "metrics test",
-                "attachment_ids": [],
+                "attachments": [],
                 "respond_by": t["respond_by"],
                 "resolve_by": t["resolve_by"],
                 "responded_at": t["responded_at"],

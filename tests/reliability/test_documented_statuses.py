@@ -40,7 +40,7 @@ from service.errors import BODY_METHODS
 from service.idempotency.service import _lock_id
 from service.main import create_app
 from service.middleware import Admission
-from tests.conftest import BACKEND, Actor, World, file_ticket
+from tests.conftest import BACKEND, Actor, World, file_ticket, photo_bytes, upload_photo
 from tests.reliability.openapi_gaps import (
     ACTIONS,
     KNOWN_UNDOCUMENTED,
@@ -50,6 +50,7 @@ from tests.reliability.openapi_gaps import (
 )
 
 PROBLEM = "application/problem+json"
+UPLOAD = "POST /v1/attachments"  # multipart/form-data, not JSON
 NOPE = 2**31 - 1  # an id that exists nowhere
 DOCUMENT = openapi_document()
 OPERATIONS: dict[str, dict[str, Any]] = {
@@ -106,6 +107,13 @@ class Scene:
         )
         return hook.json()["id"], deliveries.json()["items"][0]["id"]
 
+    def photo(self) -> int:
+        """A photo of the reporter's, linked to a new ticket of theirs."""
+        w = self.world
+        photo = upload_photo(self.client, w.reporter)
+        file_ticket(self.client, w.reporter, w.community_a, attachment_ids=[photo["id"]])
+        return int(photo["id"])
+
     def url(self, path: str, ticket: dict[str, Any] | None = None, **missing: Any) -> str:
         """`path` with real ids in scope of company and tianshan (or `missing` ones)."""
         w = self.world
@@ -121,6 +129,8 @@ class Scene:
         }
         if "{ticket_id}" in path and "ticket_id" not in missing:
             values["ticket_id"] = (ticket or self.ticket())["id"]
+        if "{attachment_id}" in path and "attachment_id" not in missing:
+            values["attachment_id"] = self.photo()
         if "{key_id}" in path and "key_id" not in missing:
             values["key_id"] = self.api_key_id()
         if "{webhook_id}" in path and not {"webhook_id", "delivery_id"} <= set(missing):
@@ -204,6 +214,9 @@ class Scene:
     ) -> Response:
         method, path = label.split(" ", 1)
         all_headers = {**(actor.headers if actor else {}), **(headers or {})}
+        if label == UPLOAD and content is None and body is None:
+            files = {"file": ("photo.jpg", photo_bytes(), "image/jpeg")}
+            return self.client.post(path, files=files, headers=all_headers)
         if content is not None:
             return self.client.request(
                 method, url or self.url(path), content=content, headers=all_headers
@@ -233,6 +246,13 @@ def no_token(scene: Scene, label: str) -> Response | None:
 def undecodable_body(scene: Scene, label: str) -> Response | None:
     if not _has_body(label):
         return None
+    if label == UPLOAD:  # multipart without the boundary that separates its parts
+        return scene.send(
+            label,
+            scene.world.province_admin,
+            content=b"--b\r\n\r\nx",
+            headers={"Content-Type": "multipart/form-data"},
+        )
     return scene.send(
         label,
         scene.world.province_admin,
@@ -244,6 +264,13 @@ def undecodable_body(scene: Scene, label: str) -> Response | None:
 def oversized_body(scene: Scene, label: str) -> Response | None:
     if not _has_body(label):
         return None
+    if label == UPLOAD:  # a photo over LINLI_ATTACHMENT_MAX_BYTES
+        big = b"\xff" * (scene.settings.attachment_max_bytes + 1)
+        return scene.client.post(
+            "/v1/attachments",
+            files={"file": ("big.jpg", big, "image/jpeg")},
+            headers=scene.world.province_admin.headers,
+        )
     content = json.dumps({"name": "水" * scene.settings.max_body_bytes}).encode()
     return scene.send(
         label,
@@ -268,6 +295,10 @@ def invalid(scene: Scene, label: str) -> Response | None:
     """An unknown body field, an id of 0, a limit of 0, an over-long header."""
     admin = scene.world.province_admin
     path = label.split(" ", 1)[1]
+    if label == UPLOAD:  # no `file` part
+        return scene.client.post(
+            "/v1/attachments", files={"photo": ("x.jpg", b"x", "image/jpeg")}, headers=admin.headers
+        )
     if _has_body(label):
         return scene.send(label, admin, body={"unexpected": True})
     ids = [p["name"] for p in _parameters(label, "path") if p["schema"].get("type") == "integer"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from service.tickets.schemas import TicketPage, TicketRead
-from tests.conftest import file_ticket
+from tests.conftest import file_ticket, upload_photo
 
 
 def _same_as_schema(raw: bytes, model) -> None:
@@ -22,7 +22,7 @@ def test_ticket_json_matches_the_schema_in_every_shape(client, world):
         title="<b>漏水</b>",
         priority="emergency",
         preferred_time={"from": "2026-12-01T09:00:00+08:00", "to": "2026-12-01T11:00:00+08:00"},
-        attachment_ids=["photo-1"],
+        attachment_ids=[upload_photo(client, world.grid_worker)["id"]],
     )
     url = f"/v1/tickets/{full['id']}"
     for action, body in (("accept", None), ("start", None), ("hold", {"reason": "other"})):
@@ -57,7 +57,7 @@ def test_the_database_writes_what_ticket_dict_writes(client, world, db):
         title='<script>"漏水"</script>\\',
         priority="emergency",
         preferred_time={"from": "2026-12-01T09:00:00+08:00", "to": "2026-12-01T11:00:00+08:00"},
-        attachment_ids=["photo-1", "photo-2"],
+        attachment_ids=[upload_photo(client, world.grid_worker)["id"] for _ in range(2)],
     )
     url = f"/v1/tickets/{full['id']}"
     for action, body in (
@@ -88,7 +88,7 @@ def test_the_database_writes_what_ticket_dict_writes(client, world, db):
     db.execute(
         update(Ticket)
         .where(Ticket.id == plain["id"])
-        .values(created_at=dt.datetime(2026, 5, 1, 8, 0, 0, tzinfo=dt.UTC), attachment_ids=None)
+        .values(created_at=dt.datetime(2026, 5, 1, 8, 0, 0, tzinfo=dt.UTC), attachments=None)
     )
     db.flush()
 
@@ -106,7 +106,7 @@ def test_the_database_writes_what_ticket_dict_writes(client, world, db):
         _same_as_schema(written.encode(), TicketRead)
     shapes = {ticket.id: json.loads(written) for ticket, _, written in rows}
     assert shapes[plain["id"]]["created_at"] == "2026-05-01T08:00:00Z"
-    assert shapes[plain["id"]]["attachment_ids"] == []
+    assert shapes[plain["id"]]["attachments"] == []
     assert shapes[full["id"]]["rating"] == {"score": 4, "comment": None, "tags": ["快"]}
     assert shapes[reopened["id"]]["rating"] is None and shapes[reopened["id"]]["reopen_count"] == 1
     # And what the API answers is that JSON.
