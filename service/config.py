@@ -148,6 +148,8 @@ class Settings(BaseSettings):
     # comment or resolution took stays before the expiry job deletes it.
     attachment_max_bytes: Annotated[int, Field(ge=1024)] = 10 * 1024 * 1024
     attachment_max_pixels: Annotated[int, Field(ge=1)] = 50_000_000
+    # Photos one caller may upload in an hour (shared by every instance); 0: no limit.
+    uploads_per_hour: Annotated[int, Field(ge=0)] = 60
     attachment_unlinked_ttl_hours: Annotated[int, Field(ge=1)] = 24
     # Where the photos are kept: "local" (a directory) or "s3" (an S3-compatible
     # object store, path-style requests signed with SigV4).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import secrets
 from typing import Annotated, Any
 
@@ -15,9 +16,17 @@ from service.attachments import images, service
 from service.attachments.schemas import AttachmentRead
 from service.attachments.storage import Missing, Storage
 from service.auth import CurrentPrincipal, Principal
-from service.config import SettingsDep
+from service.config import Settings, SettingsDep
 from service.db import CommitInRoute, SessionDep, begin_write, in_thread, utcnow
-from service.errors import NotFound, PayloadTooLarge, Unprocessable, log, responses
+from service.errors import (
+    NotFound,
+    PayloadTooLarge,
+    TooManyRequests,
+    Unprocessable,
+    log,
+    responses,
+)
+from service.ratelimit import limit as rate_limit
 
 UPLOAD_PATH = "/v1/attachments"
 router = APIRouter(prefix=UPLOAD_PATH, tags=["attachments"], route_class=CommitInRoute)
@@ -36,16 +45,28 @@ def _storage(request: Request) -> Storage:
     return storage
 
 
-def _record(session: Session, *args: Any) -> Any:
+_HOUR = dt.timedelta(hours=1)
+
+
+def _record(session: Session, settings: Settings, principal: Principal, *args: Any) -> Any:
+    """The upload's row, counted against the caller's hourly quota in the same
+    transaction: a refused upload records nothing (and its files are deleted)."""
     begin_write(session)
-    return service.record(session, *args)
+    rate_limit(
+        session,
+        f"uploads:{principal.owner_key}",
+        settings.uploads_per_hour,
+        _HOUR,
+        code="ratelimit.uploads",
+    )
+    return service.record(session, principal, *args)
 
 
 @router.post(
     "",
     status_code=201,
     response_model=AttachmentRead,
-    responses=responses(PayloadTooLarge),
+    responses=responses(PayloadTooLarge, TooManyRequests),
 )
 async def upload_attachment(
     request: Request,
@@ -79,7 +100,9 @@ async def upload_attachment(
         # The request's session, idle (no connection) while the image was decoded;
         # on SQLite a POST queues for the write lock first (service.db), so there
         # other writes wait for the decoding too.
-        attachment = await in_thread(session, _record, session, principal, processed, key, now)
+        attachment = await in_thread(
+            session, _record, session, settings, principal, processed, key, now
+        )
     except BaseException:
         await run_in_threadpool(_delete, storage, key)
         raise

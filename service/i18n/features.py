@@ -120,6 +120,13 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
         "At most {limit} new tickets in {minutes} minutes; nothing was filed. "
         "Retry after {seconds} seconds.",
     ),
+    "ratelimit.uploads": (
+        "每 {minutes} 分钟最多上传 {limit} 张照片，本张未保存。请 {seconds} 秒后重试。",
+        "ھەر {minutes} مىنۇتتا ئەڭ كۆپ {limit} پارچە رەسىم يوللىغىلى بولىدۇ، بۇ رەسىم "
+        "ساقلانمىدى. {seconds} سېكۇنتتىن كېيىن قايتا سىناڭ.",
+        "At most {limit} photos in {minutes} minutes; this one was not kept. "
+        "Retry after {seconds} seconds.",
+    ),
     "ratelimit.requests": (
         "每 {minutes} 分钟最多 {limit} 次请求，本次未执行。请 {seconds} 秒后重试。",
         "ھەر {minutes} مىنۇتتا ئەڭ كۆپ {limit} قېتىم ئىلتىماس قىلغىلى بولىدۇ، بۇ "

@@ -331,3 +331,30 @@ def test_the_expiry_job_deletes_old_unlinked_uploads(client, world, db, connecti
     assert not path.exists() and not Path(str(path) + ".thumb").exists()
     assert client.get(old["url"], headers=world.reporter.headers).status_code == 404
     assert client.get(linked["url"], headers=world.reporter.headers).status_code == 200
+
+
+def test_uploads_have_an_hourly_quota_and_a_refused_one_keeps_nothing(client, world, db):
+    """A third photo within the hour with a quota of two: 429 with Retry-After,
+    no row, no file left in storage; another caller still uploads."""
+    settings = client.app.state.settings
+    saved = settings.uploads_per_hour
+    settings.uploads_per_hour = 2
+    try:
+        upload_photo(client, world.reporter)
+        upload_photo(client, world.reporter)
+        rows = _count(db, Attachment)
+        stored = _stored_files(client)
+        refused = _post(client, world.reporter, photo_bytes())
+        assert refused.status_code == 429, refused.text
+        assert refused.json()["code"] == "ratelimit.uploads"
+        assert 1 <= int(refused.headers["Retry-After"]) <= 3600
+        assert _count(db, Attachment) == rows
+        assert _stored_files(client) == stored
+        upload_photo(client, world.far_resident)  # the quota is per caller
+    finally:
+        settings.uploads_per_hour = saved
+
+
+def _stored_files(client: Any) -> int:
+    root = Path(client.app.state.settings.storage_dir)
+    return sum(1 for path in root.rglob("*") if path.is_file())
