@@ -102,6 +102,16 @@ def lease_for(settings: Settings) -> dt.timedelta:
     return dt.timedelta(seconds=settings.webhook_timeout_seconds + 30)
 
 
+def _claimable(now: dt.datetime) -> tuple[Any, ...]:
+    """The conditions of a delivery a claim may take at `now`: pending, due, and
+    under no live lease."""
+    return (
+        WebhookDelivery.status == DeliveryStatus.pending,
+        WebhookDelivery.next_attempt_at <= now,
+        or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now),
+    )
+
+
 def claim(
     engine: Engine,
     settings: Settings,
@@ -123,11 +133,7 @@ def claim(
             )
             .label("rank")
         )
-        claimable = (
-            WebhookDelivery.status == DeliveryStatus.pending,
-            WebhookDelivery.next_attempt_at <= now,
-            or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now),
-        )
+        claimable = _claimable(now)
         queue = (
             select(WebhookDelivery.id, WebhookDelivery.organization_id, rank)
             .where(*claimable)
@@ -422,11 +428,7 @@ async def _deliver(
 
 def _waiting(engine: Engine, now: dt.datetime, full: list[int]) -> bool:
     """Whether a delivery is due that a claim would take now (one read, no lock)."""
-    query = select(WebhookDelivery.id).where(
-        WebhookDelivery.status == DeliveryStatus.pending,
-        WebhookDelivery.next_attempt_at <= now,
-        or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now),
-    )
+    query = select(WebhookDelivery.id).where(*_claimable(now))
     if full:
         query = query.where(WebhookDelivery.organization_id.not_in(full))
     with engine.connect() as connection:
