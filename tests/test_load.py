@@ -384,17 +384,18 @@ def test_no_connection_in_time_is_503_with_retry_after(live_engine: Engine) -> N
 def test_a_delivered_webhook_is_recorded_when_the_database_comes_back(
     monkeypatch: pytest.MonkeyPatch, live_engine: Engine
 ) -> None:
+    from service.outbox import delivery as outbox
     from service.webhooks import delivery
 
     calls = []
 
-    def flaky(engine: Any, settings: Any, outcomes: Any) -> None:
+    def flaky(engine: Any, queue: Any, settings: Any, outcomes: Any) -> None:
         calls.append(len(outcomes))
         if len(calls) < 3:
             raise OperationalError("UPDATE", {}, Exception("connection refused"))
 
-    monkeypatch.setattr(delivery, "record", flaky)
-    monkeypatch.setattr(delivery.time, "sleep", lambda _seconds: None)
+    monkeypatch.setattr(outbox, "record", flaky)
+    monkeypatch.setattr(outbox.time, "sleep", lambda _seconds: None)
     settings = Settings(database_url="sqlite://", jwt_secret=TEST_SECRET)
     delivery.record_surely(live_engine, settings, ["an outcome"])  # type: ignore[list-item]
     assert calls == [1, 1, 1]

@@ -8,19 +8,14 @@ per active subscription of the event's organisation whose `event_types` match.
 from __future__ import annotations
 
 import datetime as dt
-from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db import Base, BigId, UTCDateTime, utcnow
-from service.enums import str_enum
+from service.outbox.models import AttemptColumns, DeliveryStatus, OutboxColumns
 
-
-class DeliveryStatus(StrEnum):
-    pending = "pending"  # waiting for its next attempt (or being attempted under a lease)
-    delivered = "delivered"  # the receiver answered 2xx
-    dead = "dead"  # out of attempts: the dead letter, until someone redelivers it
+__all__ = ["DeliveryStatus", "WebhookAttempt", "WebhookDelivery", "WebhookSubscription"]
 
 
 class WebhookSubscription(Base):
@@ -41,7 +36,7 @@ class WebhookSubscription(Base):
     deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
-class WebhookDelivery(Base):
+class WebhookDelivery(OutboxColumns, Base):
     __tablename__ = "webhook_delivery"
     __table_args__ = (
         UniqueConstraint("subscription_id", "event_id"),
@@ -53,20 +48,9 @@ class WebhookDelivery(Base):
     subscription_id: Mapped[int] = mapped_column(ForeignKey("webhook_subscription.id"))
     event_id: Mapped[int] = mapped_column(ForeignKey("ticket_event.id"))
     organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"))
-    status: Mapped[DeliveryStatus] = mapped_column(str_enum(DeliveryStatus, 16))
-    # Attempts started so far; the claim increments it, so it also fences a late
-    # outcome of an attempt whose lease expired and was claimed again.
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    # While an attempt runs: nobody else claims the row until then.
-    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    last_status_code: Mapped[int | None] = mapped_column(Integer)
-    last_error: Mapped[str | None] = mapped_column(String(500))
-    delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class WebhookAttempt(Base):
+class WebhookAttempt(AttemptColumns, Base):
     """One HTTP attempt of a delivery: the delivery log."""
 
     __tablename__ = "webhook_attempt"
@@ -74,9 +58,3 @@ class WebhookAttempt(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     delivery_id: Mapped[int] = mapped_column(ForeignKey("webhook_delivery.id"))
-    attempt: Mapped[int] = mapped_column(Integer)
-    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    duration_ms: Mapped[int] = mapped_column(Integer)
-    status_code: Mapped[int | None] = mapped_column(Integer)
-    error: Mapped[str | None] = mapped_column(String(500))
-    delivered: Mapped[bool] = mapped_column(Boolean)
