@@ -141,6 +141,7 @@ def _scope_from_claims(claims: dict[str, Any]) -> dict[str, Any]:
         "role": role,
         "name": _text_claim(claims, "name", 100),
         "phone": _text_claim(claims, "phone", 20) or None,
+        "wechat_openid": _text_claim(claims, "wechat_openid", 64) or None,
         "community_id": None,
         "organization_id": None,
         "org_role": None,

@@ -161,6 +161,26 @@ class Settings(BaseSettings):
     s3_access_key_id: str | None = None
     s3_secret_access_key: str | None = None
 
+    # Notifications (service/notifications): the inbox always; WeChat subscribe
+    # messages when the mini program's app id and secret are set, SMS when a
+    # gateway URL is. A channel left unset is skipped, never an error.
+    wechat_app_id: str = ""
+    wechat_app_secret: str = ""
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    # Subscribe-message template ids by notification type (an event type); "*"
+    # for every type not named. A type with no template is not sent by WeChat.
+    wechat_templates: dict[str, str] = Field(default_factory=dict)
+    # The mini program page a message opens ("{ticket_id}" is filled in); empty: none.
+    wechat_page: str = ""
+    wechat_state: Literal["formal", "trial", "developer"] = "formal"
+    sms_url: str = ""
+    sms_key: str = ""
+    notification_max_attempts: Annotated[int, Field(ge=1, le=50)] = 6
+    notification_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0
+    notification_concurrency: Annotated[int, Field(ge=1, le=64)] = 8
+    notification_backoff_base_seconds: float = 30.0
+    notification_backoff_max_seconds: float = 3600.0
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         if self.storage_backend == "s3" and not (

@@ -350,6 +350,9 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # timeout (LINLI_DB_POOL_TIMEOUT_SECONDS) answers 503 instead of queueing.
 
 CLIENT_GONE = "linli_client_gone"
+# session.info: the Settings of the app or job runner the session works for
+# (what a feature that acts on written rows needs to know of the deployment).
+SETTINGS_INFO = "linli_settings"
 
 
 @event.listens_for(Session, "after_begin")
@@ -408,6 +411,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         await lock.acquire()
     try:
         session = factory()
+        session.info[SETTINGS_INFO] = state.settings
         gone = request.scope.get(CLIENT_GONE)
         if gone is not None:
             session.info[CLIENT_GONE] = gone

@@ -47,6 +47,9 @@ from service.me import router as me_router
 from service.metrics import rollup as metrics_rollup
 from service.metrics.router import router as metrics_router
 from service.middleware import Admission, QueryGuard, RequestGuard, SecurityHeaders
+from service.notifications import channels as notification_channels
+from service.notifications import compose as _notification_compose  # noqa: F401 - listens to events
+from service.notifications.router import router as notifications_router
 from service.ratelimit import jobs as ratelimit_jobs
 from service.sla import jobs as sla_jobs
 from service.sla.official import coverage_now, log_coverage
@@ -64,6 +67,7 @@ FEATURE_JOBS = (
     followups_jobs,
     idempotency_jobs,
     metrics_rollup,
+    notification_channels,
     ratelimit_jobs,
     sla_jobs,
     tickets_jobs,
@@ -203,6 +207,7 @@ def create_app(
         attachments_router,
         health_router,
         me_router,
+        notifications_router,
         categories_router,
         directory_router,
         api_keys_router,

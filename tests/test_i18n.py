@@ -29,6 +29,8 @@ def test_every_code_has_three_languages_with_the_same_placeholders(code: str) ->
     assert len(entry) == len(LANGUAGES) and all(m.strip() for m in entry), code
     zh, ug, en = entry
     assert _placeholders(zh) == _placeholders(ug) == _placeholders(en), code
+    if not any(c.isalpha() for c in re.sub(r"\{\w+\}", "", en)):
+        return  # only placeholders and punctuation ("{body}: {said}")
     assert code == "validation.invalid" or _HAN.search(zh), f"{code}: zh-Hans is not Chinese"
     assert code == "validation.invalid" or _ARABIC.search(ug), f"{code}: ug not in Arabic script"
 

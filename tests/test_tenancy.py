@@ -95,6 +95,8 @@ SEES: dict[str, frozenset[str]] = {
     # company's webhook: other providers' dispatchers must not learn it exists
     # (404); everyone else is refused by role (403) whatever the id.
     "webhook": frozenset(ACTORS) - {"care_dispatcher", "other_dispatcher"},
+    # The reporter's notification (their ticket was accepted): theirs alone.
+    "notification": frozenset({"reporter"}),
 }
 
 
@@ -178,6 +180,15 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "/healthz"): Case("public"),
     ("GET", "/readyz"): Case("public"),
     ("GET", "/v1/me"): Case("everyone", check=_is_me),
+    # A person's inbox and preferences are their own.
+    ("GET", "/v1/me/notifications"): Case(
+        "notification", listed="notification_id", params={"limit": 100}
+    ),
+    ("POST", "/v1/me/notifications/{notification_id}/read"): Case("notification"),
+    ("GET", "/v1/me/notification-preferences"): Case("everyone"),
+    ("PUT", "/v1/me/notification-preferences"): Case(
+        "everyone", body=_fixed({"language": "ug", "sms": True})
+    ),
     # Categories are shared by the whole deployment.
     ("GET", "/v1/categories"): Case("everyone"),
     # Labels, the same for every caller with a token.
@@ -420,6 +431,7 @@ class Scene:
     attachment_id: int = 0  # the reporter's photo, linked to the "assigned" ticket
     webhook_id: int = 0  # company's webhook
     delivery_id: int = 0  # one of its deliveries, dead-lettered (so it can be redelivered)
+    notification_id: int = 0  # the reporter's: the "accepted" ticket was accepted
 
     def refs(self, case: Case) -> dict[str, Any]:
         w = self.world
@@ -434,6 +446,7 @@ class Scene:
             "attachment_id": self.attachment_id,
             "webhook_id": self.webhook_id,
             "delivery_id": self.delivery_id,
+            "notification_id": self.notification_id,
             "technician_id": w.technician.user_id,
             "code": "repair.plumbing",
             "kind": "property",
@@ -521,8 +534,14 @@ def _build_scene(
         tickets[status], etags[status] = ticket_id, response.headers["etag"]
     far_ticket = file_ticket(client, w.far_resident, w.community_k)["id"]
     scene = Scene(connection, app, client, w, tickets, etags, far_ticket, spare["id"])
+    from service.notifications.models import Notification
     from service.webhooks.models import WebhookDelivery
 
+    scene.notification_id = connection.scalar(
+        select(Notification.id).where(
+            Notification.ticket_id == tickets["accepted"], Notification.type == "ticket.accepted"
+        )
+    )
     scene.webhook_id = webhook["id"]
     scene.attachment_id = photo["id"]
     scene.delivery_id = connection.scalar(

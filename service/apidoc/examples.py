@@ -158,6 +158,14 @@ EXAMPLES: dict[str, Examples] = {
         ),
     },
     "updateOrganization": {"phone": ("A new contact phone", {"contact_phone": "13912345678"})},
+    "markNotificationRead": {"empty": ("No body is needed", {})},
+    "setNotificationPreferences": {
+        "uyghur": (
+            "Messages in Uyghur, by WeChat and SMS, without comments",
+            {"language": "ug", "wechat": True, "sms": True, "muted": ["ticket.commented"]},
+        ),
+        "defaults": ("Back to the defaults (WeChat on, SMS off)", {}),
+    },
     "createApiKey": {"dispatch": ("For the company's dispatch system", {"name": "调度系统"})},
     "createWebhook": {
         "dispatch": (

@@ -76,6 +76,8 @@ BY_OPERATION: dict[tuple[str, str], tuple[str, ...]] = {
     ("getFeed", "304"): ("ETag", "X-Poll-Interval", "Cache-Control"),
     ("listCategories", "200"): ("Content-Language", "Vary"),
     ("getVocabulary", "200"): ("Content-Language", "Vary"),
+    ("listNotifications", "200"): ("Content-Language", "Vary"),
+    ("markNotificationRead", "200"): ("Content-Language", "Vary"),
     ("getMetricsSummary", "200"): ("Content-Disposition?",),
     ("getMetricsRankings", "200"): ("Content-Disposition?",),
     ("getMetricsTrend", "200"): ("Content-Disposition?",),

@@ -16,12 +16,13 @@ from typing import Any
 from service.i18n.attachments import MESSAGES as _ATTACHMENTS
 from service.i18n.common import MESSAGES as _COMMON
 from service.i18n.features import MESSAGES as _FEATURES
+from service.i18n.notifications import MESSAGES as _NOTIFICATIONS
 from service.i18n.validation import MESSAGES as _VALIDATION
 
 LANGUAGES: tuple[str, ...] = ("zh-Hans", "ug", "en")
 DEFAULT = "zh-Hans"
 
-_PARTS = (_COMMON, _VALIDATION, _FEATURES, _ATTACHMENTS)
+_PARTS = (_COMMON, _VALIDATION, _FEATURES, _ATTACHMENTS, _NOTIFICATIONS)
 CATALOGUE: dict[str, tuple[str, str, str]] = {k: v for part in _PARTS for k, v in part.items()}
 assert len(CATALOGUE) == sum(len(part) for part in _PARTS), "a code twice"
 

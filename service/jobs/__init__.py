@@ -32,7 +32,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from service.config import Settings
-from service.db import begin_write
+from service.db import SETTINGS_INFO, begin_write
 
 # A turn stops taking new batches after this long, well inside the runner's
 # five-minute lease, and leaves the rest to the next turn.
@@ -65,6 +65,7 @@ class JobContext:
         """A new write session (BEGIN IMMEDIATE on SQLite); the job commits what it
         does, in as many transactions as it needs."""
         session = Session(self.engine, expire_on_commit=False, autoflush=False)
+        session.info[SETTINGS_INFO] = self.settings
         begin_write(session)
         return session
 

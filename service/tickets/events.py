@@ -4,6 +4,7 @@ The reads are in queries.py; filing writes a ticket's first event itself (filing
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -12,6 +13,18 @@ from service.db import utcnow
 from service.enums import Status
 from service.tickets.models import Ticket, TicketEvent
 from service.tickets.stream import FEED_ORGANIZATIONS
+
+# (session, ticket, event) -> None: a feature that acts on events as they are
+# written, in their transaction (notifications). Tickets know none of them.
+EventListener = Callable[[Session, Ticket, TicketEvent], None]
+_LISTENERS: list[EventListener] = []
+
+
+def on_event(listener: EventListener) -> EventListener:
+    """Call `listener(session, ticket, event)` for every event `record_event` writes."""
+    if listener not in _LISTENERS:
+        _LISTENERS.append(listener)
+    return listener
 
 
 class _TicketOrganization:
@@ -56,4 +69,6 @@ def record_event(
         # other processes hear the trigger's NOTIFY. The webhook outbox row is
         # written by the same trigger, in this transaction, at no extra round trip.
         session.info.setdefault(FEED_ORGANIZATIONS, set()).add(organization_id)
+    for listener in _LISTENERS:
+        listener(session, ticket, event)
     return event

@@ -215,6 +215,7 @@ def create_ticket(
     timezone: str,
     claim: idempotency.Claim | None = None,
     duplicate_window: dt.timedelta | None = None,
+    language: str | None = None,
 ) -> Ticket | idempotency.Replay | Duplicate:
     """File a ticket: the new ticket (written, not in the session's identity map:
     load it to change it), the stored response to replay for `claim`, or, within
@@ -285,6 +286,7 @@ def create_ticket(
         preferred_from=data.preferred_time.from_ if data.preferred_time else None,
         preferred_to=data.preferred_time.to if data.preferred_time else None,
         attachments=[attachments.link_dict(a, "ticket") for a in photos],
+        language=language,
         created_at=now,
         updated_at=now,
         paused_seconds=0,

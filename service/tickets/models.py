@@ -72,6 +72,9 @@ class Ticket(Base):
     # Its photos (service/attachments: AttachmentLink), filed with it and with
     # `resolve`; a copy of what never changes, so that reads need no join.
     attachments: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, default=list)
+    # The language it was filed in (Accept-Language): what the reporter is
+    # written to in, unless their notification preferences say otherwise.
+    language: Mapped[str | None] = mapped_column(String(8))
 
     respond_by: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     resolve_by: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

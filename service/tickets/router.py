@@ -33,6 +33,7 @@ from service.errors import (
     Unprocessable,
     responses,
 )
+from service.i18n import negotiate
 from service.idempotency import service as idempotency
 from service.pagination import decode_cursor, encode_cursor
 from service.ratelimit import hit as rate_limit_hit
@@ -158,6 +159,7 @@ def create_ticket(
         str | None,
         Header(alias="Idempotency-Key", description="Retry-safe: same key, same ticket"),
     ] = None,
+    accept_language: Annotated[str | None, Header(alias="Accept-Language", max_length=200)] = None,
 ) -> Any:
     claim = None
     if idempotency_key is not None:
@@ -177,6 +179,7 @@ def create_ticket(
                 timezone=settings.timezone,
                 claim=claim,
                 duplicate_window=window,
+                language=negotiate(accept_language),
             )
             if isinstance(ticket, idempotency.Replay):
                 return json_response(

@@ -19,6 +19,9 @@ class User(Base):
     role: Mapped[Role] = mapped_column(str_enum(Role, 16))
     name: Mapped[str] = mapped_column(String(100), default="")
     phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    # The mini program's openid of this person (the token's `wechat_openid`):
+    # where WeChat subscribe messages go (service/notifications).
+    wechat_openid: Mapped[str | None] = mapped_column(String(64))
     community_id: Mapped[int | None] = mapped_column(ForeignKey("community.id"), index=True)
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id"), index=True)
     org_role: Mapped[OrgRole | None] = mapped_column(str_enum(OrgRole, 16))

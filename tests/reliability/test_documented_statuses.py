@@ -107,6 +107,17 @@ class Scene:
         )
         return hook.json()["id"], deliveries.json()["items"][0]["id"]
 
+    def notification(self) -> int:
+        """The reporter's newest notification: their new ticket was accepted."""
+        w = self.world
+        ticket = file_ticket(self.client, w.reporter, w.community_a)
+        accepted = self.client.post(
+            f"/v1/tickets/{ticket['id']}/accept", headers=w.technician.headers
+        )
+        assert accepted.status_code == 200, accepted.text
+        inbox = self.client.get("/v1/me/notifications", headers=w.reporter.headers)
+        return int(inbox.json()["items"][0]["id"])
+
     def photo(self) -> int:
         """A photo of the reporter's, linked to a new ticket of theirs."""
         w = self.world
@@ -131,6 +142,8 @@ class Scene:
             values["ticket_id"] = (ticket or self.ticket())["id"]
         if "{attachment_id}" in path and "attachment_id" not in missing:
             values["attachment_id"] = self.photo()
+        if "{notification_id}" in path and "notification_id" not in missing:
+            values["notification_id"] = self.notification()
         if "{key_id}" in path and "key_id" not in missing:
             values["key_id"] = self.api_key_id()
         if "{webhook_id}" in path and not {"webhook_id", "delivery_id"} <= set(missing):

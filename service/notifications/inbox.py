@@ -1,0 +1,176 @@
+"""A person's inbox and preferences: their own notifications only (a
+notification is its recipient's, whoever else may see the ticket)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from service.auth import Principal
+from service.categories.models import Category
+from service.config import Settings
+from service.db import utcnow
+from service.errors import NotFound
+from service.notifications.compose import render, sms_configured, wechat_configured
+from service.notifications.models import (
+    Notification,
+    NotificationDelivery,
+    NotificationPreference,
+)
+from service.notifications.schemas import (
+    ChannelState,
+    NotificationRead,
+    PreferencesRead,
+    PreferencesWrite,
+)
+from service.tickets.models import Ticket
+from service.users.models import User
+
+# Unread notifications are counted up to this many (a badge shows "99+"): a
+# person's count costs at most this many index entries, whatever their history.
+UNREAD_COUNTED = 100
+
+
+def _mine(principal: Principal) -> Any:
+    return Notification.user_id == principal.user_id
+
+
+def _reads(session: Session, rows: list[Any], language: str) -> list[NotificationRead]:
+    channels: dict[int, list[ChannelState]] = {}
+    if rows:
+        for notification_id, channel, status in session.execute(
+            select(
+                NotificationDelivery.notification_id,
+                NotificationDelivery.channel,
+                NotificationDelivery.status,
+            )
+            .where(NotificationDelivery.notification_id.in_([r.id for r in rows]))
+            .order_by(NotificationDelivery.id)
+        ):
+            channels.setdefault(notification_id, []).append(
+                ChannelState.model_validate({"channel": channel, "status": str(status)})
+            )
+    items = []
+    for row in rows:
+        names = {"zh-Hans": row.name_zh, "ug": row.name_ug, "en": row.name_en}
+        texts = render(row.type, row.params or {}, names, language)
+        items.append(
+            NotificationRead(
+                id=row.id,
+                type=row.type,
+                ticket_id=row.ticket_id,
+                ticket_number=row.number,
+                title=texts.title,
+                body=texts.body,
+                created_at=row.created_at,
+                read_at=row.read_at,
+                channels=channels.get(row.id, []),
+            )
+        )
+    return items
+
+
+def _query() -> Any:
+    return (
+        select(
+            Notification.id,
+            Notification.type,
+            Notification.ticket_id,
+            Notification.params,
+            Notification.created_at,
+            Notification.read_at,
+            Ticket.number,
+            Category.name_zh,
+            Category.name_ug,
+            Category.name_en,
+        )
+        .join(Ticket, Ticket.id == Notification.ticket_id)
+        .join(Category, Category.id == Ticket.category_id)
+    )
+
+
+def page(
+    session: Session,
+    principal: Principal,
+    *,
+    language: str,
+    unread: bool,
+    before: int | None,
+    limit: int,
+) -> tuple[list[NotificationRead], int | None, int]:
+    """Newest first, keyset on id; and how many are unread in all."""
+    query = _query().where(_mine(principal))
+    if unread:
+        query = query.where(Notification.read_at.is_(None))
+    if before is not None:
+        query = query.where(Notification.id < before)
+    rows = list(session.execute(query.order_by(Notification.id.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    unread = (
+        select(Notification.id)
+        .where(_mine(principal), Notification.read_at.is_(None))
+        .limit(UNREAD_COUNTED)
+        .subquery()
+    )
+    unread_count = session.scalar(select(func.count()).select_from(unread))
+    return _reads(session, rows, language), (rows[-1].id if more else None), unread_count or 0
+
+
+def mark_read(
+    session: Session, principal: Principal, notification_id: int, *, language: str
+) -> NotificationRead:
+    """Idempotent: reading it again keeps the first read_at."""
+    session.execute(
+        update(Notification)
+        .where(Notification.id == notification_id, _mine(principal), Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+    )
+    row = session.execute(
+        _query().where(Notification.id == notification_id, _mine(principal))
+    ).first()
+    if row is None:
+        raise NotFound("notification.not_found", id=notification_id)
+    return _reads(session, [row], language)[0]
+
+
+def preferences(session: Session, principal: Principal, settings: Settings) -> PreferencesRead:
+    row = session.get(NotificationPreference, principal.user_id)
+    openid = session.scalar(select(User.wechat_openid).where(User.id == principal.user_id))
+    return PreferencesRead(
+        language=row.language if row else None,  # type: ignore[arg-type]
+        wechat=row.wechat if row else True,
+        sms=row.sms if row else False,
+        muted=list(row.muted or []) if row else [],
+        wechat_refused=bool(row and row.wechat_refused_at),
+        wechat_available=wechat_configured(settings) and bool(openid),
+        sms_available=sms_configured(settings),
+    )
+
+
+def set_preferences(
+    session: Session, principal: Principal, data: PreferencesWrite, settings: Settings
+) -> PreferencesRead:
+    """Replace them. Setting `wechat` (again) clears WeChat's refusal: the person
+    has subscribed again in the mini program."""
+    values: dict[str, Any] = {
+        "language": data.language,
+        "wechat": data.wechat,
+        "sms": data.sms,
+        "muted": sorted(set(data.muted)),
+        "updated_at": utcnow(),
+    }
+    if data.wechat:
+        values["wechat_refused_at"] = None
+    # One statement, so that two saves at once cannot both insert.
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(
+        dialect.insert(NotificationPreference)
+        .values(user_id=principal.user_id, **values)
+        .on_conflict_do_update(index_elements=["user_id"], set_=values)
+    )
+    session.expire_all()
+    return preferences(session, principal, settings)
