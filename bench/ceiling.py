@@ -192,3 +192,60 @@ else:
             cursor = conn.execute(read, _feed_params(request))
             rows = cursor.fetchall()
         return _feed_page([column[0] for column in cursor.description], rows)
+
+
+# --- the inbox (bench/inbox.py): the same three statements GET /v1/me/notifications
+# runs (service/notifications/inbox.py): a keyset page of a person's notifications
+# with their ticket's number and category names, the channels they went out on,
+# and the unread count up to 100.
+INBOX_PAGE = (
+    "SELECT n.id, n.type, n.ticket_id, n.params, n.created_at, n.read_at, t.number, "
+    "c.name_zh, c.name_ug, c.name_en FROM notification n "
+    "JOIN ticket t ON t.id = n.ticket_id JOIN category c ON c.id = t.category_id "
+    "WHERE n.user_id = {p} ORDER BY n.id DESC LIMIT 21"
+)
+INBOX_CHANNELS = (
+    "SELECT notification_id, channel, status FROM notification_delivery "
+    "WHERE notification_id IN ({ids}) ORDER BY id"
+)
+INBOX_UNREAD = (
+    "SELECT count(*) FROM (SELECT id FROM notification "
+    "WHERE user_id = {p} AND read_at IS NULL LIMIT 100) AS unread"
+)
+
+
+def _inbox(execute, p: str, user_id: int) -> Response:  # type: ignore[no-untyped-def]
+    rows = execute(INBOX_PAGE.format(p=p), (user_id,))[:20]
+    ids = [r[0] for r in rows]
+    channels: dict[int, list] = {}
+    if ids:
+        sql = INBOX_CHANNELS.format(ids=", ".join(p for _ in ids))
+        for notification_id, channel, status in execute(sql, tuple(ids)):
+            channels.setdefault(notification_id, []).append([channel, status])
+    unread = execute(INBOX_UNREAD.format(p=p), (user_id,))[0][0]
+    items = [[*r, channels.get(r[0], [])] for r in rows]
+    body = {"items": items, "unread_count": unread}
+    return Response(json.dumps(body, default=str), media_type="application/json")
+
+
+if URL.startswith("postgresql"):
+
+    @app.get("/inbox")
+    def inbox(request: Request) -> Response:
+        with pool.connection() as conn:
+
+            def execute(sql: str, params: tuple) -> list:
+                return conn.execute(sql, params).fetchall()
+
+            return _inbox(execute, "%s", int(request.query_params["user_id"]))
+
+else:
+
+    @app.get("/inbox")
+    def inbox(request: Request) -> Response:
+        with _conn() as conn:
+
+            def execute(sql: str, params: tuple) -> list:
+                return conn.execute(sql, params).fetchall()
+
+            return _inbox(execute, "?", int(request.query_params["user_id"]))
