@@ -55,7 +55,6 @@ from bench.result import Result, ms  # noqa: E402
 from bench.run import Server, lua_get  # noqa: E402
 from bench.setup_data import (  # noqa: E402
     BENCH_SECRET,
-    ONE_FILER,
     BenchWorld,
     build_world,
     bulk_tickets,
@@ -308,7 +307,6 @@ def bench_pages(
         "LINLI_DATABASE_URL": url,
         "LINLI_JWT_SECRET": BENCH_SECRET,
         "LINLI_ENV": "dev",
-        **ONE_FILER,
     }
     d, c = args.duration, args.connections
     linli = Server(["--factory", "service.main:create_app"], env)
@@ -539,7 +537,6 @@ def bench_long_polls(
         "LINLI_DATABASE_URL": url,
         "LINLI_JWT_SECRET": BENCH_SECRET,
         "LINLI_ENV": "dev",
-        **ONE_FILER,
     }
     server = Server(["--factory", "service.main:create_app"], env)
     try:

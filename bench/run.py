@@ -5,16 +5,28 @@
 For each backend: a fresh database, a small world and `--tickets` bulk tickets;
 Linli served by uvicorn (one worker), driven by wrk with realistic tokens:
 ticket creation with an Idempotency-Key, a provider listing a page of 50, a
-resident reading one ticket, and a 70/30 read/write mix; then the ceiling app
-(bench/ceiling.py) with the same uvicorn settings for the same INSERT and the
-same 50-row read; then a fixed-rate run of the mix at --rate requests/s for p99.
+resident reading one ticket, and a 70/30 read/write mix; then a fixed-rate run
+of the mix at --rate requests/s for p99; then the ceiling app (bench/ceiling.py)
+with the same uvicorn settings for the same INSERT and the same 50-row read.
 Prints a table with each Linli figure as a ratio to its ceiling.
+
+Creations are filed as a pool of distinct residents (resident_pool: a few
+thousand, spread over the world's communities, taken in turn), each with a
+description of its own, so that the hourly quota (LINLI_TICKETS_PER_HOUR, one
+UPSERT per creation) and the duplicate lookup (LINLI_DUPLICATE_WINDOW_MINUTES)
+run at their defaults on every creation, as in production, while no resident
+comes near the quota and no filing is a duplicate. The pool is sized from the
+creations a run can make (pool_size); after the run the quota's counters are
+read back to show that every creation was counted and none was refused.
+Setting either variable in the environment measures with that value instead
+(0 switches it off: the attribution runs of bench/README.md).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import re
@@ -25,25 +37,59 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DRAIN_SECONDS = 1.0
 sys.path.insert(0, str(ROOT))
 
+import httpx  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+
 from bench.rate import run_fixed_rate  # noqa: E402
 from bench.result import Result, ms  # noqa: E402
 from bench.setup_data import (  # noqa: E402
     BENCH_SECRET,
-    ONE_FILER,
+    Filer,
     build_world,
     bulk_tickets,
     fresh_database,
+    resident_pool,
     tokens,
 )
+from service.config import Settings  # noqa: E402
 
 PY = sys.executable
 UVICORN = [PY, "-m", "uvicorn", "--workers", "1", "--log-level", "warning", "--no-access-log"]
+THREADS = 2  # wrk -t2: the create scripts interleave the pool by thread
+
+# The quota and the duplicate window Linli runs with: its defaults, unless the
+# environment says otherwise.
+QUOTA = int(
+    os.environ.get("LINLI_TICKETS_PER_HOUR", Settings.model_fields["tickets_per_hour"].default)
+)
+DUPLICATE_MINUTES = int(
+    os.environ.get(
+        "LINLI_DUPLICATE_WINDOW_MINUTES",
+        Settings.model_fields["duplicate_window_minutes"].default,
+    )
+)
+# Sizing the resident pool: creations per second one Linli worker might reach
+# (about twice the most measured here), and how many of the quota's 30 an hour
+# one resident may file in a run (a sixth: the quota is counted, never reached).
+MAX_CREATIONS_PER_SECOND = 1200
+PER_RESIDENT = 5
+
+
+def pool_size(duration: int, rate: int) -> int:
+    """Residents enough for the creations one run can make: the create phase,
+    30% of the mix (both at up to MAX_CREATIONS_PER_SECOND) and 30% of the fixed
+    rate, PER_RESIDENT each. Taken in turn, no resident files more than
+    ceil(creations / pool) in a phase."""
+    creations = duration * (MAX_CREATIONS_PER_SECOND * 1.3 + 0.3 * rate)
+    return math.ceil(creations / PER_RESIDENT)
+
 
 LUA_COMMON = """
 local counter = 0
@@ -59,28 +105,72 @@ end
 """
 
 
-def lua_create(token: str, community_id: int, with_key: bool = True) -> str:
+DESCRIPTION = "厨房水管漏水，请尽快处理。3号楼2单元501"
+
+
+def lua_create(pool: list[Filer]) -> str:
+    """Creations with an Idempotency-Key, the n-th (counted over wrk's threads)
+    filed by resident n of the pool, in turn, in that resident's community, with a
+    description no other request has (a reference number at its end): every
+    creation is a new report, counted against its filer's quota."""
+    marker = "@@@"
+    template = json.dumps(
+        {
+            "category": "repair.plumbing",
+            "community_id": 0,
+            "description": f"{DESCRIPTION}（{marker}）",
+            "contact_phone": "13900000001",
+            "location": {"building": "3", "unit": "2", "room": "501", "area": "private"},
+        },
+        ensure_ascii=False,
+    ).replace('"community_id": 0', f'"community_id": {marker}')
+    head, middle, tail = template.split(marker)
+    tokens = ",\n".join(f'"{f.token}"' for f in pool)
+    communities = ", ".join(str(f.community_id) for f in pool)
+    return (
+        LUA_COMMON
+        + f"""
+local tokens = {{
+{tokens}
+}}
+local communities = {{ {communities} }}
+local head, middle, tail = [[{head}]], [[{middle}]], [[{tail}]]
+function request()
+  counter = counter + 1
+  local n = ((counter - 1) * {THREADS} + tid - 1) % #tokens + 1
+  local ref = prefix .. counter
+  return wrk.format("POST", "/v1/tickets", {{
+    ["Authorization"] = "Bearer " .. tokens[n],
+    ["Content-Type"] = "application/json",
+    ["Idempotency-Key"] = ref,
+  }}, head .. communities[n] .. middle .. ref .. tail)
+end
+"""
+    )
+
+
+def lua_ceiling_insert(community_id: int) -> str:
+    """The ceiling's INSERT, the same request as before the resident pool: one
+    fixed body (bench/ceiling.py reads its fields, and no token or key)."""
     body = json.dumps(
         {
             "category": "repair.plumbing",
             "community_id": community_id,
-            "description": "厨房水管漏水，请尽快处理。3号楼2单元501",
+            "description": DESCRIPTION,
             "contact_phone": "13900000001",
             "location": {"building": "3", "unit": "2", "room": "501", "area": "private"},
         },
         ensure_ascii=False,
     )
-    key = '["Idempotency-Key"] = prefix .. counter,' if with_key else ""
     return (
         LUA_COMMON
         + f"""
 local body = [[{body}]]
 function request()
   counter = counter + 1
-  return wrk.format("POST", "/v1/tickets", {{
-    ["Authorization"] = "Bearer {token}",
+  return wrk.format("POST", "/tickets", {{
+    ["Authorization"] = "Bearer ",
     ["Content-Type"] = "application/json",
-    {key}
   }}, body)
 end
 """
@@ -121,7 +211,7 @@ def wrk(base_url: str, script: str, duration: int, connections: int, name: str) 
     out = subprocess.run(
         [
             "wrk",
-            "-t2",
+            f"-t{THREADS}",
             f"-c{connections}",
             f"-d{duration}s",
             "--latency",
@@ -211,6 +301,53 @@ def fixed_rate(base_url: str, rate: int, seconds: int, tokens: dict, world) -> R
     return run_fixed_rate(base_url, rate, seconds, tokens, world)
 
 
+def warm_pool(base_url: str, pool: list[Filer]) -> None:
+    """One read by every resident of the pool: Linli keeps a token's principal
+    for a minute (auth.PrincipalCache), and a resident who files has just opened
+    the app. Without it the creations would measure each token's first lookup."""
+
+    def read(filer: Filer) -> int:
+        response = client.get(
+            "/v1/tickets?limit=1", headers={"Authorization": f"Bearer {filer.token}"}
+        )
+        return response.status_code
+
+    with (
+        httpx.Client(base_url=base_url, timeout=30) as client,
+        ThreadPoolExecutor(8) as executor,
+    ):
+        statuses = set(executor.map(read, pool))
+    if statuses != {200}:
+        raise RuntimeError(f"warming the resident pool answered {sorted(statuses)}")
+
+
+def quota_report(url: str, backend: str, pool: list[Filer]) -> str:
+    """What the quota counted: the creations, the residents that filed, the most
+    one of them filed in one window; and how many were looked up as duplicates."""
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        windows, hits, busiest = connection.execute(
+            text(
+                "SELECT count(*), coalesce(sum(count), 0), coalesce(max(count), 0) "
+                "FROM rate_limit_window WHERE key LIKE 'tickets:%'"
+            )
+        ).one()
+        matched = connection.scalar(
+            text("SELECT count(*) FROM ticket WHERE duplicate_key IS NOT NULL")
+        )
+    engine.dispose()
+    if QUOTA and busiest > QUOTA:
+        raise RuntimeError(f"a resident filed {busiest} tickets in an hour, over {QUOTA}")
+    return (
+        f"{backend}: {hits:,} creations counted in {windows:,} windows of {len(pool):,} "
+        f"residents (quota {QUOTA}/hour), at most {busiest} for one; {matched:,} filed "
+        f"with the duplicate lookup (window {DUPLICATE_MINUTES} min)"
+    )
+
+
+QUOTAS: list[str] = []
+
+
 def bench_backend(
     backend: str, args: argparse.Namespace
 ) -> list[tuple[str, Result, Result | None]]:
@@ -221,7 +358,8 @@ def bench_backend(
         flush=True,
     )
     resident, dispatcher = tokens(world)
-    ticket_id = 1  # bulk ticket 1 belongs to the resident
+    pool = resident_pool(world, pool_size(args.duration, args.rate))
+    ticket_id = 1  # bulk ticket 1 belongs to the seeded resident
     list_path = "/v1/tickets?limit=50"
     get_path = f"/v1/tickets/{ticket_id}"
 
@@ -229,37 +367,43 @@ def bench_backend(
         "LINLI_DATABASE_URL": url,
         "LINLI_JWT_SECRET": BENCH_SECRET,
         "LINLI_ENV": "dev",
-        **ONE_FILER,
+        # Explicit, so that no .env of the checkout changes what is measured.
+        "LINLI_TICKETS_PER_HOUR": str(QUOTA),
+        "LINLI_DUPLICATE_WINDOW_MINUTES": str(DUPLICATE_MINUTES),
     }
     before_linli = speed_probe()
     linli = Server(["--factory", "service.main:create_app"], env)
     d, c = args.duration, args.connections
     try:
-        # Warm up (first requests provision the users and fill caches).
+        # Warm up (fill the caches; the pool's users exist already).
         wrk(linli.url, lua_get(list_path, dispatcher), 2, 4, "warm")
         wrk(linli.url, lua_get(get_path, resident), 2, 4, "warm")
-        create = wrk(
-            linli.url, lua_create(resident, world.community_id), d, c, "create (Idempotency-Key)"
-        )
+        warm_pool(linli.url, pool)
+        create = wrk(linli.url, lua_create(pool), d, c, "create (Idempotency-Key)")
         page = wrk(linli.url, lua_get(list_path, dispatcher), d, c, "provider page of 50")
         one = wrk(linli.url, lua_get(get_path, resident), d, c, "resident reads a ticket")
+        # Fresh again: the mix and the fixed rate, which file too, end about a minute on.
+        warm_pool(linli.url, pool)
         mixed = wrk(
             linli.url,
-            lua_mixed(
-                lua_create(resident, world.community_id), list_path, dispatcher, get_path, resident
-            ),
+            lua_mixed(lua_create(pool), list_path, dispatcher, get_path, resident),
             d,
             c,
             "mixed 70% read / 30% write",
         )
         rate = fixed_rate(
-            linli.url, args.rate, d, {"resident": resident, "dispatcher": dispatcher}, world
+            linli.url,
+            args.rate,
+            d,
+            {"resident": resident, "dispatcher": dispatcher, "pool": pool},
+            world,
         )
         peak = linli.peak_rss_mb()
         for r in (create, page, one, mixed, rate):
             r.peak_rss_mb = peak
     finally:
         linli.stop()
+    QUOTAS.append(quota_report(url, backend, pool))
 
     before_ceiling = speed_probe()
     ceiling = Server(["bench.ceiling:app"], {"CEILING_DATABASE_URL": url})
@@ -271,13 +415,7 @@ def bench_backend(
             4,
             "warm",
         )
-        insert = wrk(
-            ceiling.url,
-            lua_create("", world.community_id, with_key=False).replace("/v1/tickets", "/tickets"),
-            d,
-            c,
-            "ceiling insert",
-        )
+        insert = wrk(ceiling.url, lua_ceiling_insert(world.community_id), d, c, "ceiling insert")
         read = wrk(
             ceiling.url,
             lua_get(f"/tickets?organization_id={world.organization_id}", ""),
@@ -337,7 +475,9 @@ def main() -> int:
     print(
         f"machine: {os.cpu_count()} cores, {cpu}; Python {platform.python_version()}; "
         f"one uvicorn worker; wrk -t2 -c{args.connections} -d{args.duration}s; "
-        f"{args.tickets} tickets in the table"
+        f"{args.tickets} tickets in the table; creations by "
+        f"{pool_size(args.duration, args.rate):,} residents in turn, "
+        f"LINLI_TICKETS_PER_HOUR={QUOTA}, LINLI_DUPLICATE_WINDOW_MINUTES={DUPLICATE_MINUTES}"
     )
     print()
     print(
@@ -357,6 +497,9 @@ def main() -> int:
     print("speed probe (5M-iteration Python loop, CPU seconds; lower is faster):")
     for probe in PROBES:
         print(f"  {probe}")
+    print("quota and duplicate lookup, read back after Linli's phases:")
+    for line in QUOTAS:
+        print(f"  {line}")
     return 0
 
 

@@ -26,10 +26,11 @@ from service.enums import OrganizationKind, OrgRole, RegionLevel, Role, ServiceK
 from service.migrate import upgrade
 from service.users.models import User
 
-# The load files the same report as one resident, thousands of times an hour:
-# without these, issue 17 answers it as a duplicate (200) or refuses it (429).
-# (So the creation numbers leave out its quota UPSERT and duplicate lookup.)
-ONE_FILER = {"LINLI_TICKETS_PER_HOUR": "0", "LINLI_DUPLICATE_WINDOW_MINUTES": "0"}
+# Communities of the benchmark's county, all served by the benchmarked company:
+# the resident pool (resident_pool) is spread over them. The bulk tickets stay
+# in the first.
+COMMUNITIES = 10
+
 BENCH_SECRET = "bench-secret-0123456789-0123456789-abcdef"
 COLUMNS = (
     "id",
@@ -63,6 +64,7 @@ COLUMNS = (
 class BenchWorld:
     url: str
     community_id: int
+    community_ids: list[int]
     organization_id: int
     other_organization_id: int
     category_id: int
@@ -107,10 +109,17 @@ def build_world(url: str) -> BenchWorld:
         session.add(county)
         session.flush()
         county.path = f"{prefecture.path}{county.id}/"
-        community = Community(
-            name="幸福路小区", region_id=county.id, region_path=county.path, households=800
-        )
-        session.add(community)
+        communities = [
+            Community(
+                name="幸福路小区" if i == 0 else f"幸福路{i + 1}号小区",
+                region_id=county.id,
+                region_path=county.path,
+                households=800,
+            )
+            for i in range(COMMUNITIES)
+        ]
+        session.add_all(communities)
+        community = communities[0]
         orgs = []
         for i in range(2):
             prefix = f"9165010{i}MA77XKQ51"
@@ -124,14 +133,15 @@ def build_world(url: str) -> BenchWorld:
             session.add(org)
             orgs.append(org)
         session.flush()
-        session.add(
+        session.add_all(
             ProviderAssignment(
-                community_id=community.id,
+                community_id=c.id,
                 kind=ServiceKind.property,
                 organization_id=orgs[0].id,
                 since_on=dt.date(2026, 1, 1),
                 current=True,
             )
+            for c in communities
         )
         reporter = User(
             sub="bench-resident",
@@ -154,6 +164,7 @@ def build_world(url: str) -> BenchWorld:
         world = BenchWorld(
             url=url,
             community_id=community.id,
+            community_ids=[c.id for c in communities],
             organization_id=orgs[0].id,
             other_organization_id=orgs[1].id,
             category_id=int(category_id or 0),
@@ -263,3 +274,50 @@ def tokens(world: BenchWorld) -> tuple[str, str]:
         org_role="dispatcher",
     )
     return resident, dispatcher
+
+
+@dataclass(frozen=True)
+class Filer:
+    """A resident of the pool that files the benchmark's tickets."""
+
+    token: str
+    community_id: int
+
+
+def resident_pool(world: BenchWorld, size: int) -> list[Filer]:
+    """`size` residents spread over the world's communities, known to Linli
+    already (their users are inserted here, with exactly their tokens' claims,
+    so a first request looks them up and provisions nothing), and their JWTs,
+    minted as `tokens` mints the seeded resident's."""
+    from service.auth import mint_token
+
+    settings = Settings(database_url=world.url, jwt_secret=BENCH_SECRET)
+    people = [
+        (f"bench-resident-{i:05d}", world.community_ids[i % len(world.community_ids)])
+        for i in range(size)
+    ]
+    engine = make_engine(settings)
+    with Session(engine) as session, session.begin():
+        now = dt.datetime.now(dt.UTC)
+        session.execute(
+            User.__table__.insert(),
+            [
+                {
+                    "sub": sub,
+                    "role": Role.resident.value,
+                    "name": sub,
+                    "community_id": community_id,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for sub, community_id in people
+            ],
+        )
+    engine.dispose()
+    return [
+        Filer(
+            mint_token(settings, sub=sub, role="resident", name=sub, community_id=community_id),
+            community_id,
+        )
+        for sub, community_id in people
+    ]

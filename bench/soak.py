@@ -311,7 +311,10 @@ class Linli:
             LINLI_DATABASE_URL=url,
             LINLI_JWT_SECRET=secret,
             LINLI_ENV="dev",
-            # One resident files the same report over and over (bench/setup_data.py).
+            # Each community's one resident files the same report over and over, ~90
+            # an hour at half of capacity: beyond the quota, and duplicates. The soak
+            # is about degrading and delivery, not the creation path (bench/run.py
+            # measures that with both on).
             LINLI_TICKETS_PER_HOUR="0",
             LINLI_DUPLICATE_WINDOW_MINUTES="0",
             LINLI_WEBHOOK_ALLOW_TARGETS="127.0.0.0/8",

@@ -31,10 +31,11 @@ assert len(CATALOGUE) == sum(len(part) for part in _PARTS), "a code twice"
 _PRIMARY = {"zh": "zh-Hans", "ug": "ug", "en": "en"}
 
 
-def negotiate(accept_language: str | None) -> str:
-    """Pick zh-Hans, ug or en from an Accept-Language header (q-values honoured)."""
+def negotiate(accept_language: str | None, default: str = DEFAULT) -> str:
+    """Pick zh-Hans, ug or en from an Accept-Language header (q-values honoured);
+    `default` when it names none of them, or is missing."""
     if not accept_language:
-        return DEFAULT
+        return default
     ranked: list[tuple[float, int, str]] = []
     for position, part in enumerate(accept_language.split(",")):
         tag, _, params = part.strip().partition(";")
@@ -53,7 +54,7 @@ def negotiate(accept_language: str | None) -> str:
         language = _PRIMARY.get(tag.split("-")[0])
         if language is not None:
             return language
-    return DEFAULT
+    return default
 
 
 def language_of_scope(scope: Mapping[str, Any]) -> str:

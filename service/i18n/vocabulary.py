@@ -1,6 +1,7 @@
 """Labels of the contract's vocabularies, as GET /v1/vocabulary serves them:
 vocabulary -> value -> (zh-Hans, ug, en). tests/test_vocabulary.py checks that
-every value of the enums, the lifecycle and the indicators has one."""
+every value of the enums, the lifecycle and the indicators has one. Below them,
+the words of the metrics exports that no vocabulary names (EXPORT_LABELS)."""
 
 from __future__ import annotations
 
@@ -122,4 +123,35 @@ LABELS: dict[str, dict[str, tuple[str, str, str]]] = {
         "backlog": ("积压工单", "يىغىلىپ قالغان خىزمەت بېلىتى", "Backlog"),
         "overdue_open": ("超时未办结", "ۋاقتى ئۆتۈپ ھەل قىلىنمىغان", "Overdue and open"),
     },
+}
+
+# Column headers and cell words of the metrics exports (CSV, XLSX) beyond the
+# vocabularies above (indicators and kinds are labelled from LABELS, categories
+# by their own three names): word -> (zh-Hans, ug, en). English exports keep the
+# JSON's field names and values, as they always had: programs read them.
+# Not served by GET /v1/vocabulary; tests/metrics/test_export_languages.py checks
+# that every header and word of every export has its three.
+EXPORT_LABELS: dict[str, tuple[str, str, str]] = {
+    # the summary's group keys
+    "region": ("地区", "رايون", "region"),
+    "community": ("小区", "مەھەللە", "community"),
+    "organization": ("服务企业", "مۇلازىمەت ئورگىنى", "organization"),
+    "category": ("类别", "تۈر", "category"),
+    "kind": ("工单类型", "خىزمەت بېلىتى تۈرى", "kind"),
+    "month": ("月份", "ئاي", "month"),
+    "quarter": ("季度", "پەسىل", "quarter"),
+    # the rankings
+    "rank": ("排名", "رەت تەرتىپى", "rank"),
+    "score": ("综合得分", "ئومۇمىي نومۇر", "score"),
+    "list": ("红黑榜", "قىزىل-قارا تىزىملىك", "list"),
+    "red": ("红榜", "قىزىل تىزىملىك", "red"),
+    "black": ("黑榜", "قارا تىزىملىك", "black"),
+    # the trend
+    "indicator": ("指标", "كۆرسەتكۈچ", "indicator"),
+    "year_of_action": ("行动年度", "ھەرىكەت يىلى", "year_of_action"),
+    "value": ("实际值", "ئەمەلىي قىممەت", "value"),
+    "target": ("目标值", "نىشان قىممىتى", "target"),
+    "met": ("是否达标", "نىشانغا يەتتىمۇ", "met"),
+    "yes": ("是", "ھەئە", "yes"),
+    "no": ("否", "ياق", "no"),
 }

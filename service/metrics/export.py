@@ -6,18 +6,29 @@ that starts like a formula would run as one there (CSV injection, OWASP). Every
 text cell that starts with `= + - @`, a tab or a carriage return gets a leading
 apostrophe in CSV; in XLSX every text cell is written as text, never as a
 formula, with the apostrophe as well (it shows what was neutralised).
+
+Headers and labels are in the export's language (request.language: zh-Hans, ug
+or en), taken from service/i18n/vocabulary.py: indicators and kinds from the
+vocabulary's labels, everything else from its EXPORT_LABELS; categories by
+their own names in that language. English keeps the JSON's field names and
+values (`completion_rate`, `property`, `red`), as its exports always had.
+Names people gave (regions, communities, organisations) are never translated.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import Response
+from sqlalchemy.orm import Session
 
-from service.metrics.indicators import GROUP_LABELS, INDICATORS, KIND_ZH
+from service.categories.service import list_categories, localised_name
+from service.i18n import LANGUAGES
+from service.i18n.vocabulary import EXPORT_LABELS, LABELS
+from service.metrics.indicators import INDICATORS
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXPORT_CONTENT = {
@@ -37,31 +48,68 @@ def inert(value: Any) -> Any:
     return value
 
 
-def _cell(value: Any, lang: str) -> Any:
+def word(key: str, lang: str) -> str:
+    """A header or cell word of EXPORT_LABELS in `lang` (in English, the key itself)."""
+    return EXPORT_LABELS[key][LANGUAGES.index(lang)]
+
+
+def label(vocabulary: str, value: str, lang: str) -> str:
+    """`value`'s label in a vocabulary (indicators, kinds); English keeps the value."""
+    if lang == "en":
+        return value
+    return LABELS[vocabulary][value][LANGUAGES.index(lang)]
+
+
+def category_names(session: Session, lang: str) -> dict[str, str] | None:
+    """Category code -> its name in `lang`, for the summary's category cells;
+    None in English, whose cells keep the JSON's `name`."""
+    if lang == "en":
+        return None
+    return {
+        c.code: localised_name(c, lang) for c in list_categories(session, include_inactive=True)
+    }
+
+
+def _cell(group: str, value: Any, lang: str, categories: Mapping[str, str] | None) -> Any:
     if isinstance(value, dict):
+        if group == "category" and categories and value.get("code") in categories:
+            return categories[value["code"]]
         return value.get("name") or value.get("code") or value.get("id")
-    if lang == "zh" and isinstance(value, str) and value in KIND_ZH:
-        return KIND_ZH[value]
+    if group == "kind" and isinstance(value, str):
+        return label("kinds", value, lang)
     return value
 
 
+def _indicator_headers(lang: str) -> list[str]:
+    return [label("indicators", i.name, lang) for i in INDICATORS]
+
+
 def summary_table(
-    rows: Sequence[dict[str, Any]], group_by: Sequence[str], lang: str
+    rows: Sequence[dict[str, Any]],
+    group_by: Sequence[str],
+    lang: str,
+    categories: Mapping[str, str] | None = None,
 ) -> tuple[list[str], list[list[Any]]]:
-    zh = lang == "zh"
-    headers = [GROUP_LABELS[g][1 if zh else 0] for g in group_by]
-    headers += [i.zh if zh else i.name for i in INDICATORS]
+    headers = [word(g, lang) for g in group_by] + _indicator_headers(lang)
     body = []
     for row in rows:
-        line = [_cell(row["group"].get(g), lang) for g in group_by]
+        line = [_cell(g, row["group"].get(g), lang, categories) for g in group_by]
         line += [row.get(i.name) for i in INDICATORS]
         body.append(line)
     return headers, body
 
 
 def render(
-    headers: list[str], body: list[list[Any]], fmt: str, filename: str, sheet: str = "Linli"
+    headers: list[str],
+    body: list[list[Any]],
+    fmt: str,
+    filename: str,
+    sheet: str = "Linli",
+    *,
+    lang: str = "en",
 ) -> Response:
+    """The file; a Uyghur XLSX sheet runs right to left, as its script does (CSV
+    has no direction: the spreadsheet decides)."""
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\r\n")
@@ -90,6 +138,7 @@ def render(
             if isinstance(cell.value, str):
                 cell.data_type = "s"
     worksheet.freeze_panes = "A2"
+    worksheet.sheet_view.rightToLeft = lang == "ug"
     output = io.BytesIO()
     workbook.save(output)
     return Response(
@@ -100,21 +149,15 @@ def render(
 
 
 def ranking_table(rows: Sequence[dict[str, Any]], lang: str) -> tuple[list[str], list[list[Any]]]:
-    zh = lang == "zh"
-    headers = (
-        ["排名", "服务企业", "综合得分", "红黑榜"]
-        if zh
-        else ["rank", "organization", "score", "list"]
-    )
-    headers += [i.zh if zh else i.name for i in INDICATORS]
-    lists = {"red": "红榜", "black": "黑榜"} if zh else {"red": "red", "black": "black"}
+    headers = [word(w, lang) for w in ("rank", "organization", "score", "list")]
+    headers += _indicator_headers(lang)
     body = []
     for row in rows:
         line = [
             row["rank"],
             row["organization"]["name"],
             row["score"],
-            lists.get(row["list"] or "", ""),
+            word(row["list"], lang) if row["list"] else "",
         ]
         line += [row["indicators"][i.name] for i in INDICATORS]
         body.append(line)
@@ -122,16 +165,13 @@ def ranking_table(rows: Sequence[dict[str, Any]], lang: str) -> tuple[list[str],
 
 
 def trend_table(series: Sequence[dict[str, Any]], lang: str) -> tuple[list[str], list[list[Any]]]:
-    zh = lang == "zh"
-    headers = (
-        ["指标", "季度", "行动年度", "实际值", "目标值", "是否达标"]
-        if zh
-        else ["indicator", "quarter", "year_of_action", "value", "target", "met"]
-    )
-    yes_no = {True: "是" if zh else "yes", False: "否" if zh else "no", None: ""}
+    headers = [
+        word(w, lang) for w in ("indicator", "quarter", "year_of_action", "value", "target", "met")
+    ]
+    yes_no = {True: word("yes", lang), False: word("no", lang), None: ""}
     body = []
     for line in series:
-        name = line["name_zh"] if zh else line["indicator"]
+        name = label("indicators", line["indicator"], lang)
         for point in line["points"]:
             body.append(
                 [

@@ -103,18 +103,6 @@ PERCENTILES: tuple[tuple[str, str, float], ...] = (
     ("resolution_hours_p90", "resolution_hours", 0.9),
 )
 
-# Column headers of exports and the dashboard, for the group keys too.
-GROUP_LABELS: dict[str, tuple[str, str]] = {
-    "region": ("region", "地区"),
-    "community": ("community", "小区"),
-    "organization": ("organization", "服务企业"),
-    "category": ("category", "类别"),
-    "kind": ("kind", "工单类型"),
-    "month": ("month", "月份"),
-    "quarter": ("quarter", "季度"),
-}
-KIND_ZH = {"property": "物业服务", "elderly_care": "居家养老", "complaint": "投诉"}
-
 
 # (name, numerator, denominator, per, is a percentile): indicators_from runs once
 # per summary row, thousands of times per summary.

@@ -16,13 +16,16 @@ from service.db import SessionDep, utcnow
 from service.directory.models import Community, Organization, Region
 from service.enums import RegionLevel, Role, TicketKind
 from service.errors import Forbidden, NotFound, Unprocessable
+from service.i18n import negotiate
 from service.metrics.periods import MAX_BUCKETS, buckets, local_midnight
 from service.metrics.tickets import GROUPS, SummaryScope
 from service.scope import visible
 
 Id = Annotated[int, Query(gt=0, lt=2**31)]
 Format = Literal["json", "csv", "xlsx"]
-Lang = Literal["en", "zh"]
+# The languages of the message catalogue (service.i18n.LANGUAGES); `zh` is the
+# older name of zh-Hans, still accepted.
+Lang = Literal["zh-Hans", "ug", "en", "zh"]
 
 
 def parse_instant(value: str, field: str, timezone: str) -> dt.datetime:
@@ -56,12 +59,14 @@ def metrics_principal(principal: CurrentPrincipal) -> Principal:
 MetricsPrincipal = Annotated[Principal, Depends(metrics_principal)]
 
 
-def language(lang: Lang | None, accept_language: str | None) -> Lang:
+def language(lang: Lang | None, accept_language: str | None) -> str:
+    """An export's language, one of i18n.LANGUAGES: `lang`, else the one
+    Accept-Language prefers (i18n.negotiate), else English, as exports always were
+    (the API's own default, zh-Hans, would change what a client without either
+    header gets)."""
     if lang is not None:
-        return lang
-    if accept_language and accept_language.strip().lower().startswith("zh"):
-        return "zh"
-    return "en"
+        return "zh-Hans" if lang == "zh" else lang
+    return negotiate(accept_language, default="en")
 
 
 def build_scope(
@@ -171,7 +176,16 @@ class SummaryParams:
         kind: TicketKind | None = None,
         category: Annotated[str | None, Query(max_length=64)] = None,
         format: Format = "json",
-        lang: Lang | None = None,
+        lang: Annotated[
+            Lang | None,
+            Query(
+                description="Language of an export's column headers and labels: `zh-Hans`, "
+                "`ug` (Uyghur, Arabic script, right to left) or `en` (the JSON's field names "
+                "and values); `zh` is `zh-Hans`. Without it, the first of these that "
+                "`Accept-Language` prefers; neither: `en`. JSON answers are the same in "
+                "every language."
+            ),
+        ] = None,
         accept_language: Annotated[
             str | None, Header(alias="Accept-Language", max_length=200)
         ] = None,

@@ -52,8 +52,8 @@ def get_summary(
 ) -> Any:
     """Service-quality indicators of the tickets created in [from, to), grouped.
 
-    `format=csv|xlsx` exports the same rows; `lang=zh` (or `Accept-Language: zh`)
-    gives Chinese column headers."""
+    `format=csv|xlsx` exports the same rows, with column headers and labels in
+    `lang` (`zh-Hans`, `ug` or `en`; else `Accept-Language`; else `en`)."""
     scope = params.scope(session, principal, settings)
     state = rollup_summary.usable(session, scope)
     rows = summarise(session, scope)
@@ -65,8 +65,11 @@ def get_summary(
             limit=f"{settings.metrics_max_rows:,}",
         )
     if params.format != "json":
-        headers, body = export.summary_table(rows, scope.group_by, params.lang)
-        return export.render(headers, body, params.format, "linli-summary")
+        names = (
+            export.category_names(session, params.lang) if "category" in scope.group_by else None
+        )
+        headers, body = export.summary_table(rows, scope.group_by, params.lang, names)
+        return export.render(headers, body, params.format, "linli-summary", lang=params.lang)
     # Written as built: thousands of rows validated twice more (model_validate, then
     # the response model) cost more than the summary's SQL. The shape is
     # SummaryRead's; tests/reliability's schemathesis run checks it.
@@ -111,7 +114,7 @@ def get_rankings(
     rows = action.rankings(session, scope, current, organization_kind.value)
     if params.format != "json":
         headers, body = export.ranking_table(rows, params.lang)
-        return export.render(headers, body, params.format, "linli-rankings")
+        return export.render(headers, body, params.format, "linli-rankings", lang=params.lang)
     return RankingRead.model_validate(
         {
             "from": _iso(scope.start),
@@ -149,7 +152,7 @@ def get_trend(
     series = action.trend(session, scope, current)
     if params.format != "json":
         headers, body = export.trend_table(series, params.lang)
-        return export.render(headers, body, params.format, "linli-trend")
+        return export.render(headers, body, params.format, "linli-trend", lang=params.lang)
     return TrendRead.model_validate(
         {
             "start_on": current.start_on,
