@@ -110,13 +110,13 @@ def page(
     rows = list(session.execute(query.order_by(Notification.id.desc()).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
-    unread = (
+    unread_rows = (
         select(Notification.id)
         .where(_mine(principal), Notification.read_at.is_(None))
         .limit(UNREAD_COUNTED)
         .subquery()
     )
-    unread_count = session.scalar(select(func.count()).select_from(unread))
+    unread_count = session.scalar(select(func.count()).select_from(unread_rows))
     return _reads(session, rows, language), (rows[-1].id if more else None), unread_count or 0
 
 
