@@ -88,9 +88,10 @@ class ElderCreate(StrictModel):
 
 
 class ElderUpdate(StrictModel):
-    """Fields left out keep their value; null clears the optional ones. `location`
-    and `emergency_contacts` are replaced whole. `consent: null` withdraws the
-    consent (PIPL art. 15), which erases the sensitive fields with it."""
+    """Fields left out keep their value; null clears the optional ones. In
+    `location` likewise, part by part (null: no location at all).
+    `emergency_contacts` is replaced whole (`[]`: none). `consent: null` withdraws
+    the consent (PIPL art. 15), which erases the sensitive fields with it."""
 
     name: Name = omittable()  # type: ignore[valid-type]
     phone: Phone | None = None
@@ -99,7 +100,7 @@ class ElderUpdate(StrictModel):
     lives_alone: bool = omittable()
     care_level: CareLevel | None = None
     location: ElderLocation | None = None
-    emergency_contacts: list[EmergencyContact] | None = Field(default=None, max_length=5)
+    emergency_contacts: Annotated[list[EmergencyContact], Field(max_length=5)] = omittable()
     health_notes: text(2000) | None = None  # type: ignore[valid-type]
     consent: Consent | None = None
 

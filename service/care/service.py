@@ -237,6 +237,10 @@ def create_elder(session: Session, principal: Principal, data: ElderCreate) -> E
 
 def update_elder(session: Session, principal: Principal, elder: Elder, data: ElderUpdate) -> Elder:
     changes = data.model_dump(exclude_unset=True)  # null was refused where not allowed
+    if changes.get("location") is not None:
+        # Merged part by part: the parts left out keep their value.
+        current = {"building": elder.building, "unit": elder.unit, "room": elder.room}
+        changes["location"] = {**current, **changes["location"]}
     sensitive = _sensitive_columns(changes)
     plain = {k: v for k, v in changes.items() if k not in masking.SENSITIVE_FIELDS}
     consent = plain.pop("consent", ...)

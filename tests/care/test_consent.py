@@ -204,3 +204,19 @@ def test_the_database_itself_refuses_sensitive_data_without_consent(
                 community_id=world.community_a, name="x", lives_alone=False, phone=PHONE
             )
         )
+
+
+def test_a_location_is_changed_part_by_part_and_contacts_whole(
+    client: TestClient, world: World
+) -> None:
+    elder = register(client, world.grid_worker, world.community_a)
+    url = f"/v1/elders/{elder['id']}"
+    headers = world.grid_worker.headers
+    moved = client.patch(url, json={"location": {"room": "202"}}, headers=headers).json()
+    assert moved["location"] == {"building": "7", "unit": "1", "room": "202"}
+    assert moved["emergency_contacts"] == elder["emergency_contacts"]
+    none = client.patch(url, json={"emergency_contacts": []}, headers=headers).json()
+    assert none["emergency_contacts"] == []
+    refused = client.patch(url, json={"emergency_contacts": None}, headers=headers)
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["code"] == "validation.not_null"
