@@ -163,18 +163,20 @@ def record_reads(
 
 
 def _sensitive_columns(values: dict[str, Any]) -> dict[str, Any]:
-    """The columns of the sensitive fields in a body's values (API names -> columns)."""
+    """The columns of the sensitive fields in a body's values (API names -> columns).
+    Empty text is no value (NULL): it needs no consent, and the database's check
+    counts only NULL as empty."""
     columns: dict[str, Any] = {}
     if "phone" in values:
-        columns["phone"] = values["phone"]
+        columns["phone"] = values["phone"] or None
     if "location" in values:
         location = values["location"] or {}
         for part in ("building", "unit", "room"):
-            columns[part] = location.get(part)
+            columns[part] = location.get(part) or None
     if "emergency_contacts" in values:
         columns["emergency_contacts"] = values["emergency_contacts"] or None
     if "health_notes" in values:
-        columns["health_notes"] = values["health_notes"]
+        columns["health_notes"] = values["health_notes"] or None
     return columns
 
 

@@ -72,11 +72,16 @@ def test_no_sensitive_field_needs_no_consent(client: TestClient, world: World) -
         consent=None,
     )
     assert elder["consent"] is None and elder["phone"] is None and elder["masked"] == []
-    # An empty location or empty notes hold nothing sensitive either.
-    empty = {"community_id": world.community_a, "name": "买买提", "location": {}}
-    assert (
-        client.post("/v1/elders", json=empty, headers=world.grid_worker.headers).status_code == 201
-    )
+    # An empty location or blank notes hold nothing sensitive either, and are kept as none.
+    empty = {
+        "community_id": world.community_a,
+        "name": "买买提",
+        "location": {"building": "", "room": " "},
+        "health_notes": "  ",
+    }
+    response = client.post("/v1/elders", json=empty, headers=world.grid_worker.headers)
+    assert response.status_code == 201, response.text
+    assert (response.json()["location"], response.json()["health_notes"]) == (None, None)
 
 
 def test_adding_a_sensitive_field_later_needs_consent(
