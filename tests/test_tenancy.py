@@ -11,8 +11,9 @@ What each caller must get:
 
 - in scope and allowed: the route's success status;
 - in scope but refused by role: 403 for admin-only reference data, category
-  edits and API-key management; 409 for a lifecycle action or follow-up that the
-  caller's relation to the ticket does not allow. Nothing changes;
+  edits, API-key management and what a role may not do to elders; 409 for a
+  lifecycle action or follow-up that the caller's relation to the ticket does
+  not allow. Nothing changes;
 - out of scope: 404 on object routes, exactly the answer a missing id gets; not
   among `items` on list routes; 422 where the out-of-scope object is only named
   in the body (again exactly the answer a missing id gets). Nothing changes.
@@ -21,6 +22,9 @@ What each caller must get:
 
 "Nothing changes" is checked by comparing every row of every table before and
 after the request.
+
+And whatever the route and the answer, a caller who may not see an elder's
+sensitive fields in clear never finds one of its values (SECRETS) in it.
 
 Speed: on top of the conftest's committed world, this module adds its actors,
 API keys and tickets once, in a transaction of its own, and runs each test in a
