@@ -4,9 +4,9 @@ Every problem a client can get names a stable `code`; its title, detail and
 field messages are looked up here in the caller's language (zh-Hans unless
 Accept-Language asks for `ug` or `en`). The catalogue is a plain table, split
 by area (service/i18n/common.py, validation.py, features.py, attachments.py,
-notifications.py, care.py): code -> (zh-Hans, ug, en), each a str.format template with the same
-{placeholders}. Raise sites name a code and its parameters; nothing here
-imports the features.
+notifications.py, care.py): code -> (zh-Hans, ug, en), each a str.format
+template with the same {placeholders}. Raise sites name a code and its
+parameters; nothing here imports the features.
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ consent time; `elder_proxy`, the residents who may act for an elder; and
 Nothing existing changes; down again, the three tables go.
 
 Revision ID: 020eba62a69d
-Revises: d4f9a1c2e6b7
-Create Date: 2026-12-03 09:00:00
+Revises: e2b5c8d1f3a7
+Create Date: 2026-12-03 09:30:00
 """
 
 from collections.abc import Sequence
@@ -19,7 +19,7 @@ from alembic import op
 import service.db
 
 revision: str = "020eba62a69d"
-down_revision: str | None = "d4f9a1c2e6b7"
+down_revision: str | None = "e2b5c8d1f3a7"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
