@@ -117,6 +117,19 @@ class LocationArea(StrEnum):
     public = "public"
 
 
+class Gender(StrEnum):
+    female = "female"
+    male = "male"
+
+
+class ConsentBy(StrEnum):
+    """Who consented to an elder's sensitive personal information being kept (PIPL
+    art. 29, 31): the elder, or a guardian for one who cannot."""
+
+    self_ = "self"
+    guardian = "guardian"
+
+
 class FollowUpMethod(StrEnum):
     phone = "phone"
     visit = "visit"

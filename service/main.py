@@ -24,6 +24,7 @@ from service.attachments.router import UPLOAD_PATH
 from service.attachments.router import router as attachments_router
 from service.attachments.storage import storage_for
 from service.auth import PrincipalCache
+from service.care.router import router as care_router
 from service.categories.router import router as categories_router
 from service.config import Settings, get_settings
 from service.cors import Cors, parse_origins
@@ -210,6 +211,7 @@ def create_app(
         notifications_router,
         categories_router,
         directory_router,
+        care_router,
         api_keys_router,
         sla_router,
         followups_router,

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, cast, exists, or_, select, true
+from sqlalchemy import ColumnElement, String, cast, exists, false, or_, select, true
 
 from service.auth import Principal
+
+# Up a floor (a room-level cycle kept on purpose, like the tickets'): it scopes the
+# elders, whose sensitive fields must never be decided anywhere else.
+from service.care.models import Elder, ElderProxy
 from service.directory.models import Community, Organization, ProviderAssignment, Region
-from service.enums import Role
+from service.enums import Role, ServiceKind
 
 # Up a floor (a room-level cycle kept on purpose): it scopes every table.
 from service.tickets.models import Ticket
@@ -28,6 +32,14 @@ def _served_by(organization_id: int | None) -> Any:
 def _serving(community_id: int | None) -> Any:
     return select(ProviderAssignment.organization_id).where(
         ProviderAssignment.community_id == community_id,
+        ProviderAssignment.current.is_(True),
+    )
+
+
+def _caring_for(organization_id: int | None) -> Any:
+    return select(ProviderAssignment.community_id).where(
+        ProviderAssignment.organization_id == organization_id,
+        ProviderAssignment.kind == ServiceKind.elderly_care,
         ProviderAssignment.current.is_(True),
     )
 
@@ -73,6 +85,14 @@ def visible(principal: Principal, model: type[Any]) -> ColumnElement[bool]:
         )
         return or_(_under(Organization.region_path, principal), Organization.id.in_(serves_here))
 
+    if model is Elder:
+        if role == Role.resident:
+            # A family proxy the grid worker registered: the elders they act for.
+            return Elder.id.in_(
+                select(ElderProxy.elder_id).where(ElderProxy.user_id == principal.user_id)
+            )
+        return Elder.community_id.in_(elder_communities(principal))
+
     if model is Region:
         if role == Role.admin:
             return _under(Region.path, principal)
@@ -85,6 +105,32 @@ def visible(principal: Principal, model: type[Any]) -> ColumnElement[bool]:
         )
 
     raise TypeError(f"no visibility rule for {model.__name__}")
+
+
+def elder_communities(principal: Principal) -> Any:
+    """The ids of the communities whose elders `principal` keeps (sees, and may
+    register elders in where their role may write): an admin's region, a grid
+    worker's community, and for provider staff the communities their organisation
+    currently serves for elderly care. A property company keeps none: a repair
+    needs no register of who lives alone where. Residents keep none (a proxy sees
+    the elders linked to them, see `visible`)."""
+    role = principal.role
+    if role == Role.grid_worker:
+        return select(Community.id).where(Community.id == principal.community_id)
+    if role == Role.provider_staff:
+        return _caring_for(principal.organization_id)
+    if role == Role.admin:
+        return select(Community.id).where(_under(Community.region_path, principal))
+    return select(Community.id).where(false())
+
+
+def elder_in_clear(principal: Principal) -> bool:
+    """Whether `principal` sees the sensitive fields (phones, address, emergency
+    contacts' phones, health notes) of the elders visible to them in clear: the
+    admins, grid workers and care provider's staff that `elder_communities` lets
+    in (PRODUCT.md). Everyone else who sees an elder (a family proxy) sees them
+    masked (service.care.masking)."""
+    return principal.role in (Role.admin, Role.grid_worker, Role.provider_staff)
 
 
 def visible_ticket_ids(principal: Principal) -> Any:

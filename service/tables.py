@@ -5,6 +5,7 @@ Application code imports models from where they live, never from here.
 
 from service.apikeys import models as _apikeys  # noqa: F401
 from service.attachments import models as _attachments  # noqa: F401
+from service.care import models as _care  # noqa: F401
 from service.categories import models as _categories  # noqa: F401
 from service.dashboard import models as _dashboard  # noqa: F401
 from service.db import Base

@@ -22,6 +22,7 @@ from sqlalchemy import create_engine
 
 from service.config import Settings
 from service.main import create_app
+from tests.care.helpers import register
 from tests.conftest import TEST_SECRET, Actor, World, file_ticket
 
 PROBLEM = "application/problem+json"
@@ -107,6 +108,9 @@ def _target(client: TestClient, world: World, template: str) -> Target:
     if template == "/v1/tickets/{ticket_id}":
         url = f"/v1/tickets/{file_ticket(client, w.reporter, w.community_a)['id']}"
         return url, w.admin, get(url, w.admin)
+    if template == "/v1/elders/{elder_id}":
+        url = f"/v1/elders/{register(client, w.grid_worker, w.community_a)['id']}"
+        return url, w.grid_worker, get(url, w.admin)
     for listed, item in (
         ("/v1/sla-policies", "/v1/sla-policies/{policy_id}"),
         ("/v1/calendars", "/v1/calendars/{calendar_id}"),

@@ -11,8 +11,9 @@ What each caller must get:
 
 - in scope and allowed: the route's success status;
 - in scope but refused by role: 403 for admin-only reference data, category
-  edits and API-key management; 409 for a lifecycle action or follow-up that the
-  caller's relation to the ticket does not allow. Nothing changes;
+  edits, API-key management and what a role may not do to elders; 409 for a
+  lifecycle action or follow-up that the caller's relation to the ticket does
+  not allow. Nothing changes;
 - out of scope: 404 on object routes, exactly the answer a missing id gets; not
   among `items` on list routes; 422 where the out-of-scope object is only named
   in the body (again exactly the answer a missing id gets). Nothing changes.
@@ -21,6 +22,9 @@ What each caller must get:
 
 "Nothing changes" is checked by comparing every row of every table before and
 after the request.
+
+And whatever the route and the answer, a caller who may not see an elder's
+sensitive fields in clear never finds one of its values (SECRETS) in it.
 
 Speed: on top of the conftest's committed world, this module adds its actors,
 API keys and tickets once, in a transaction of its own, and runs each test in a
@@ -92,6 +96,11 @@ SEES: dict[str, frozenset[str]] = {
     "region": RESIDENTS_A | {"b_resident"} | COMPANY | {"care_dispatcher"} | OVER_A,
     "prefecture": frozenset({"prefecture_admin", "province_admin"}),  # urumqi
     "county": OVER_A,  # tianshan, named in a body
+    # The elder the grid worker registered in community_a, whose family proxy the
+    # reporter is: its care provider (care) sees it; the property company does not.
+    "elder": frozenset({"reporter", "grid_worker", "care_dispatcher"}) | OVER_A,
+    # Where one may register elders: community_a, named in a body.
+    "elder_community": frozenset({"grid_worker", "care_dispatcher"}) | OVER_A,
     # company's webhook: other providers' dispatchers must not learn it exists
     # (404); everyone else is refused by role (403) whatever the id.
     "webhook": frozenset(ACTORS) - {"care_dispatcher", "other_dispatcher"},
@@ -114,6 +123,9 @@ class Case:
     may: frozenset[str] | None = None  # the in-scope callers who succeed; None: all of them
     refused: int = 409  # the answer to the other in-scope callers
     admin_only: bool = False  # non-admins get 403 before any lookup
+    # Refused by role (403) before any lookup, whatever the id: the same answer
+    # for an object in scope, out of scope or missing, so it reveals nothing.
+    forbidden: frozenset[str] = frozenset()
     outside: int = 404  # 422 where the object is only named in the body
     listed: str | None = None  # list route: the ref whose id is among items iff in scope
     status: str = "assigned"  # the state of the reporter's ticket the route acts on
@@ -159,6 +171,44 @@ def _fixed(body: dict[str, Any]) -> Body:
     return lambda refs, actor: body
 
 
+# An elder's sensitive values, each found nowhere else in the world.
+SECRETS = {
+    "phone": "13912340001",
+    "contact_phone": "13800005678",
+    "room": "1702室",
+    "unit": "四单元",
+    "notes": "TENANCY-糖尿病-胰岛素",
+}
+
+
+def _new_elder(community_id: int) -> dict[str, Any]:
+    return {
+        "community_id": community_id,
+        "name": "阿依古丽·买买提",
+        "phone": SECRETS["phone"],
+        "birth_year": 1946,
+        "lives_alone": True,
+        "care_level": 2,
+        "location": {"building": "7", "unit": SECRETS["unit"], "room": SECRETS["room"]},
+        "emergency_contacts": [
+            {"name": "古丽娜尔", "relation": "女儿", "phone": SECRETS["contact_phone"]}
+        ],
+        "health_notes": SECRETS["notes"],
+        "consent": {"given_at": "2026-11-30T10:00:00+08:00", "by": "self"},
+    }
+
+
+def _elder_as_seen(response: Response, refs: dict[str, Any], actor: Actor) -> None:
+    """In clear to ELDER_CLEAR, masked to the proxy (the leak check covers the rest)."""
+    elder = response.json()
+    if actor.claims["role"] != "resident":
+        assert elder["masked"] == [] and elder["phone"] == SECRETS["phone"], actor.name
+        assert elder["health_notes"] == SECRETS["notes"], actor.name
+    else:
+        assert elder["phone"] == "139****0001", actor.name
+        assert elder["masked"] == ["phone", "location", "emergency_contacts", "health_notes"]
+
+
 def _action(status: str, may: frozenset[str], body: Body | None = None, ok: int = 200) -> Case:
     return Case("ticket", ok=ok, may=may, refused=409, status=status, body=body)
 
@@ -175,6 +225,25 @@ SLA_READERS = ADMINS | COMPANY | {"care_dispatcher", "other_dispatcher"}
 SLA_EDITORS = frozenset({"province_admin"})
 CAL = "/v1/calendars/{calendar_id}"
 KEYS = "/v1/organizations/{organization_id}/api-keys"
+EL = "/v1/elders/{elder_id}"
+RESIDENTS = frozenset({"reporter", "neighbour", "b_resident", "far_resident"})
+# By role, whatever the elder: who may register and edit (admins, grid workers,
+# dispatchers: a property company's then finds no community of its own to use),
+# who may erase and name proxies (admins, grid workers), who may read the
+# access log (admins, and residents: a proxy finds their elder, others nothing).
+ELDER_EDITORS = ADMINS | {
+    "grid_worker",
+    "other_grid_worker",
+    "dispatcher",
+    "api_key",
+    "care_dispatcher",
+    "other_dispatcher",
+}
+ELDER_STEWARDS = ADMINS | {"grid_worker", "other_grid_worker"}
+ELDER_AUDITORS = ADMINS | RESIDENTS
+# Who sees the elders' sensitive fields in clear; nobody else may find them in
+# any answer of any route (test_tenancy checks every response against SECRETS).
+ELDER_CLEAR = frozenset({"grid_worker", "care_dispatcher"}) | OVER_A
 
 MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "/healthz"): Case("public"),
@@ -390,6 +459,34 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "/v1/metrics/rankings"): Case("everyone", may=METRICS_READERS, refused=403),
     ("GET", "/v1/metrics/trend"): Case("everyone", may=METRICS_READERS, refused=403),
     ("GET", "/v1/metrics/action"): Case("everyone", may=METRICS_READERS, refused=403),
+    # Elders: the one in community_a (tests/care has the details of each rule).
+    ("POST", "/v1/elders"): Case(
+        "elder_community",
+        ok=201,
+        forbidden=frozenset(ACTORS) - ELDER_EDITORS,
+        outside=422,
+        body=lambda refs, actor: _new_elder(refs["community_id"]),
+    ),
+    ("GET", "/v1/elders"): Case("elder", listed="elder_id", params={"limit": 200}),
+    ("GET", EL): Case("elder", check=_elder_as_seen),
+    ("PATCH", EL): Case(
+        "elder",
+        forbidden=frozenset(ACTORS) - ELDER_EDITORS,
+        body=_fixed({"care_level": 3}),
+        check=_elder_as_seen,
+    ),
+    ("DELETE", EL): Case("elder", ok=204, forbidden=frozenset(ACTORS) - ELDER_STEWARDS),
+    ("GET", EL + "/access-log"): Case("elder", forbidden=frozenset(ACTORS) - ELDER_AUDITORS),
+    ("GET", EL + "/proxies"): Case("elder", forbidden=frozenset(ACTORS) - ELDER_STEWARDS),
+    ("POST", EL + "/proxies"): Case(
+        "elder",
+        ok=201,
+        forbidden=frozenset(ACTORS) - ELDER_STEWARDS,
+        body=_fixed({"phone": "13900000002"}),  # the neighbour
+    ),
+    ("DELETE", EL + "/proxies/{user_id}"): Case(
+        "elder", ok=204, forbidden=frozenset(ACTORS) - ELDER_STEWARDS
+    ),
     # A one-time link into the dashboard: any admin, for themselves.
     ("POST", "/v1/dashboard/links"): Case("everyone", ok=201, admin_only=True),
     # The action's targets are the province's: county admins are refused too.
@@ -407,6 +504,8 @@ def expected(case: Case, actor_name: str) -> int:
     if case.scope == "public" or case.listed:
         return 200
     if case.admin_only and actor_name not in ADMINS:
+        return 403
+    if actor_name in case.forbidden:
         return 403
     if actor_name not in SEES[case.scope]:
         return case.outside
@@ -432,6 +531,8 @@ class Scene:
     webhook_id: int = 0  # company's webhook
     delivery_id: int = 0  # one of its deliveries, dead-lettered (so it can be redelivered)
     notification_id: int = 0  # the reporter's: the "accepted" ticket was accepted
+    elder_id: int = 0  # registered by grid_worker in community_a; the reporter is its proxy
+    far_elder_id: int = 0  # registered by other_grid_worker in community_k
 
     def refs(self, case: Case) -> dict[str, Any]:
         w = self.world
@@ -447,6 +548,8 @@ class Scene:
             "webhook_id": self.webhook_id,
             "delivery_id": self.delivery_id,
             "notification_id": self.notification_id,
+            "elder_id": self.elder_id,
+            "user_id": w.reporter.user_id,  # the elder's proxy
             "technician_id": w.technician.user_id,
             "code": "repair.plumbing",
             "kind": "property",
@@ -499,6 +602,23 @@ def _build_scene(
             headers=w.province_admin.headers,
         )
     )
+    elder = _ok(
+        client.post("/v1/elders", json=_new_elder(w.community_a), headers=w.grid_worker.headers)
+    )
+    _ok(
+        client.post(
+            f"/v1/elders/{elder['id']}/proxies",
+            json={"phone": w.reporter.claims["phone"]},
+            headers=w.grid_worker.headers,
+        )
+    )
+    far_elder = _ok(
+        client.post(
+            "/v1/elders",
+            json={"community_id": w.community_k, "name": "吐尔逊"},
+            headers=w.other_grid_worker.headers,
+        )
+    )
     # Provision everyone now, so that no request under test writes a user row.
     for actor in w.actors.values():
         actor.user_id = _ok(client.get("/v1/me", headers=actor.headers))["user_id"]
@@ -543,6 +663,7 @@ def _build_scene(
         )
     )
     scene.webhook_id = webhook["id"]
+    scene.elder_id, scene.far_elder_id = elder["id"], far_elder["id"]
     scene.attachment_id = photo["id"]
     scene.delivery_id = connection.scalar(
         select(WebhookDelivery.id).where(WebhookDelivery.subscription_id == webhook["id"]).limit(1)
@@ -682,6 +803,9 @@ def test_tenancy(route: tuple[str, str], actor_name: str, scene: Scene, connecti
     assert response.status_code == want, (
         f"{where}: expected {want}, got {response.status_code} {response.text}"
     )
+    if actor_name not in ELDER_CLEAR:
+        leaked = [name for name, value in SECRETS.items() if value in response.text]
+        assert leaked == [], f"{where}: the elder's {leaked} in the answer"
 
     if case.listed:
         listed = {item["id"] for item in response.json()["items"]}
@@ -821,6 +945,22 @@ def test_each_caller_lists_exactly_their_scope(
     ours = set(scene.tickets.values())
     assert (ids & ours) == (ours if actor_name in SEES["ticket"] else set()), actor_name
     assert (scene.far_ticket in ids) == (actor_name in SEES_FAR_TICKET), actor_name
+
+
+SEES_FAR_ELDER = {"other_grid_worker", "province_admin", "other_admin"}
+
+
+@pytest.mark.parametrize("actor_name", ACTORS)
+def test_each_caller_lists_exactly_their_elders(
+    actor_name: str, scene: Scene, client: TestClient
+) -> None:
+    actor = scene.world.actors[actor_name]
+    listed = _ok(client.get("/v1/elders?limit=200", headers=actor.headers))["items"]
+    ids = {item["id"] for item in listed}
+    assert (scene.elder_id in ids) == (actor_name in SEES["elder"]), actor_name
+    assert (scene.far_elder_id in ids) == (actor_name in SEES_FAR_ELDER), actor_name
+    if actor_name not in ELDER_CLEAR:
+        assert not [value for value in SECRETS.values() if value in str(listed)], actor_name
 
 
 # --- internal notes --------------------------------------------------------------

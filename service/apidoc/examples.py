@@ -232,6 +232,49 @@ EXAMPLES: dict[str, Examples] = {
             },
         ),
     },
+    # --- elderly care ---------------------------------------------------------------------
+    "createElder": {
+        "minimal": (
+            "Only what is required: no sensitive field, so no consent",
+            {"community_id": 1, "name": "买买提·艾力"},
+        ),
+        "with_consent": (
+            "A grid worker registers an elder living alone, with the consent she signed",
+            {
+                "community_id": 1,
+                "name": "阿依古丽·买买提",
+                "phone": "13900000002",
+                "birth_year": 1946,
+                "gender": "female",
+                "lives_alone": True,
+                "care_level": 2,
+                "location": {"building": "7", "unit": "1", "room": "102"},
+                "emergency_contacts": [
+                    {"name": "古丽娜尔", "relation": "女儿", "phone": "13800000003"}
+                ],
+                "health_notes": "高血压，每日服药；行走需拐杖",
+                "consent": {
+                    "given_at": "2026-12-01T10:00:00+08:00",
+                    "by": "self",
+                    "note": "本人在社区服务站签署书面同意书",
+                },
+            },
+        ),
+    },
+    "updateElder": {
+        "care_level": (
+            "After a new ability assessment",
+            {"care_level": 3, "health_notes": "左髋骨折术后，卧床为主"},
+        ),
+        "withdraw": (
+            "Consent withdrawn: the sensitive fields are erased with it",
+            {"consent": None},
+        ),
+    },
+    "addElderProxy": {
+        "phone": ("Her daughter, by the phone she signs in with", {"phone": "13800000003"}),
+        "user_id": ("A resident of the community, by id", {"user_id": 57}),
+    },
     "createDashboardLink": {
         "year": (
             "The property services of 2026",

@@ -40,6 +40,7 @@ OVERRIDES: dict[str, str] = {
     "list_deliveries": "listWebhookDeliveries",
     "get_delivery": "getWebhookDelivery",
     "redeliver": "redeliverWebhookDelivery",
+    "list_elder_access": "listElderAccessLog",
 }
 
 

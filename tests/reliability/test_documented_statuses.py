@@ -125,6 +125,33 @@ class Scene:
         file_ticket(self.client, w.reporter, w.community_a, attachment_ids=[photo["id"]])
         return int(photo["id"])
 
+    def elder(self, *, erased: bool = False) -> int:
+        """An elder of community_a with every sensitive field, the reporter its
+        proxy (or erased)."""
+        w = self.world
+        elder = self.client.post(
+            "/v1/elders",
+            json={
+                "community_id": w.community_a,
+                "name": "阿依古丽",
+                "phone": "13912340001",
+                "consent": {"given_at": "2026-11-30T10:00:00+08:00", "by": "self"},
+            },
+            headers=w.grid_worker.headers,
+        )
+        assert elder.status_code == 201, elder.text
+        elder_id = int(elder.json()["id"])
+        linked = self.client.post(
+            f"/v1/elders/{elder_id}/proxies",
+            json={"phone": "13900000001"},
+            headers=w.grid_worker.headers,
+        )
+        assert linked.status_code == 201, linked.text
+        if erased:
+            gone = self.client.delete(f"/v1/elders/{elder_id}", headers=w.grid_worker.headers)
+            assert gone.status_code == 204, gone.text
+        return elder_id
+
     def url(self, path: str, ticket: dict[str, Any] | None = None, **missing: Any) -> str:
         """`path` with real ids in scope of company and tianshan (or `missing` ones)."""
         w = self.world
@@ -144,6 +171,10 @@ class Scene:
             values["attachment_id"] = self.photo()
         if "{notification_id}" in path and "notification_id" not in missing:
             values["notification_id"] = self.notification()
+        if "{elder_id}" in path and "elder_id" not in missing:
+            values["elder_id"] = self.elder()
+        if "{user_id}" in path:
+            values["user_id"] = w.reporter.user_id  # the elder's proxy
         if "{key_id}" in path and "key_id" not in missing:
             values["key_id"] = self.api_key_id()
         if "{webhook_id}" in path and not {"webhook_id", "delivery_id"} <= set(missing):
@@ -202,6 +233,9 @@ class Scene:
             "PUT /v1/calendars/{calendar_id}/days/{day}": {"working": False},
             "PUT /v1/metrics/action": {"min_tickets": 31},
             "POST /v1/dashboard/links": {"from": "2026-01-01", "kind": "property"},
+            "POST /v1/elders": {"community_id": w.community_a, "name": "买买提"},
+            "PATCH /v1/elders/{elder_id}": {"care_level": 3},
+            "POST /v1/elders/{elder_id}/proxies": {"phone": "13900000002"},
         }
         actions: dict[str, Any] = {
             "assign": {"organization_id": w.company},
@@ -382,6 +416,16 @@ FORBIDDEN: dict[str, tuple[str, Any]] = {
     },
     "PUT /v1/metrics/action": ("admin", None),
     "POST /v1/dashboard/links": ("dispatcher", None),
+    # Elders: registered and edited by admins, grid workers and dispatchers; erased
+    # and given proxies by admins and grid workers; their access log is for admins
+    # and the family.
+    "POST /v1/elders": ("reporter", None),
+    "PATCH /v1/elders/{elder_id}": ("reporter", None),
+    "DELETE /v1/elders/{elder_id}": ("care_dispatcher", None),
+    "GET /v1/elders/{elder_id}/access-log": ("grid_worker", None),
+    "GET /v1/elders/{elder_id}/proxies": ("technician", None),
+    "POST /v1/elders/{elder_id}/proxies": ("technician", None),
+    "DELETE /v1/elders/{elder_id}/proxies/{user_id}": ("technician", None),
     # The feed is provider staff's; webhooks are managed by dispatchers.
     "GET /v1/feed": ("reporter", None),
     **{
@@ -517,10 +561,19 @@ def not_modified(scene: Scene, label: str) -> Response | None:
     )
 
 
-def cursor_expired(scene: Scene, label: str) -> Response | None:
-    """A feed cursor from 45 days ago, and events after it that have left the window."""
-    if label != "GET /v1/feed":
+def gone(scene: Scene, label: str) -> Response | None:
+    """A feed cursor past the window; an erased elder (its access log outlives it)."""
+    if label == "GET /v1/feed":
+        return cursor_expired(scene)
+    path = label.split(" ", 1)[1]
+    if "{elder_id}" not in path or path.endswith("/access-log"):
         return None
+    url = scene.url(path, elder_id=scene.elder(erased=True))
+    return scene.send(label, scene.world.grid_worker, url=url)
+
+
+def cursor_expired(scene: Scene) -> Response:
+    """A feed cursor from 45 days ago, and events after it that have left the window."""
     from service.db import clock_override
     from service.tickets.stream import FeedPosition, encode
 
@@ -528,7 +581,7 @@ def cursor_expired(scene: Scene, label: str) -> Response | None:
     with clock_override(lambda: long_ago):
         scene.ticket()
     cursor = encode(FeedPosition(0, 0, int(long_ago.timestamp())))
-    return scene.send(label, scene.world.dispatcher, url=f"/v1/feed?cursor={cursor}")
+    return scene.send("GET /v1/feed", scene.world.dispatcher, url=f"/v1/feed?cursor={cursor}")
 
 
 def unavailable(scene: Scene, label: str) -> Response | None:
@@ -655,7 +708,7 @@ PROVOKERS: dict[int, Provoker] = {
     409: conflict,
     412: stale_if_match,
     413: oversized_body,
-    410: cursor_expired,
+    410: gone,
     415: not_json,
     422: invalid,
     429: too_many,
