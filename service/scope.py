@@ -8,7 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, cast, exists, false, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    String,
+    bindparam,
+    cast,
+    exists,
+    false,
+    or_,
+    select,
+    true,
+)
 
 from service.auth import Principal
 
@@ -20,6 +31,37 @@ from service.enums import Role, ServiceKind
 
 # Up a floor (a room-level cycle kept on purpose): it scopes every table.
 from service.tickets.models import Ticket
+
+# Statements compiled once and kept (tickets: filing, the page) must not hold
+# one person's ids: thousands of residents filing would each need their own and
+# push the others out. `parametric(role, region_path)` stands for every
+# principal of that role (and, for admins, that region: there are few), its
+# ids bind parameters; `scope_values(principal)` fills them at execution.
+SCOPE_PARAMS = ("scope_user_id", "scope_community_id", "scope_organization_id")
+
+
+def parametric(role: Role, region_path: str | None) -> Principal:
+    """A principal whose ids are the bind parameters SCOPE_PARAMS, for `visible`."""
+    return Principal(
+        user_id=_bound("scope_user_id"),
+        role=role,
+        community_id=_bound("scope_community_id"),
+        organization_id=_bound("scope_organization_id"),
+        region_path=region_path,
+    )
+
+
+def scope_values(principal: Principal) -> dict[str, Any]:
+    """The values of SCOPE_PARAMS for `principal`."""
+    return {
+        "scope_user_id": principal.user_id,
+        "scope_community_id": principal.community_id,
+        "scope_organization_id": principal.organization_id,
+    }
+
+
+def _bound(name: str) -> Any:
+    return bindparam(name, type_=Integer)
 
 
 def _served_by(organization_id: int | None) -> Any:

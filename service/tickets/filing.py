@@ -27,7 +27,7 @@ from service.directory.models import Community, ProviderAssignment
 from service.enums import Priority, Role, ServiceKind, Status, TicketKind
 from service.errors import Invalid, NotFound, Unprocessable
 from service.idempotency import service as idempotency
-from service.scope import visible
+from service.scope import SCOPE_PARAMS, parametric, scope_values, visible
 from service.sla import clock
 from service.sla.models import SlaConfigVersion
 from service.sla.policy import config_with_category, load_config
@@ -77,12 +77,16 @@ class _Filing:
 
 @functools.lru_cache(maxsize=512)
 def _filing_statement(
-    dialect: str, principal: Principal, with_claim: bool, with_duplicates: bool
+    dialect: str, role: Role, region_path: str | None, with_claim: bool, with_duplicates: bool
 ) -> Any:
-    """The filing-context SELECT for this principal, the request's values left as
-    bind parameters. Built once and kept: SQLAlchemy memoises a statement's
-    cache key on the object, and building it and its key per request was a
-    quarter of a creation's CPU (py-spy --gil). `visible()` still scopes it."""
+    """The filing-context SELECT for principals of this role (and region), the
+    request's values and the principal's ids left as bind parameters. Built once
+    and kept: SQLAlchemy memoises a statement's cache key on the object, and
+    building it and its key per request was a quarter of a creation's CPU
+    (py-spy --gil); built per person, thousands of residents filing each rebuilt
+    it (half of a creation's CPU in bench/run.py's pool of residents).
+    `visible()` still scopes it."""
+    principal = parametric(role, region_path)
     service_kind = case(
         (Category.kind == TicketKind.elderly_care, ServiceKind.elderly_care.value),
         else_=ServiceKind.property.value,
@@ -141,6 +145,7 @@ def _filing_statement(
 _FILING_PARAMS = (
     "filing_community_id",
     "filing_category",
+    *SCOPE_PARAMS,
     *idempotency.CLAIM_PARAMS,
     *duplicates.PARAMS,
 )
@@ -148,9 +153,9 @@ _FILING_PARAMS = (
 
 @functools.lru_cache(maxsize=512)
 def _filing_query(
-    dialect: Dialect, principal: Principal, with_claim: bool, with_duplicates: bool
+    dialect: Dialect, role: Role, region_path: str | None, with_claim: bool, with_duplicates: bool
 ) -> DriverQuery:
-    statement = _filing_statement(dialect.name, principal, with_claim, with_duplicates)
+    statement = _filing_statement(dialect.name, role, region_path, with_claim, with_duplicates)
     return driver_query(dialect, statement, _FILING_PARAMS)
 
 
@@ -169,8 +174,14 @@ def _filing_context(
     moments ago. Creation is the hot write path, and under load every round
     trip costs more than the Python around it."""
     dialect = session.get_bind().dialect
-    query = _filing_query(dialect, principal, claim is not None, duplicate is not None)
-    params = {"filing_community_id": data.community_id, "filing_category": data.category}
+    query = _filing_query(
+        dialect, principal.role, principal.region_path, claim is not None, duplicate is not None
+    )
+    params = {
+        "filing_community_id": data.community_id,
+        "filing_category": data.category,
+        **scope_values(principal),
+    }
     if claim is not None:
         params.update(idempotency.claim_params(claim))
     if duplicate is not None:

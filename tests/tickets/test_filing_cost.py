@@ -98,3 +98,26 @@ def test_a_creation_is_one_select_and_its_writes(client, connection, world):
         ]
     keyed = _second_filing(client, connection, world, world.reporter, {"Idempotency-Key": "k"})
     assert len(keyed) == 5 and keyed[-1] == "INSERT INTO idempotency_key", keyed
+
+
+def test_filing_and_paging_statements_are_kept_per_role_not_per_person(client, world):
+    """Thousands of residents file and read their tickets: the compiled filing and
+    page statements are one per role (and admin region), their ids parameters —
+    built per person, a province's residents pushed one another out of the cache
+    and every creation rebuilt its statement (bench/run.py's pool of residents)."""
+    from service.tickets import filing, queries
+
+    filing._filing_query.cache_clear()
+    queries._page_query.cache_clear()
+    for resident in (world.reporter, world.neighbour, world.far_resident):
+        community = world.community_k if resident is world.far_resident else world.community_a
+        body = {**_body(world, resident), "community_id": community}
+        created = client.post("/v1/tickets", json=body, headers=resident.headers)
+        assert created.status_code == 201, created.text
+        ticket = created.json()
+        listed = client.get("/v1/tickets", headers=resident.headers).json()["items"]
+        # Each sees their own, and only theirs: the parameters are filled per request.
+        assert [t["id"] for t in listed][:1] == [ticket["id"]]
+        assert all(t["reporter"]["id"] == ticket["reporter"]["id"] for t in listed), listed
+    assert filing._filing_query.cache_info().currsize == 1
+    assert queries._page_query.cache_info().currsize == 1
