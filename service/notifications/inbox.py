@@ -3,9 +3,10 @@ notification is its recipient's, whoever else may see the ticket)."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -21,7 +22,6 @@ from service.notifications.models import (
     NotificationPreference,
 )
 from service.notifications.schemas import (
-    ChannelState,
     NotificationRead,
     PreferencesRead,
     PreferencesWrite,
@@ -38,58 +38,82 @@ def _mine(principal: Principal) -> Any:
     return Notification.user_id == principal.user_id
 
 
-def _reads(session: Session, rows: list[Any], language: str) -> list[NotificationRead]:
-    channels: dict[int, list[ChannelState]] = {}
+_COLUMNS = (
+    Notification.id,
+    Notification.type,
+    Notification.ticket_id,
+    Notification.params,
+    Notification.created_at,
+    Notification.read_at,
+    Ticket.number,
+    Category.name_zh,
+    Category.name_ug,
+    Category.name_en,
+)
+_CHANNELS = (
+    select(
+        NotificationDelivery.notification_id,
+        NotificationDelivery.channel,
+        NotificationDelivery.status,
+    )
+    .where(NotificationDelivery.notification_id.in_(bindparam("ids", expanding=True)))
+    .order_by(NotificationDelivery.id)
+)
+_UNREAD = select(func.count()).select_from(
+    select(Notification.id)
+    .where(Notification.user_id == bindparam("user_id"), Notification.read_at.is_(None))
+    .limit(UNREAD_COUNTED)
+    .subquery()
+)
+
+
+def _query() -> Any:
+    return (
+        select(*_COLUMNS)
+        .join(Ticket, Ticket.id == Notification.ticket_id)
+        .join(Category, Category.id == Ticket.category_id)
+    )
+
+
+@functools.cache
+def _page_query(unread: bool, after: bool) -> Any:
+    """Built once per shape (SQLAlchemy then finds its compiled form by the
+    statement's cached key): building it per request was a third of a page's CPU."""
+    query = _query().where(Notification.user_id == bindparam("user_id"))
+    if unread:
+        query = query.where(Notification.read_at.is_(None))
+    if after:
+        query = query.where(Notification.id < bindparam("before"))
+    return query.order_by(Notification.id.desc()).limit(bindparam("limit"))
+
+
+def _reads(session: Session, rows: list[Any], language: str) -> list[dict[str, Any]]:
+    """NotificationRead dicts of `rows`, their texts in `language`."""
+    channels: dict[int, list[dict[str, str]]] = {}
     if rows:
-        for notification_id, channel, status in session.execute(
-            select(
-                NotificationDelivery.notification_id,
-                NotificationDelivery.channel,
-                NotificationDelivery.status,
-            )
-            .where(NotificationDelivery.notification_id.in_([r.id for r in rows]))
-            .order_by(NotificationDelivery.id)
-        ):
+        ids = [r.id for r in rows]
+        for notification_id, channel, status in session.execute(_CHANNELS, {"ids": ids}):
             channels.setdefault(notification_id, []).append(
-                ChannelState.model_validate({"channel": channel, "status": str(status)})
+                {"channel": channel, "status": str(status)}
             )
     items = []
     for row in rows:
         names = {"zh-Hans": row.name_zh, "ug": row.name_ug, "en": row.name_en}
         texts = render(row.type, row.params or {}, names, language)
         items.append(
-            NotificationRead(
-                id=row.id,
-                type=row.type,
-                ticket_id=row.ticket_id,
-                ticket_number=row.number,
-                title=texts.title,
-                body=texts.body,
-                created_at=row.created_at,
-                read_at=row.read_at,
-                channels=channels.get(row.id, []),
-            )
+            {
+                "id": row.id,
+                "type": row.type,
+                "ticket_id": row.ticket_id,
+                "ticket_number": row.number,
+                "title": texts.title,
+                "body": texts.body,
+                "created_at": row.created_at,
+                "read_at": row.read_at,
+                "channels": channels.get(row.id, []),
+            }
         )
     return items
-
-
-def _query() -> Any:
-    return (
-        select(
-            Notification.id,
-            Notification.type,
-            Notification.ticket_id,
-            Notification.params,
-            Notification.created_at,
-            Notification.read_at,
-            Ticket.number,
-            Category.name_zh,
-            Category.name_ug,
-            Category.name_en,
-        )
-        .join(Ticket, Ticket.id == Notification.ticket_id)
-        .join(Category, Category.id == Ticket.category_id)
-    )
 
 
 def page(
@@ -100,23 +124,16 @@ def page(
     unread: bool,
     before: int | None,
     limit: int,
-) -> tuple[list[NotificationRead], int | None, int]:
-    """Newest first, keyset on id; and how many are unread in all."""
-    query = _query().where(_mine(principal))
-    if unread:
-        query = query.where(Notification.read_at.is_(None))
+) -> tuple[list[dict[str, Any]], int | None, int]:
+    """Newest first, keyset on id (NotificationRead dicts); and how many are
+    unread, up to UNREAD_COUNTED."""
+    params: dict[str, Any] = {"user_id": principal.user_id, "limit": limit + 1}
     if before is not None:
-        query = query.where(Notification.id < before)
-    rows = list(session.execute(query.order_by(Notification.id.desc()).limit(limit + 1)))
+        params["before"] = before
+    rows = list(session.execute(_page_query(unread, before is not None), params))
     more = len(rows) > limit
     rows = rows[:limit]
-    unread_rows = (
-        select(Notification.id)
-        .where(_mine(principal), Notification.read_at.is_(None))
-        .limit(UNREAD_COUNTED)
-        .subquery()
-    )
-    unread_count = session.scalar(select(func.count()).select_from(unread_rows))
+    unread_count = session.scalar(_UNREAD, {"user_id": principal.user_id})
     return _reads(session, rows, language), (rows[-1].id if more else None), unread_count or 0
 
 
@@ -134,7 +151,7 @@ def mark_read(
     ).first()
     if row is None:
         raise NotFound("notification.not_found", id=notification_id)
-    return _reads(session, [row], language)[0]
+    return NotificationRead.model_validate(_reads(session, [row], language)[0])
 
 
 def preferences(session: Session, principal: Principal, settings: Settings) -> PreferencesRead:

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from service.notifications.models import Notification, NotificationDelivery
+from service.notifications.schemas import NotificationPage
 from tests.conftest import file_ticket
 
 PROBLEM_JSON = "application/problem+json"
@@ -51,6 +52,8 @@ def test_a_resident_hears_of_each_step_others_take_newest_first(client, world):
 
     page = _inbox(client, world.reporter).json()
 
+    # The route writes its JSON itself: it must be the documented shape, exactly.
+    assert NotificationPage.model_validate(page).model_dump(mode="json") == page
     types = [n["type"] for n in page["items"] if n["ticket_id"] == ticket["id"]]
     # Not the resume (not in the contract's list), not the internal note, not
     # the resident's own comment.
