@@ -195,7 +195,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from service.config import DEV_JWT_SECRET, is_loopback
-    from service.protocol import SheddingProtocol
 
     settings = get_settings()
     if settings.jwt_secret == DEV_JWT_SECRET and not is_loopback(args.host):
@@ -219,8 +218,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         proxy_headers=True,
         log_level=args.log_level,
         timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
-        # Sheds load as a request's headers are parsed (service/protocol.py).
-        http=SheddingProtocol,
     )
     return 0
 

@@ -7,7 +7,6 @@ import asyncio
 import collections
 import re
 import urllib.parse
-import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -224,14 +223,6 @@ class SecurityHeaders:
 
 
 ADMISSION = "linli_admission"
-_LATEST: weakref.ref[Admission] | None = None
-
-
-def current_admission() -> Admission | None:
-    """This process's admission (the last one built: a served process has one app)."""
-    return _LATEST() if _LATEST is not None else None
-
-
 # Counted but never refused: the feed's long-polls. Each poller keeps one
 # request outstanding, so their number is bounded by the pollers, and most of
 # their time is spent parked; refused, dispatchers saw no events for as long
@@ -260,36 +251,12 @@ class Admission:
         self.retry_after = retry_after
         self.in_flight = 0
         self.shed = 0
-        self._answers: dict[str, tuple[bytes, bytes]] = {}
-        # The HTTP protocol of `serve` (service/protocol.py) sheds before a
-        # request becomes a task, by this process's admission.
-        global _LATEST
-        _LATEST = weakref.ref(self)
-
-    def refuses(self, path: str) -> bool:
-        """Whether a request for `path` would be shed now."""
-        return (
-            0 < self.limit <= self.in_flight
-            and path not in _NEVER_REFUSED
-            and path not in ALWAYS_ANSWERED
-        )
-
-    def shed_answer(self, language: str) -> tuple[bytes, bytes]:
-        """The 503's header lines (without the status line and the connection's
-        own) and body in `language`, made once."""
-        answer = self._answers.get(language)
-        if answer is None:
-            error = ServiceUnavailable("overload.in_flight", retry_after=self.retry_after)
-            response = error_response(error, language)
-            lines = b"".join(name + b": " + value + b"\r\n" for name, value in response.raw_headers)
-            answer = self._answers[language] = (lines, bytes(response.body))
-        return answer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in ALWAYS_ANSWERED:
             await self.app(scope, receive, send)
             return
-        if self.refuses(scope["path"]):
+        if self.limit > 0 and self.in_flight >= self.limit and scope["path"] not in _NEVER_REFUSED:
             self.shed += 1
             error = ServiceUnavailable("overload.in_flight", retry_after=self.retry_after)
             await error_response(error, language_of_scope(scope))(scope, receive, send)
