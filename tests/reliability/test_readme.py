@@ -5,6 +5,7 @@ run in one bash (`set -euo pipefail`) against a server set up by `dev-setup`
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -116,6 +117,16 @@ def test_the_walk_through_pastes(set_up_server: tuple[str, dict[str, str]]) -> N
         "ticket.followed_up",
     ]
     assert '"key": "lk_' in out or '"key":"lk_' in out  # the API key, shown once
+    # The resident's inbox, as the walk-through printed it (before confirming).
+    inbox = next(
+        json.loads(line) for line in out.splitlines() if line.startswith('{"items":[{"id"')
+    )
+    assert [n["type"] for n in inbox["items"]] == [
+        "ticket.resolved",
+        "ticket.started",
+        "ticket.accepted",
+    ]
+    assert inbox["items"][0]["title"] == "ھەل قىلىندى، جەزملەڭ"
 
 
 def test_the_command_table_names_every_command() -> None:
