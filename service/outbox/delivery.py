@@ -288,9 +288,13 @@ def deliver_due(
 ) -> int:
     """Attempt what is due until nothing is or `more_time()` says stop (the
     attempts in flight then finish); how many attempts were made."""
+    # Most turns (every commit wakes the runner) find nothing due: a read says
+    # so without the claim's write transaction (SQLite's one write lock).
+    if not _waiting(engine, queue, _now(now), []):
+        return 0
     first = claim(engine, queue, settings, _now(now))
     if not first:
-        return 0  # no HTTP client, no event loop: most turns end here
+        return 0  # no HTTP client, no event loop
     return asyncio.run(_deliver(engine, queue, settings, now, more_time, first))
 
 
