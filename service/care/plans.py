@@ -82,7 +82,12 @@ def _check_dates(starts_on: dt.date, ends_on: dt.date | None) -> None:
 
 
 def _check_occurs(session: Session, plan: CarePlan, timezone: str) -> None:
-    if horizon.first_occurrence_at(session, plan, timezone) is None:
+    try:
+        first = horizon.first_occurrence_at(session, plan, timezone)
+    except (ValueError, IndexError, KeyError, TypeError, OverflowError) as exc:
+        # Values dateutil parses but cannot iterate (BYDAY=9MO in a month).
+        raise Unprocessable.on("rrule", "care_plan.rrule_invalid") from exc
+    if first is None:
         raise Unprocessable.on("rrule", "care_plan.rrule_never_occurs")
 
 

@@ -272,6 +272,7 @@ def test_ending_a_plan_cancels_what_comes_after(client, world, db, clock, urumqi
         ({"rrule": "FREQ=DAILY;BYHOUR=9"}, "rrule", "care_plan.rrule_sets_time"),
         ({"rrule": "FREQ=DAILY;BYDAY=XX"}, "rrule", "care_plan.rrule_invalid"),
         ({"rrule": "EVERY DAY"}, "rrule", "care_plan.rrule_invalid"),
+        ({"rrule": "FREQ=MONTHLY;BYDAY=9MO"}, "rrule", "care_plan.rrule_invalid"),
         ({"rrule": "FREQ=DAILY;X-NAME=1"}, "rrule", "care_plan.rrule_part_unknown"),
         ({"rrule": "FREQ=DAILY;COUNT=100000"}, "rrule", "care_plan.rrule_bound"),
         ({"rrule": "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30"}, "rrule", "care_plan.rrule_never_occurs"),
