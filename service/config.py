@@ -115,6 +115,8 @@ class Settings(BaseSettings):
     jobs_in_serve: bool = True
     # A resolved ticket's follow-up visit (回访) is due this many days later.
     follow_up_days: int = 3
+    # Care plans' visits are made this many hours ahead (job care.horizon).
+    care_horizon_hours: Annotated[int, Field(ge=1, le=24 * 31)] = 48
 
     # The provider feed and webhooks (service/feed, service/webhooks).
     feed_retention_days: int = 30

@@ -104,6 +104,8 @@ class Channel(StrEnum):
     phone = "phone"
     walk_in = "walk_in"
     open311 = "open311"
+    # A visit the care plans' horizon job made (service/care/horizon.py); never filed.
+    care_plan = "care_plan"
 
 
 class HoldReason(StrEnum):

@@ -24,6 +24,8 @@ from service.attachments.router import UPLOAD_PATH
 from service.attachments.router import router as attachments_router
 from service.attachments.storage import storage_for
 from service.auth import PrincipalCache
+from service.care import horizon as care_horizon
+from service.care.plans_router import router as care_plans_router
 from service.care.router import router as care_router
 from service.categories.router import router as categories_router
 from service.config import Settings, get_settings
@@ -65,6 +67,7 @@ from service.webhooks.router import router as webhooks_router
 # when imported; the runner (service.jobs.runner) knows none of them by name.
 FEATURE_JOBS = (
     attachments_jobs,
+    care_horizon,
     followups_jobs,
     idempotency_jobs,
     metrics_rollup,
@@ -212,6 +215,7 @@ def create_app(
         categories_router,
         directory_router,
         care_router,
+        care_plans_router,
         api_keys_router,
         sla_router,
         followups_router,

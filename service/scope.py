@@ -25,9 +25,9 @@ from service.auth import Principal
 
 # Up a floor (a room-level cycle kept on purpose, like the tickets'): it scopes the
 # elders, whose sensitive fields must never be decided anywhere else.
-from service.care.models import Elder, ElderProxy
+from service.care.models import CarePlan, Elder, ElderProxy
 from service.directory.models import Community, Organization, ProviderAssignment, Region
-from service.enums import Role, ServiceKind
+from service.enums import OrgRole, Role, ServiceKind
 
 # Up a floor (a room-level cycle kept on purpose): it scopes every table.
 from service.tickets.models import Ticket
@@ -135,6 +135,15 @@ def visible(principal: Principal, model: type[Any]) -> ColumnElement[bool]:
             )
         return Elder.community_id.in_(elder_communities(principal))
 
+    if model is CarePlan:
+        # As the elder's: the family proxy sees their elder's plans (to know when
+        # the carer comes); the keepers of the community's elders see all of them.
+        if role == Role.resident:
+            return CarePlan.elder_id.in_(
+                select(ElderProxy.elder_id).where(ElderProxy.user_id == principal.user_id)
+            )
+        return CarePlan.community_id.in_(elder_communities(principal))
+
     if model is Region:
         if role == Role.admin:
             return _under(Region.path, principal)
@@ -164,6 +173,19 @@ def elder_communities(principal: Principal) -> Any:
     if role == Role.admin:
         return select(Community.id).where(_under(Community.region_path, principal))
     return select(Community.id).where(false())
+
+
+def elders_to_file_for(principal: Principal) -> Any:
+    """(id, community_id) of the elders `principal` may file a ticket for: a grid
+    worker's or an admin's in scope, the care provider's dispatchers' (not its
+    technicians, who carry visits out), and a family proxy's own; never an
+    erased one. Anyone else: none."""
+    rows = select(Elder.id, Elder.community_id).where(
+        visible(principal, Elder), Elder.erased_at.is_(None)
+    )
+    if principal.role == Role.provider_staff and principal.org_role != OrgRole.dispatcher:
+        return rows.where(false())
+    return rows
 
 
 def elder_in_clear(principal: Principal) -> bool:

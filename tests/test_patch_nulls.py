@@ -111,6 +111,25 @@ def _target(client: TestClient, world: World, template: str) -> Target:
     if template == "/v1/elders/{elder_id}":
         url = f"/v1/elders/{register(client, w.grid_worker, w.community_a)['id']}"
         return url, w.grid_worker, get(url, w.admin)
+    if template == "/v1/care-plans/{plan_id}":
+        elder = register(client, w.grid_worker, w.community_a)
+        plan = client.post(
+            "/v1/care-plans",
+            json={
+                "elder_id": elder["id"],
+                "category": "elderly.meal",
+                "rrule": "FREQ=DAILY",
+                "time": "11:30",
+                "duration_minutes": 30,
+                "starts_on": "2026-12-07",
+                "ends_on": "2027-12-31",
+                "note": "少盐",
+            },
+            headers=w.grid_worker.headers,
+        )
+        assert plan.status_code == 201, plan.text
+        url = f"/v1/care-plans/{plan.json()['id']}"
+        return url, w.grid_worker, get(url, w.admin)
     for listed, item in (
         ("/v1/sla-policies", "/v1/sla-policies/{policy_id}"),
         ("/v1/calendars", "/v1/calendars/{calendar_id}"),

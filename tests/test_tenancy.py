@@ -11,7 +11,8 @@ What each caller must get:
 
 - in scope and allowed: the route's success status;
 - in scope but refused by role: 403 for admin-only reference data, category
-  edits, API-key management and what a role may not do to elders; 409 for a
+  edits, API-key management and what a role may not do to elders and their
+  care plans; 409 for a
   lifecycle action or follow-up that the caller's relation to the ticket does
   not allow. Nothing changes;
 - out of scope: 404 on object routes, exactly the answer a missing id gets; not
@@ -226,6 +227,20 @@ SLA_EDITORS = frozenset({"province_admin"})
 CAL = "/v1/calendars/{calendar_id}"
 KEYS = "/v1/organizations/{organization_id}/api-keys"
 EL = "/v1/elders/{elder_id}"
+CP = "/v1/care-plans/{plan_id}"
+
+
+def _new_plan(elder_id: int) -> dict[str, Any]:
+    return {
+        "elder_id": elder_id,
+        "category": "elderly.meal",
+        "rrule": "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR",
+        "time": "11:30",
+        "duration_minutes": 30,
+        "starts_on": "2026-12-07",
+    }
+
+
 RESIDENTS = frozenset({"reporter", "neighbour", "b_resident", "far_resident"})
 # By role, whatever the elder: who may register and edit (admins, grid workers,
 # dispatchers: a property company's then finds no community of its own to use),
@@ -487,6 +502,22 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("DELETE", EL + "/proxies/{user_id}"): Case(
         "elder", ok=204, forbidden=frozenset(ACTORS) - ELDER_STEWARDS
     ),
+    # Care plans, as the elder's: the one the grid worker made for that elder, whose
+    # family proxy (the reporter) reads it (tests/care/test_plans.py has the rest).
+    ("POST", "/v1/care-plans"): Case(
+        "elder_community",
+        ok=201,
+        forbidden=frozenset(ACTORS) - ELDER_EDITORS,
+        outside=422,
+        body=lambda refs, actor: _new_plan(refs["elder_id"]),
+    ),
+    ("GET", "/v1/care-plans"): Case("elder", listed="plan_id", params={"limit": 200}),
+    ("GET", CP): Case("elder"),
+    ("PATCH", CP): Case(
+        "elder",
+        forbidden=frozenset(ACTORS) - ELDER_EDITORS,
+        body=_fixed({"note": "改为送到社区食堂"}),
+    ),
     # A one-time link into the dashboard: any admin, for themselves.
     ("POST", "/v1/dashboard/links"): Case("everyone", ok=201, admin_only=True),
     # The action's targets are the province's: county admins are refused too.
@@ -533,6 +564,7 @@ class Scene:
     notification_id: int = 0  # the reporter's: the "accepted" ticket was accepted
     elder_id: int = 0  # registered by grid_worker in community_a; the reporter is its proxy
     far_elder_id: int = 0  # registered by other_grid_worker in community_k
+    plan_id: int = 0  # the grid worker's care plan for that elder
 
     def refs(self, case: Case) -> dict[str, Any]:
         w = self.world
@@ -549,6 +581,7 @@ class Scene:
             "delivery_id": self.delivery_id,
             "notification_id": self.notification_id,
             "elder_id": self.elder_id,
+            "plan_id": self.plan_id,
             "user_id": w.reporter.user_id,  # the elder's proxy
             "technician_id": w.technician.user_id,
             "code": "repair.plumbing",
@@ -619,6 +652,13 @@ def _build_scene(
             headers=w.other_grid_worker.headers,
         )
     )
+    plan = _ok(
+        client.post(
+            "/v1/care-plans",
+            json=_new_plan(elder["id"]),
+            headers=w.grid_worker.headers,
+        )
+    )
     # Provision everyone now, so that no request under test writes a user row.
     for actor in w.actors.values():
         actor.user_id = _ok(client.get("/v1/me", headers=actor.headers))["user_id"]
@@ -664,6 +704,7 @@ def _build_scene(
     )
     scene.webhook_id = webhook["id"]
     scene.elder_id, scene.far_elder_id = elder["id"], far_elder["id"]
+    scene.plan_id = plan["id"]
     scene.attachment_id = photo["id"]
     scene.delivery_id = connection.scalar(
         select(WebhookDelivery.id).where(WebhookDelivery.subscription_id == webhook["id"]).limit(1)

@@ -261,6 +261,41 @@ EXAMPLES: dict[str, Examples] = {
             },
         ),
     },
+    "createCarePlan": {
+        "meals": (
+            "Lunch delivered on weekdays, not on public holidays, 60% subsidised",
+            {
+                "elder_id": 1,
+                "category": "elderly.meal",
+                "rrule": "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR",
+                "time": "11:30",
+                "duration_minutes": 30,
+                "starts_on": "2026-12-07",
+                "skip_holidays": True,
+                "government_share_percent": 60,
+                "note": "少盐少油，送到门口",
+            },
+        ),
+        "bathing": (
+            "Bathing every other Saturday until the end of next year",
+            {
+                "elder_id": 1,
+                "category": "elderly.bathing",
+                "rrule": "FREQ=WEEKLY;INTERVAL=2;BYDAY=SA",
+                "time": "15:00",
+                "duration_minutes": 90,
+                "starts_on": "2026-12-12",
+                "ends_on": "2027-12-31",
+            },
+        ),
+    },
+    "updateCarePlan": {
+        "later": (
+            "Lunch half an hour later from now on (visits to come are reshaped)",
+            {"time": "12:00"},
+        ),
+        "pause": ("Paused while the elder is in hospital", {"active": False}),
+    },
     "updateElder": {
         "care_level": (
             "After a new ability assessment",

@@ -1,11 +1,12 @@
-"""Elders (care recipients, 服务对象), their family proxies, and who read what of them."""
+"""Elders (care recipients, 服务对象), their family proxies, who read what of them,
+and their care plans."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, SmallInteger, String, Text
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db import Base, BigId, UTCDateTime, utcnow
@@ -90,3 +91,40 @@ class ElderAccess(Base):
     route: Mapped[str] = mapped_column(String(100))
     fields: Mapped[list[str]] = mapped_column(JSON)
     read_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CarePlan(Base):
+    """A recurring service for an elder (服务计划): a daily meal, weekly bathing.
+    The horizon job (service/care/horizon.py) makes each occurrence a visit
+    ticket ahead of time, once: the ticket's (care_plan_id, plan_occurrence) is
+    unique. `next_occurs_at` is the first occurrence not yet made (NULL: paused,
+    ended or erased), so the job reads an index, not every plan."""
+
+    __tablename__ = "care_plan"
+    __table_args__ = (
+        CheckConstraint(
+            "government_share_percent BETWEEN 0 AND 100", name="government_share_percent"
+        ),
+        CheckConstraint("duration_minutes > 0", name="duration_minutes"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    elder_id: Mapped[int] = mapped_column(ForeignKey("elder.id"), index=True)
+    # The elder's, copied: scope and the job read plans by community.
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("category.id"))
+    # RFC 5545 RRULE value, validated (service/care/recurrence.py), e.g. FREQ=DAILY.
+    rrule: Mapped[str] = mapped_column(String(500))
+    # Local time of day (HH:MM) in the community's region's time zone.
+    local_time: Mapped[str] = mapped_column(String(5))
+    duration_minutes: Mapped[int] = mapped_column(SmallInteger)
+    starts_on: Mapped[dt.date] = mapped_column(Date)
+    ends_on: Mapped[dt.date | None] = mapped_column(Date)
+    skip_holidays: Mapped[bool] = mapped_column(default=False)
+    government_share_percent: Mapped[int] = mapped_column(SmallInteger, default=0)
+    note: Mapped[str | None] = mapped_column(String(500))
+    active: Mapped[bool] = mapped_column(default=True)
+    next_occurs_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

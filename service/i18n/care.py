@@ -84,4 +84,96 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
         "{id} نومۇرلۇق ئىشلەتكۈچى بۇ مۇلازىمەت ئوبيېكتىنىڭ ۋاكالەتچىسى ئەمەس.",
         "User {id} is not a proxy of this elder.",
     ),
+    # --- care plans (服务计划) and tickets for an elder ---
+    "care_plan.not_found": (
+        "没有服务计划 {id}。",
+        "{id} نومۇرلۇق مۇلازىمەت پىلانى يوق.",
+        "No care plan {id}.",
+    ),
+    "care_plan.may_not_edit": (
+        "只有管理员、本社区网格员和养老服务机构的调度员可以制定或修改服务计划。",
+        "پەقەت باشقۇرغۇچى، مەھەللە تور خادىمى ۋە ياشانغانلار مۇلازىمەت ئورگىنىنىڭ "
+        "تەقسىملىگۈچىسى مۇلازىمەت پىلانى تۈزەلەيدۇ ياكى ئۆزگەرتەلەيدۇ.",
+        "Only administrators, the community's grid workers and the care provider's "
+        "dispatchers may make or change care plans.",
+    ),
+    "care_plan.elder_unknown": (
+        "您不能为服务对象 {id} 制定服务计划。",
+        "سىز {id} نومۇرلۇق مۇلازىمەت ئوبيېكتىغا مۇلازىمەت پىلانى تۈزەلمەيسىز.",
+        "You cannot plan care for elder {id}.",
+    ),
+    "care_plan.category_not_plannable": (
+        "{code} 不是可以按计划提供的养老服务类别（elderly.*，助急除外）。",
+        "{code} پىلان بويىچە تەمىنلىگىلى بولىدىغان ياشانغانلار مۇلازىمىتى تۈرى ئەمەس "
+        "(elderly.*، جىددىي ياردەمدىن باشقا).",
+        "{code} is not an elderly-care category that can be planned (elderly.*, "
+        "but not emergency help).",
+    ),
+    "care_plan.ends_before_start": (
+        "结束日期不能早于开始日期",
+        "ئاخىرلىشىش كۈنى باشلىنىش كۈنىدىن بۇرۇن بولسا بولمايدۇ",
+        "ends_on cannot be before starts_on",
+    ),
+    "care_plan.rrule_invalid": (
+        "不是有效的 RFC 5545 重复规则（例如 FREQ=WEEKLY;BYDAY=MO,WE,FR）；UNTIL 请写日期，"
+        "或改用 ends_on",
+        "ئىناۋەتلىك RFC 5545 تەكرار قائىدىسى ئەمەس (مەسىلەن FREQ=WEEKLY;BYDAY=MO,WE,FR)؛ "
+        "UNTIL نى چېسلا قىلىپ يېزىڭ ياكى ends_on نى ئىشلىتىڭ",
+        "not a valid RFC 5545 recurrence rule (e.g. FREQ=WEEKLY;BYDAY=MO,WE,FR); write "
+        "UNTIL as a date, or use ends_on",
+    ),
+    "care_plan.rrule_part_unknown": (
+        "重复规则不支持 {part}",
+        "تەكرار قائىدىسى {part} نى قوللىمايدۇ",
+        "the recurrence rule does not take {part}",
+    ),
+    "care_plan.rrule_too_frequent": (
+        "上门服务最多每天一次：FREQ={freq} 太频繁，请用 DAILY、WEEKLY、MONTHLY 或 YEARLY",
+        "ئۆيگە بېرىپ مۇلازىمەت قىلىش كۈنىگە بىر قېتىمدىن ئاشمايدۇ: FREQ={freq} بەك "
+        "كۆپ، DAILY، WEEKLY، MONTHLY ياكى YEARLY نى ئىشلىتىڭ",
+        "visits repeat by days at most: FREQ={freq} is too frequent; use DAILY, "
+        "WEEKLY, MONTHLY or YEARLY",
+    ),
+    "care_plan.rrule_sets_time": (
+        "重复规则不能含 {part}：上门时间由 time 指定",
+        "تەكرار قائىدىسىدە {part} بولسا بولمايدۇ: ۋاقىتنى time بەلگىلەيدۇ",
+        "the rule cannot hold {part}: the time of the visit is `time`",
+    ),
+    "care_plan.rrule_bound": (
+        "{part} 须在 1 到 {limit} 之间",
+        "{part} چوقۇم 1 دىن {limit} گىچە بولۇشى كېرەك",
+        "{part} must be between 1 and {limit}",
+    ),
+    "care_plan.rrule_never_occurs": (
+        "这条规则在开始日期后四年内（及结束日期前）没有任何一次服务",
+        "بۇ قائىدە باشلىنىش كۈنىدىن كېيىنكى تۆت يىل ئىچىدە (ۋە ئاخىرلىشىش كۈنىدىن "
+        "بۇرۇن) بىرەر قېتىممۇ مۇلازىمەت ھاسىل قىلمايدۇ",
+        "the rule makes no visit within four years of starts_on (and by ends_on)",
+    ),
+    "ticket.elder_not_yours": (
+        "您不能为服务对象 {id} 提交工单",
+        "سىز {id} نومۇرلۇق مۇلازىمەت ئوبيېكتى ئۈچۈن خىزمەت بېلىتى تاپشۇرالمايسىز",
+        "you cannot file for elder {id}",
+    ),
+    "ticket.elder_other_community": (
+        "服务对象 {id} 不属于这个社区",
+        "{id} نومۇرلۇق مۇلازىمەت ئوبيېكتى بۇ مەھەللىگە تەۋە ئەمەس",
+        "elder {id} does not live in this community",
+    ),
+    "ticket.elder_needs_care_category": (
+        "只有养老服务类工单（elderly.*）可以指定服务对象",
+        "پەقەت ياشانغانلار مۇلازىمىتى تۈرىدىكى (elderly.*) خىزمەت بېلىتىلا مۇلازىمەت "
+        "ئوبيېكتىنى بەلگىلىيەلەيدۇ",
+        "only elderly-care tickets (elderly.*) may name an elder",
+    ),
+    "ticket.elder_unfit": (
+        "服务对象不符",
+        "مۇلازىمەت ئوبيېكتى ماس كەلمىدى",
+        "The elder does not fit this ticket",
+    ),
+    "ticket.channel_not_filed": (
+        "care_plan 渠道只由服务计划生成，不能提交",
+        "care_plan قانىلىنى پەقەت مۇلازىمەت پىلانى ھاسىل قىلىدۇ، تاپشۇرغىلى بولمايدۇ",
+        "the care_plan channel is the care plans' own; it cannot be filed",
+    ),
 }

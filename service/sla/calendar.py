@@ -105,6 +105,15 @@ class WorkCalendar:
                 return self.weekly[MAKEUP_WEEKDAY]
         return self.weekly[day.weekday()]
 
+    def day_off_for_holiday(self, day: dt.date) -> bool:
+        """Whether `day` is a holiday in this calendar: an administrator's day off,
+        or (with official holidays) a statutory holiday or bridging day. Weekends
+        are not holidays: a Saturday meal still comes (care plans' `skip_holidays`)."""
+        override = self.overrides.get(day)
+        if override is not None:
+            return not override
+        return self.official_holidays and official_day(day) == "holiday"
+
     def _local(self, instant: dt.datetime) -> tuple[dt.date, float]:
         local = instant.astimezone(self.zone)
         seconds = local.hour * 3600 + local.minute * 60 + local.second + local.microsecond / 1e6

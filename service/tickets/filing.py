@@ -27,7 +27,13 @@ from service.directory.models import Community, ProviderAssignment
 from service.enums import Priority, Role, ServiceKind, Status, TicketKind
 from service.errors import Invalid, NotFound, Unprocessable
 from service.idempotency import service as idempotency
-from service.scope import SCOPE_PARAMS, parametric, scope_values, visible
+from service.scope import (
+    SCOPE_PARAMS,
+    elders_to_file_for,
+    parametric,
+    scope_values,
+    visible,
+)
 from service.sla import clock
 from service.sla.models import SlaConfigVersion
 from service.sla.policy import config_with_category, load_config
@@ -57,6 +63,24 @@ def _resident_by_phone(session: Session, community_id: int, phone: str) -> User 
     )
 
 
+def _check_elder(session: Session, principal: Principal, data: TicketCreate) -> None:
+    """The elder named must be one the caller may file for (scope.elders_to_file_for),
+    living in the ticket's community: 422 on `elder_id` otherwise (an elder one
+    cannot see is no different from one that does not exist)."""
+    elders = elders_to_file_for(principal).subquery()
+    community_id = session.scalar(select(elders.c.community_id).where(elders.c.id == data.elder_id))
+    if community_id is None:
+        raise Unprocessable(
+            "ticket.elder_unfit",
+            errors=[Invalid("elder_id", "ticket.elder_not_yours", id=data.elder_id)],
+        )
+    if community_id != data.community_id:
+        raise Unprocessable(
+            "ticket.elder_unfit",
+            errors=[Invalid("elder_id", "ticket.elder_other_community", id=data.elder_id)],
+        )
+
+
 def ticket_number(ticket_id: int, created_at: dt.datetime, timezone: str) -> str:
     local = created_at.astimezone(ZoneInfo(timezone))
     return f"LL{local:%y%m%d}-{ticket_id:06d}"
@@ -77,7 +101,12 @@ class _Filing:
 
 @functools.lru_cache(maxsize=512)
 def _filing_statement(
-    dialect: str, role: Role, region_path: str | None, with_claim: bool, with_duplicates: bool
+    dialect: str,
+    role: Role,
+    region_path: str | None,
+    with_claim: bool,
+    with_duplicates: bool,
+    for_elder: bool = False,
 ) -> Any:
     """The filing-context SELECT for principals of this role (and region), the
     request's values and the principal's ids left as bind parameters. Built once
@@ -85,7 +114,9 @@ def _filing_statement(
     building it and its key per request was a quarter of a creation's CPU
     (py-spy --gil); built per person, thousands of residents filing each rebuilt
     it (half of a creation's CPU in bench/run.py's pool of residents).
-    `visible()` still scopes it."""
+    `visible()` still scopes it; `for_elder`: the community is the elder's, whom
+    `_elder_community` found visible (a family proxy files for a parent who lives
+    in another community than theirs)."""
     principal = parametric(role, region_path)
     service_kind = case(
         (Category.kind == TicketKind.elderly_care, ServiceKind.elderly_care.value),
@@ -132,7 +163,7 @@ def _filing_statement(
         .join(Category, true())
         .where(
             Community.id == bindparam("filing_community_id"),
-            visible(principal, Community),
+            true() if for_elder else visible(principal, Community),
             Category.code == bindparam("filing_category"),
             Category.active,
         )
@@ -153,9 +184,16 @@ _FILING_PARAMS = (
 
 @functools.lru_cache(maxsize=512)
 def _filing_query(
-    dialect: Dialect, role: Role, region_path: str | None, with_claim: bool, with_duplicates: bool
+    dialect: Dialect,
+    role: Role,
+    region_path: str | None,
+    with_claim: bool,
+    with_duplicates: bool,
+    for_elder: bool = False,
 ) -> DriverQuery:
-    statement = _filing_statement(dialect.name, role, region_path, with_claim, with_duplicates)
+    statement = _filing_statement(
+        dialect.name, role, region_path, with_claim, with_duplicates, for_elder
+    )
     return driver_query(dialect, statement, _FILING_PARAMS)
 
 
@@ -175,7 +213,12 @@ def _filing_context(
     trip costs more than the Python around it."""
     dialect = session.get_bind().dialect
     query = _filing_query(
-        dialect, principal.role, principal.region_path, claim is not None, duplicate is not None
+        dialect,
+        principal.role,
+        principal.region_path,
+        claim is not None,
+        duplicate is not None,
+        data.elder_id is not None,
     )
     params = {
         "filing_community_id": data.community_id,
@@ -202,7 +245,8 @@ def _filing_context(
             if replay is not None:
                 return replay
         # Say which one was wrong; the error path may take another query or two.
-        _visible_community(session, principal, data.community_id)
+        if data.elder_id is None:  # else the community is the elder's, checked
+            _visible_community(session, principal, data.community_id)
         active_category(session, data.category)
         raise AssertionError("filing context missing without a reason")
     return _Filing(
@@ -242,7 +286,7 @@ def create_ticket(
                 "ticket.residents_file_for_themselves",
                 errors=[Invalid("on_behalf_of", "ticket.on_behalf_staff_only")],
             )
-    elif data.on_behalf_of is None:
+    elif data.on_behalf_of is None and data.elder_id is None:
         raise Unprocessable(
             "ticket.say_for_whom", errors=[Invalid("on_behalf_of", "ticket.on_behalf_required")]
         )
@@ -252,9 +296,14 @@ def create_ticket(
     if duplicate_window and duplicates.matches(principal):
         duplicate_key = duplicates.fingerprint(principal, data)
         duplicate = duplicates.params(principal, duplicate_key, now, duplicate_window)
+    if data.elder_id is not None:
+        # Only with an elder: one more statement, before the filing context.
+        _check_elder(session, principal, data)
     filing = _filing_context(session, principal, data, claim, duplicate)
     if isinstance(filing, idempotency.Replay | Duplicate):
         return filing
+    if data.elder_id is not None and filing.kind != TicketKind.elderly_care:
+        raise Unprocessable.on("elder_id", "ticket.elder_needs_care_category")
     priority = data.priority or filing.default_priority
     config = load_config(session, timezone, filing.sla_stamp)
     config = config_with_category(session, config, filing.category_id, timezone)
@@ -307,6 +356,11 @@ def create_ticket(
         urge_count=0,
         last_urged_at=None,
         duplicate_key=duplicate_key,
+        elder_id=data.elder_id,
+        care_plan_id=None,
+        scheduled_for=None,
+        plan_occurrence=None,
+        government_share_percent=None,
         response_escalation_level=0,
         resolution_escalation_level=0,
         version=1,

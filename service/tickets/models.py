@@ -5,7 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.schema import FetchedValue
 
@@ -31,6 +41,12 @@ class Ticket(Base):
         Index("ix_ticket_reporter_id_id", "reporter_id", "id"),
         Index("ix_ticket_filed_by_id_id", "filed_by_id", "id"),
         Index("ix_ticket_status_resolved_at", "status", "resolved_at"),
+        # A care plan's occurrence is made a visit once (service/care/horizon.py:
+        # INSERT ... ON CONFLICT DO NOTHING on it); NULLs never collide, so other
+        # tickets, and visits whose plan change released the slot, are free.
+        Index(
+            "uq_ticket_care_plan_id_plan_occurrence", "care_plan_id", "plan_occurrence", unique=True
+        ),
         # Filing looks for the same report filed moments ago (tickets/duplicates.py).
         Index("ix_ticket_duplicate_key", "duplicate_key"),
         # PostgreSQL uses a b-tree for `LIKE 'prefix%'` only with the pattern operators.
@@ -109,6 +125,15 @@ class Ticket(Base):
     # normalised description) when a resident or grid worker filed it; NULL
     # otherwise. A second filing with the same key soon after gets this ticket back.
     duplicate_key: Mapped[int | None] = mapped_column(BigInteger)
+    # Elderly care (service/care): the elder served, by id only (their record
+    # stays behind its consent, masks and access log); and for a visit its plan,
+    # when it is due, the occurrence of the plan it holds (NULL once a plan
+    # change cancelled it and released the occurrence) and the subsidy share.
+    elder_id: Mapped[int | None] = mapped_column(ForeignKey("elder.id"), index=True)
+    care_plan_id: Mapped[int | None] = mapped_column(ForeignKey("care_plan.id"))
+    scheduled_for: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    plan_occurrence: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    government_share_percent: Mapped[int | None] = mapped_column(SmallInteger)
 
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -91,6 +91,22 @@ class TicketCreate(StrictModel):
     preferred_time: TimeWindow | None = None
     attachment_ids: AttachmentIds = Field(default_factory=list)
     channel: Channel = Channel.app
+    elder_id: int | None = Field(
+        default=None,
+        gt=0,
+        lt=2**31,
+        description="The elder (GET /v1/elders) an `elderly.*` ticket serves, in its "
+        "community: for grid workers and admins in scope, the care provider's "
+        "dispatchers and the elder's family proxies (then `on_behalf_of` may be left "
+        "out); any other elder answers 422.",
+    )
+
+    @field_validator("channel")
+    @classmethod
+    def _filed_channel(cls, value: Channel) -> Channel:
+        if value == Channel.care_plan:
+            raise Rejected("ticket.channel_not_filed")
+        return value
 
 
 class AssignBody(StrictModel):
@@ -262,6 +278,15 @@ class TicketRead(BaseModel):
     reopen_count: int
     urge_count: int = Field(description="How often the reporter urged it (催单, `POST .../urge`).")
     last_urged_at: dt.datetime | None
+    elder_id: int | None = Field(
+        description="The elder it serves (elderly care), by id only: their record is "
+        "`GET /v1/elders/{id}`, as the caller may see it."
+    )
+    care_plan_id: int | None = Field(description="A visit: the care plan that made it.")
+    scheduled_for: dt.datetime | None = Field(description="A visit: when it is due (UTC).")
+    government_share_percent: int | None = Field(
+        description="A visit: the government's share of its cost (%), as its plan said then."
+    )
     closed_at: dt.datetime | None
     created_at: dt.datetime
     updated_at: dt.datetime

@@ -152,6 +152,24 @@ class Scene:
             assert gone.status_code == 204, gone.text
         return elder_id
 
+    def plan(self) -> int:
+        """A care plan for a new elder of community_a, made by the grid worker."""
+        w = self.world
+        plan = self.client.post(
+            "/v1/care-plans",
+            json={
+                "elder_id": self.elder(),
+                "category": "elderly.meal",
+                "rrule": "FREQ=DAILY",
+                "time": "11:30",
+                "duration_minutes": 30,
+                "starts_on": "2026-12-07",
+            },
+            headers=w.grid_worker.headers,
+        )
+        assert plan.status_code == 201, plan.text
+        return int(plan.json()["id"])
+
     def url(self, path: str, ticket: dict[str, Any] | None = None, **missing: Any) -> str:
         """`path` with real ids in scope of company and tianshan (or `missing` ones)."""
         w = self.world
@@ -173,6 +191,8 @@ class Scene:
             values["notification_id"] = self.notification()
         if "{elder_id}" in path and "elder_id" not in missing:
             values["elder_id"] = self.elder()
+        if "{plan_id}" in path and "plan_id" not in missing:
+            values["plan_id"] = self.plan()
         if "{user_id}" in path:
             values["user_id"] = w.reporter.user_id  # the elder's proxy
         if "{key_id}" in path and "key_id" not in missing:
@@ -236,6 +256,17 @@ class Scene:
             "POST /v1/elders": {"community_id": w.community_a, "name": "买买提"},
             "PATCH /v1/elders/{elder_id}": {"care_level": 3},
             "POST /v1/elders/{elder_id}/proxies": {"phone": "13900000002"},
+            "POST /v1/care-plans": {
+                "elder_id": self.elder(),
+                "category": "elderly.meal",
+                "rrule": "FREQ=WEEKLY;BYDAY=MO",
+                "time": "11:30",
+                "duration_minutes": 30,
+                "starts_on": "2026-12-07",
+            }
+            if label == "POST /v1/care-plans"
+            else None,
+            "PATCH /v1/care-plans/{plan_id}": {"government_share_percent": 80},
         }
         actions: dict[str, Any] = {
             "assign": {"organization_id": w.company},
@@ -426,6 +457,9 @@ FORBIDDEN: dict[str, tuple[str, Any]] = {
     "GET /v1/elders/{elder_id}/proxies": ("technician", None),
     "POST /v1/elders/{elder_id}/proxies": ("technician", None),
     "DELETE /v1/elders/{elder_id}/proxies/{user_id}": ("technician", None),
+    # Care plans: made and changed by those who edit elders.
+    "POST /v1/care-plans": ("reporter", None),
+    "PATCH /v1/care-plans/{plan_id}": ("technician", None),
     # The feed is provider staff's; webhooks are managed by dispatchers.
     "GET /v1/feed": ("reporter", None),
     **{
