@@ -41,6 +41,7 @@ import httpx
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from service.categories.models import Category
@@ -182,17 +183,17 @@ def _stored_token(engine: Engine, app_id: str) -> tuple[str, dt.datetime] | None
 
 
 def _store_token(engine: Engine, app_id: str, value: str, expires_at: dt.datetime) -> None:
-    with Session(engine) as session, session.begin():
-        stored = session.get(WechatToken, app_id, with_for_update=True)
-        if stored is None:
-            session.add(
-                WechatToken(
-                    app_id=app_id, access_token=value, expires_at=expires_at, refreshed_at=utcnow()
-                )
-            )
-        else:
-            stored.access_token, stored.expires_at = value, expires_at
-            stored.refreshed_at = utcnow()
+    """One statement: instances that fetched at once both store, the last wins
+    (WeChat keeps the previous token valid for minutes after a new one)."""
+    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    now = utcnow()
+    row = {"access_token": value, "expires_at": expires_at, "refreshed_at": now}
+    with engine.begin() as connection:
+        connection.execute(
+            dialect.insert(WechatToken)
+            .values(app_id=app_id, **row)
+            .on_conflict_do_update(index_elements=["app_id"], set_=row)
+        )
 
 
 class WechatError(Exception):
@@ -384,6 +385,8 @@ class NotificationQueue:
             error = "timed out"
         except WechatError as exc:
             error = str(exc)
+        except SQLAlchemyError as exc:  # the shared token could not be read or kept
+            error = f"database: {type(exc).__name__}"
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"
         return Outcome(message, started_at, outbox.timed(started), status, error, sent, final)
