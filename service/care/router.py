@@ -26,6 +26,7 @@ from service.care.schemas import (
     ProxyRead,
 )
 from service.care.service import Act, ElderErased, require
+from service.config import SettingsDep
 from service.db import CommitInRoute, SessionDep, WriteSessionDep, begin_write
 from service.errors import Forbidden, NotFound, responses
 from service.pagination import decode_cursor, encode_cursor
@@ -118,14 +119,14 @@ def update_elder(
     "/{elder_id}", status_code=204, responses=responses(Forbidden, NotFound, ElderErased)
 )
 def erase_elder(
-    elder_id: ElderId, principal: CurrentPrincipal, session: WriteSessionDep
+    elder_id: ElderId, principal: CurrentPrincipal, session: WriteSessionDep, settings: SettingsDep
 ) -> Response:
     """Erase the elder's personal data for good (admins, the community's grid
     workers). An anonymous row stays for the service history; the elder answers
     410 from then on."""
     require(principal, Act.erase)
     elder = service.visible_elder(session, principal, elder_id)
-    service.erase_elder(session, principal, elder)
+    service.erase_elder(session, principal, elder, settings.timezone)
     return Response(status_code=204)
 
 

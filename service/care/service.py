@@ -18,8 +18,8 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from service.auth import Principal
-from service.care import masking
-from service.care.models import Elder, ElderAccess, ElderProxy
+from service.care import horizon, masking
+from service.care.models import CarePlan, Elder, ElderAccess, ElderProxy
 from service.care.schemas import (
     AccessPage,
     AccessRead,
@@ -262,11 +262,19 @@ def update_elder(session: Session, principal: Principal, elder: Elder, data: Eld
     return elder
 
 
-def erase_elder(session: Session, principal: Principal, elder: Elder) -> None:
+def erase_elder(session: Session, principal: Principal, elder: Elder, timezone: str) -> None:
     """PIPL art. 47: the person is erased; an anonymous row stays (its community,
     the decade of birth, care level, living alone) so that the services they had
     still count in the metrics. Their proxies go; the access log stays (it holds
-    nothing of them and is what an audit asks for)."""
+    nothing of them and is what an audit asks for). Their care plans stop and the
+    visits to come are cancelled: nobody is sent to a door for someone erased."""
+    now = utcnow()
+    for plan in session.scalars(
+        select(CarePlan).where(CarePlan.elder_id == elder.id, CarePlan.active)
+    ):
+        plan.active = False
+        plan.updated_at = now
+        horizon.reshape(session, plan, principal.user_id, now, timezone, cause="elder_erased")
     session.execute(delete(ElderProxy).where(ElderProxy.elder_id == elder.id))
     for column in (
         "name",
@@ -284,7 +292,6 @@ def erase_elder(session: Session, principal: Principal, elder: Elder) -> None:
         setattr(elder, column, None)
     if elder.birth_year is not None:
         elder.birth_year = elder.birth_year // 10 * 10
-    now = utcnow()
     elder.erased_at, elder.erased_by_id, elder.updated_at = now, principal.user_id, now
     session.flush()
 

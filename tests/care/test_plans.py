@@ -443,3 +443,21 @@ def test_two_workers_racing_make_each_visit_once(live, live_engine, settings, mo
         )
     assert len(rows) == len(set(rows)) == 12 * 3  # 28-30 September, the holiday skipped
     assert sum(made) == 12 * 3 and events == 12 * 3
+
+
+def test_erasing_the_elder_stops_the_plans_and_cancels_the_visits_to_come(client, world, db):
+    """Nobody is sent to the door of someone erased (PIPL): the plan stops, the
+    visits to come are cancelled, and the job makes no more."""
+    from service.db import utcnow
+
+    now = utcnow()
+    elder = register(client, world.grid_worker, world.community_a)
+    starts = (now + dt.timedelta(days=1)).date().isoformat()
+    plan = make_plan(client, world.grid_worker, elder["id"], skip_holidays=False, starts_on=starts)
+    assert run(db, now, hours=96) >= 3
+    erased = client.delete(f"/v1/elders/{elder['id']}", headers=world.grid_worker.headers)
+    assert erased.status_code == 204, erased.text
+    assert {v.status for v in visits(db, plan["id"])} == {"cancelled"}
+    db.expire_all()
+    assert db.get(CarePlan, plan["id"]).active is False
+    assert run(db, now, hours=96) == 0
