@@ -260,7 +260,7 @@ def _said(response: httpx.Response, answer: dict[str, Any]) -> str:
 
 def template_data(message: Message) -> dict[str, dict[str, str]]:
     """The subscribe message's fields, in the keyword layout the templates are
-    chosen with (README: Notifications): the ticket's number, its category, what
+    chosen with (docs/notifications.md): the ticket's number, its category, what
     happened, when, and the message."""
     return {
         "character_string1": {"value": message.number[:32]},
@@ -440,10 +440,4 @@ def deliver_due(
 # before any organisation had the ticket) and a wake-up that never came.
 @job("notifications.deliver", every=dt.timedelta(seconds=30), on_wake=True)
 def deliver(context: JobContext) -> int:
-    attempts = deliver_due(
-        context.engine, context.settings, context.now, more_time=context.more_time
-    )
-    following = outbox.next_attempt_at(context.engine, QUEUE, context.now)
-    if following is not None:
-        context.run_again_by(following)
-    return attempts
+    return outbox.turn(context, QUEUE)

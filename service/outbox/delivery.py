@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 
 from service.config import Settings
 from service.db import begin_write, utcnow
+from service.jobs import JobContext
 from service.outbox.models import DeliveryStatus
 
 log = logging.getLogger("linli.outbox")
@@ -378,6 +379,18 @@ def next_attempt_at(engine: Engine, queue: Queue[Any], now: dt.datetime) -> dt.d
         )
         connection.rollback()
     return at
+
+
+def turn(context: JobContext, queue: Queue[Any]) -> int:
+    """A job's turn of `queue`: what is due, then the next turn set by the
+    earliest retry. How many attempts were made."""
+    attempts = deliver_due(
+        context.engine, queue, context.settings, context.now, more_time=context.more_time
+    )
+    following = next_attempt_at(context.engine, queue, context.now)
+    if following is not None:
+        context.run_again_by(following)
+    return attempts
 
 
 def timed(started: float) -> int:

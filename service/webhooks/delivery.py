@@ -258,10 +258,4 @@ def deliver_due(
 # only the safety net for a wake-up that never came.
 @job("webhooks.deliver", every=dt.timedelta(minutes=1), on_wake=True)
 def deliver(context: JobContext) -> int:
-    attempts = deliver_due(
-        context.engine, context.settings, context.now, more_time=context.more_time
-    )
-    following = outbox.next_attempt_at(context.engine, QUEUE, context.now)
-    if following is not None:
-        context.run_again_by(following)
-    return attempts
+    return outbox.turn(context, QUEUE)
