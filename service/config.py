@@ -117,6 +117,9 @@ class Settings(BaseSettings):
     follow_up_days: int = 3
     # Care plans' visits are made this many hours ahead (job care.horizon).
     care_horizon_hours: Annotated[int, Field(ge=1, le=24 * 31)] = 48
+    # A visit not checked in this many minutes after it was due is missed (job
+    # care.missed_visits); checked in by then, it was on time (the indicators).
+    visit_grace_minutes: Annotated[int, Field(ge=0, le=24 * 60)] = 30
 
     # The provider feed and webhooks (service/feed, service/webhooks).
     feed_retention_days: int = 30

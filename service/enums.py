@@ -132,6 +132,15 @@ class ConsentBy(StrEnum):
     guardian = "guardian"
 
 
+class VisitOutcome(StrEnum):
+    """How a 探访 (a visit to an elder living alone) found them."""
+
+    well = "well"
+    needs_help = "needs_help"  # opens a linked follow-on ticket
+    not_home = "not_home"  # twice in a row: the grid workers and emergency contacts are alerted
+    hospitalised = "hospitalised"
+
+
 class FollowUpMethod(StrEnum):
     phone = "phone"
     visit = "visit"

@@ -12,9 +12,11 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     SmallInteger,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.schema import FetchedValue
@@ -28,7 +30,14 @@ from service.enums import (
     Priority,
     Status,
     TicketKind,
+    VisitOutcome,
     str_enum,
+)
+
+# The partial index's predicate (the migration repeats it).
+VISIT_PENDING = (
+    "scheduled_for IS NOT NULL AND checked_in_at IS NULL AND visit_missed_at IS NULL"
+    " AND status IN ('submitted', 'assigned', 'accepted')"
 )
 
 
@@ -46,6 +55,15 @@ class Ticket(Base):
         # tickets, and visits whose plan change released the slot, are free.
         Index(
             "uq_ticket_care_plan_id_plan_occurrence", "care_plan_id", "plan_occurrence", unique=True
+        ),
+        # Visits not yet begun nor marked missed, by when they are due: what the
+        # missed-visit sweep reads (service/care/visits.py); it shrinks as visits
+        # are checked in, marked missed or cancelled.
+        Index(
+            "ix_ticket_visit_pending",
+            "scheduled_for",
+            postgresql_where=text(VISIT_PENDING),
+            sqlite_where=text(VISIT_PENDING),
         ),
         # Filing looks for the same report filed moments ago (tickets/duplicates.py).
         Index("ix_ticket_duplicate_key", "duplicate_key"),
@@ -134,6 +152,18 @@ class Ticket(Base):
     scheduled_for: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     plan_occurrence: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     government_share_percent: Mapped[int | None] = mapped_column(SmallInteger)
+    # Visit proof (service/care/visits.py): the carer's arrival (with where they
+    # were, when their phone said: whereabouts, shown to the visit's keepers only)
+    # and departure; when the sweep found it not begun past its grace; and for a
+    # 探访 (elderly.visit) how the elder was found.
+    checked_in_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    check_in_latitude: Mapped[float | None] = mapped_column(Numeric(9, 6, asdecimal=False))
+    check_in_longitude: Mapped[float | None] = mapped_column(Numeric(9, 6, asdecimal=False))
+    checked_out_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    visit_missed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    visit_outcome: Mapped[VisitOutcome | None] = mapped_column(str_enum(VisitOutcome, 16))
+    # The ticket this one was opened from (a 探访 that found the elder needing help).
+    follows_ticket_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("ticket.id"))
 
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
