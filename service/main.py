@@ -25,6 +25,7 @@ from service.attachments.router import router as attachments_router
 from service.attachments.storage import storage_for
 from service.auth import PrincipalCache
 from service.care import horizon as care_horizon
+from service.care import visits as care_visits
 from service.care.plans_router import router as care_plans_router
 from service.care.router import router as care_router
 from service.categories.router import router as categories_router
@@ -68,6 +69,7 @@ from service.webhooks.router import router as webhooks_router
 FEATURE_JOBS = (
     attachments_jobs,
     care_horizon,
+    care_visits,
     followups_jobs,
     idempotency_jobs,
     metrics_rollup,

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     String,
+    and_,
     bindparam,
     cast,
     exists,
@@ -101,7 +102,12 @@ def visible(principal: Principal, model: type[Any]) -> ColumnElement[bool]:
                 Ticket.reporter_id == principal.user_id, Ticket.filed_by_id == principal.user_id
             )
         if role == Role.grid_worker:
-            return Ticket.filed_by_id == principal.user_id
+            # What they filed, and the care of the elders they keep: the visits
+            # whose missing they are alerted to, and their follow-ons.
+            return or_(
+                Ticket.filed_by_id == principal.user_id,
+                and_(Ticket.elder_id.is_not(None), Ticket.community_id == principal.community_id),
+            )
         if role == Role.provider_staff:
             return Ticket.organization_id == principal.organization_id
         return _under(Ticket.region_path, principal)

@@ -35,6 +35,7 @@ would take minutes.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -44,9 +45,12 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
+from service.care import horizon
 from service.directory.credit_code import check_character
 from service.tables import metadata
+from service.tickets.models import Ticket
 from tests import conftest
 from tests.conftest import Actor, World, file_ticket, photo_bytes, token_for
 
@@ -107,6 +111,10 @@ SEES: dict[str, frozenset[str]] = {
     "webhook": frozenset(ACTORS) - {"care_dispatcher", "other_dispatcher"},
     # The reporter's notification (their ticket was accepted): theirs alone.
     "notification": frozenset({"reporter"}),
+    # A visit of the grid worker's plan for that elder: its provider, the
+    # community's grid worker (who keeps the elder) and the admins over it; not
+    # the family proxy (the plan's visits are not theirs to act on).
+    "visit": frozenset({"grid_worker", "care_dispatcher"}) | OVER_A,
 }
 
 
@@ -395,6 +403,15 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("POST", T + "/reject"): _action("assigned", OVER_A, _fixed({"reason": "重复"})),
     # 催单: only the reporter (the grid worker who filed it would be one too).
     ("POST", T + "/urge"): _action("assigned", frozenset({"reporter"})),
+    ("POST", T + "/check-in"): Case(
+        "visit", may=frozenset({"care_dispatcher"}), status="visit", body=_fixed({})
+    ),
+    ("POST", T + "/check-out"): Case(
+        "visit",
+        may=frozenset({"care_dispatcher"}),
+        status="visit_in_progress",
+        body=_fixed({"note": "午餐已送到"}),
+    ),
     ("POST", T + "/comments"): Case(
         "ticket", ok=201, body=_fixed({"body": "什么时候来？", "internal": False})
     ),
@@ -565,11 +582,13 @@ class Scene:
     elder_id: int = 0  # registered by grid_worker in community_a; the reporter is its proxy
     far_elder_id: int = 0  # registered by other_grid_worker in community_k
     plan_id: int = 0  # the grid worker's care plan for that elder
+    # That plan's visits (served by care): "visit" assigned, "visit_in_progress" checked in.
+    visits: dict[str, int] = field(default_factory=dict)
 
     def refs(self, case: Case) -> dict[str, Any]:
         w = self.world
         return {
-            "ticket_id": self.tickets[case.status],
+            "ticket_id": self.tickets.get(case.status) or self.visits[case.status],
             "community_id": w.community_a,
             "organization_id": w.company,
             "region_id": w.tianshan,
@@ -705,6 +724,22 @@ def _build_scene(
     scene.webhook_id = webhook["id"]
     scene.elder_id, scene.far_elder_id = elder["id"], far_elder["id"]
     scene.plan_id = plan["id"]
+    session = Session(bind=connection)
+    horizon.make_batch(
+        session, dt.datetime(2026, 12, 7, tzinfo=dt.UTC), dt.timedelta(hours=48), "Asia/Shanghai"
+    )
+    session.flush()
+    made = session.scalars(
+        select(Ticket.id).where(Ticket.care_plan_id == plan["id"]).order_by(Ticket.scheduled_for)
+    ).all()
+    session.close()
+    assert len(made) == 2, made
+    scene.visits = {"visit": made[0], "visit_in_progress": made[1]}
+    _ok(client.post(f"/v1/tickets/{made[1]}/check-in", json={}, headers=w.care_dispatcher.headers))
+    for key, visit_id in scene.visits.items():
+        response = client.get(f"/v1/tickets/{visit_id}", headers=w.province_admin.headers)
+        _ok(response)
+        scene.etags[key] = response.headers["etag"]
     scene.attachment_id = photo["id"]
     scene.delivery_id = connection.scalar(
         select(WebhookDelivery.id).where(WebhookDelivery.subscription_id == webhook["id"]).limit(1)
@@ -986,6 +1021,8 @@ def test_each_caller_lists_exactly_their_scope(
     ours = set(scene.tickets.values())
     assert (ids & ours) == (ours if actor_name in SEES["ticket"] else set()), actor_name
     assert (scene.far_ticket in ids) == (actor_name in SEES_FAR_TICKET), actor_name
+    visits = set(scene.visits.values())
+    assert (ids & visits) == (visits if actor_name in SEES["visit"] else set()), actor_name
 
 
 SEES_FAR_ELDER = {"other_grid_worker", "province_admin", "other_admin"}

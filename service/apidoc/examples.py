@@ -71,6 +71,28 @@ EXAMPLES: dict[str, Examples] = {
     },
     "resolveTicket": {
         "fixed": ("The work is done", {"note": "已更换水管接头，试水半小时无渗漏"}),
+        "alone_well": ("A visit to an elder living alone found him well", {"outcome": "well"}),
+    },
+    "checkInVisit": {
+        "position": (
+            "The carer at the door, with the phone's position",
+            {"latitude": 43.825592, "longitude": 87.616848},
+        ),
+        "no_position": ("No position (the phone could not tell)", {}),
+    },
+    "checkOutVisit": {
+        "meal": (
+            "Lunch delivered, with a photo",
+            {"note": "午餐已送到，老人当面签收", "attachment_ids": [88]},
+        ),
+        "needs_help": (
+            "A 探访 found the elder needing help: a follow-on ticket opens",
+            {
+                "outcome": "needs_help",
+                "follow_on_category": "elderly.medical",
+                "note": "老人血压偏高，需要陪同就医",
+            },
+        ),
     },
     "confirmTicket": {
         "rating": (

@@ -204,7 +204,7 @@ def make_batch(
     return len(plans), created
 
 
-def _new_ids(session: Session, count: int) -> list[int]:
+def new_ticket_ids(session: Session, count: int) -> list[int]:
     """`count` ids for new tickets in one statement (filing takes one the same way)."""
     if session.get_bind().dialect.name == "postgresql":
         sequence: Any = literal_column("nextval(pg_get_serial_sequence('ticket', 'id'))")
@@ -228,7 +228,7 @@ _MOVE_PLANS = (
 def _insert_visits(
     session: Session, config: SlaConfig, visits: list[tuple[_Plan, dt.datetime]], now: dt.datetime
 ) -> int:
-    ids = _new_ids(session, len(visits))
+    ids = new_ticket_ids(session, len(visits))
     rows: list[dict[str, Any]] = []
     by_id: dict[int, tuple[Ticket, str]] = {}
     for ticket_id, (plan, at) in zip(ids, visits, strict=True):

@@ -176,4 +176,49 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
         "care_plan قانىلىنى پەقەت مۇلازىمەت پىلانى ھاسىل قىلىدۇ، تاپشۇرغىلى بولمايدۇ",
         "the care_plan channel is the care plans' own; it cannot be filed",
     ),
+    # Visits (care plans' tickets): check-in, check-out, 探访 outcomes.
+    "visit.not_a_visit": (
+        "这不是服务计划生成的上门服务，不能签到或签退。",
+        "بۇ مۇلازىمەت پىلانىدىن چىققان ئۆيگە بېرىپ مۇلازىمەت ئەمەس، كىرىش ياكى چىقىش "
+        "تىزىملاتقىلى بولمايدۇ.",
+        "This is not a care plan's visit: there is nothing to check in to or out of.",
+    ),
+    "visit.not_checked_in": (
+        "上门服务尚未签到，不能签退；请先签到。",
+        "ئۆيگە بېرىپ مۇلازىمەتكە تېخى كىرىش تىزىملاتمىدى، چىقىشنى تىزىملاتقىلى بولمايدۇ؛ "
+        "ئالدى بىلەن كىرىشنى تىزىملىتىڭ.",
+        "The visit was never checked in, so it cannot be checked out: check in first.",
+    ),
+    "visit.outcome_required": (
+        "独居老人探访须填写探访结果：well、needs_help、not_home 或 hospitalised。",
+        "يالغۇز ياشانغانلارنى يوقلاشتا نەتىجىسىنى يېزىش كېرەك: well، needs_help، "
+        "not_home ياكى hospitalised.",
+        "A visit to an elder living alone needs its outcome: well, needs_help, not_home "
+        "or hospitalised.",
+    ),
+    "visit.outcome_only_alone": (
+        "只有独居老人探访（elderly.visit）才填写探访结果。",
+        "پەقەت يالغۇز ياشانغانلارنى يوقلاش (elderly.visit) نىڭلا نەتىجىسى يېزىلىدۇ.",
+        "Only a visit to an elder living alone (elderly.visit) takes an outcome.",
+    ),
+    "visit.follow_on_needs_help": (
+        "只有探访结果为 needs_help 时才能指定后续工单类别。",
+        "پەقەت نەتىجە needs_help بولغاندىلا داۋاملىق خىزمەت تالونىنىڭ تۈرىنى بەلگىلىگىلى بولىدۇ.",
+        "A follow-on category goes only with the outcome needs_help.",
+    ),
+    "visit.follow_on_care_only": (
+        "后续工单须为居家养老服务类别（elderly.*）。",
+        "داۋاملىق خىزمەت تالونى ياشانغانلارنى ئائىلىدە كۈتۈش تۈرىدە (elderly.*) بولۇشى كېرەك.",
+        "The follow-on ticket must be of an elderly-care category (elderly.*).",
+    ),
+    "visit.position_pair": (
+        "纬度和经度须同时提供，或都不提供。",
+        "كەڭلىك ۋە ئۇزۇنلۇق بىللە بېرىلىشى ياكى ھەر ئىككىسى بېرىلمەسلىكى كېرەك.",
+        "Give latitude and longitude together, or neither.",
+    ),
+    "visit.follow_on_description": (
+        "探访 {number} 发现老人需要帮助。",
+        "{number} نومۇرلۇق يوقلاشتا ياشانغاننىڭ ياردەمگە موھتاجلىقى بايقالدى.",
+        "The visit {number} found the elder needing help.",
+    ),
 }

@@ -16,7 +16,14 @@ from service.attachments import service as attachments
 from service.auth import Principal
 from service.db import utcnow
 from service.directory.models import Organization
-from service.enums import ORGANIZATION_KIND_FOR, Role, Status, service_kind_for
+from service.enums import (
+    ORGANIZATION_KIND_FOR,
+    Role,
+    Status,
+    TicketKind,
+    VisitOutcome,
+    service_kind_for,
+)
 from service.errors import (
     Forbidden,
     Invalid,
@@ -34,6 +41,7 @@ from service.tickets.models import FollowUp, Ticket, TicketComment
 from service.tickets.queries import active_category, category_code, get_visible_ticket
 from service.tickets.schemas import (
     AssignBody,
+    CheckInBody,
     CommentCreate,
     ConfirmBody,
     FollowUpCreate,
@@ -147,7 +155,10 @@ def perform(
         policy = config.policy_by_id(ticket.sla_policy_id, ticket.region_path)
     if action == "assign":
         data = _assign(session, principal, ticket, body)
-    elif action == "accept":
+    elif action in ("accept", "check_in"):
+        if action == "check_in":
+            assert isinstance(body, CheckInBody)
+            data = _check_in(ticket, body, now)
         if ticket.responded_at is None:
             ticket.responded_at = now
             if ticket.respond_by is not None and now > ticket.respond_by:
@@ -165,8 +176,14 @@ def perform(
         clock.resume(ticket, policy, now)
         ticket.on_hold_since = None
         ticket.hold_reason = None
-    elif action == "resolve":
+    elif action in ("resolve", "check_out"):
         assert isinstance(body, ResolveBody)
+        if action == "check_out":
+            _visit_only(ticket)
+            if ticket.checked_in_at is None:
+                raise InvalidTransition("visit.not_checked_in")
+            ticket.checked_out_at = now
+        data = _outcome(session, ticket, body)
         # The work's before/after photos join the ticket's.
         photos = attachments.claim(session, principal, body.attachment_ids)
         linked = attachments.link(
@@ -178,7 +195,7 @@ def perform(
         # Paused working time has already moved resolve_by out.
         if ticket.resolve_by is not None and now > ticket.resolve_by:
             ticket.resolution_breached = True
-        data = {"note": body.note, "attachment_ids": list(body.attachment_ids)}
+        data |= {"note": body.note, "attachment_ids": list(body.attachment_ids)}
     elif action == "confirm":
         assert isinstance(body, ConfirmBody)
         ticket.rating = body.rating
@@ -238,6 +255,57 @@ def perform(
     )
     _flush_or_conflict(session)
     return ticket
+
+
+def _visit_only(ticket: Ticket) -> None:
+    if ticket.scheduled_for is None:
+        raise InvalidTransition("visit.not_a_visit")
+
+
+def _check_in(ticket: Ticket, body: CheckInBody, now: dt.datetime) -> dict[str, Any]:
+    """The carer's arrival. Where they stood is the elder's whereabouts: kept on the
+    ticket for the visit's keepers, never written into the event (timeline, feed,
+    webhooks), which says only whether a position was given."""
+    _visit_only(ticket)
+    assert ticket.scheduled_for is not None
+    ticket.checked_in_at = now
+    ticket.check_in_latitude = body.latitude
+    ticket.check_in_longitude = body.longitude
+    return {
+        "scheduled_for": ticket.scheduled_for.isoformat(),
+        "position": body.latitude is not None,
+    }
+
+
+# A 探访 found the elder needing help: the follow-on ticket's category unless named.
+FOLLOW_ON_DEFAULT = "elderly.medical"
+VISIT_CATEGORY = "elderly.visit"
+
+
+def _outcome(session: Session, ticket: Ticket, body: ResolveBody) -> dict[str, Any]:
+    """A 探访's outcome, required there and refused elsewhere; for `needs_help` the
+    follow-on's category, checked now so that bad input changes nothing. The
+    follow-on itself and the not-home alerts are service/care/visits.py's."""
+    is_visit_to_alone = category_code(session, ticket) == VISIT_CATEGORY
+    if body.outcome is None:
+        if is_visit_to_alone:
+            raise Unprocessable.on("outcome", "visit.outcome_required")
+        if body.follow_on_category is not None:
+            raise Unprocessable.on("follow_on_category", "visit.follow_on_needs_help")
+        return {}
+    if not is_visit_to_alone:
+        raise Unprocessable.on("outcome", "visit.outcome_only_alone")
+    data: dict[str, Any] = {"outcome": str(body.outcome)}
+    if body.outcome == VisitOutcome.needs_help:
+        code = body.follow_on_category or FOLLOW_ON_DEFAULT
+        category = active_category(session, code)
+        if category.kind != TicketKind.elderly_care:
+            raise Unprocessable.on("follow_on_category", "visit.follow_on_care_only")
+        data["follow_on_category"] = code
+    elif body.follow_on_category is not None:
+        raise Unprocessable.on("follow_on_category", "visit.follow_on_needs_help")
+    ticket.visit_outcome = body.outcome
+    return data
 
 
 def _urge(ticket: Ticket, now: dt.datetime, interval: dt.timedelta) -> int:

@@ -50,6 +50,10 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t("hold", {S.accepted, S.in_progress}, S.on_hold, {A.staff}, "ticket.held"),
     _t("resume", {S.on_hold}, S.in_progress, {A.staff}, "ticket.resumed"),
     _t("resolve", {S.in_progress}, S.resolved, {A.staff}, "ticket.resolved"),
+    # A visit (a care plan's ticket): the carer at the door checks in, whatever
+    # the dispatcher has or has not done yet, and checks out when done.
+    _t("check_in", {S.assigned, S.accepted}, S.in_progress, {A.staff}, "visit.checked_in"),
+    _t("check_out", {S.in_progress}, S.resolved, {A.staff}, "visit.checked_out"),
     _t("confirm", {S.resolved}, S.closed, {A.reporter}, "ticket.confirmed"),
     _t("reopen", {S.resolved, S.closed}, S.in_progress, {A.reporter}, "ticket.reopened"),
     _t(

@@ -43,6 +43,8 @@ from service.tickets.duplicates import Duplicate
 from service.tickets.models import Ticket
 from service.tickets.schemas import (
     AssignBody,
+    CheckInBody,
+    CheckOutBody,
     CommentCreate,
     CommentPage,
     CommentRead,
@@ -353,8 +355,15 @@ _ACTION_BODIES: dict[str, tuple[type, bool]] = {
     "return": (ReasonBody, True),
     "reject": (RejectBody, True),
     "urge": (EmptyBody, False),
+    # Visits (care plans' tickets): POST /v1/tickets/{id}/check-in, /check-out.
+    "check_in": (CheckInBody, False),
+    "check_out": (CheckOutBody, False),
 }
 _ACTION_ERROR_SETS = {"assign": _ASSIGN_ERRORS, "urge": _URGE_ERRORS}
+_SUMMARIES = {
+    "check_in": "Check in to a visit (the carer has arrived)",
+    "check_out": "Check out of a visit (done; photos as proof; a 探访's outcome)",
+}
 
 
 def _make_action_route(action: str, schema: type, required: bool) -> None:
@@ -380,14 +389,14 @@ def _make_action_route(action: str, schema: type, required: bool) -> None:
         ) -> Response:
             return _act(session, principal, ticket.load(), action, body or schema(), settings)
 
-    endpoint.__name__ = f"{action}_ticket"
+    endpoint.__name__ = f"{action}_ticket" if not action.startswith("check") else f"{action}_visit"
     router.add_api_route(
-        f"/{{ticket_id}}/{action}",
+        f"/{{ticket_id}}/{action.replace('_', '-')}",
         endpoint,
         methods=["POST"],
         response_model=TicketRead,
         responses=_ACTION_ERROR_SETS.get(action, _ACTION_ERRORS),
-        summary=f"{action.capitalize()} a ticket",
+        summary=_SUMMARIES.get(action, f"{action.capitalize()} a ticket"),
     )
 
 

@@ -23,6 +23,7 @@ from service.enums import (
     Priority,
     Status,
     TicketKind,
+    VisitOutcome,
 )
 from service.i18n import Rejected
 from service.validation import (
@@ -128,6 +129,36 @@ class HoldBody(StrictModel):
 class ResolveBody(StrictModel):
     note: Note | None = None  # type: ignore[valid-type]
     attachment_ids: AttachmentIds = Field(default_factory=list)
+    outcome: VisitOutcome | None = Field(
+        default=None,
+        description="How a visit to an elder living alone (探访, `elderly.visit`) found "
+        "them: required there, refused elsewhere. `needs_help` opens a linked follow-on "
+        "ticket (`follow_on_category`); `not_home` twice in a row alerts the community's "
+        "grid workers and the elder's emergency contacts.",
+    )
+    follow_on_category: CategoryCode | None = Field(
+        default=None,
+        description="With `needs_help`: the `elderly.*` category of the follow-on ticket "
+        "(default `elderly.medical`).",
+    )
+
+
+class CheckInBody(StrictModel):
+    """Where the carer is on arrival, if their phone can tell: the visit's
+    keepers see it; it is never in the timeline, the feed or webhooks."""
+
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> CheckInBody:
+        if (self.latitude is None) != (self.longitude is None):
+            raise Rejected("visit.position_pair")
+        return self
+
+
+class CheckOutBody(ResolveBody):
+    """Departure: what was done, photos as proof, and for a 探访 the outcome."""
 
 
 class ConfirmBody(StrictModel):
@@ -243,6 +274,28 @@ class TimeWindowRead(BaseModel):
     to: dt.datetime
 
 
+class Position(BaseModel):
+    latitude: float
+    longitude: float
+
+
+class VisitRead(BaseModel):
+    checked_in_at: dt.datetime | None = Field(description="When the carer checked in.")
+    check_in_position: Position | None = Field(
+        description="Where the carer's phone was at check-in, if it could tell: the "
+        "elder's whereabouts, seen only by those who may see the visit (its provider, "
+        "the community's grid workers, admins in scope)."
+    )
+    checked_out_at: dt.datetime | None = Field(description="When the carer checked out.")
+    missed_at: dt.datetime | None = Field(
+        description="When it was found not checked in by `scheduled_for` + "
+        "LINLI_VISIT_GRACE_MINUTES (`visit.missed`); null if it began in time."
+    )
+    outcome: VisitOutcome | None = Field(
+        description="A 探访 (`elderly.visit`): how the elder was found."
+    )
+
+
 class TicketRead(BaseModel):
     """A ticket as the caller may see it. Its `ETag` header is `version`'s tag: send
     it back in `If-Match` on a write."""
@@ -286,6 +339,13 @@ class TicketRead(BaseModel):
     scheduled_for: dt.datetime | None = Field(description="A visit: when it is due (UTC).")
     government_share_percent: int | None = Field(
         description="A visit: the government's share of its cost (%), as its plan said then."
+    )
+    visit: VisitRead | None = Field(
+        description="A visit's proof (null for other tickets): arrival, departure, missed."
+    )
+    follows_ticket_id: int | None = Field(
+        description="The ticket this one was opened from (a 探访 that found the elder "
+        "needing help)."
     )
     closed_at: dt.datetime | None
     created_at: dt.datetime

@@ -75,6 +75,22 @@ def ticket_dict(t: Any, category_code: str) -> dict[str, Any]:
         "care_plan_id": t.care_plan_id,
         "scheduled_for": t.scheduled_for,
         "government_share_percent": t.government_share_percent,
+        "visit": (
+            {
+                "checked_in_at": t.checked_in_at,
+                "check_in_position": (
+                    {"latitude": t.check_in_latitude, "longitude": t.check_in_longitude}
+                    if t.check_in_latitude is not None and t.check_in_longitude is not None
+                    else None
+                ),
+                "checked_out_at": t.checked_out_at,
+                "missed_at": t.visit_missed_at,
+                "outcome": t.visit_outcome,
+            }
+            if t.scheduled_for is not None
+            else None
+        ),
+        "follows_ticket_id": t.follows_ticket_id,
         "closed_at": t.closed_at,
         "created_at": t.created_at,
         "updated_at": t.updated_at,
@@ -217,6 +233,20 @@ def ticket_json_sql(dialect: str) -> str:
         care_plan_id=t + "care_plan_id",
         scheduled_for=time(t + "scheduled_for"),
         government_share_percent=t + "government_share_percent",
+        visit=nested(
+            f"{t}scheduled_for IS NOT NULL",
+            o(
+                checked_in_at=time(t + "checked_in_at"),
+                check_in_position=nested(
+                    f"{t}check_in_latitude IS NOT NULL AND {t}check_in_longitude IS NOT NULL",
+                    o(latitude=t + "check_in_latitude", longitude=t + "check_in_longitude"),
+                ),
+                checked_out_at=time(t + "checked_out_at"),
+                missed_at=time(t + "visit_missed_at"),
+                outcome=t + "visit_outcome",
+            ),
+        ),
+        follows_ticket_id=t + "follows_ticket_id",
         closed_at=time(t + "closed_at"),
         created_at=time(t + "created_at"),
         updated_at=time(t + "updated_at"),

@@ -35,6 +35,10 @@ EVENT_TYPES = (
     "ticket.escalated",
     "ticket.followed_up",
     "ticket.follow_up_overdue",
+    "visit.checked_in",
+    "visit.checked_out",
+    "visit.missed",
+    "visit.not_home_twice",
 )
 EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
 

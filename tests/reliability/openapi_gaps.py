@@ -30,6 +30,8 @@ ACTIONS = (
     "return",
     "reject",
     "urge",
+    "check-in",
+    "check-out",
 )
 
 # (operation, status) the code answers but the document does not list.
