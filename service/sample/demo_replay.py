@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from service import db
 from service.config import Settings
-from service.enums import FollowUpMethod
+from service.enums import FollowUpMethod, VisitOutcome
 from service.sample.demo_stories import Step, Story
 from service.sample.demo_texts import (
     ASKS,
@@ -157,7 +157,13 @@ class _Replay:
             assert parameter is not None
             return HoldBody.model_validate({"reason": parameter, "note": HOLD_NOTES[parameter]})
         if action == "resolve":
-            return ResolveBody(note=rng.choice(RESOLVE_NOTES[story.kind]))
+            note = rng.choice(RESOLVE_NOTES[story.kind])
+            if story.category == "elderly.visit":
+                # A 探访 takes its outcome; chosen without the random stream, so
+                # that the rest of the demo stays what it was.
+                outcome = VisitOutcome.not_home if story.ticket_id % 9 == 0 else VisitOutcome.well
+                return ResolveBody(note=note, outcome=outcome)
+            return ResolveBody(note=note)
         if action == "confirm":
             rating = int(parameter) if parameter else rng.choices((5, 4, 3, 2), (55, 30, 10, 5))[0]
             comment, tags = CONFIRM_COMMENTS[rating]
