@@ -70,6 +70,10 @@ LABELS: dict[str, dict[str, tuple[str, str, str]]] = {
         "ticket.sla_breached": ("已超时", "ۋاقتى ئۆتتى", "Past its deadline"),
         "ticket.followed_up": ("已回访", "قايتا زىيارەت قىلىندى", "Followed up"),
         "ticket.follow_up_overdue": ("回访逾期", "قايتا زىيارەت ۋاقتى ئۆتتى", "Follow-up overdue"),
+        "visit.checked_in": ("上门签到", "يېتىپ كېلىپ تىزىملاتتى", "Checked in"),
+        "visit.checked_out": ("服务签退", "مۇلازىمەت ئاخىرلاشتى", "Checked out"),
+        "visit.missed": ("未按时上门", "ۋاقتىدا بېرىلمىدى", "Visit missed"),
+        "visit.not_home_twice": ("两次未遇", "ئىككى قېتىم ئۆيدە يوق", "Not at home twice"),
     },
     "indicators": {
         "created": ("工单数", "خىزمەت بېلىتى سانى", "Tickets filed"),

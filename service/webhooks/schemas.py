@@ -11,7 +11,8 @@ from service.validation import StrictModel, text
 from service.webhooks.models import DeliveryStatus
 
 # Every type of event a ticket's timeline holds (tests/webhooks: the service's
-# code writes no other). A subscription to a misspelt type would never fire.
+# code writes no other; a visit's events are its ticket's). A subscription to a
+# misspelt type would never fire.
 EVENT_TYPES = (
     "ticket.created",
     "ticket.assigned",
@@ -35,6 +36,10 @@ EVENT_TYPES = (
     "ticket.escalated",
     "ticket.followed_up",
     "ticket.follow_up_overdue",
+    "visit.checked_in",
+    "visit.checked_out",
+    "visit.missed",
+    "visit.not_home_twice",
 )
 EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
 
