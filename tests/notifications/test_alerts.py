@@ -64,6 +64,7 @@ def test_everyone_at_once_each_person_once_and_never_the_actor(client, world, db
         {"name": "古丽娜尔", "relation": "女儿", "phone": CONTACT_PHONE},
         {"name": "艾力", "relation": "儿子", "phone": "13900000001"},  # the reporter's phone
         {"name": "艾力", "relation": "儿子", "phone": "13900000001"},
+        {"name": "古丽娜尔（单位）", "relation": "女儿", "phone": CONTACT_PHONE},  # listed twice
     ]
     _, ticket = elder_ticket(client, world, emergency_contacts=contacts)
     tid = ticket["id"]
@@ -120,7 +121,7 @@ def test_staff_and_family_read_what_concerns_them(client, world, db, settings):
     """Staff read the ticket and when; the family reads the elder's name. Nobody
     reads the health notes; a staff inbox holds no name."""
     with_sms(db, settings)
-    _, ticket = elder_ticket(client, world)
+    elder, ticket = elder_ticket(client, world)
     alert(db, ticket["id"], ["grid_workers", "emergency_contacts"])
     alert(
         db,
@@ -129,6 +130,7 @@ def test_staff_and_family_read_what_concerns_them(client, world, db, settings):
         type="visit.missed",
         scheduled_for="2026-03-02T01:30:00+00:00",
     )
+    alert(db, ticket["id"], ["region_admins"], type="ticket.escalated")
 
     def inbox(actor: Actor, language: str = "zh-Hans") -> list[dict]:
         response = client.get(
@@ -152,6 +154,15 @@ def test_staff_and_family_read_what_concerns_them(client, world, db, settings):
     assert ELDER_NAME not in str(stored) and NOTES not in str(stored)
     (uyghur,) = inbox(world.grid_worker, "ug")
     assert uyghur["title"] == "يوقلاشتا ئىككى قېتىم ئۆيدە يوق"
+    (escalated,) = inbox(world.admin, "en")
+    assert escalated["title"] == "Escalated: not answered in time"
+    assert ticket["number"] in escalated["body"]
+
+    # Erased, the elder is named no more, not even in what the family was told.
+    erased = client.delete(f"/v1/elders/{elder['id']}", headers=world.grid_worker.headers)
+    assert erased.status_code == 204, erased.text
+    (after,) = [n for n in inbox(world.reporter) if n["id"] == family["id"]]
+    assert ELDER_NAME not in str(after) and "您的家人" in after["title"] + after["body"]
 
 
 def test_an_event_without_alert_tells_no_staff(client, world, db):
