@@ -51,6 +51,7 @@ from service.me import router as me_router
 from service.metrics import rollup as metrics_rollup
 from service.metrics.router import router as metrics_router
 from service.middleware import Admission, QueryGuard, RequestGuard, SecurityHeaders
+from service.notifications import alerts as _notification_alerts  # noqa: F401 - listens to events
 from service.notifications import channels as notification_channels
 from service.notifications import compose as _notification_compose  # noqa: F401 - listens to events
 from service.notifications.router import router as notifications_router

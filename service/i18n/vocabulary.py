@@ -51,14 +51,6 @@ LABELS: dict[str, dict[str, tuple[str, str, str]]] = {
     },
     "event_types": {
         "ticket.created": ("提交工单", "خىزمەت بېلىتى تاپشۇرۇلدى", "Ticket filed"),
-        "visit.checked_in": ("上门签到", "ئۆيگە يېتىپ كەلدى", "Carer arrived"),
-        "visit.checked_out": ("服务完成签退", "مۇلازىمەت تاماملىنىپ ئايرىلدى", "Visit done"),
-        "visit.missed": ("上门服务未按时开始", "ئۆيگە بېرىش ۋاقتىدا باشلانمىدى", "Visit missed"),
-        "visit.not_home_twice": (
-            "连续两次探访不在家",
-            "ئىككى قېتىم ئۇدا يوقلىغاندا ئۆيدە يوق",
-            "Not home twice in a row",
-        ),
         "ticket.assigned": ("已派单", "تەقسىملەندى", "Assigned"),
         "ticket.dispatched": ("已派给维修人员", "ئۇستىغا تاپشۇرۇلدى", "Dispatched to a technician"),
         "ticket.unassigned": ("已取消派单", "تەقسىمات بىكار قىلىندى", "Unassigned"),
@@ -80,6 +72,10 @@ LABELS: dict[str, dict[str, tuple[str, str, str]]] = {
         "ticket.sla_breached": ("已超时", "ۋاقتى ئۆتتى", "Past its deadline"),
         "ticket.followed_up": ("已回访", "قايتا زىيارەت قىلىندى", "Followed up"),
         "ticket.follow_up_overdue": ("回访逾期", "قايتا زىيارەت ۋاقتى ئۆتتى", "Follow-up overdue"),
+        "visit.checked_in": ("上门签到", "يېتىپ كېلىپ تىزىملاتتى", "Checked in"),
+        "visit.checked_out": ("服务签退", "مۇلازىمەت ئاخىرلاشتى", "Checked out"),
+        "visit.missed": ("未按时上门", "ۋاقتىدا بېرىلمىدى", "Visit missed"),
+        "visit.not_home_twice": ("两次未遇", "ئىككى قېتىم ئۆيدە يوق", "Not at home twice"),
     },
     "indicators": {
         "created": ("工单数", "خىزمەت بېلىتى سانى", "Tickets filed"),

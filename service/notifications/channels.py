@@ -44,6 +44,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from service.care.models import Elder
 from service.categories.models import Category
 from service.config import Settings
 from service.db import utcnow
@@ -123,17 +124,20 @@ def _load(session: Session, ids: list[int], settings: Settings) -> list[Message]
             Category.name_zh,
             Category.name_ug,
             Category.name_en,
+            Elder.name.label("elder_name"),
         )
         .join(Notification, Notification.id == NotificationDelivery.notification_id)
         .join(Ticket, Ticket.id == Notification.ticket_id)
         .join(Category, Category.id == Ticket.category_id)
+        # The elder's name, as it is now, for the texts to their family (alerts.py).
+        .outerjoin(Elder, Elder.id == Ticket.elder_id)
         .where(NotificationDelivery.id.in_(ids))
     ).all()
     config = load_config(session, settings.timezone)
     messages = []
     for row in rows:
         names = {"zh-Hans": row.name_zh, "ug": row.name_ug, "en": row.name_en}
-        texts = render(row.type, row.params or {}, names, row.language)
+        texts = render(row.type, row.params or {}, names, row.language, row.elder_name)
         messages.append(
             Message(
                 delivery_id=row.id,

@@ -10,8 +10,9 @@ Each such event writes, beside itself: a `Notification` (the inbox item of a
 person with an account) and a `NotificationDelivery` per channel that is
 configured on this deployment, wanted by the person (their preferences) and
 has an address (the WeChat openid their token carried; the ticket's contact
-phone). Texts are made when read or sent (`render`), in the reader's language
-for the inbox and in the person's for a message.
+phone). `tell` writes them for one person; alerts.py tells others through it.
+Texts are made when read or sent (`render`), in the reader's language for the
+inbox and in the person's for a message.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ NOTIFIED: tuple[str, ...] = (
     "ticket.cancelled",
     "ticket.commented",
 )
+# The events written with `alert` (alerts.py): told to staff and families.
+ALERTED: tuple[str, ...] = ("ticket.escalated", "visit.missed", "visit.not_home_twice")
 WECHAT, SMS = "wechat", "sms"
 CHANNELS: tuple[str, ...] = (WECHAT, SMS)
 # How much of a comment a notification quotes.
@@ -102,59 +105,74 @@ def params_of(ticket: Ticket, event: TicketEvent) -> dict[str, Any]:
     return params
 
 
-def notify(session: Session, ticket: Ticket, event: TicketEvent) -> None:
-    """The `record_event` listener: the notification and its messages, if any."""
-    if event.type not in NOTIFIED or event.internal:
-        return
-    if event.actor_id is not None and event.actor_id in (ticket.reporter_id, ticket.filed_by_id):
-        return
-    settings: Settings | None = session.info.get(SETTINGS_INFO)
+def wants_of(pref: NotificationPreference | None) -> Wants:
+    """A person's preferences as they stand (the defaults when they set none)."""
+    if pref is None:
+        return Wants()
+    return Wants(
+        pref.language,
+        pref.wechat,
+        pref.sms,
+        tuple(pref.muted or ()),
+        pref.wechat_refused_at is not None,
+    )
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Someone to tell: an account holder (`user_id`: the inbox, and the channels
+    they want), or a person without an account (a text message, or nothing)."""
+
+    user_id: int | None
+    wants: Wants
+    openid: str | None = None
+    phone: str | None = None
+
+
+def addresses_of(recipient: Recipient, type_: str, settings: Settings | None) -> dict[str, str]:
+    """channel -> address: the channels configured here, wanted by the person for
+    this type, that they can be reached on."""
+    wants = recipient.wants
+    addresses: dict[str, str] = {}
+    if type_ in wants.muted:
+        return addresses
+    if (
+        recipient.openid
+        and wants.wechat
+        and not wants.wechat_refused
+        and wechat_configured(settings)
+        and settings is not None
+        and wechat_template(settings, type_)
+    ):
+        addresses[WECHAT] = recipient.openid
+    if recipient.phone and wants.sms and sms_configured(settings):
+        addresses[SMS] = recipient.phone
+    return addresses
+
+
+def tell(
+    session: Session,
+    recipient: Recipient,
+    ticket: Ticket,
+    event: TicketEvent,
+    params: dict[str, Any],
+    settings: Settings | None,
+) -> Notification | None:
+    """Write the notification of `event` to `recipient` (their inbox item, if
+    they have an account) and a message per channel; nothing for someone
+    without an account who cannot be reached."""
+    addresses = addresses_of(recipient, event.type, settings)
+    if recipient.user_id is None and not addresses:
+        return None  # no inbox and nothing to send
     now = event.created_at or utcnow()
     language = ticket.language if ticket.language in LANGUAGES else DEFAULT
-    wants = Wants()
-    openid = None
-    phone = ticket.on_behalf_of_phone or ticket.contact_phone
-    if ticket.reporter_id is not None:
-        row = session.execute(
-            select(User.wechat_openid, User.phone, NotificationPreference)
-            .outerjoin(NotificationPreference, NotificationPreference.user_id == User.id)
-            .where(User.id == ticket.reporter_id)
-        ).one()
-        openid = row.wechat_openid
-        phone = ticket.contact_phone or row.phone
-        if row.NotificationPreference is not None:
-            pref = row.NotificationPreference
-            wants = Wants(
-                pref.language,
-                pref.wechat,
-                pref.sms,
-                tuple(pref.muted or ()),
-                pref.wechat_refused_at is not None,
-            )
-    else:
-        # Filed for someone without an account: a text message is all they can get.
-        wants = Wants(sms=True)
-    addresses: dict[str, str] = {}
-    if event.type not in wants.muted:
-        if (
-            openid
-            and wants.wechat
-            and not wants.wechat_refused
-            and wechat_configured(settings)
-            and settings is not None
-            and wechat_template(settings, event.type)
-        ):
-            addresses[WECHAT] = openid
-        if phone and wants.sms and sms_configured(settings):
-            addresses[SMS] = phone
-    if ticket.reporter_id is None and not addresses:
-        return  # no inbox and nothing to send
+    wanted = recipient.wants.language
     notification = Notification(
-        user_id=ticket.reporter_id,
+        user_id=recipient.user_id,
         ticket_id=ticket.id,
         event=event,
         type=event.type,
-        params=params_of(ticket, event),
+        params=params,
         created_at=now,
     )
     session.add(notification)
@@ -164,13 +182,41 @@ def notify(session: Session, ticket: Ticket, event: TicketEvent) -> None:
                 notification=notification,
                 channel=channel,
                 address=address,
-                language=wants.language if wants.language in LANGUAGES else language,
+                language=wanted if wanted in LANGUAGES else language,
                 status=DeliveryStatus.pending,
                 attempts=0,
                 next_attempt_at=now,
                 created_at=now,
             )
         )
+    return notification
+
+
+def notify(session: Session, ticket: Ticket, event: TicketEvent) -> None:
+    """The `record_event` listener: the notification and its messages, if any."""
+    if event.type not in NOTIFIED or event.internal:
+        return
+    if event.actor_id is not None and event.actor_id in (ticket.reporter_id, ticket.filed_by_id):
+        return
+    phone = ticket.on_behalf_of_phone or ticket.contact_phone
+    if ticket.reporter_id is not None:
+        row = session.execute(
+            select(User.wechat_openid, User.phone, NotificationPreference)
+            .outerjoin(NotificationPreference, NotificationPreference.user_id == User.id)
+            .where(User.id == ticket.reporter_id)
+        ).one()
+        recipient = Recipient(
+            ticket.reporter_id,
+            wants_of(row.NotificationPreference),
+            row.wechat_openid,
+            ticket.contact_phone or row.phone,
+        )
+    else:
+        # Filed for someone without an account: a text message is all they can get.
+        recipient = Recipient(None, Wants(sms=True), phone=phone)
+    tell(
+        session, recipient, ticket, event, params_of(ticket, event), session.info.get(SETTINGS_INFO)
+    )
 
 
 on_event(notify)
@@ -185,13 +231,29 @@ class Texts:
 
 
 def render(
-    type_: str, params: dict[str, Any], category_names: dict[str, str], language: str
+    type_: str,
+    params: dict[str, Any],
+    category_names: dict[str, str],
+    language: str,
+    elder: str | None = None,
 ) -> Texts:
-    """The notification's texts in `language` (the catalogue's `notice.*`)."""
+    """The notification's texts in `language` (the catalogue's `notice.*`).
+
+    A notification to an elder's family (`params["family"]`, alerts.py) has
+    texts of its own (`notice.<type>.family.*`) that name the elder: `elder`,
+    their name as it is now (read when the texts are made, so that an erased
+    elder is no longer named), else "your family member"."""
     category = category_names.get(language) or category_names.get(DEFAULT) or ""
     number = params.get("number") or ""
-    title = text(f"notice.{type_}.title", language)
-    body = text(f"notice.{type_}.body", language, number=number, category=category)
+    key = f"notice.{type_}.family" if params.get("family") else f"notice.{type_}"
+    fill = {
+        "number": number,
+        "category": category,
+        "time": params.get("time") or "",
+        "elder": elder or text("notice.elder_unnamed", language),
+    }
+    title = text(f"{key}.title", language, **fill)
+    body = text(f"{key}.body", language, **fill)
     said = params.get("said")
     hold_reason = params.get("hold_reason")
     if hold_reason in LABELS["hold_reasons"]:

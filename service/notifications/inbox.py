@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from service.auth import Principal
+from service.care.models import Elder
 from service.categories.models import Category
 from service.config import Settings
 from service.db import utcnow
@@ -87,6 +88,19 @@ def _page_query(unread: bool, after: bool) -> Any:
     return query.order_by(Notification.id.desc()).limit(bindparam("limit"))
 
 
+def _elders_named(session: Session, ticket_ids: list[int]) -> dict[int, str | None]:
+    """ticket id -> the name of the elder it serves, for the texts of alerts to
+    the elder's family (only those read it; an erased elder has none)."""
+    if not ticket_ids:
+        return {}
+    rows = session.execute(
+        select(Ticket.id, Elder.name)
+        .join(Elder, Elder.id == Ticket.elder_id)
+        .where(Ticket.id.in_(set(ticket_ids)))
+    )
+    return {ticket_id: name for ticket_id, name in rows}
+
+
 def _reads(session: Session, rows: list[Any], language: str) -> list[dict[str, Any]]:
     """NotificationRead dicts of `rows`, their texts in `language`."""
     channels: dict[int, list[dict[str, str]]] = {}
@@ -96,10 +110,11 @@ def _reads(session: Session, rows: list[Any], language: str) -> list[dict[str, A
             channels.setdefault(notification_id, []).append(
                 {"channel": channel, "status": str(status)}
             )
+    elders = _elders_named(session, [r.ticket_id for r in rows if (r.params or {}).get("family")])
     items = []
     for row in rows:
         names = {"zh-Hans": row.name_zh, "ug": row.name_ug, "en": row.name_en}
-        texts = render(row.type, row.params or {}, names, language)
+        texts = render(row.type, row.params or {}, names, language, elders.get(row.ticket_id))
         items.append(
             {
                 "id": row.id,

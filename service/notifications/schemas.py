@@ -7,10 +7,12 @@ from typing import Literal
 
 from pydantic import Field
 
-from service.notifications.compose import NOTIFIED
+from service.notifications.compose import ALERTED, NOTIFIED
 from service.validation import ReadModel, StrictModel
 
-NotifiedType = Literal[NOTIFIED]  # type: ignore[valid-type]
+# What a person may choose not to be sent: what they are told of, and alerts.
+MUTABLE: tuple[str, ...] = NOTIFIED + ALERTED
+NotifiedType = Literal[MUTABLE]  # type: ignore[valid-type]
 Language = Literal["zh-Hans", "ug", "en"]
 
 
@@ -48,7 +50,7 @@ class PreferencesWrite(StrictModel):
     wechat: bool = True
     sms: bool = False
     # Notification types not to send by WeChat or SMS (the inbox keeps them all).
-    muted: list[NotifiedType] = Field(default_factory=list, max_length=len(NOTIFIED))
+    muted: list[NotifiedType] = Field(default_factory=list, max_length=len(MUTABLE))
 
 
 class PreferencesRead(ReadModel):

@@ -3,10 +3,14 @@
 Level 1 falls due at the deadline and goes to the organisation's dispatchers
 (or straight to the region's admins when no organisation has the ticket);
 level 2 falls due `escalate_after_minutes` working minutes later and goes to
-the admins of the ticket's region. Each (ticket, clock, cycle, level) is one
-row of `sla_escalation` under a unique key, inserted with ON CONFLICT DO
-NOTHING, and the timeline events are written only by the insert that made the
-row: however many sweeps run at once, every breach and escalation appears once.
+the admins of the ticket's region. 助急 (`elderly.emergency`) is everyone's
+business at once: its response's level 1 also names (`data.alert`) the
+dispatchers, the community's grid workers, the elder's emergency contacts and
+the region's admins, whom the notifications tell (an event listener). Each
+(ticket, clock, cycle, level) is one row of `sla_escalation` under a unique
+key, inserted with ON CONFLICT DO NOTHING, and the timeline events are written
+only by the insert that made the row: however many sweeps run at once, every
+breach, escalation and alert appears once.
 """
 
 from __future__ import annotations
@@ -34,6 +38,9 @@ from service.tickets.events import record_event
 from service.tickets.models import Ticket
 
 BATCH = 200
+# 助急: unanswered at its deadline, it is at once everyone's business.
+EMERGENCY = "elderly.emergency"
+EMERGENCY_ALERT = ["grid_workers", "emergency_contacts", "region_admins"]
 
 
 @job("sla.breaches", every=dt.timedelta(seconds=30))
@@ -77,7 +84,8 @@ def sweep(
     claimed = _claim(session, due, now)
     for item in due:
         if (item.ticket.id, item.clock, item.cycle, item.level) in claimed:
-            _announce(session, item.ticket, item.clock, item.level, item.deadline, now)
+            emergency = EMERGENCY in config.category_chain.get(item.ticket.category_id, ())
+            _announce(session, item.ticket, item.clock, item.level, item.deadline, now, emergency)
     session.flush()
     return len(tickets), len(claimed)
 
@@ -153,6 +161,7 @@ def _announce(
     level: int,
     deadline: dt.datetime,
     now: dt.datetime,
+    emergency: bool = False,
 ) -> None:
     due = deadline.isoformat()
     if level == 1:
@@ -170,18 +179,16 @@ def _announce(
             at=now,
         )
     to = "dispatchers" if level == 1 and ticket.organization_id is not None else "region_admins"
-    record_event(
-        session,
-        ticket,
-        "ticket.escalated",
-        None,
-        internal=True,
-        data={
-            "clock": which,
-            "level": level,
-            "to": to,
-            "organization_id": ticket.organization_id,
-            "due_at": due,
-        },
-        at=now,
-    )
+    data = {
+        "clock": which,
+        "level": level,
+        "to": to,
+        "organization_id": ticket.organization_id,
+        "due_at": due,
+    }
+    if emergency and which == "response" and level == 1:
+        # Told to these people now (service/notifications/alerts.py); level 2
+        # goes to the region's admins, who have just been told: it alerts nobody.
+        dispatchers = ["dispatchers"] if ticket.organization_id is not None else []
+        data["alert"] = dispatchers + EMERGENCY_ALERT
+    record_event(session, ticket, "ticket.escalated", None, internal=True, data=data, at=now)

@@ -25,6 +25,7 @@ class User(Base):
     community_id: Mapped[int | None] = mapped_column(ForeignKey("community.id"), index=True)
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id"), index=True)
     org_role: Mapped[OrgRole | None] = mapped_column(str_enum(OrgRole, 16))
-    region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"))
+    # Indexed: alerts find the admins of a region (service/notifications/alerts.py).
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

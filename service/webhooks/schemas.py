@@ -11,7 +11,8 @@ from service.validation import StrictModel, text
 from service.webhooks.models import DeliveryStatus
 
 # Every type of event a ticket's timeline holds (tests/webhooks: the service's
-# code writes no other). A subscription to a misspelt type would never fire.
+# code writes no other; a visit's events are its ticket's). A subscription to a
+# misspelt type would never fire.
 EVENT_TYPES = (
     "ticket.created",
     "ticket.assigned",
