@@ -44,11 +44,14 @@ from service.tickets.models import Ticket, TicketEvent
 from service.tickets.stream import FEED_ORGANIZATIONS
 
 BATCH = 500
+# The job's period, and twice that: what a plan change cannot leave to the job.
+EVERY = dt.timedelta(minutes=5)
+SOON = 2 * EVERY
 # Visits not yet begun: a plan change may cancel or reshape them.
 NOT_STARTED = (Status.submitted, Status.assigned, Status.accepted)
 
 
-@job("care.horizon", every=dt.timedelta(minutes=5))
+@job("care.horizon", every=EVERY)
 def make_visits(context: JobContext) -> int:
     horizon = dt.timedelta(hours=context.settings.care_horizon_hours)
     made = 0
@@ -202,6 +205,14 @@ def make_batch(
     created = _insert_visits(session, config, visits, now) if visits else 0
     session.execute(_MOVE_PLANS, moves)
     return len(plans), created
+
+
+def make_soon(session: Session, plan: CarePlan, now: dt.datetime, timezone: str) -> int:
+    """Make at once the plan's visits due before the job's next turn could: a
+    lunch planned at 11:25 for 11:30 is a visit the carer sees now, not a slot
+    the job finds already past. The rest waits for the job."""
+    _, made = make_batch(session, now, SOON, timezone, limit=1, plan_ids=[plan.id])
+    return made
 
 
 def new_ticket_ids(session: Session, count: int) -> list[int]:

@@ -129,6 +129,7 @@ def create_plan(
     session.flush()
     # Where the horizon job takes it up: its first occurrence from now on.
     horizon.reshape(session, plan, principal.user_id, now, timezone, cause="created")
+    horizon.make_soon(session, plan, now, timezone)
     return plan
 
 
@@ -148,6 +149,7 @@ def update_plan(
     if RESHAPING & changes.keys():
         cause = "paused" if changes.get("active") is False else "changed"
         horizon.reshape(session, plan, principal.user_id, now, timezone, cause=cause)
+        horizon.make_soon(session, plan, now, timezone)
     return plan
 
 

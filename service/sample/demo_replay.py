@@ -161,7 +161,9 @@ class _Replay:
             if story.category == "elderly.visit":
                 # A 探访 takes its outcome; chosen without the random stream, so
                 # that the rest of the demo stays what it was.
-                outcome = VisitOutcome.not_home if story.ticket_id % 9 == 0 else VisitOutcome.well
+                outcome = (
+                    VisitOutcome.not_home if (story.ticket_id or 0) % 9 == 0 else VisitOutcome.well
+                )
                 return ResolveBody(note=note, outcome=outcome)
             return ResolveBody(note=note)
         if action == "confirm":

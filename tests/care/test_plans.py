@@ -461,3 +461,32 @@ def test_erasing_the_elder_stops_the_plans_and_cancels_the_visits_to_come(client
     db.expire_all()
     assert db.get(CarePlan, plan["id"]).active is False
     assert run(db, now, hours=96) == 0
+
+
+def test_a_visit_due_before_the_jobs_next_turn_is_made_with_the_plan(
+    client, world, db, clock, urumqi
+):
+    """Planned at 11:22 for 11:30 the same day: the job (every 5 minutes) might
+    only come after 11:30 and would not make a visit already past; the plan makes
+    it itself, once."""
+    clock["now"] = at("2026-09-28T05:22")  # 11:22 in Ürümqi
+    elder = register(client, world.grid_worker, world.community_a)
+    plan = make_plan(client, world.grid_worker, elder["id"])
+    assert [v.scheduled_for for v in visits(db, plan["id"])] == [at("2026-09-28T05:30")]
+    assert created_events(db, plan["id"]) == 1
+    assert plan["next_visit_at"] == "2026-09-28T05:30:00Z"  # the next visit, made
+    # The job then makes the next days, not that one again.
+    assert run(db, at("2026-09-28T05:25"), hours=48) == 1
+    assert len(visits(db, plan["id"])) == 2
+    # Paused and resumed at 11:24: today's is cancelled, then made anew.
+    clock["now"] = at("2026-09-28T05:24")
+    for active in (False, True):
+        response = client.patch(
+            f"/v1/care-plans/{plan['id']}",
+            json={"active": active},
+            headers=world.grid_worker.headers,
+        )
+        assert response.status_code == 200, response.text
+    made = visits(db, plan["id"])
+    today = [v for v in made if v.scheduled_for == at("2026-09-28T05:30")]
+    assert sorted(v.status for v in today) == ["assigned", "cancelled"]

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from service.care import horizon, plans, visits
 from service.enums import Status
 from service.jobs import JobContext
+from service.notifications.models import Notification
 from service.tickets.models import Ticket, TicketEvent
 from tests.care.helpers import register
 from tests.care.test_plans import BEFORE_NATIONAL_DAY, at, make_plan, plan_body, run
@@ -174,10 +175,30 @@ def test_a_visit_nobody_began_is_missed_once_and_the_carer_may_still_come(client
     }
     read = client.get(f"/v1/tickets/{visit['id']}", headers=world.care_dispatcher.headers).json()
     assert read["visit"]["missed_at"] is not None and read["sla"]["response_breached"]
+    # Told to the provider's dispatchers and the community's grid workers, once;
+    # nobody else (the property company, the other community's grid worker).
+    assert told(db, visit["id"], "visit.missed") == sorted(
+        [world.grid_worker.user_id, world.care_dispatcher.user_id]
+    )
+    inbox = client.get("/v1/me/notifications", headers=world.grid_worker.headers).json()
+    assert [n["ticket_id"] for n in inbox["items"] if n["type"] == "visit.missed"] == [visit["id"]]
     # Late, but there: the visit can still be done.
     late = act(client, world.care_dispatcher, visit["id"], "check-in")
     assert late.status_code == 200, late.text
     assert late.json()["visit"]["missed_at"] == read["visit"]["missed_at"]
+
+
+def told(db: Session, ticket_id: int, type_: str) -> list[int | None]:
+    """Whose inboxes the ticket's `type_` alerts reached (None: no account)."""
+    db.expire_all()
+    return sorted(
+        db.scalars(
+            select(Notification.user_id).where(
+                Notification.ticket_id == ticket_id, Notification.type == type_
+            )
+        ),
+        key=lambda user_id: user_id or 0,
+    )
 
 
 def test_visits_begun_or_cancelled_in_time_are_not_missed(client, world, db, clock):
@@ -286,10 +307,14 @@ def test_not_home_twice_in_a_row_is_told_once(client, world, db, clock):
     assert run(db, BEFORE_NATIONAL_DAY, hours=24 * 5) >= 4
     outcomes = ["not_home", "well", "not_home", "not_home"]
     made = [resolve_alone(client, world, db, elder["id"], plan["id"], o) for o in outcomes]
-    told = [len(events(db, visit_id, "visit.not_home_twice")) for visit_id in made]
-    assert told == [0, 0, 0, 1]  # a `well` between two not_home breaks the row
+    written = [len(events(db, visit_id, "visit.not_home_twice")) for visit_id in made]
+    assert written == [0, 0, 0, 1]  # a `well` between two not_home breaks the row
     (alert,) = events(db, made[3], "visit.not_home_twice")
     assert alert.data == {"alert": ["grid_workers", "emergency_contacts"]}
+    # The grid worker is told; the family would be too, but the elder's contact
+    # has no account and SMS is not configured here: only the grid worker's inbox.
+    assert told(db, made[3], "visit.not_home_twice") == [world.grid_worker.user_id]
+    assert told(db, made[2], "visit.not_home_twice") == []
     # Another elder's not_home does not count towards this one's row.
     other = register(client, world.grid_worker, world.community_a)
     other_plan = make_plan(
@@ -338,7 +363,9 @@ def test_two_sweeps_racing_mark_each_visit_once(live, live_engine, settings, mon
         settings=settings.model_copy(update={"care_horizon_hours": 72}),
         now=BEFORE_NATIONAL_DAY,
     )
-    made = horizon.make_visits(making)
+    horizon.make_visits(making)
+    with Session(live_engine) as session:
+        made = session.scalar(select(func.count()).select_from(Ticket))
     assert made >= 8 * 3
     sweeping = JobContext(engine=live_engine, settings=settings, now=at("2026-10-02T00:00"))
     monkeypatch.setattr(visits, "BATCH", 5)  # several batches each
