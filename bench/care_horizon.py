@@ -12,6 +12,12 @@ JobContext as the runner would call it, once to make the horizon's visits and
 once more (nothing is due: the index answers). Statements are counted on the
 engine (an executemany is one); the job's lease is 5 minutes and a turn stops
 taking batches after TURN_BUDGET_SECONDS (60 s).
+
+With `--missed`, then the missed-visit sweep (`service.care.visits.sweep_missed`)
+two days later, when every visit made is past its grace and none was begun —
+a provider's whole day gone wrong, the worst case — and once more (nothing
+pending: the partial index answers). Each missed visit writes its event and
+the alerts to the provider's dispatchers and the community's grid workers.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from sqlalchemy import event, func, insert, select, update  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from bench.setup_data import build_world, fresh_database  # noqa: E402
-from service.care import horizon  # noqa: E402
+from service.care import horizon, visits  # noqa: E402
 from service.care.models import CarePlan, Elder  # noqa: E402
 from service.categories.models import Category  # noqa: E402
 from service.config import Settings  # noqa: E402
@@ -115,7 +121,7 @@ def populate(url: str, plans: int) -> None:
     engine.dispose()
 
 
-def measure(url: str, hours: int, plans: int) -> None:
+def measure(url: str, hours: int, plans: int, missed: bool = False) -> None:
     settings = Settings(database_url=url, care_horizon_hours=hours)
     engine = make_engine(settings)
     statements = [0]
@@ -138,6 +144,20 @@ def measure(url: str, hours: int, plans: int) -> None:
     with Session(engine) as session:
         total = session.scalar(select(func.count()).select_from(Ticket))
     print(f"  tickets in the database: {total}")
+    if missed:
+        later = NOW + dt.timedelta(hours=hours + 24)
+        for label in ("missed sweep", "sweep again"):
+            statements[0] = 0
+            context = JobContext(engine=engine, settings=settings, now=later)
+            started = time.perf_counter()
+            marked = visits.sweep_missed(context)
+            seconds = time.perf_counter() - started
+            per = f"{seconds / marked * 1000:.3f} ms/visit, " if marked else ""
+            print(
+                f"  {label}: {marked} visits marked in {seconds:.2f} s ({per}"
+                f"{statements[0]} statements"
+                + (f", {statements[0] / marked:.3f}/visit)" if marked else ")")
+            )
     engine.dispose()
 
 
@@ -146,6 +166,7 @@ def main() -> None:
     parser.add_argument("--plans", type=int, default=20_000)
     parser.add_argument("--hours", type=int, nargs="+", default=[24, 168])
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--missed", action="store_true", help="then the missed-visit sweep")
     parser.add_argument(
         "--pg-server-url", default="postgresql+psycopg://root@127.0.0.1:5432/postgres"
     )
@@ -154,7 +175,7 @@ def main() -> None:
         url = fresh_database(args.backend, args.pg_server_url, "linli_bench_care")
         populate(url, args.plans)
         print(f"{args.backend}, {args.plans} plans, horizon {hours} h:")
-        measure(url, hours, args.plans)
+        measure(url, hours, args.plans, args.missed)
 
 
 if __name__ == "__main__":
