@@ -197,6 +197,7 @@ def create_app(
         form_paths=DASHBOARD_FORMS,
         # A photo and its multipart framing; a spreadsheet to import.
         upload_paths={UPLOAD_PATH: settings.attachment_max_bytes + 64 * 1024, **IMPORT_PATHS},
+        not_multipart=dict.fromkeys(IMPORT_PATHS, "import.not_multipart"),
     )
     app.add_middleware(QueryGuard)
     app.add_middleware(SecurityHeaders)

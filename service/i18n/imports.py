@@ -10,6 +10,11 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
         "The file has {count} errors; nothing was imported. Correct the rows listed in "
         "errors and import it again.",
     ),
+    "import.not_multipart": (
+        "请以 multipart/form-data 上传文件，字段名为 file。",
+        "ھۆججەتنى multipart/form-data شەكلىدە، file ناملىق مەيدان بىلەن يوللاڭ.",
+        "Send the spreadsheet as multipart/form-data, field `file`.",
+    ),
     "import.empty": (
         "文件为空：第一行应为表头",
         "ھۆججەت قۇرۇق: بىرىنچى قۇر ماۋزۇ قۇرى بولۇشى كېرەك",
