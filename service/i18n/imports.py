@@ -5,15 +5,35 @@ from __future__ import annotations
 
 MESSAGES: dict[str, tuple[str, str, str]] = {
     "import.rejected": (
-        "文件中有 {count} 处错误，未导入任何数据；请按 errors 修改后重新导入。",
-        "ھۆججەتتە {count} خاتالىق بار، ھېچقانداق سانلىق مەلۇمات كىرگۈزۈلمىدى؛ errors بويىچە تۈزىتىپ قايتا كىرگۈزۈڭ.",
-        "The file has {count} errors; nothing was imported. Correct the rows listed in "
-        "errors and import it again.",
+        "文件中有 {count} 处错误，未导入任何数据；请修改所列各行后重新导入。",
+        "ھۆججەتتە {count} خاتالىق بار، ھېچقانداق سانلىق مەلۇمات كىرگۈزۈلمىدى؛ كۆرسىتىلگەن قۇرلارنى تۈزىتىپ قايتا كىرگۈزۈڭ.",
+        "Errors in the file: {count}. Nothing was imported; correct the rows listed and "
+        "import it again.",
     ),
     "import.not_multipart": (
         "请以 multipart/form-data 上传文件，字段名为 file。",
         "ھۆججەتنى multipart/form-data شەكلىدە، file ناملىق مەيدان بىلەن يوللاڭ.",
         "Send the spreadsheet as multipart/form-data, field `file`.",
+    ),
+    "import.row_error": (
+        "第 {row} 行「{column}」：",
+        "{row}-قۇر «{column}»: ",
+        "row {row}, {column}: ",
+    ),
+    "import.more_errors": (
+        "……共 {count} 处错误，以上只列出前 100 处",
+        "... جەمئىي {count} خاتالىق، يۇقىرىدا ئالدىنقى 100 ى كۆرسىتىلدى",
+        "... {count} errors in all; the first 100 are listed",
+    ),
+    "import.summary": (
+        "已导入：新增 {created}，更新 {updated}，未变 {unchanged}",
+        "كىرگۈزۈلدى: يېڭى {created}، يېڭىلاندى {updated}، ئۆزگەرمىدى {unchanged}",
+        "imported: {created} created, {updated} updated, {unchanged} unchanged",
+    ),
+    "import.summary_dry_run": (
+        "试运行，未保存任何数据：将新增 {created}，更新 {updated}，未变 {unchanged}",
+        "سىناق ئىجرا، ھېچنېمە ساقلانمىدى: يېڭى {created}، يېڭىلىنىدىغىنى {updated}، ئۆزگەرمەيدىغىنى {unchanged}",
+        "dry run, nothing stored: would create {created}, update {updated}, leave {unchanged} unchanged",
     ),
     "import.empty": (
         "文件为空：第一行应为表头",
