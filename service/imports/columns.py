@@ -53,14 +53,23 @@ def _number(cell: Any, _zone: ZoneInfo) -> float:
     return value
 
 
+def _iso(text: str) -> str:
+    """2026/1/5 and 2026.1.5 as ISO 8601 (2026-01-05), the rest as it is."""
+    text = text.strip()
+    match = re.match(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})", text)
+    if match is None:
+        return text
+    year, month, day = match.groups()
+    return f"{year}-{int(month):02d}-{int(day):02d}" + text[match.end() :]
+
+
 def _date(cell: Any, _zone: ZoneInfo) -> dt.date:
     if isinstance(cell, dt.datetime):
         return cell.date()
     if isinstance(cell, dt.date):
         return cell
-    text = str(cell).strip().replace("/", "-").replace(".", "-")
     try:
-        return dt.date.fromisoformat(text)
+        return dt.date.fromisoformat(_iso(str(cell)))
     except ValueError as exc:
         raise Rejected("validation.date") from exc
 
@@ -73,9 +82,8 @@ def _instant(cell: Any, zone: ZoneInfo) -> dt.datetime:
     elif isinstance(cell, dt.date):
         value = dt.datetime.combine(cell, dt.time())
     else:
-        text = str(cell).strip().replace("/", "-")
         try:
-            value = dt.datetime.fromisoformat(text)
+            value = dt.datetime.fromisoformat(_iso(str(cell)))
         except ValueError as exc:
             raise Rejected("validation.datetime") from exc
     return value if value.tzinfo is not None else value.replace(tzinfo=zone)

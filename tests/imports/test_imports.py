@@ -301,3 +301,16 @@ def test_elders_import_and_again(client: TestClient, world: World, db: Session) 
         True,
     )
     assert elder.consent_given_at is not None and elder.consent_by == "self"
+
+
+def test_cells_as_spreadsheets_write_them() -> None:
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from service.imports.columns import DATE, INSTANT, INTEGER, normalised
+
+    zone = ZoneInfo("Asia/Shanghai")
+    assert DATE("2026/1/5", zone) == DATE("2026.01.05", zone) == dt.date(2026, 1, 5)
+    assert INSTANT("2026/11/30 10:00", zone) == dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.UTC)
+    assert INTEGER("820.0", zone) == INTEGER(820.0, zone) == INTEGER("1,820", zone) - 1000
+    assert normalised("户数（户）*") == normalised("户数") and normalised("Region_ID") == "regionid"
