@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +27,7 @@ class Sheet:
 def read_sheet(data: bytes) -> Sheet:
     """The first sheet of an XLSX, or a CSV; blank rows are skipped. 422
     `import.unreadable` when it is neither, `import.empty` without a header row."""
-    rows = _xlsx_rows(data) if data.startswith(_ZIP_MAGIC) else _csv_rows(data)
+    rows = _xlsx_rows(data) if data.startswith(_ZIP_MAGIC) else list(_csv_rows(data))
     numbered = [(number, cells) for number, cells in rows if any(_filled(c) for c in cells)]
     if not numbered:
         raise Unprocessable.on("file", "import.empty")
@@ -72,17 +71,21 @@ def _csv_rows(data: bytes) -> Iterator[tuple[int, list[Cell]]]:
         raise Unprocessable.on("file", "import.unreadable") from exc
 
 
-def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[Cell]]]:
+def _xlsx_rows(data: bytes) -> list[tuple[int, list[Cell]]]:
     from openpyxl import load_workbook
 
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        try:
+            sheet = workbook.worksheets[0]
+            first = getattr(sheet, "min_row", 1) or 1
+            return [
+                (number, list(cells))
+                for number, cells in enumerate(sheet.iter_rows(values_only=True), start=first)
+            ]
+        finally:
+            workbook.close()
+    except Exception as exc:
+        # A damaged or foreign file fails anywhere in openpyxl and the XML parser
+        # under it, as anything from KeyError to ParseError: the file's fault, not ours.
         raise Unprocessable.on("file", "import.unreadable") from exc
-    try:
-        sheet = workbook.worksheets[0]
-        first = getattr(sheet, "min_row", 1) or 1
-        for number, cells in enumerate(sheet.iter_rows(values_only=True), start=first):
-            yield number, list(cells)
-    finally:
-        workbook.close()

@@ -314,3 +314,12 @@ def test_cells_as_spreadsheets_write_them() -> None:
     assert INSTANT("2026/11/30 10:00", zone) == dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.UTC)
     assert INTEGER("820.0", zone) == INTEGER(820.0, zone) == INTEGER("1,820", zone) - 1000
     assert normalised("户数（户）*") == normalised("户数") and normalised("Region_ID") == "regionid"
+
+
+def test_a_damaged_or_foreign_file_is_refused_whole(client: TestClient, world: World) -> None:
+    good = xlsx([["小区名称", "所属区县"], ["导入小区", "天山区"]])
+    for content in (good[: len(good) // 2], b"PK\x03\x04" + b"\x00" * 64, bytes(range(256)) * 4):
+        response = send(client, world.admin, "communities", content, name="x.xlsx")
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"][0]["field"] == "file"
+        assert response.json()["code"] in ("import.unreadable", "import.encoding")
