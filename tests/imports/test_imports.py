@@ -323,3 +323,40 @@ def test_a_damaged_or_foreign_file_is_refused_whole(client: TestClient, world: W
         assert response.status_code == 422, response.text
         assert response.json()["errors"][0]["field"] == "file"
         assert response.json()["code"] in ("import.unreadable", "import.encoding")
+
+
+def test_another_regions_admin_finds_neither_the_community_nor_its_elders(
+    client: TestClient, world: World, db: Session
+) -> None:
+    content = csv_bytes("小区,姓名,出生年份", f"{world.community_a},导入老人丁,1940")
+    response = send(client, world.other_admin, "elders", content)
+    assert [(e["row"], e["column"], e["code"]) for e in response.json()["errors"]] == [
+        (2, "小区", "import.community_unknown")
+    ]
+    providers = csv_bytes("小区,服务类型,机构", f"{world.community_a},物业,{world.other_company}")
+    response = send(client, world.other_admin, "providers", providers)
+    assert [e["code"] for e in response.json()["errors"]] == ["import.community_unknown"]
+    assert db.scalar(select(func.count()).where(Elder.name == "导入老人丁")) == 0
+
+
+def test_elders_from_xlsx_with_a_consent_time_cell(
+    client: TestClient, world: World, db: Session
+) -> None:
+    import datetime as dt
+
+    content = xlsx(
+        [
+            ["小区", "姓名", "手机", "能力等级", "紧急联系人", "紧急联系人关系", "紧急联系人电话"]
+            + ["同意时间", "同意人"],
+            ["幸福路小区", "导入老人戊", 13912340000, "中度失能", "古丽", "女儿", 13800001111]
+            + [dt.datetime(2026, 11, 30, 10, 0), "监护人"],
+        ]
+    )
+    response = send(client, world.admin, "elders", content)
+    assert response.status_code == 200, response.text
+    elder = db.scalars(select(Elder).where(Elder.name == "导入老人戊")).one()
+    assert (elder.phone, elder.care_level, elder.consent_by) == ("13912340000", 2, "guardian")
+    assert elder.emergency_contacts == [
+        {"name": "古丽", "relation": "女儿", "phone": "13800001111"}
+    ]
+    assert elder.consent_given_at == dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.UTC)
