@@ -703,6 +703,7 @@ def test_import_dry_run_then_for_real_then_again(cli: Path) -> None:
     assert "imported: 2 created" in run("import", "communities", str(sheet), "--lang", "en")
     again = run("import", "communities", str(sheet), "--region", "乌鲁木齐市/天山区")
     assert "新增 0，更新 0，未变 2" in again
+    assert main(["import", "communities", str(sheet), "--region", "9999"]) == 2  # no such region
     with open_session(cli) as session:
         assert count(session, Community) == 2
 
