@@ -386,6 +386,28 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from service.imports import cli
+    from service.imports.schemas import ImportKind
+
+    settings = get_settings()
+    engine, factory = _session()
+    try:
+        return cli.run(
+            factory,
+            ImportKind(args.kind),
+            Path(args.file),
+            dry_run=args.dry_run,
+            region=args.region,
+            language=args.lang or settings.language,
+            timezone=settings.timezone,
+        )
+    finally:
+        engine.dispose()
+
+
 def cmd_openapi(args: argparse.Namespace) -> int:
     """The OpenAPI document that GET /openapi.json serves, without a server or a
     database: what a front end generates its client from."""
@@ -478,6 +500,17 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=1)
     gen.add_argument("--years", type=int, default=3)
     gen.add_argument("--end", default="2026-11-01", help="the tickets end here (UTC date)")
+
+    imports = add("import", cmd_import, "import communities, organisations, providers or elders")
+    imports.add_argument("kind", choices=["communities", "organizations", "providers", "elders"])
+    imports.add_argument("file", help="XLSX, or CSV in UTF-8 or GB18030 (docs/imports.md)")
+    imports.add_argument("--dry-run", action="store_true", help="check and count; store nothing")
+    imports.add_argument(
+        "--region", help="act as an admin of this region (id, name or path); default: all"
+    )
+    imports.add_argument(
+        "--lang", choices=["zh-Hans", "ug", "en"], help="the report's language (LINLI_LANGUAGE)"
+    )
 
     openapi = add("openapi", cmd_openapi, "print the OpenAPI document (GET /openapi.json)")
     openapi.add_argument("--output", "-o", help="write it to this file instead")

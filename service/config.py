@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     public_docs: bool | None = None
 
     timezone: str = "Asia/Shanghai"
+    # The language of what the command line reports (an import's row errors);
+    # the API answers in the caller's Accept-Language instead.
+    language: Literal["zh-Hans", "ug", "en"] = "zh-Hans"
     # /readyz and the start-up log warn this many days before a year begins whose
     # official holiday schedule (State Council notice) the holidays package lacks.
     calendar_warn_days: Annotated[int, Field(ge=0)] = 60

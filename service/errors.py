@@ -239,7 +239,7 @@ PYDANTIC_CODES: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
-def _invalid_from(error: dict[str, Any]) -> Invalid:
+def invalid_from(error: dict[str, Any]) -> Invalid:
     """A field error for one of pydantic's, by code."""
     loc = tuple(error.get("loc", ()))
     if loc[:1] == ("query",):
@@ -270,7 +270,7 @@ def _invalid_from(error: dict[str, Any]) -> Invalid:
 
 
 def validation_problem(exc: RequestValidationError, language: str) -> Problem:
-    errors = [_render(_invalid_from(e), language) for e in exc.errors()]
+    errors = [_render(invalid_from(e), language) for e in exc.errors()]
     return Problem(
         type="https://linli.example/problems/validation",
         code="validation.failed",

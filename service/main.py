@@ -44,6 +44,8 @@ from service.followups import jobs as followups_jobs
 from service.followups.router import router as followups_router
 from service.health import router as health_router
 from service.idempotency import jobs as idempotency_jobs
+from service.imports.router import UPLOAD_PATHS as IMPORT_PATHS
+from service.imports.router import router as imports_router
 from service.jobs.runner import JOBS_POOL, run_forever
 from service.jobs.wake import Wakeup
 from service.limits import ReadGate
@@ -193,8 +195,9 @@ def create_app(
         RequestGuard,
         max_body_bytes=settings.max_body_bytes,
         form_paths=DASHBOARD_FORMS,
-        # A photo and its multipart framing.
-        upload_paths={UPLOAD_PATH: settings.attachment_max_bytes + 64 * 1024},
+        # A photo and its multipart framing; a spreadsheet to import.
+        upload_paths={UPLOAD_PATH: settings.attachment_max_bytes + 64 * 1024, **IMPORT_PATHS},
+        not_multipart=dict.fromkeys(IMPORT_PATHS, "import.not_multipart"),
     )
     app.add_middleware(QueryGuard)
     app.add_middleware(SecurityHeaders)
@@ -220,6 +223,7 @@ def create_app(
         care_router,
         care_plans_router,
         api_keys_router,
+        imports_router,
         sla_router,
         followups_router,
         feed_router,

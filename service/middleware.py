@@ -42,11 +42,15 @@ class RequestGuard:
         max_body_bytes: int,
         form_paths: frozenset[str] = frozenset(),
         upload_paths: dict[str, int] | None = None,
+        not_multipart: dict[str, str] | None = None,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.form_paths = form_paths
         self.upload_paths = upload_paths or {}
+        # The 415's catalogue code by upload path (what the upload is: a photo, a
+        # spreadsheet); a photo's by default.
+        self.not_multipart = not_multipart or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"].encode() not in _BODY_METHODS:
@@ -74,7 +78,9 @@ class RequestGuard:
         if upload_limit is not None:
             if has_body and content_type != b"multipart/form-data":
                 await self._reject(
-                    UnsupportedMediaType("attachment.not_multipart"),
+                    UnsupportedMediaType(
+                        self.not_multipart.get(scope["path"], "attachment.not_multipart")
+                    ),
                     scope,
                     receive,
                     send,

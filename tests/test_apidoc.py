@@ -197,9 +197,10 @@ UPLOADS = sorted(
 JSON_BODIES = sorted(set(BODIES) - set(UPLOADS))
 
 
-def test_uploads_name_their_file_part() -> None:
-    assert UPLOADS == ["POST /v1/attachments"]
-    content = OPERATIONS["POST /v1/attachments"]["requestBody"]["content"]
+@pytest.mark.parametrize("label", ["POST /v1/attachments", "POST /v1/imports/{kind}"])
+def test_uploads_name_their_file_part(label: str) -> None:
+    assert UPLOADS == ["POST /v1/attachments", "POST /v1/imports/{kind}"]
+    content = OPERATIONS[label]["requestBody"]["content"]
     ref = content["multipart/form-data"]["schema"]["$ref"].rsplit("/", 1)[-1]
     schema = DOCUMENT["components"]["schemas"][ref]
     assert schema["required"] == ["file"]

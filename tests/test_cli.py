@@ -667,3 +667,65 @@ def test_loopback_hosts() -> None:
 
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("example.org")
+
+
+# --- import ------------------------------------------------------------------------
+
+
+def _county(directory: Path) -> int:
+    """新疆维吾尔自治区/乌鲁木齐市/天山区 in the CLI's database; the county's id."""
+    with api_client() as client:
+        admin = {"Authorization": f"Bearer {run('token', '--role', 'admin').strip()}"}
+        parent = None
+        for name, level in (("新疆维吾尔自治区", "province"), ("乌鲁木齐市", "prefecture")):
+            body = {"name": name, "level": level, "parent_id": parent}
+            parent = client.post("/v1/regions", json=body, headers=admin).json()["id"]
+        body = {"name": "天山区", "level": "county", "parent_id": parent}
+        return int(client.post("/v1/regions", json=body, headers=admin).json()["id"])
+
+
+def test_import_dry_run_then_for_real_then_again(cli: Path) -> None:
+    county = _county(cli)
+    sheet = cli / "小区.csv"
+    sheet.write_bytes(
+        "小区名称,所属区县,户数,人口,改造年份,改造批次\n"
+        "幸福路小区,天山区,820,2300,2026,第一批\n"
+        f"碱泉街小区,{county},640,1700,2025,第一批\n".encode("gb18030")
+    )
+
+    dry = run("import", "communities", str(sheet), "--dry-run", "--lang", "en")
+
+    assert "dry run, nothing stored: would create 2, update 0" in dry
+    with open_session(cli) as session:
+        assert count(session, Community) == 0
+        operators = select(User).where(User.sub.startswith("cli-import:"))
+        assert session.scalars(operators).all() == []  # not even the operator's row
+    assert "imported: 2 created" in run("import", "communities", str(sheet), "--lang", "en")
+    again = run("import", "communities", str(sheet), "--region", "乌鲁木齐市/天山区")
+    assert "新增 0，更新 0，未变 2" in again
+    assert main(["import", "communities", str(sheet), "--region", "9999"]) == 2  # no such region
+    with open_session(cli) as session:
+        assert count(session, Community) == 2
+
+
+def test_import_of_a_bad_file_reports_each_row_and_stores_nothing(
+    cli: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _county(cli)
+    sheet = cli / "communities.csv"
+    sheet.write_text(
+        "name,region,households\n幸福路小区,天山区,820\n碱泉街小区,天山区,很多\n", encoding="utf-8"
+    )
+
+    assert main(["import", "communities", str(sheet), "--lang", "en"]) == 1
+
+    out = capsys.readouterr().out
+    assert "row 3, households: Input should be a valid integer" in out
+    assert "Nothing was imported" in out
+    with open_session(cli) as session:
+        assert count(session, Community) == 0
+    monkeypatch.setenv("LINLI_LANGUAGE", "zh-Hans")  # the report's language, without --lang
+    get_settings.cache_clear()
+    assert main(["import", "communities", str(sheet)]) == 1
+    get_settings.cache_clear()
+    assert "第 3 行「households」：应为整数" in capsys.readouterr().out

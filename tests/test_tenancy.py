@@ -141,6 +141,8 @@ class Case:
     body: Body | None = None
     params: dict[str, Any] = field(default_factory=dict)
     upload: bool = False  # a multipart photo instead of a JSON body
+    files: Callable[[dict[str, Any], Actor], dict[str, Any]] | None = None  # other multipart
+    path: dict[str, Any] = field(default_factory=dict)  # path parameters of this route's own
     check: Callable[[Response, dict[str, Any], Actor], None] | None = None
 
 
@@ -359,6 +361,20 @@ MATRIX: dict[tuple[str, str], Case] = {
     ),
     ("PATCH", "/v1/organizations/{organization_id}"): Case(
         "organization_registry", admin_only=True, body=_fixed({"contact_phone": "13900000099"})
+    ),
+    # Imports: admins, into their region (the county is named in the file).
+    ("POST", "/v1/imports/{kind}"): Case(
+        "county",
+        admin_only=True,
+        outside=422,
+        path={"kind": "communities"},
+        files=lambda refs, actor: {
+            "file": (
+                "list.csv",
+                f"name,region\n导入小区,{refs['county_id']}\n".encode(),
+                "text/csv",
+            )
+        },
     ),
     # company's API keys: its human dispatchers and the admins above it.
     ("POST", KEYS): Case(
@@ -608,7 +624,7 @@ class Scene:
             "policy_id": 1,
             "calendar_id": 2,
             "day": "2027-01-01",
-        }
+        } | case.path
 
 
 def _ok(response: Response) -> dict[str, Any]:
@@ -820,6 +836,8 @@ def _call(
     if case.upload:
         files = {"file": ("p.jpg", photo_bytes(), "image/jpeg")}
         return client.post(template.format(**refs), files=files, headers=headers)
+    if case.files:
+        return client.post(template.format(**refs), files=case.files(refs, actor), headers=headers)
     return client.request(
         method,
         template.format(**refs),

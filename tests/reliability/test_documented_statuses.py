@@ -51,6 +51,8 @@ from tests.reliability.openapi_gaps import (
 
 PROBLEM = "application/problem+json"
 UPLOAD = "POST /v1/attachments"  # multipart/form-data, not JSON
+IMPORT = "POST /v1/imports/{kind}"  # a spreadsheet, multipart/form-data too
+IMPORT_URL = "/v1/imports/communities"
 NOPE = 2**31 - 1  # an id that exists nowhere
 DOCUMENT = openapi_document()
 OPERATIONS: dict[str, dict[str, Any]] = {
@@ -193,6 +195,8 @@ class Scene:
             values["elder_id"] = self.elder()
         if "{plan_id}" in path and "plan_id" not in missing:
             values["plan_id"] = self.plan()
+        if path.startswith("/v1/imports/"):
+            values["kind"] = "communities"
         if "{user_id}" in path:
             values["user_id"] = w.reporter.user_id  # the elder's proxy
         if "{key_id}" in path and "key_id" not in missing:
@@ -295,6 +299,10 @@ class Scene:
         if label == UPLOAD and content is None and body is None:
             files = {"file": ("photo.jpg", photo_bytes(), "image/jpeg")}
             return self.client.post(path, files=files, headers=all_headers)
+        if label == IMPORT and content is None and body is None:
+            csv = f"小区名称,所属区县\n探测小区,{self.world.tianshan}\n".encode()
+            files = {"file": ("list.csv", csv, "text/csv")}
+            return self.client.post(IMPORT_URL, files=files, headers=all_headers)
         if content is not None:
             return self.client.request(
                 method, url or self.url(path), content=content, headers=all_headers
@@ -324,7 +332,7 @@ def no_token(scene: Scene, label: str) -> Response | None:
 def undecodable_body(scene: Scene, label: str) -> Response | None:
     if not _has_body(label):
         return None
-    if label == UPLOAD:  # multipart without the boundary that separates its parts
+    if label in (UPLOAD, IMPORT):  # multipart without the boundary that separates its parts
         return scene.send(
             label,
             scene.world.province_admin,
@@ -347,6 +355,15 @@ def oversized_body(scene: Scene, label: str) -> Response | None:
         return scene.client.post(
             "/v1/attachments",
             files={"file": ("big.jpg", big, "image/jpeg")},
+            headers=scene.world.province_admin.headers,
+        )
+    if label == IMPORT:  # a spreadsheet over the imports' limit
+        from service.imports.router import MAX_FILE_BYTES
+
+        big = b"a," * (MAX_FILE_BYTES // 2 + 1)
+        return scene.client.post(
+            IMPORT_URL,
+            files={"file": ("big.csv", big, "text/csv")},
             headers=scene.world.province_admin.headers,
         )
     content = json.dumps({"name": "水" * scene.settings.max_body_bytes}).encode()
@@ -377,6 +394,10 @@ def invalid(scene: Scene, label: str) -> Response | None:
         return scene.client.post(
             "/v1/attachments", files={"photo": ("x.jpg", b"x", "image/jpeg")}, headers=admin.headers
         )
+    if label == IMPORT:  # no `file` part
+        return scene.client.post(
+            IMPORT_URL, files={"sheet": ("x.csv", b"x", "text/csv")}, headers=admin.headers
+        )
     if _has_body(label):
         return scene.send(label, admin, body={"unexpected": True})
     ids = [p["name"] for p in _parameters(label, "path") if p["schema"].get("type") == "integer"]
@@ -406,6 +427,8 @@ FORBIDDEN: dict[str, tuple[str, Any]] = {
             "PATCH /v1/organizations/{organization_id}",
         )
     },
+    # Imports: admins only.
+    IMPORT: ("dispatcher", None),
     # API keys: the organisation's dispatchers and the admins above it.
     "POST /v1/organizations/{organization_id}/api-keys": ("technician", None),
     "GET /v1/organizations/{organization_id}/api-keys": ("technician", None),
