@@ -55,6 +55,9 @@ from service.notifications import alerts as _notification_alerts  # noqa: F401 -
 from service.notifications import channels as notification_channels
 from service.notifications import compose as _notification_compose  # noqa: F401 - listens to events
 from service.notifications.router import router as notifications_router
+from service.open311.integrations_router import router as integrations_router
+from service.open311.router import FORM_PATHS as OPEN311_FORMS
+from service.open311.router import router as open311_router
 from service.ratelimit import jobs as ratelimit_jobs
 from service.sla import jobs as sla_jobs
 from service.sla.official import coverage_now, log_coverage
@@ -192,7 +195,7 @@ def create_app(
     app.add_middleware(
         RequestGuard,
         max_body_bytes=settings.max_body_bytes,
-        form_paths=DASHBOARD_FORMS,
+        form_paths=DASHBOARD_FORMS | OPEN311_FORMS,
         # A photo and its multipart framing.
         upload_paths={UPLOAD_PATH: settings.attachment_max_bytes + 64 * 1024},
     )
@@ -220,6 +223,8 @@ def create_app(
         care_router,
         care_plans_router,
         api_keys_router,
+        integrations_router,
+        open311_router,
         sla_router,
         followups_router,
         feed_router,
