@@ -17,7 +17,7 @@ from service.open311 import public
 from service.tickets.models import Ticket
 from tests.conftest import World, file_ticket
 
-O = "/open311/v2"
+BASE = "/open311/v2"
 FILER = {"first_name": "热依拉", "last_name": "阿不都", "phone": "13977770001"}
 ROOM = "1803室"
 SECRET_DESCRIPTION = "我家卫生间漏水 热依拉 13977770001"
@@ -35,7 +35,7 @@ def integration(client: TestClient, world: World, region: int, admin: Any = None
 
 
 def post(client: TestClient, form: dict[str, Any], fmt: str = "json") -> Response:
-    return client.post(f"{O}/requests.{fmt}", data=form, headers={"Accept-Language": "en"})
+    return client.post(f"{BASE}/requests.{fmt}", data=form, headers={"Accept-Language": "en"})
 
 
 def report(key: str, **extra: Any) -> dict[str, Any]:
@@ -93,9 +93,9 @@ def test_an_admin_registers_an_integration_and_sees_its_key_once(
 
 
 def test_a_revoked_key_files_nothing(client: TestClient, world: World, key: str) -> None:
-    integration_id = client.get("/v1/integrations", headers=world.admin.headers).json()["items"][
-        0
-    ]["id"]
+    integration_id = client.get("/v1/integrations", headers=world.admin.headers).json()["items"][0][
+        "id"
+    ]
     revoked = client.delete(f"/v1/integrations/{integration_id}", headers=world.admin.headers)
     assert revoked.status_code == 200 and revoked.json()["revoked_at"]
     response = post(client, report(key, address_id=world.community_a))
@@ -125,7 +125,7 @@ def test_a_form_post_files_a_ticket_on_behalf_of_the_filer(
     assert ticket["location"]["room"] == ROOM
     assert ticket["number"] == filed["service_notice"]
     assert ticket["status"] == "assigned"  # company serves community_a
-    assert response.headers["location"] == f"{O}/requests/{ticket['id']}.json"
+    assert response.headers["location"] == f"{BASE}/requests/{ticket['id']}.json"
 
 
 def test_the_answer_and_errors_come_in_xml_when_asked(
@@ -233,11 +233,11 @@ def test_bad_fields_are_named_as_the_form_names_them(
 
 
 def test_a_json_body_is_refused_and_bad_bytes_are_400(client: TestClient, world: World) -> None:
-    as_json = client.post(f"{O}/requests.json", json={"api_key": "lk_x"})
+    as_json = client.post(f"{BASE}/requests.json", json={"api_key": "lk_x"})
     assert as_json.status_code == 415
     errors_of(as_json)
     undecodable = client.post(
-        f"{O}/requests.json",
+        f"{BASE}/requests.json",
         content=b"api_key=%ff%fe",
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
@@ -246,7 +246,7 @@ def test_a_json_body_is_refused_and_bad_bytes_are_400(client: TestClient, world:
 
 
 def test_errors_follow_accept_language(client: TestClient) -> None:
-    response = client.get(f"{O}/requests/{2**31 - 1}.json", headers={"Accept-Language": "ug"})
+    response = client.get(f"{BASE}/requests/{2**31 - 1}.json", headers={"Accept-Language": "ug"})
     assert response.status_code == 404
     assert "مۇلازىمەت" in errors_of(response)[0]["description"]
 
@@ -279,7 +279,7 @@ def test_no_personal_data_in_any_get(client: TestClient, world: World, key: str)
     secrets = [FILER["first_name"], FILER["last_name"], FILER["phone"], ROOM, "501", "13900000001"]
     for fmt in ("json", "xml"):
         for template in GETS:
-            url = f"{O}/" + template.format(fmt=fmt, id=ticket_id)
+            url = f"{BASE}/" + template.format(fmt=fmt, id=ticket_id)
             for params in ({}, {"jurisdiction_id": world.tianshan}):
                 response = client.get(url, params=params)
                 assert response.status_code == 200, (url, response.text)
@@ -288,20 +288,18 @@ def test_no_personal_data_in_any_get(client: TestClient, world: World, key: str)
                 assert SECRET_DESCRIPTION not in response.text
 
 
-def test_requests_in_json_and_xml_say_the_same(
-    client: TestClient, world: World, key: str
-) -> None:
+def test_requests_in_json_and_xml_say_the_same(client: TestClient, world: World, key: str) -> None:
     place(client, world, world.community_a, 43.8256, 87.6168)
     ticket_id = post(client, report(key, address_id=world.community_a)).json()[0][
         "service_request_id"
     ]
-    [as_json] = client.get(f"{O}/requests/{ticket_id}.json").json()
+    [as_json] = client.get(f"{BASE}/requests/{ticket_id}.json").json()
     assert as_json["status"] == "open"
     assert as_json["service_code"] == "repair.plumbing"
     assert as_json["address_id"] == world.community_a
     assert as_json["lat"] == 43.8256
     assert as_json["agency_responsible"] == "天山物业服务有限公司"
-    root = ET.fromstring(client.get(f"{O}/requests/{ticket_id}.xml").content)
+    root = ET.fromstring(client.get(f"{BASE}/requests/{ticket_id}.xml").content)
     request = root.find("request")
     assert root.tag == "service_requests" and request is not None
     for name in ("service_request_id", "status", "service_code", "address", "address_id"):
@@ -312,21 +310,21 @@ def test_requests_in_json_and_xml_say_the_same(
 def test_services_come_from_the_category_tree_in_the_callers_language(
     client: TestClient,
 ) -> None:
-    services = client.get(f"{O}/services.json", headers={"Accept-Language": "en"}).json()
+    services = client.get(f"{BASE}/services.json", headers={"Accept-Language": "en"}).json()
     by_code = {s["service_code"]: s for s in services}
     assert by_code["repair.plumbing"]["service_name"] == "Plumbing"
     assert by_code["repair.plumbing"]["group"] == "Repairs"
     assert not any(code.startswith("elderly") for code in by_code)
-    zh = client.get(f"{O}/services.xml").content
+    zh = client.get(f"{BASE}/services.xml").content
     names = [e.text for e in ET.fromstring(zh).iter("service_name")]
     assert "给排水" in names
-    definition = client.get(f"{O}/services/repair.plumbing.json").json()
+    definition = client.get(f"{BASE}/services/repair.plumbing.json").json()
     codes = [a["code"] for a in definition["attributes"]]
     assert codes == ["area", "building", "unit", "room", "preferred_from", "preferred_to"]
-    xml = ET.fromstring(client.get(f"{O}/services/repair.plumbing.xml").content)
+    xml = ET.fromstring(client.get(f"{BASE}/services/repair.plumbing.xml").content)
     assert xml.tag == "service_definition"
     assert [v.findtext("key") for v in xml.iter("value")] == ["private", "public"]
-    assert client.get(f"{O}/services/elderly.meal.json").status_code == 404
+    assert client.get(f"{BASE}/services/elderly.meal.json").status_code == 404
 
 
 def test_status_maps_to_open_and_closed(client: TestClient, world: World) -> None:
@@ -345,17 +343,17 @@ def test_status_maps_to_open_and_closed(client: TestClient, world: World) -> Non
     cancelled = file_ticket(client, world.reporter, world.community_a)
     client.post(f"/v1/tickets/{cancelled['id']}/cancel", headers=world.reporter.headers)
     ids["cancelled"] = cancelled["id"]
-    listed = {r["service_request_id"]: r for r in client.get(f"{O}/requests.json").json()}
+    listed = {r["service_request_id"]: r for r in client.get(f"{BASE}/requests.json").json()}
     assert {s: listed[i]["status"] for s, i in ids.items()} == {
         "assigned": "open",
         "in_progress": "open",
         "resolved": "closed",
         "cancelled": "closed",
     }
-    closed = client.get(f"{O}/requests.json", params={"status": "closed"}).json()
+    closed = client.get(f"{BASE}/requests.json", params={"status": "closed"}).json()
     assert {r["status"] for r in closed} == {"closed"}
     assert {ids["resolved"], ids["cancelled"]} <= {r["service_request_id"] for r in closed}
-    assert client.get(f"{O}/requests.json", params={"status": "pending"}).status_code == 422
+    assert client.get(f"{BASE}/requests.json", params={"status": "pending"}).status_code == 422
 
 
 def test_the_last_90_days_by_default_and_no_window_over_90(
@@ -365,16 +363,16 @@ def test_the_last_90_days_by_default_and_no_window_over_90(
     with clock_override(lambda: long_ago):
         old = file_ticket(client, world.reporter, world.community_a)["id"]
     new = file_ticket(client, world.reporter, world.community_a)["id"]
-    listed = {r["service_request_id"] for r in client.get(f"{O}/requests.json").json()}
+    listed = {r["service_request_id"] for r in client.get(f"{BASE}/requests.json").json()}
     assert new in listed and old not in listed
     start = (long_ago - dt.timedelta(days=1)).isoformat()
-    then = client.get(f"{O}/requests.json", params={"start_date": start}).json()
+    then = client.get(f"{BASE}/requests.json", params={"start_date": start}).json()
     assert old in {r["service_request_id"] for r in then}
     assert new not in {r["service_request_id"] for r in then}
-    by_id = client.get(f"{O}/requests.json", params={"service_request_id": f"{old},{new}"})
+    by_id = client.get(f"{BASE}/requests.json", params={"service_request_id": f"{old},{new}"})
     assert {r["service_request_id"] for r in by_id.json()} == {old, new}
     too_long = client.get(
-        f"{O}/requests.json",
+        f"{BASE}/requests.json",
         params={"start_date": start, "end_date": utcnow().isoformat()},
     )
     assert too_long.status_code == 422
@@ -391,15 +389,13 @@ def test_at_most_1000_requests(client: TestClient, world: World, connection: Any
         for n in range(1, 1001)
     ]
     connection.execute(table.insert(), copies)
-    listed = client.get(f"{O}/requests.json").json()
+    listed = client.get(f"{BASE}/requests.json").json()
     assert len(listed) == 1000
     assert listed[0]["service_request_id"] == first + 1000  # newest first
     assert first not in {r["service_request_id"] for r in listed}
 
 
-def test_updates_tell_what_happened_without_who(
-    client: TestClient, world: World, key: str
-) -> None:
+def test_updates_tell_what_happened_without_who(client: TestClient, world: World, key: str) -> None:
     ticket_id = post(client, report(key, address_id=world.community_a)).json()[0][
         "service_request_id"
     ]
@@ -409,7 +405,7 @@ def test_updates_tell_what_happened_without_who(
         ).raise_for_status()
     updates = [
         u
-        for u in client.get(f"{O}/servicerequestupdates.json").json()
+        for u in client.get(f"{BASE}/servicerequestupdates.json").json()
         if u["service_request_id"] == ticket_id
     ]
     assert [u["external_status_code"] for u in updates] == [
@@ -419,7 +415,7 @@ def test_updates_tell_what_happened_without_who(
         "resolved",
     ]
     assert updates[-1]["status"] == "closed"
-    xml = ET.fromstring(client.get(f"{O}/servicerequestupdates.xml").content)
+    xml = ET.fromstring(client.get(f"{BASE}/servicerequestupdates.xml").content)
     assert xml.tag == "service_request_updates"
     assert xml.find("request_update/update_id") is not None
 
@@ -428,27 +424,27 @@ def test_tokens_map_to_their_request(client: TestClient, world: World, key: str)
     ticket_id = post(client, report(key, address_id=world.community_a)).json()[0][
         "service_request_id"
     ]
-    assert client.get(f"{O}/tokens/{ticket_id}.json").json() == [
+    assert client.get(f"{BASE}/tokens/{ticket_id}.json").json() == [
         {"service_request_id": ticket_id, "token": str(ticket_id)}
     ]
-    assert client.get(f"{O}/tokens/abc.json").status_code == 404
+    assert client.get(f"{BASE}/tokens/abc.json").status_code == 404
 
 
 def test_a_jurisdiction_narrows_the_reads(client: TestClient, world: World) -> None:
     mine = file_ticket(client, world.reporter, world.community_a)["id"]
     far = file_ticket(client, world.far_resident, world.community_k)["id"]
-    kashi = client.get(f"{O}/requests.json", params={"jurisdiction_id": world.kashi_city}).json()
+    kashi = client.get(f"{BASE}/requests.json", params={"jurisdiction_id": world.kashi_city}).json()
     assert {r["service_request_id"] for r in kashi} >= {far}
     assert mine not in {r["service_request_id"] for r in kashi}
     assert (
-        client.get(f"{O}/requests/{mine}.json", params={"jurisdiction_id": world.kashgar})
+        client.get(f"{BASE}/requests/{mine}.json", params={"jurisdiction_id": world.kashgar})
     ).status_code == 404
     assert (
-        client.get(f"{O}/services.json", params={"jurisdiction_id": 2**31 - 1})
+        client.get(f"{BASE}/services.json", params={"jurisdiction_id": 2**31 - 1})
     ).status_code == 404
 
 
 def test_an_unknown_format_is_refused_in_json(client: TestClient) -> None:
-    response = client.get(f"{O}/services.csv")
+    response = client.get(f"{BASE}/services.csv")
     assert response.status_code == 422
     assert errors_of(response)[0]["description"].startswith("format")
