@@ -47,8 +47,12 @@ def _label(vocabulary: str, value: str, language: str) -> str:
     return LABELS[vocabulary][value][_LANGUAGE_INDEX[language]]
 
 
+_NAME_COLUMN = {"zh-Hans": "name_zh", "ug": "name_ug", "en": "name_en"}
+
+
 def _name(category: Any, language: str) -> str:
-    return {"zh-Hans": category.name_zh, "ug": category.name_ug, "en": category.name_en}[language]
+    """A category's (or a row's) name in `language`."""
+    return str(getattr(category, _NAME_COLUMN[language]))
 
 
 # --- jurisdictions -----------------------------------------------------------
@@ -189,11 +193,17 @@ def _request_query() -> Any:
     )
 
 
-def _request_row(row: Any, language: str) -> dict[str, Any]:
+def _statuses(language: str) -> dict[str, tuple[str, str]]:
+    """Linli status -> (Open311 status, its label in `language`)."""
+    return {s.value: (open311_status(s), _label("statuses", s.value, language)) for s in Status}
+
+
+def _request_row(row: Any, language: str, statuses: dict[str, tuple[str, str]]) -> dict[str, Any]:
+    status, notes = statuses[row.status]
     return {
         "service_request_id": row.id,
-        "status": open311_status(row.status),
-        "status_notes": _label("statuses", str(row.status), language),
+        "status": status,
+        "status_notes": notes,
         "service_name": _name(row, language),
         "service_code": row.code,
         "agency_responsible": row.organization_name,
@@ -232,7 +242,8 @@ def requests(
         if statuses:
             query = query.where(Ticket.status.in_(statuses_for(statuses)))
     rows = session.execute(query.order_by(Ticket.id.desc()).limit(MAX_REQUESTS)).all()
-    return [_request_row(row, language) for row in rows]
+    labels = _statuses(language)
+    return [_request_row(row, language, labels) for row in rows]
 
 
 def one_request(
@@ -243,7 +254,7 @@ def one_request(
     ).first()
     if row is None:
         raise NotFound("open311.request_not_found", id=request_id)
-    return _request_row(row, language)
+    return _request_row(row, language, _statuses(language))
 
 
 def updates(
