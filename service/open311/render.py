@@ -36,7 +36,7 @@ def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dt.datetime):
-        return value.isoformat()
+        return str(pydantic_core.to_jsonable_python(value))  # as in the JSON: W3C, Z for UTC
     return str(value)
 
 
