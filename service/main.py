@@ -56,7 +56,9 @@ from service.notifications import channels as notification_channels
 from service.notifications import compose as _notification_compose  # noqa: F401 - listens to events
 from service.notifications.router import router as notifications_router
 from service.open311.integrations_router import router as integrations_router
-from service.open311.router import FORM_PATHS as OPEN311_FORMS
+from service.open311.router import FORM_PREFIX as OPEN311_FORMS
+from service.open311.router import PREFIX as OPEN311_PREFIX
+from service.open311.router import query_problem as open311_query_problem
 from service.open311.router import router as open311_router
 from service.ratelimit import jobs as ratelimit_jobs
 from service.sla import jobs as sla_jobs
@@ -195,11 +197,12 @@ def create_app(
     app.add_middleware(
         RequestGuard,
         max_body_bytes=settings.max_body_bytes,
-        form_paths=DASHBOARD_FORMS | OPEN311_FORMS,
+        form_paths=DASHBOARD_FORMS,
+        form_prefixes=(OPEN311_FORMS,),
         # A photo and its multipart framing.
         upload_paths={UPLOAD_PATH: settings.attachment_max_bytes + 64 * 1024},
     )
-    app.add_middleware(QueryGuard)
+    app.add_middleware(QueryGuard, renderers={OPEN311_PREFIX + "/": open311_query_problem})
     app.add_middleware(SecurityHeaders)
     # A request shed is answered before anything reads its body.
     app.add_middleware(

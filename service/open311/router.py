@@ -26,6 +26,7 @@ from service.errors import (
     BadRequest,
     Forbidden,
     NotFound,
+    Problem,
     ServiceUnavailable,
     TooManyRequests,
     Unprocessable,
@@ -41,8 +42,9 @@ from service.tickets.models import Ticket
 
 PREFIX = "/open311/v2"
 REQUESTS_PATH = f"{PREFIX}/requests.{{format}}"
-# The POST's form-encoded bodies, let through the request guard (service.middleware).
-FORM_PATHS = frozenset({f"{PREFIX}/requests.json", f"{PREFIX}/requests.xml"})
+# The POST's form-encoded bodies, let through the request guard (service.middleware)
+# whatever the format: an unknown one is then refused in the spec's form (422).
+FORM_PREFIX = f"{PREFIX}/requests."
 _HOUR = dt.timedelta(hours=1)
 
 
@@ -78,6 +80,14 @@ def _error_answer(request: Request, error: AppError) -> Response:
     ]
     headers = error.headers() if isinstance(error, ServiceUnavailable) else {}
     return render.errors(_format(request), error.status, described, language, headers)
+
+
+def query_problem(problem: Problem, language: str, path: str) -> Response:
+    """The request guard's problem with a query string (service.middleware), in
+    the spec's form and the format the path names."""
+    described = [f"{e.field}: {e.message}" for e in problem.errors or []]
+    fmt = "xml" if path.endswith(".xml") else "json"
+    return render.errors(fmt, problem.status, described or [problem.detail or ""], language, {})
 
 
 router = APIRouter(prefix=PREFIX, tags=["open311"], route_class=Open311Route)

@@ -245,6 +245,15 @@ def test_a_json_body_is_refused_and_bad_bytes_are_400(client: TestClient, world:
     errors_of(undecodable)
 
 
+def test_a_query_string_no_route_can_mean_is_refused_in_open311_form(
+    client: TestClient,
+) -> None:
+    response = client.get(f"{BASE}/requests.xml?status=open%00")
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/xml"
+    assert ET.fromstring(response.content).findtext("error/code") == "422"
+
+
 def test_errors_follow_accept_language(client: TestClient) -> None:
     response = client.get(f"{BASE}/requests/{2**31 - 1}.json", headers={"Accept-Language": "ug"})
     assert response.status_code == 404
