@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from service.categories.models import Category
@@ -39,6 +39,13 @@ _FIELD_NAMES = {
     "preferred_time.to": "attribute[preferred_to]",
     "preferred_time": "attribute[preferred_from]",
 }
+
+
+# Built once (as integrations._BY_HASH).
+_COMMUNITY_UNDER = select(Community.id).where(
+    Community.id == bindparam("id"), Community.region_path.like(bindparam("pattern"))
+)
+_SERVICE = select(Category.id).where(Category.code == bindparam("code"), filable())
 
 
 def integration_for(session: Session, form: Mapping[str, str]) -> Integration:
@@ -116,12 +123,8 @@ def nearest_community(
 def community_of(session: Session, path: str, form: Mapping[str, str], max_metres: float) -> int:
     address_id = _id(form, "address_id")
     if address_id is not None:
-        found = session.scalar(
-            select(Community.id).where(
-                Community.id == address_id,
-                Community.region_path.startswith(path, autoescape=True),
-            )
-        )
+        # Region paths are digits and slashes: nothing in them for LIKE to escape.
+        found = session.scalar(_COMMUNITY_UNDER, {"id": address_id, "pattern": path + "%"})
         if found is None:  # or in another jurisdiction: the same answer
             raise NotFound("open311.address_not_found", id=address_id)
         return address_id
@@ -172,7 +175,7 @@ def check_service(session: Session, form: Mapping[str, str]) -> None:
     code = form.get("service_code", "").strip()
     if not code:
         raise Unprocessable.on("service_code", "validation.missing")
-    if session.scalar(select(Category.id).where(Category.code == code, filable())) is None:
+    if session.scalar(_SERVICE, {"code": code}) is None:
         raise Unprocessable.on("service_code", "open311.service_unknown", code=code)
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from service.auth import API_KEY_PREFIX, Principal, hash_api_key, new_api_key
@@ -74,16 +74,18 @@ def revoke_integration(session: Session, integration: Integration) -> Integratio
     return integration
 
 
+# Built once: building a statement per request cost a quarter of a POST's CPU.
+_BY_HASH = select(Integration).where(
+    Integration.key_hash == bindparam("key_hash"), Integration.revoked_at.is_(None)
+)
+
+
 def by_key(session: Session, raw: str) -> Integration | None:
     """The live integration of `raw`, its use noted at most once a minute (in the
     request's write transaction: a request refused later does not count)."""
     if not raw.startswith(API_KEY_PREFIX):
         return None
-    integration = session.scalar(
-        select(Integration).where(
-            Integration.key_hash == hash_api_key(raw), Integration.revoked_at.is_(None)
-        )
-    )
+    integration = session.scalar(_BY_HASH, {"key_hash": hash_api_key(raw)})
     if integration is None:
         return None
     now = utcnow()
