@@ -35,7 +35,7 @@ from service.errors import (
     validation_problem,
 )
 from service.i18n import negotiate
-from service.open311 import filing, public, render
+from service.open311 import filing, integrations, public, render
 from service.ratelimit import hit as rate_limit_hit
 from service.tickets import filing as ticket_filing
 from service.tickets.models import Ticket
@@ -423,7 +423,7 @@ def open311_create_request(
     filing.check_service(session, form)
     community_id = filing.community_of(session, path, form, settings.open311_max_distance_metres)
     data = filing.ticket_data(form, community_id)
-    principal = filing.integrations.principal_of(integration)
+    principal = integrations.principal_of(integration)
     with pipelined(session):
         ticket = ticket_filing.create_ticket(
             session, principal, data, timezone=settings.timezone, language=language
