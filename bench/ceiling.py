@@ -25,7 +25,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 
 URL = os.environ["CEILING_DATABASE_URL"]
 app = FastAPI()
@@ -249,3 +249,104 @@ else:
                 return conn.execute(sql, params).fetchall()
 
             return _inbox(execute, "?", int(request.query_params["user_id"]))
+
+
+# --- Open311 (bench/open311.py): GET requests.json's page (service/open311/public.py:
+# the public tickets of a region filed in a window, newest first, at most 1,000,
+# with their category, community and organisation, as the spec's JSON) and a
+# form-encoded POST (the key's row looked up by its hash, one INSERT).
+OPEN311_READ = (
+    "SELECT t.id, t.status, t.created_at, t.updated_at, t.resolve_by, t.community_id, "
+    "c.code, c.name_zh, m.name, m.latitude, m.longitude, o.name FROM ticket t "
+    "JOIN category c ON c.id = t.category_id JOIN community m ON m.id = t.community_id "
+    "LEFT JOIN organization o ON o.id = t.organization_id "
+    "WHERE t.kind <> 'elderly_care' AND t.elder_id IS NULL AND t.region_path LIKE {p} "
+    "AND t.created_at >= {p} AND t.created_at <= {p} ORDER BY t.id DESC LIMIT 1000"
+)
+OPEN311_KEY = "SELECT id, region_path FROM integration WHERE key_hash = {p} AND revoked_at IS NULL"
+_CLOSED = {"resolved", "closed", "cancelled", "rejected"}
+
+
+def _open311_page(rows: list) -> Response:
+    body = [
+        {
+            "service_request_id": r[0],
+            "status": "closed" if r[1] in _CLOSED else "open",
+            "status_notes": r[1],
+            "service_name": r[7],
+            "service_code": r[6],
+            "agency_responsible": r[11],
+            "requested_datetime": r[2],
+            "updated_datetime": r[3],
+            "expected_datetime": r[4],
+            "address": r[8],
+            "address_id": r[5],
+            "lat": r[9],
+            "long": r[10],
+        }
+        for r in rows
+    ]
+    return Response(
+        json.dumps(body, ensure_ascii=False, default=str), media_type="application/json"
+    )
+
+
+def _open311_params(request: Request) -> tuple[str, str, str]:
+    q = request.query_params
+    return q["region_path"] + "%", q["start_date"], q["end_date"]
+
+
+async def _open311_form(request: Request) -> dict[str, str]:
+    import hashlib
+    import urllib.parse
+
+    form = dict(urllib.parse.parse_qsl((await request.body()).decode()))
+    form["key_hash"] = hashlib.sha256(form["api_key"].encode()).hexdigest()
+    return form
+
+
+if URL.startswith("postgresql"):
+
+    @app.get("/open311/requests")
+    def open311_requests(request: Request) -> Response:
+        with pool.connection() as conn:
+            rows = conn.execute(OPEN311_READ.format(p="%s"), _open311_params(request)).fetchall()
+        return _open311_page(rows)
+
+    @app.post("/open311/requests", status_code=201)
+    def open311_post(form: dict = Depends(_open311_form)) -> Response:  # noqa: B008
+        with pool.connection() as conn:
+            conn.execute(OPEN311_KEY.format(p="%s"), (form["key_hash"],)).fetchone()
+            body = {"community_id": int(form["address_id"]), **form}
+            ticket_id = conn.execute(INSERT.format(p="%s"), _row(body)).fetchone()[0]
+        return Response(
+            json.dumps([{"service_request_id": ticket_id}]), 201, media_type="application/json"
+        )
+
+else:
+
+    @app.get("/open311/requests")
+    def open311_requests(request: Request) -> Response:
+        start, end = _open311_params(request)[1:]
+        # SQLite keeps Linli's timestamps as text in UTC ("YYYY-MM-DD HH:MM:SS").
+        params = (
+            request.query_params["region_path"] + "%",
+            dt.datetime.fromisoformat(start).strftime("%Y-%m-%d %H:%M:%S"),
+            dt.datetime.fromisoformat(end).strftime("%Y-%m-%d %H:%M:%S"),
+        )
+        with _conn() as conn:
+            rows = conn.execute(OPEN311_READ.format(p="?"), params).fetchall()
+        return _open311_page(rows)
+
+    @app.post("/open311/requests", status_code=201)
+    def open311_post(form: dict = Depends(_open311_form)) -> Response:  # noqa: B008
+        body = {"community_id": int(form["address_id"]), **form}
+        row = tuple(v.isoformat() if isinstance(v, dt.datetime) else v for v in _row(body))
+        with _conn() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(OPEN311_KEY.format(p="?"), (form["key_hash"],)).fetchone()
+            ticket_id = conn.execute(INSERT.format(p="?"), row).fetchone()[0]
+            conn.execute("COMMIT")
+        return Response(
+            json.dumps([{"service_request_id": ticket_id}]), 201, media_type="application/json"
+        )

@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     # filing for many); beyond: 429. 0: no limit (service/ratelimit).
     tickets_per_hour: Annotated[int, Field(ge=0)] = 30
     tickets_per_hour_api_key: Annotated[int, Field(ge=0)] = 600
+    # An Open311 POST without address_id files into the jurisdiction's community
+    # nearest its lat/long, if one is at most this far; else 422.
+    open311_max_distance_metres: Annotated[int, Field(ge=1)] = 2000
     # A reporter may urge (催单) a ticket once in this many minutes.
     urge_interval_minutes: Annotated[int, Field(ge=1)] = 60
     # The same report filed again by the same person within this many minutes

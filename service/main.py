@@ -57,6 +57,11 @@ from service.notifications import alerts as _notification_alerts  # noqa: F401 -
 from service.notifications import channels as notification_channels
 from service.notifications import compose as _notification_compose  # noqa: F401 - listens to events
 from service.notifications.router import router as notifications_router
+from service.open311.integrations_router import router as integrations_router
+from service.open311.router import FORM_PREFIX as OPEN311_FORMS
+from service.open311.router import PREFIX as OPEN311_PREFIX
+from service.open311.router import query_problem as open311_query_problem
+from service.open311.router import router as open311_router
 from service.ratelimit import jobs as ratelimit_jobs
 from service.sla import jobs as sla_jobs
 from service.sla.official import coverage_now, log_coverage
@@ -195,11 +200,12 @@ def create_app(
         RequestGuard,
         max_body_bytes=settings.max_body_bytes,
         form_paths=DASHBOARD_FORMS,
+        form_prefixes=(OPEN311_FORMS,),
         # A photo and its multipart framing; a spreadsheet to import.
         upload_paths={UPLOAD_PATH: settings.attachment_max_bytes + 64 * 1024, **IMPORT_PATHS},
         not_multipart=dict.fromkeys(IMPORT_PATHS, "import.not_multipart"),
     )
-    app.add_middleware(QueryGuard)
+    app.add_middleware(QueryGuard, renderers={OPEN311_PREFIX + "/": open311_query_problem})
     app.add_middleware(SecurityHeaders)
     # A request shed is answered before anything reads its body.
     app.add_middleware(
@@ -224,6 +230,8 @@ def create_app(
         care_plans_router,
         api_keys_router,
         imports_router,
+        integrations_router,
+        open311_router,
         sla_router,
         followups_router,
         feed_router,

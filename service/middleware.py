@@ -7,7 +7,7 @@ import asyncio
 import collections
 import re
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -32,7 +32,8 @@ _BODY_METHODS = {method.encode() for method in BODY_METHODS}
 
 class RequestGuard:
     """413 for bodies over the limit (declared or streamed), 415 for non-JSON
-    bodies, except an HTML form's (urlencoded) on the paths in `form_paths` and a
+    bodies, except an HTML form's (urlencoded) on the paths in `form_paths` (or
+    under a prefix in `form_prefixes`) and a
     multipart upload on the paths in `upload_paths`, which have a limit of their
     own (a photo is megabytes; JSON stays small)."""
 
@@ -43,10 +44,12 @@ class RequestGuard:
         form_paths: frozenset[str] = frozenset(),
         upload_paths: dict[str, int] | None = None,
         not_multipart: dict[str, str] | None = None,
+        form_prefixes: tuple[str, ...] = (),
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.form_paths = form_paths
+        self.form_prefixes = form_prefixes
         self.upload_paths = upload_paths or {}
         # The 415's catalogue code by upload path (what the upload is: a photo, a
         # spreadsheet); a photo's by default.
@@ -91,7 +94,9 @@ class RequestGuard:
             or content_type.endswith(b"+json")
             or (
                 content_type == b"application/x-www-form-urlencoded"
-                and scope["path"] in self.form_paths
+                and (
+                    scope["path"] in self.form_paths or scope["path"].startswith(self.form_prefixes)
+                )
             )
         ):
             await self._reject(
@@ -148,13 +153,20 @@ MAX_QUERY_BYTES = 8192
 _NUL = re.compile(rb"%00|\x00")
 
 
+# (problem, language, path) -> the answer, for paths whose errors have a form of
+# their own (Open311's list of {code, description}).
+ProblemRenderer = Callable[[Problem, str, str], ASGIApp]
+
+
 class QueryGuard:
     """422 for query strings no route can mean: a NUL (PostgreSQL text cannot hold
     one: it answered 500), a parameter with more than MAX_QUERY_VALUES values, or
-    more than MAX_QUERY_BYTES in all. Nothing is read from the database first."""
+    more than MAX_QUERY_BYTES in all. Nothing is read from the database first.
+    Under a prefix of `renderers` the problem is rendered by its renderer."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, renderers: dict[str, ProblemRenderer] | None = None) -> None:
         self.app = app
+        self.renderers = renderers or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["query_string"]:
@@ -169,7 +181,11 @@ class QueryGuard:
                     detail=text("query.invalid", language),
                     errors=[error.render(language) for error in errors],
                 )
-                await problem_response(problem, language)(scope, receive, send)
+                answer: ASGIApp = problem_response(problem, language)
+                for prefix, render in self.renderers.items():
+                    if scope["path"].startswith(prefix):
+                        answer = render(problem, language, scope["path"])
+                await answer(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 

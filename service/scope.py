@@ -30,6 +30,9 @@ from service.care.models import CarePlan, Elder, ElderProxy
 from service.directory.models import Community, Organization, ProviderAssignment, Region
 from service.enums import OrgRole, Role, ServiceKind
 
+# Up a floor (as the elders'): integrations are scoped by region like communities.
+from service.open311.models import Integration
+
 # Up a floor (a room-level cycle kept on purpose): it scopes every table.
 from service.tickets.models import Ticket
 
@@ -160,6 +163,12 @@ def visible(principal: Principal, model: type[Any]) -> ColumnElement[bool]:
                 visible(principal, Community), Community.region_path.like(marker)
             )
         )
+
+    if model is Integration:
+        # Registered and revoked by admins over their region; nobody else sees one.
+        if role == Role.admin:
+            return _under(Integration.region_path, principal)
+        return false()
 
     raise TypeError(f"no visibility rule for {model.__name__}")
 

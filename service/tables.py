@@ -15,6 +15,7 @@ from service.idempotency import models as _idempotency  # noqa: F401
 from service.jobs import models as _jobs  # noqa: F401
 from service.metrics import models as _metrics  # noqa: F401
 from service.notifications import models as _notifications  # noqa: F401
+from service.open311 import models as _open311  # noqa: F401
 from service.ratelimit import models as _ratelimit  # noqa: F401
 from service.sla import models as _sla  # noqa: F401
 from service.tickets import models as _tickets  # noqa: F401

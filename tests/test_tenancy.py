@@ -109,6 +109,8 @@ SEES: dict[str, frozenset[str]] = {
     # company's webhook: other providers' dispatchers must not learn it exists
     # (404); everyone else is refused by role (403) whatever the id.
     "webhook": frozenset(ACTORS) - {"care_dispatcher", "other_dispatcher"},
+    # The integration the county admin registered for tianshan: the admins over it.
+    "integration": OVER_A,
     # The reporter's notification (their ticket was accepted): theirs alone.
     "notification": frozenset({"reporter"}),
     # A visit of the grid worker's plan for that elder: its provider, the
@@ -143,6 +145,7 @@ class Case:
     upload: bool = False  # a multipart photo instead of a JSON body
     files: Callable[[dict[str, Any], Actor], dict[str, Any]] | None = None  # other multipart
     path: dict[str, Any] = field(default_factory=dict)  # path parameters of this route's own
+    form: Body | None = None  # a form-encoded body instead of a JSON one (Open311)
     check: Callable[[Response, dict[str, Any], Actor], None] | None = None
 
 
@@ -236,6 +239,37 @@ SLA_READERS = ADMINS | COMPANY | {"care_dispatcher", "other_dispatcher"}
 SLA_EDITORS = frozenset({"province_admin"})
 CAL = "/v1/calendars/{calendar_id}"
 KEYS = "/v1/organizations/{organization_id}/api-keys"
+INTEGRATION = "/v1/integrations/{integration_id}"
+OPEN311 = "/open311/v2"
+OPEN311_READS = (
+    "/discovery.{format}",
+    "/services.{format}",
+    "/services/{service_code}.{format}",
+    "/requests.{format}",
+    "/requests/{service_request_id}.{format}",
+    "/tokens/{token}.{format}",
+    "/servicerequestupdates.{format}",
+)
+
+
+def _lists_integration(response: Response, refs: dict[str, Any], actor: Actor) -> None:
+    listed = {item["id"] for item in response.json()["items"]}
+    # Over tianshan: its admin, the prefecture's (urumqi) and the province's (no region).
+    over = actor.claims.get("region_id") in (None, refs["region_id"], refs["prefecture_id"])
+    assert (refs["integration_id"] in listed) == over, (actor.name, listed)
+
+
+def _open311_report(refs: dict[str, Any], actor: Actor) -> dict[str, Any]:
+    return {
+        "api_key": refs["integration_key"],
+        "service_code": "public.lighting",
+        "address_id": refs["community_id"],
+        "description": "楼道灯不亮",
+        "first_name": "阿依古丽",
+        "phone": "13900000001",
+    }
+
+
 EL = "/v1/elders/{elder_id}"
 CP = "/v1/care-plans/{plan_id}"
 
@@ -272,6 +306,23 @@ ELDER_CLEAR = frozenset({"grid_worker", "care_dispatcher"}) | OVER_A
 
 MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "/healthz"): Case("public"),
+    # Integrations: admins register them for their region (named in the body: 422
+    # outside it) and see, revoke, only those of their region.
+    ("POST", "/v1/integrations"): Case(
+        "county",
+        ok=201,
+        admin_only=True,
+        outside=422,
+        body=lambda refs, actor: {"name": "12345 热线", "region_id": refs["region_id"]},
+    ),
+    ("GET", "/v1/integrations"): Case("everyone", admin_only=True, check=_lists_integration),
+    ("GET", INTEGRATION): Case("integration", admin_only=True),
+    ("DELETE", INTEGRATION): Case("integration", admin_only=True),
+    # Open311: public reads whoever calls (a bearer token changes nothing), and a
+    # POST that the integration's key in the form authorises, not the caller's
+    # token (tests/open311 has the keys of other regions and the refusals).
+    **{("GET", OPEN311 + path): Case("public") for path in OPEN311_READS},
+    ("POST", OPEN311 + "/requests.{format}"): Case("public", ok=201, form=_open311_report),
     ("GET", "/readyz"): Case("public"),
     ("GET", "/v1/me"): Case("everyone", check=_is_me),
     # A person's inbox and preferences are their own.
@@ -565,7 +616,9 @@ MATRIX: dict[tuple[str, str], Case] = {
 
 
 def expected(case: Case, actor_name: str) -> int:
-    if case.scope == "public" or case.listed:
+    if case.scope == "public":
+        return case.ok
+    if case.listed:
         return 200
     if case.admin_only and actor_name not in ADMINS:
         return 403
@@ -591,6 +644,8 @@ class Scene:
     etags: dict[str, str]  # status -> that ticket's current ETag
     far_ticket: int  # far_resident's ticket in community_k, served by other_company
     key_id: int  # a spare API key of company, for DELETE to revoke
+    integration_id: int = 0  # tianshan's, registered by its admin
+    integration_key: str = ""
     attachment_id: int = 0  # the reporter's photo, linked to the "assigned" ticket
     webhook_id: int = 0  # company's webhook
     delivery_id: int = 0  # one of its deliveries, dead-lettered (so it can be redelivered)
@@ -611,6 +666,12 @@ class Scene:
             "prefecture_id": w.urumqi,
             "county_id": w.tianshan,
             "key_id": self.key_id,
+            "integration_id": self.integration_id,
+            "integration_key": self.integration_key,
+            "format": "json",
+            "service_code": "repair.plumbing",
+            "service_request_id": self.tickets["assigned"],
+            "token": self.tickets["assigned"],
             "attachment_id": self.attachment_id,
             "webhook_id": self.webhook_id,
             "delivery_id": self.delivery_id,
@@ -757,6 +818,14 @@ def _build_scene(
         _ok(response)
         scene.etags[key] = response.headers["etag"]
     scene.attachment_id = photo["id"]
+    integration = _ok(
+        client.post(
+            "/v1/integrations",
+            json={"name": "12345 热线", "region_id": w.tianshan},
+            headers=w.admin.headers,
+        )
+    )
+    scene.integration_id, scene.integration_key = integration["id"], integration["key"]
     scene.delivery_id = connection.scalar(
         select(WebhookDelivery.id).where(WebhookDelivery.subscription_id == webhook["id"]).limit(1)
     )
@@ -833,6 +902,8 @@ def _call(
 ) -> Response:
     method, template = route
     case = MATRIX[route]
+    if case.form:
+        return client.post(template.format(**refs), data=case.form(refs, actor), headers=headers)
     if case.upload:
         files = {"file": ("p.jpg", photo_bytes(), "image/jpeg")}
         return client.post(template.format(**refs), files=files, headers=headers)
@@ -948,8 +1019,10 @@ def test_strangers_get_401(
 
 
 @pytest.mark.parametrize("route", PUBLIC_ROUTES, ids=_route_id)
-def test_probes_need_no_token(route: tuple[str, str], client: TestClient) -> None:
-    assert client.request(*route).status_code == 200
+def test_probes_need_no_token(route: tuple[str, str], scene: Scene, client: TestClient) -> None:
+    case = MATRIX[route]
+    response = _call(client, route, scene.refs(case), scene.world.reporter, {})
+    assert response.status_code == case.ok, response.text
 
 
 # Each caller's lists, exactly: a scope that widens fails here even where the matrix,

@@ -189,6 +189,12 @@ EXAMPLES: dict[str, Examples] = {
         "defaults": ("Back to the defaults (WeChat on, SMS off)", {}),
     },
     "createApiKey": {"dispatch": ("For the company's dispatch system", {"name": "调度系统"})},
+    "createIntegration": {
+        "hotline": (
+            "The city's 12345 hotline files into 天山区 through Open311",
+            {"name": "12345 市民热线", "region_id": 6},
+        )
+    },
     "createWebhook": {
         "dispatch": (
             "The company's dispatch system",

@@ -4,7 +4,7 @@ Every problem a client can get names a stable `code`; its title, detail and
 field messages are looked up here in the caller's language (zh-Hans unless
 Accept-Language asks for `ug` or `en`). The catalogue is a plain table, split
 by area (service/i18n/common.py, validation.py, features.py, attachments.py,
-notifications.py, care.py, imports.py): code -> (zh-Hans, ug, en), each a str.format
+notifications.py, care.py, imports.py, open311.py): code -> (zh-Hans, ug, en), each a str.format
 template with the same {placeholders}. Raise sites name a code and its
 parameters; nothing here imports the features.
 """
@@ -20,12 +20,22 @@ from service.i18n.common import MESSAGES as _COMMON
 from service.i18n.features import MESSAGES as _FEATURES
 from service.i18n.imports import MESSAGES as _IMPORTS
 from service.i18n.notifications import MESSAGES as _NOTIFICATIONS
+from service.i18n.open311 import MESSAGES as _OPEN311
 from service.i18n.validation import MESSAGES as _VALIDATION
 
 LANGUAGES: tuple[str, ...] = ("zh-Hans", "ug", "en")
 DEFAULT = "zh-Hans"
 
-_PARTS = (_COMMON, _VALIDATION, _FEATURES, _ATTACHMENTS, _NOTIFICATIONS, _CARE, _IMPORTS)
+_PARTS = (
+    _COMMON,
+    _VALIDATION,
+    _FEATURES,
+    _ATTACHMENTS,
+    _NOTIFICATIONS,
+    _CARE,
+    _IMPORTS,
+    _OPEN311,
+)
 CATALOGUE: dict[str, tuple[str, str, str]] = {k: v for part in _PARTS for k, v in part.items()}
 assert len(CATALOGUE) == sum(len(part) for part in _PARTS), "a code twice"
 
