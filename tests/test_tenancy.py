@@ -795,7 +795,10 @@ def world(_scene: Scene, connection: Any) -> World:
 
 # --- helpers -------------------------------------------------------------------
 
-VOLATILE_COLUMNS = {"last_used_at"}  # an API key's use is not a write by its caller
+VOLATILE_COLUMNS = {
+    "last_used_at",  # an API key's use is not a write by its caller
+    "last_seen_at",  # nor a person's (service.auth: at most every few minutes)
+}
 
 
 def db_state(connection: Any) -> dict[str, list[tuple[Any, ...]]]:
