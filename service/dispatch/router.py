@@ -24,7 +24,7 @@ from service.errors import Forbidden, NotFound, responses
 
 router = APIRouter(prefix="/v1", tags=["dispatch"], route_class=CommitInRoute)
 OrgId = Annotated[int, Path(gt=0, lt=2**31)]
-UserId = Annotated[int, Path(gt=0, lt=2**31)]
+StaffId = Annotated[int, Path(gt=0, lt=2**31)]
 STAFF = "/organizations/{organization_id}/staff"
 MODES = "/organizations/{organization_id}/dispatch-modes"
 
@@ -50,11 +50,11 @@ def list_staff(
 
 
 @router.patch(
-    STAFF + "/{user_id}", response_model=StaffRead, responses=responses(NotFound, Forbidden)
+    STAFF + "/{staff_id}", response_model=StaffRead, responses=responses(NotFound, Forbidden)
 )
 def update_staff(
     organization_id: OrgId,
-    user_id: UserId,
+    staff_id: StaffId,
     data: StaffUpdate,
     request: Request,
     principal: CurrentPrincipal,
@@ -64,7 +64,7 @@ def update_staff(
     here, within the principal cache's minute on other instances), or put a
     technician on or off duty."""
     organization = service.staff_organization(session, principal, organization_id)
-    user = service.update_staff(session, principal, organization.id, user_id, data)
+    user = service.update_staff(session, principal, organization.id, staff_id, data)
     if not user.active:
         cache: PrincipalCache | None = getattr(request.app.state, "principals", None)
         if cache is not None:

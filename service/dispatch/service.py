@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from service.auth import Principal
 from service.categories.models import Category
 from service.directory.models import Organization
+from service.directory.service import editable_organization
 from service.dispatch.models import DispatchMode, DispatchRule
 from service.dispatch.schemas import DispatchRuleItem, StaffUpdate
 from service.enums import OrgRole, Role
@@ -49,7 +50,12 @@ def staff_organization(
     """The organisation whose staff or rules the caller manages: 404 when they
     cannot see it, 403 unless they are its dispatcher or an admin over it;
     `staff_read`: any of its staff may read (the dispatch rules: a technician
-    needs to know whether to grab)."""
+    needs to know whether to grab). Admins: those above the region the
+    organisation is registered in, as for its API keys (serving a community in
+    their region is not enough to lock its people out)."""
+    if principal.role == Role.admin:
+        editable: Organization = editable_organization(session, principal, organization_id)
+        return editable
     organization = session.scalar(
         select(Organization).where(
             Organization.id == organization_id, visible(principal, Organization)
@@ -57,7 +63,7 @@ def staff_organization(
     )
     if organization is None:
         raise NotFound("organization.not_found", id=organization_id)
-    if principal.role == Role.admin or principal.is_dispatcher:
+    if principal.is_dispatcher:
         return organization
     if staff_read and principal.role == Role.provider_staff:
         return organization
