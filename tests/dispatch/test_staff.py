@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from service.auth import PrincipalCache
 from service.main import create_app
-from tests.conftest import Actor, World, token_for
+from tests.conftest import Actor, World, file_ticket, token_for
 
 
 def staff_path(world: World, organization: str = "company") -> str:
@@ -173,3 +173,20 @@ def test_on_duty_by_the_technician_or_their_dispatcher(client, world):
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "on_duty"
+
+
+def test_nobody_assigns_a_ticket_to_a_deactivated_technician(client, world, settings):
+    technician = new_technician(client, settings, world, "tech-gone")
+    client.patch(
+        f"{staff_path(world)}/{technician.user_id}",
+        json={"active": False},
+        headers=world.dispatcher.headers,
+    ).raise_for_status()
+    ticket = file_ticket(client, world.reporter, world.community_a)
+    response = client.post(
+        f"/v1/tickets/{ticket['id']}/assign",
+        json={"assignee_id": technician.user_id},
+        headers=world.dispatcher.headers,
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "assignee_id"
