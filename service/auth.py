@@ -30,8 +30,8 @@ from service.users.models import User
 API_KEY_PREFIX = "lk_"
 # last_used_at is a hint, not an audit trail: write it at most once a minute.
 API_KEY_TOUCH_INTERVAL = dt.timedelta(minutes=1)
-# A person's last_seen_at (the staff list's "last active") likewise, at most every
-# five minutes, and only when their token is looked up (not on cached requests).
+# Provider staff's last_seen_at (the staff list's "last active") likewise, at most
+# every five minutes, and only when their token is looked up (not on cached requests).
 LAST_SEEN_INTERVAL = dt.timedelta(minutes=5)
 
 
@@ -258,7 +258,11 @@ def authenticate(session: Session, token: str, settings: Settings) -> Principal:
 
 def _touch(session: Session, user: User) -> None:
     """Note that `user` was seen, if not noted lately: a write of its own, committed
-    at once like an API key's, at most once per LAST_SEEN_INTERVAL."""
+    at once like an API key's, at most once per LAST_SEEN_INTERVAL. Provider
+    staff only, whom the staff list shows: a resident's lookup is mostly the
+    first request of a filing, which must not pay a commit for it."""
+    if user.role != Role.provider_staff:
+        return
     now = utcnow()
     if user.last_seen_at is not None and now - user.last_seen_at < LAST_SEEN_INTERVAL:
         return
