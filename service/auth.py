@@ -30,6 +30,9 @@ from service.users.models import User
 API_KEY_PREFIX = "lk_"
 # last_used_at is a hint, not an audit trail: write it at most once a minute.
 API_KEY_TOUCH_INTERVAL = dt.timedelta(minutes=1)
+# Provider staff's last_seen_at (the staff list's "last active") likewise, at most
+# every five minutes, and only when their token is looked up (not on cached requests).
+LAST_SEEN_INTERVAL = dt.timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,12 +184,14 @@ def _provision(session: Session, sub: str, scope: dict[str, Any]) -> User:
         return user
     _check_scope_exists(session, scope)
     if user is None:
-        user = User(sub=sub, **scope)
+        user = User(sub=sub, last_seen_at=utcnow(), **scope)
         session.add(user)
     else:
+        if not user.active:
+            raise Forbidden("auth.deactivated")
         for field, value in scope.items():
             setattr(user, field, value)
-        user.updated_at = utcnow()
+        user.updated_at = user.last_seen_at = utcnow()
     session.flush()
     return user
 
@@ -234,8 +239,12 @@ def authenticate(session: Session, token: str, settings: Settings) -> Principal:
     sub = _sub_claim(claims)
     scope = _scope_from_claims(claims)
     user = session.scalar(select(User).where(User.sub == sub))
+    if user is not None and not user.active:
+        raise Forbidden("auth.deactivated")
     if user is not None and _claims_match(user, scope):
-        return _principal_for(session, user)
+        principal = _principal_for(session, user)
+        _touch(session, user)
+        return principal
     for _attempt in range(3):
         try:
             begin_write(session)
@@ -245,6 +254,22 @@ def authenticate(session: Session, token: str, settings: Settings) -> Principal:
         except IntegrityError:
             session.rollback()  # the first requests of a new `sub` raced; the other one won
     raise Unauthorized("auth.provision_failed")
+
+
+def _touch(session: Session, user: User) -> None:
+    """Note that `user` was seen, if not noted lately: a write of its own, committed
+    at once like an API key's, at most once per LAST_SEEN_INTERVAL. Provider
+    staff only, whom the staff list shows: a resident's lookup is mostly the
+    first request of a filing, which must not pay a commit for it."""
+    if user.role != Role.provider_staff:
+        return
+    now = utcnow()
+    if user.last_seen_at is not None and now - user.last_seen_at < LAST_SEEN_INTERVAL:
+        return
+    user_id = user.id
+    begin_write(session)
+    session.execute(update(User).where(User.id == user_id).values(last_seen_at=now))
+    session.commit()
 
 
 class PrincipalCache:
@@ -257,6 +282,11 @@ class PrincipalCache:
     token still needs checking is its expiry (`exp`, kept with the entry):
     verifying the signature again cost ~8% of a request's CPU. API keys are
     never cached: revocation must bite at once.
+
+    Deactivating a person (service/dispatch) forgets their entries in the
+    deactivating process at once (`forget_user`); other processes refuse them
+    when their entry goes stale, within `ttl`: the lookup answers 403, and a
+    refused lookup drops the entry so that nobody goes on with it.
 
     Single flight: when an entry goes stale, the first request looks the token
     up again and the others go on with the stale principal meanwhile; requests
@@ -293,6 +323,11 @@ class PrincipalCache:
         claims = jwt.decode(token, options={"verify_signature": False})
         self._entries[token] = (time.monotonic() + self.ttl, float(claims["exp"]), principal)
 
+    def forget_user(self, user_id: int) -> None:
+        """Drop every entry of `user_id` (deactivated): their next request looks up."""
+        for token in [t for t, e in self._entries.items() if e[2].user_id == user_id]:
+            self._entries.pop(token, None)
+
     async def resolve(self, token: str, look_up: Callable[[], Awaitable[Principal]]) -> Principal:
         """The principal of `token`, looking it up (`look_up`) once at a time."""
         while True:
@@ -326,6 +361,8 @@ class PrincipalCache:
             future.cancel()
             raise
         except BaseException as exc:
+            if isinstance(exc, AppError):
+                self._entries.pop(token, None)  # refused now (deactivated): not even stale
             future.set_exception(exc)
             future.exception()  # retrieved: nobody else may be waiting for it
             raise

@@ -36,6 +36,7 @@ from service.dashboard.router import api as dashboard_api
 from service.dashboard.router import pages as dashboard_pages
 from service.db import make_engine, make_sessionmaker, pool_shape
 from service.directory.router import router as directory_router
+from service.dispatch.router import router as dispatch_router
 from service.errors import install_error_handlers
 from service.feed.notify import FeedHub, PgListener, install_commit_hook
 from service.feed.router import router as feed_router
@@ -232,6 +233,7 @@ def create_app(
         imports_router,
         integrations_router,
         open311_router,
+        dispatch_router,
         sla_router,
         followups_router,
         feed_router,

@@ -10,6 +10,7 @@ from service.categories import models as _categories  # noqa: F401
 from service.dashboard import models as _dashboard  # noqa: F401
 from service.db import Base
 from service.directory import models as _directory  # noqa: F401
+from service.dispatch import models as _dispatch  # noqa: F401
 from service.followups import models as _followups  # noqa: F401
 from service.idempotency import models as _idempotency  # noqa: F401
 from service.jobs import models as _jobs  # noqa: F401

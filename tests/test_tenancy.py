@@ -229,6 +229,7 @@ def _action(status: str, may: frozenset[str], body: Body | None = None, ok: int 
 
 KEY_MANAGERS = frozenset({"dispatcher"}) | OVER_A
 COMPANY_DISPATCHERS = frozenset({"dispatcher", "api_key"})
+STAFF_MANAGERS = COMPANY_DISPATCHERS | OVER_A
 HOOK_MANAGERS = COMPANY_DISPATCHERS | {"care_dispatcher", "other_dispatcher"}
 HOOK = "https://hooks.example.com/linli"
 WH = "/v1/webhooks/{webhook_id}"
@@ -268,6 +269,8 @@ def _open311_report(refs: dict[str, Any], actor: Actor) -> dict[str, Any]:
         "first_name": "阿依古丽",
         "phone": "13900000001",
     }
+STAFF = "/v1/organizations/{organization_id}/staff"
+MODES = "/v1/organizations/{organization_id}/dispatch-modes"
 
 
 EL = "/v1/elders/{elder_id}"
@@ -437,6 +440,26 @@ MATRIX: dict[tuple[str, str], Case] = {
     ),
     ("GET", KEYS): Case("organization_registry", may=KEY_MANAGERS, refused=403),
     ("DELETE", KEYS + "/{key_id}"): Case("organization_registry", may=KEY_MANAGERS, refused=403),
+    # company's people and dispatch modes: its dispatchers (its key too) and the
+    # admins above it; its technicians read the modes (to know whether to grab).
+    ("GET", STAFF): Case("organization_registry", may=STAFF_MANAGERS, refused=403),
+    ("PATCH", STAFF + "/{staff_id}"): Case(
+        "organization_registry",
+        may=STAFF_MANAGERS,
+        refused=403,
+        body=_fixed({"on_duty": True}),
+    ),
+    ("GET", MODES): Case("organization_registry", may=COMPANY | OVER_A, refused=403),
+    ("PUT", MODES): Case(
+        "organization_registry",
+        may=STAFF_MANAGERS,
+        refused=403,
+        body=_fixed({"rules": [{"category": "repair", "mode": "grab"}]}),
+    ),
+    # Only a technician has a duty to go on.
+    ("PUT", "/v1/me/on-duty"): Case(
+        "everyone", may=frozenset({"technician"}), refused=403, body=_fixed({"on_duty": True})
+    ),
     # Photos: anyone uploads; the reporter's photo on their ticket is served to
     # whoever may see the ticket (tests/attachments: before linking, internal notes).
     ("POST", "/v1/attachments"): Case("everyone", ok=201, upload=True),
@@ -680,6 +703,7 @@ class Scene:
             "plan_id": self.plan_id,
             "user_id": w.reporter.user_id,  # the elder's proxy
             "technician_id": w.technician.user_id,
+            "staff_id": w.technician.user_id,
             "code": "repair.plumbing",
             "kind": "property",
             "policy_id": 1,
@@ -880,7 +904,10 @@ def world(_scene: Scene, connection: Any) -> World:
 
 # --- helpers -------------------------------------------------------------------
 
-VOLATILE_COLUMNS = {"last_used_at"}  # an API key's use is not a write by its caller
+VOLATILE_COLUMNS = {
+    "last_used_at",  # an API key's use is not a write by its caller
+    "last_seen_at",  # nor a person's (service.auth: at most every few minutes)
+}
 
 
 def db_state(connection: Any) -> dict[str, list[tuple[Any, ...]]]:

@@ -206,6 +206,26 @@ EXAMPLES: dict[str, Examples] = {
         ),
     },
     "redeliverWebhookDelivery": {"empty": ("No body is needed", {})},
+    # --- dispatch ----------------------------------------------------------------------
+    "updateStaff": {
+        "deactivate": ("A technician who left the company", {"active": False}),
+        "on_duty": ("Their dispatcher puts a technician on duty", {"on_duty": True}),
+    },
+    "setOnDuty": {"start": ("A technician starts their shift", {"on_duty": True})},
+    "putDispatchModes": {
+        "repairs_in_turn": (
+            "Repairs in turn among technicians on duty, plumbing by the dispatcher, "
+            "everything else grabbed (抢单)",
+            {
+                "rules": [
+                    {"category": "repair", "mode": "round_robin"},
+                    {"category": "repair.plumbing", "mode": "manual"},
+                    {"category": None, "mode": "grab"},
+                ]
+            },
+        ),
+        "manual": ("Back to manual dispatch for everything", {"rules": []}),
+    },
     # --- SLA ---------------------------------------------------------------------------
     "createSlaPolicy": {
         "elevator": (

@@ -4,8 +4,8 @@ Every problem a client can get names a stable `code`; its title, detail and
 field messages are looked up here in the caller's language (zh-Hans unless
 Accept-Language asks for `ug` or `en`). The catalogue is a plain table, split
 by area (service/i18n/common.py, validation.py, features.py, attachments.py,
-notifications.py, care.py, imports.py, open311.py): code -> (zh-Hans, ug, en), each a str.format
-template with the same {placeholders}. Raise sites name a code and its
+notifications.py, care.py, imports.py, open311.py, dispatch.py): code ->
+(zh-Hans, ug, en), each a str.format template with the same {placeholders}. Raise sites name a code and its
 parameters; nothing here imports the features.
 """
 
@@ -17,6 +17,7 @@ from typing import Any
 from service.i18n.attachments import MESSAGES as _ATTACHMENTS
 from service.i18n.care import MESSAGES as _CARE
 from service.i18n.common import MESSAGES as _COMMON
+from service.i18n.dispatch import MESSAGES as _DISPATCH
 from service.i18n.features import MESSAGES as _FEATURES
 from service.i18n.imports import MESSAGES as _IMPORTS
 from service.i18n.notifications import MESSAGES as _NOTIFICATIONS
@@ -35,6 +36,7 @@ _PARTS = (
     _CARE,
     _IMPORTS,
     _OPEN311,
+    _DISPATCH,
 )
 CATALOGUE: dict[str, tuple[str, str, str]] = {k: v for part in _PARTS for k, v in part.items()}
 assert len(CATALOGUE) == sum(len(part) for part in _PARTS), "a code twice"

@@ -97,6 +97,7 @@ def _assign(session: Session, principal: Principal, ticket: Ticket, body: Assign
             assignee is None
             or assignee.role != Role.provider_staff
             or assignee.organization_id != target_org
+            or not assignee.active  # deactivated (service/dispatch): not theirs to do
         ):
             raise Unprocessable(
                 "ticket.unknown_technician",

@@ -24,6 +24,8 @@ from service.auth import Principal
 from service.categories.models import Category
 from service.db import DriverQuery, driver_execute, driver_one, driver_query, utcnow
 from service.directory.models import Community, ProviderAssignment
+from service.dispatch import service as dispatch
+from service.dispatch.models import DispatchMode
 from service.enums import Priority, Role, ServiceKind, Status, TicketKind
 from service.errors import Invalid, NotFound, Unprocessable
 from service.idempotency import service as idempotency
@@ -97,6 +99,7 @@ class _Filing:
     organization_id: int | None
     ticket_id: int
     sla_stamp: str
+    dispatch_mode: str | None
 
 
 @functools.lru_cache(maxsize=512)
@@ -122,15 +125,12 @@ def _filing_statement(
         (Category.kind == TicketKind.elderly_care, ServiceKind.elderly_care.value),
         else_=ServiceKind.property.value,
     )
-    serving = (
-        select(ProviderAssignment.organization_id)
-        .where(
-            ProviderAssignment.community_id == Community.id,
-            ProviderAssignment.kind == service_kind,
-            ProviderAssignment.current.is_(True),
-        )
-        .scalar_subquery()
+    serving_select = select(ProviderAssignment.organization_id).where(
+        ProviderAssignment.community_id == Community.id,
+        ProviderAssignment.kind == service_kind,
+        ProviderAssignment.current.is_(True),
     )
+    serving = serving_select.scalar_subquery()
     if dialect == "postgresql":
         next_id: Any = literal_column("nextval(pg_get_serial_sequence('ticket', 'id'))")
     else:
@@ -150,6 +150,11 @@ def _filing_statement(
             Category.kind,
             Category.default_priority,
             serving.label("organization_id"),
+            # The serving organisation's mode for this category (NULL: manual):
+            # a primary-key probe in the same round trip.
+            dispatch.mode_column(
+                serving_select.correlate(Community, Category).scalar_subquery(), Category.code
+            ).label("dispatch_mode"),
             next_id.label("ticket_id"),
             # Tells whether this process's copy of the SLA configuration is current.
             select(SlaConfigVersion.stamp)
@@ -259,6 +264,7 @@ def _filing_context(
         organization_id=row.organization_id,
         ticket_id=int(row.ticket_id),
         sla_stamp=row.sla_stamp or "",
+        dispatch_mode=row.dispatch_mode,
     )
 
 
@@ -318,6 +324,10 @@ def create_ticket(
     # Only with photos: one more round trip, which claims (and locks) them.
     photos = attachments.claim(session, principal, data.attachment_ids)
     organization_id = filing.organization_id
+    assignee_id = None
+    if organization_id is not None and filing.dispatch_mode == DispatchMode.round_robin:
+        # Only in round-robin: one more round trip, which takes the technician.
+        assignee_id = dispatch.next_technician(session, organization_id, now)
     location = data.location
     ticket_id = filing.ticket_id
     ticket = Ticket(
@@ -330,6 +340,7 @@ def create_ticket(
         community_id=filing.community_id,
         region_path=filing.region_path,
         organization_id=organization_id,
+        assignee_id=assignee_id,
         reporter_id=reporter_id,
         reporter_name=reporter_name,
         filed_by_id=principal.user_id,
@@ -393,6 +404,27 @@ def create_ticket(
             "created_at": now,
         },
     )
+    if assignee_id is not None:
+        driver_execute(
+            session,
+            _INSERT_EVENT,
+            {
+                "ticket_id": ticket_id,
+                "type": "ticket.dispatched",
+                "actor_id": None,
+                "to_status": str(ticket.status),
+                "organization_id": organization_id,
+                "internal": False,
+                "data": json.dumps(
+                    {
+                        "organization_id": organization_id,
+                        "assignee_id": assignee_id,
+                        "mode": str(DispatchMode.round_robin),
+                    }
+                ),
+                "created_at": now,
+            },
+        )
     if organization_id is not None:
         # As record_event does: wake this process's feed long-polls after commit.
         session.info.setdefault(FEED_ORGANIZATIONS, set()).add(organization_id)

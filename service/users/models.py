@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db import Base, UTCDateTime, utcnow
@@ -29,3 +29,10 @@ class User(Base):
     region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Dispatch (service/dispatch): a deactivated person's tokens are refused (403);
+    # a technician on duty takes round-robin tickets; when one was last given one.
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    on_duty: Mapped[bool] = mapped_column(default=False, server_default=false())
+    last_dispatched_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # A hint for the staff list, written at most every few minutes (service.auth).
+    last_seen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

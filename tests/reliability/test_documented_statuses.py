@@ -216,6 +216,8 @@ class Scene:
             values["kind"] = "communities"
         if "{user_id}" in path:
             values["user_id"] = w.reporter.user_id  # the elder's proxy
+        if "{staff_id}" in path:
+            values["staff_id"] = w.technician.user_id
         if "{key_id}" in path and "key_id" not in missing:
             values["key_id"] = self.api_key_id()
         if "{webhook_id}" in path and not {"webhook_id", "delivery_id"} <= set(missing):
@@ -248,6 +250,11 @@ class Scene:
             "PATCH /v1/organizations/{organization_id}": {"contact_phone": "13900000099"},
             "POST /v1/organizations/{organization_id}/api-keys": {"name": "调度系统"},
             "POST /v1/integrations": {"name": "12345 热线", "region_id": w.tianshan},
+            "PATCH /v1/organizations/{organization_id}/staff/{staff_id}": {"on_duty": True},
+            "PUT /v1/organizations/{organization_id}/dispatch-modes": {
+                "rules": [{"category": "repair", "mode": "round_robin"}]
+            },
+            "PUT /v1/me/on-duty": {"on_duty": True},
             "POST /v1/tickets": {
                 "category": "repair.plumbing",
                 "community_id": w.community_a,
@@ -539,6 +546,13 @@ FORBIDDEN: dict[str, tuple[str, Any]] = {
     "POST /v1/organizations/{organization_id}/api-keys": ("technician", None),
     "GET /v1/organizations/{organization_id}/api-keys": ("technician", None),
     "DELETE /v1/organizations/{organization_id}/api-keys/{key_id}": ("technician", None),
+    # Staff and dispatch modes: the same, though technicians read the modes; only
+    # technicians go on duty.
+    "GET /v1/organizations/{organization_id}/staff": ("technician", None),
+    "PATCH /v1/organizations/{organization_id}/staff/{staff_id}": ("technician", None),
+    "GET /v1/organizations/{organization_id}/dispatch-modes": ("reporter", None),
+    "PUT /v1/organizations/{organization_id}/dispatch-modes": ("technician", None),
+    "PUT /v1/me/on-duty": ("dispatcher", None),
     # Internal notes are written by staff and admins.
     "POST /v1/tickets/{ticket_id}/comments": ("reporter", {"body": "内部", "internal": True}),
     # A dispatcher assigns within their own organisation.
