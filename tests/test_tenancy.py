@@ -269,6 +269,8 @@ def _open311_report(refs: dict[str, Any], actor: Actor) -> dict[str, Any]:
         "first_name": "阿依古丽",
         "phone": "13900000001",
     }
+
+
 STAFF = "/v1/organizations/{organization_id}/staff"
 MODES = "/v1/organizations/{organization_id}/dispatch-modes"
 
