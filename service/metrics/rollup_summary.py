@@ -26,8 +26,9 @@ from service.auth import Principal
 from service.db import UTCDateTime, binary_results
 from service.directory.models import Region
 from service.enums import Role
+from service.metrics import care
 from service.metrics.histogram import bucket_sql, percentile
-from service.metrics.indicators import COUNTS, PERCENTILES
+from service.metrics.indicators import ALL_PERCENTILES, COUNTS, PERCENTILES, TICKET_COUNTS
 from service.metrics.models import (
     BY_CATEGORY,
     BY_ORGANIZATION,
@@ -308,7 +309,7 @@ def run(session: Session, scope: SummaryScope, state: MetricsRollupState) -> lis
     # One pass: each ticket's conditions and durations once, then grouped by the
     # keys and the two duration buckets (the live tickets are few).
     per_row = []
-    for name in COUNTS:
+    for name in TICKET_COUNTS:
         expr = per_ticket[name]
         value = expr if name == "rating_sum" else case((expr, 1), else_=0)
         per_row.append(value.label(name))
@@ -326,15 +327,15 @@ def run(session: Session, scope: SummaryScope, state: MetricsRollupState) -> lis
     keys = [tickets.c[f"g{i}"] for i in range(len(dims))]
     buckets_ = [bucket_sql(tickets.c[f"v{i}"]).label(f"b{i}") for i in range(len(DURATIONS))]
     query = select(
-        *keys, *buckets_, *(func.sum(tickets.c[name]).label(name) for name in COUNTS)
+        *keys, *buckets_, *(func.sum(tickets.c[name]).label(name) for name in TICKET_COUNTS)
     ).group_by(*keys, *buckets_)
     names = list(DURATIONS)
     for record in session.execute(query):
         g = group(tuple(record[:n]))
         totals = record[n + len(names) :]
-        for name, value in zip(COUNTS, totals, strict=True):
+        for name, value in zip(TICKET_COUNTS, totals, strict=True):
             g.counts[name] += int(value or 0)
-        tickets_here = int(totals[COUNTS.index("created")] or 0)  # the tickets of this row
+        tickets_here = int(totals[TICKET_COUNTS.index("created")] or 0)  # the tickets of this row
         for i, duration in enumerate(names):
             if record[n + i] is not None:
                 g.histograms[duration][int(record[n + i])] += tickets_here
@@ -343,7 +344,7 @@ def run(session: Session, scope: SummaryScope, state: MetricsRollupState) -> lis
         (duration, unit, [(p[0], p[2]) for p in PERCENTILES if p[1] == duration])
         for duration, unit in DURATIONS.items()
     ]
-    rows = []
+    rows: dict[tuple[Any, ...], Row] = {}
     for key, g in groups.items():  # thousands of groups: kept lean
         percentiles: dict[str, float | None] = {}
         for duration, unit, fractions in wanted:
@@ -356,7 +357,11 @@ def run(session: Session, scope: SummaryScope, state: MetricsRollupState) -> lis
             for indicator, fraction in fractions:
                 value = percentile(histogram, fraction, cumulative)
                 percentiles[indicator] = None if value is None else value / unit
-        rows.append(Row(key, g.counts, percentiles))
+        rows[key] = Row(key, g.counts, percentiles)
+    care.add_to(rows, *care.live(session, scope, bounds))
+    for row in rows.values():
+        for indicator, _duration, _fraction in ALL_PERCENTILES:
+            row.percentiles.setdefault(indicator, None)
     if scope.group_by == () and not rows:
-        rows.append(Row((), {name: 0 for name in COUNTS}, {p[0]: None for p in PERCENTILES}))
-    return rows
+        rows[()] = Row((), dict.fromkeys(COUNTS, 0), dict.fromkeys(p[0] for p in ALL_PERCENTILES))
+    return list(rows.values())
