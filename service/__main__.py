@@ -345,10 +345,14 @@ def cmd_metrics_rollup(args: argparse.Namespace) -> int:
     try:
         with Session(engine) as session, session.begin():
             if args.rebuild:
-                rows = rollup.rebuild(session, utcnow(), settings.timezone)
+                rows = rollup.rebuild(
+                    session, utcnow(), settings.timezone, settings.visit_grace_minutes
+                )
                 print(f"metrics rollup rebuilt: {rows:,} rows")
             else:
-                slices = rollup.refresh(session, utcnow(), settings.timezone)
+                slices = rollup.refresh(
+                    session, utcnow(), settings.timezone, settings.visit_grace_minutes
+                )
                 print("metrics rollup built" if slices < 0 else f"{slices} slices re-rolled")
     finally:
         engine.dispose()
@@ -379,7 +383,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
         from service.metrics import rollup
 
         with Session(engine) as session, session.begin():  # what the dashboard reads
-            made["rollup_rows"] = rollup.rebuild(session, utcnow(), settings.timezone)
+            made["rollup_rows"] = rollup.rebuild(
+                session, utcnow(), settings.timezone, settings.visit_grace_minutes
+            )
     finally:
         engine.dispose()
     print(", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in made.items()))

@@ -19,7 +19,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Date, and_, case, func, literal, or_, select, text
+from sqlalchemy import Date, and_, case, func, literal, or_, select, text, union_all
 from sqlalchemy.orm import Session, aliased
 
 from service.auth import Principal
@@ -28,11 +28,21 @@ from service.directory.models import Region
 from service.enums import Role
 from service.metrics import care
 from service.metrics.histogram import bucket_sql, percentile
-from service.metrics.indicators import ALL_PERCENTILES, COUNTS, PERCENTILES, TICKET_COUNTS
+from service.metrics.indicators import (
+    ALL_PERCENTILES,
+    CARE_COUNTS,
+    CARE_PERCENTILES,
+    COUNTS,
+    PERCENTILES,
+    TICKET_COUNTS,
+)
 from service.metrics.models import (
     BY_CATEGORY,
     BY_ORGANIZATION,
     BY_ORGANIZATION_QUARTER,
+    CARE,
+    CARE_ELDER,
+    CARE_HISTOGRAM,
     HISTOGRAM_BUCKETS,
     HISTOGRAMS,
     ROLLUP,
@@ -46,6 +56,7 @@ from service.metrics.periods import (
     is_month_start,
     local_midnight,
     local_month,
+    local_months,
     next_quarter,
     period_of,
     quarter_start,
@@ -53,8 +64,10 @@ from service.metrics.periods import (
 from service.metrics.tickets import (
     Row,
     SummaryScope,
+    in_period,
     per_ticket_sql,
     region_key,
+    scope_conditions,
     ticket_conditions,
     ticket_dims,
 )
@@ -73,6 +86,8 @@ def usable(session: Session, scope: SummaryScope) -> MetricsRollupState | None:
         return None
     state = session.get(MetricsRollupState, 1)
     if state is None or state.timezone != scope.timezone:
+        return None
+    if state.visit_grace_minutes != scope.visit_grace_minutes:
         return None
     if scope.as_of < state.refreshed_at or not is_month_start(scope.start, scope.timezone):
         return None
@@ -358,10 +373,96 @@ def run(session: Session, scope: SummaryScope, state: MetricsRollupState) -> lis
                 value = percentile(histogram, fraction, cumulative)
                 percentiles[indicator] = None if value is None else value / unit
         rows[key] = Row(key, g.counts, percentiles)
-    care.add_to(rows, *care.live(session, scope, bounds))
+    # 4. The care figures: rolled up by their own months, and read live for the
+    # tickets newer than the rollup and the visits not yet due at its last run.
+    parts, histograms = _care(session, scope, state, bounds)
+    care_percentiles = {
+        key: {
+            indicator: percentile(histogram, fraction)
+            for indicator, _d, fraction in CARE_PERCENTILES
+        }
+        for key, histogram in histograms.items()
+    }
+    care.add_to(rows, parts, care_percentiles)
     for row in rows.values():
         for indicator, _duration, _fraction in ALL_PERCENTILES:
             row.percentiles.setdefault(indicator, None)
     if scope.group_by == () and not rows:
         rows[()] = Row((), dict.fromkeys(COUNTS, 0), dict.fromkeys(p[0] for p in ALL_PERCENTILES))
     return list(rows.values())
+
+
+def _care(
+    session: Session, scope: SummaryScope, state: MetricsRollupState, bounds: list[Bucket]
+) -> tuple[list[care.Counts], dict[tuple[Any, ...], list[int]]]:
+    """The care counts of each group, in parts to add up, and its 助急 histogram."""
+    dims, source = _dims(session, scope, CARE, bounds)
+    names = (*CARE_COUNTS, *CARE_HISTOGRAM)
+    query = select(*dims, *(func.sum(CARE.c[n]).label(n) for n in names)).select_from(source)
+    query = query.where(*_filters(CARE, scope))
+    if dims:
+        query = query.group_by(*[d.element for d in dims])
+    n, c = len(dims), len(CARE_COUNTS)
+    rolled: care.Counts = {}
+    histograms: dict[tuple[Any, ...], list[int]] = {}
+    for record in session.execute(query).all():
+        if record[n] is None:  # no rows, and no GROUP BY
+            continue
+        key = tuple(record[:n])
+        rolled[key] = {name: int(v) for name, v in zip(CARE_COUNTS, record[n : n + c], strict=True)}
+        histograms[key] = [int(v) for v in record[n + c :]]
+    newer = (Ticket.id > state.ticket_id,)
+    later = (
+        Ticket.id <= state.ticket_id,
+        Ticket.scheduled_for > literal(state.refreshed_at, UTCDateTime()),
+    )
+    emergency_ids = care.emergency_category_ids(session)
+    for key, histogram in care.emergency_histograms(
+        session, scope, bounds, emergency_ids, newer
+    ).items():
+        known = histograms.setdefault(key, [0] * HISTOGRAM_BUCKETS)
+        histograms[key] = [x + y for x, y in zip(known, histogram, strict=True)]
+    parts = [
+        rolled,
+        care.visit_counts(session, scope, bounds, newer),
+        care.visit_counts(session, scope, bounds, later),
+        care.emergency_counts(session, scope, bounds, emergency_ids, newer),
+        _elders(session, scope, state, bounds),
+    ]
+    return parts, histograms
+
+
+def _elders(
+    session: Session, scope: SummaryScope, state: MetricsRollupState, bounds: list[Bucket]
+) -> care.Counts:
+    """Distinct elders served per group, over the rolled-up elder months and the
+    tickets newer than the rollup together."""
+    e, t = CARE_ELDER.c, Ticket
+    columns = ("month", "region_path", "organization_id", "category_id", "kind", "elder_id")
+    rolled = select(*(e[name] for name in columns)).where(*_filters(CARE_ELDER, scope))
+    months = local_months(scope.start, scope.end, scope.timezone)
+    month = bucket_of(t.resolved_at, months, [dt.date.fromisoformat(m.label) for m in months])
+    live = select(
+        month.label("month"),
+        t.region_path,
+        t.organization_id,
+        t.category_id,
+        t.kind,
+        t.elder_id,
+    ).where(
+        *scope_conditions(scope),
+        *in_period(scope, t.resolved_at),
+        *care.served_conditions(),
+        t.id > state.ticket_id,
+    )
+    both = union_all(rolled, live).subquery()
+    dims, source = _dims(session, scope, both, bounds)
+    query = select(*dims, func.count(both.c.elder_id.distinct()).label("elders_served"))
+    query = query.select_from(source)
+    if dims:
+        query = query.group_by(*[d.element for d in dims])
+    return {
+        tuple(r[f"g{i}"] for i in range(len(dims))): {"elders_served": int(r["elders_served"])}
+        for r in session.execute(query).mappings()
+        if r["elders_served"]
+    }
