@@ -369,6 +369,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         communities=args.communities,
         residents=args.residents,
         tickets=args.tickets,
+        elders=args.elders,
         seed=args.seed,
         years=args.years,
         end=dt.datetime.fromisoformat(args.end).replace(tzinfo=dt.UTC),
@@ -481,6 +482,12 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--communities", type=int, default=1714)
     gen.add_argument("--residents", type=int, default=231_500)
     gen.add_argument("--tickets", type=int, default=1_000_000)
+    gen.add_argument(
+        "--elders",
+        type=int,
+        default=None,
+        help="elders with care plans and visits (default: 20,000 per 231,500 residents)",
+    )
     gen.add_argument("--seed", type=int, default=1)
     gen.add_argument("--years", type=int, default=3)
     gen.add_argument("--end", default="2026-11-01", help="the tickets end here (UTC date)")
