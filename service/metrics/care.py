@@ -46,8 +46,9 @@ EMERGENCY = "elderly.emergency"
 Counts = dict[tuple[Any, ...], dict[str, int]]
 
 
-def emergency_category_ids(session: Session) -> tuple[int, ...]:
-    return tuple(session.scalars(select(Category.id).where(Category.code == EMERGENCY)))
+def emergency_categories() -> Any:
+    """The ids of the 助急 category, as a subquery (no round trip of its own)."""
+    return select(Category.id).where(Category.code == EMERGENCY).scalar_subquery()
 
 
 def is_visit() -> Any:
@@ -136,30 +137,22 @@ def visit_counts(
     }
 
 
-def emergency_where(
-    scope: SummaryScope, emergency_ids: tuple[int, ...], extra: tuple[Any, ...] = ()
-) -> list[Any]:
+def emergency_where(scope: SummaryScope, extra: tuple[Any, ...] = ()) -> list[Any]:
     t = Ticket
     return [
         *scope_conditions(scope),
         *in_period(scope, t.created_at),
-        t.category_id.in_(emergency_ids),
+        t.category_id == emergency_categories(),
         *extra,
     ]
 
 
 def emergency_counts(
-    session: Session,
-    scope: SummaryScope,
-    bounds: list[Bucket],
-    emergency_ids: tuple[int, ...],
-    extra: tuple[Any, ...] = (),
+    session: Session, scope: SummaryScope, bounds: list[Bucket], extra: tuple[Any, ...] = ()
 ) -> Counts:
-    if not emergency_ids:
-        return {}
     dialect = session.get_bind().dialect.name
     dims, source = ticket_dims(session, scope, bounds, Ticket.__table__)
-    where = emergency_where(scope, emergency_ids, extra)
+    where = emergency_where(scope, extra)
     rows = _grouped(session, dims, source, where, _summed(emergency_sql(dialect), EMERGENCY_COUNTS))
     return {
         tuple(r[f"g{i}"] for i in range(len(dims))): {n: int(r[n] or 0) for n in EMERGENCY_COUNTS}
@@ -168,15 +161,13 @@ def emergency_counts(
 
 
 def emergency_percentiles(
-    session: Session, scope: SummaryScope, bounds: list[Bucket], emergency_ids: tuple[int, ...]
+    session: Session, scope: SummaryScope, bounds: list[Bucket]
 ) -> dict[tuple[Any, ...], dict[str, float | None]]:
     """Exactly: percentile_cont on PostgreSQL, the same interpolation on SQLite."""
-    if not emergency_ids:
-        return {}
     dialect = session.get_bind().dialect.name
     seconds = emergency_sql(dialect)["emergency_response_seconds"]
     dims, source = ticket_dims(session, scope, bounds, Ticket.__table__)
-    where = emergency_where(scope, emergency_ids)
+    where = emergency_where(scope)
     if dialect != "postgresql":
         return window_percentiles(session, dims, source, where, seconds, CARE_PERCENTILES)  # type: ignore[return-value]
     picks = [
@@ -208,13 +199,12 @@ def live(
 ) -> tuple[list[Counts], dict[tuple[Any, ...], dict[str, float | None]]]:
     """Every care figure straight from the tickets: the counts of each group (in
     parts to add up) and the 助急 percentiles."""
-    emergency_ids = emergency_category_ids(session)
     counts = [
         visit_counts(session, scope, bounds),
-        emergency_counts(session, scope, bounds, emergency_ids),
+        emergency_counts(session, scope, bounds),
         elders_served(session, scope, bounds),
     ]
-    return counts, emergency_percentiles(session, scope, bounds, emergency_ids)
+    return counts, emergency_percentiles(session, scope, bounds)
 
 
 def add_to(
@@ -237,25 +227,26 @@ def add_to(
 
 
 def emergency_histograms(
-    session: Session,
-    scope: SummaryScope,
-    bounds: list[Bucket],
-    emergency_ids: tuple[int, ...],
-    extra: tuple[Any, ...] = (),
-) -> dict[tuple[Any, ...], list[int]]:
-    """Per group: the 助急 response times as the rollup's histogram (histogram.py)."""
-    if not emergency_ids:
-        return {}
+    session: Session, scope: SummaryScope, bounds: list[Bucket], extra: tuple[Any, ...] = ()
+) -> tuple[Counts, dict[tuple[Any, ...], list[int]]]:
+    """Per group: the 助急 counts, and the response times as the rollup's histogram
+    (histogram.py), in one GROUP BY of the groups and buckets."""
     dialect = session.get_bind().dialect.name
     seconds = emergency_sql(dialect)["emergency_response_seconds"]
     dims, source = ticket_dims(session, scope, bounds, Ticket.__table__)
-    where = [*emergency_where(scope, emergency_ids, extra), Ticket.responded_at.is_not(None)]
+    where = emergency_where(scope, extra)
     inner = select(*dims, seconds.label("v")).select_from(source).where(*where).offset(0).subquery()
     keys = [inner.c[f"g{i}"] for i in range(len(dims))]
     bucket = bucket_sql(inner.c.v).label("b")
-    out: dict[tuple[Any, ...], list[int]] = {}
+    counts: Counts = {}
+    histograms: dict[tuple[Any, ...], list[int]] = {}
     query = select(*keys, bucket, func.count().label("n")).group_by(*keys, bucket)
     for record in session.execute(query):
-        histogram = out.setdefault(tuple(record[: len(keys)]), [0] * HISTOGRAM_BUCKETS)
-        histogram[int(record[len(keys)])] += int(record[len(keys) + 1])
-    return out
+        key, index, n = tuple(record[: len(keys)]), record[len(keys)], int(record[len(keys) + 1])
+        known = counts.setdefault(key, dict.fromkeys(EMERGENCY_COUNTS, 0))
+        known["emergencies"] += n
+        if index is not None:  # answered
+            known["emergencies_responded"] += n
+            histogram = histograms.setdefault(key, [0] * HISTOGRAM_BUCKETS)
+            histogram[int(index)] += n
+    return counts, histograms

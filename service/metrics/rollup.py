@@ -342,28 +342,26 @@ def _roll_care(
         sums += [literal(0) for _ in (*EMERGENCY_COUNTS, *CARE_HISTOGRAM)]
         columns = [*target, *VISIT_COUNTS, *EMERGENCY_COUNTS, *CARE_HISTOGRAM]
         session.execute(insert(CARE).from_select(columns, grouped(inner, sums)))
-    emergency_ids = care.emergency_category_ids(session)
-    if emergency_ids:
-        sql = care.emergency_sql(dialect)
-        values = [case((sql[n], 1), else_=0).label(n) for n in EMERGENCY_COUNTS]
-        seconds = sql["emergency_response_seconds"]
-        inner = (
-            select(
-                slice_month.label("month"),
-                slice_month.label("slice_month"),
-                *keys,
-                *values,
-                bucket_sql(seconds).label("b"),
-            )
-            .where(*where, t.category_id.in_(emergency_ids))
-            .offset(0)
-            .subquery()
+    sql = care.emergency_sql(dialect)
+    values = [case((sql[n], 1), else_=0).label(n) for n in EMERGENCY_COUNTS]
+    seconds = sql["emergency_response_seconds"]
+    inner = (
+        select(
+            slice_month.label("month"),
+            slice_month.label("slice_month"),
+            *keys,
+            *values,
+            bucket_sql(seconds).label("b"),
         )
-        sums = [literal(0) for _ in VISIT_COUNTS]
-        sums += [func.sum(inner.c[n]) for n in EMERGENCY_COUNTS]
-        sums += [func.sum(case((inner.c.b == i, 1), else_=0)) for i in range(HISTOGRAM_BUCKETS)]
-        columns = [*target, *VISIT_COUNTS, *EMERGENCY_COUNTS, *CARE_HISTOGRAM]
-        session.execute(insert(CARE).from_select(columns, grouped(inner, sums)))
+        .where(*where, t.category_id == care.emergency_categories())
+        .offset(0)
+        .subquery()
+    )
+    sums = [literal(0) for _ in VISIT_COUNTS]
+    sums += [func.sum(inner.c[n]) for n in EMERGENCY_COUNTS]
+    sums += [func.sum(case((inner.c.b == i, 1), else_=0)) for i in range(HISTOGRAM_BUCKETS)]
+    columns = [*target, *VISIT_COUNTS, *EMERGENCY_COUNTS, *CARE_HISTOGRAM]
+    session.execute(insert(CARE).from_select(columns, grouped(inner, sums)))
     served = [*where, *care.served_conditions()]
     month = month_of(t.resolved_at, served)
     if month is not None:

@@ -310,10 +310,10 @@ def run(session: Session, scope: SummaryScope, state: MetricsRollupState) -> lis
 
     # 3. The tickets newer than the rollup, exactly: a primary-key range, with
     # their follow-ups only.
-    newer = Ticket.id > state.ticket_id
+    newer = _newer(state)
     followed = (
         select(FollowUp.ticket_id)
-        .where(FollowUp.ticket_id > state.ticket_id)
+        .where(FollowUp.ticket_id > literal(state.ticket_id, literal_execute=True))
         .group_by(FollowUp.ticket_id)
         .subquery("followed")
     )
@@ -397,36 +397,39 @@ def _care(
 ) -> tuple[list[care.Counts], dict[tuple[Any, ...], list[int]]]:
     """The care counts of each group, in parts to add up, and its 助急 histogram."""
     dims, source = _dims(session, scope, CARE, bounds)
-    names = (*CARE_COUNTS, *CARE_HISTOGRAM)
-    query = select(*dims, *(func.sum(CARE.c[n]).label(n) for n in names)).select_from(source)
-    query = query.where(*_filters(CARE, scope))
-    if dims:
-        query = query.group_by(*[d.element for d in dims])
-    n, c = len(dims), len(CARE_COUNTS)
+    n = len(dims)
     rolled: care.Counts = {}
     histograms: dict[tuple[Any, ...], list[int]] = {}
-    for record in session.execute(query).all():
-        if record[n] is None:  # no rows, and no GROUP BY
-            continue
-        key = tuple(record[:n])
-        rolled[key] = {name: int(v) for name, v in zip(CARE_COUNTS, record[n : n + c], strict=True)}
-        histograms[key] = [int(v) for v in record[n + c :]]
-    newer = (Ticket.id > state.ticket_id,)
-    later = (
-        Ticket.id <= state.ticket_id,
-        Ticket.scheduled_for > literal(state.refreshed_at, UTCDateTime()),
-    )
-    emergency_ids = care.emergency_category_ids(session)
-    for key, histogram in care.emergency_histograms(
-        session, scope, bounds, emergency_ids, newer
-    ).items():
-        known = histograms.setdefault(key, [0] * HISTOGRAM_BUCKETS)
+    # The counts of every row, then the histograms of the few rows of 助急 tickets
+    # answered (a third of the time of summing 57 more columns over every row).
+    for names, answered in ((CARE_COUNTS, False), (CARE_HISTOGRAM, True)):
+        query = select(*dims, *(func.sum(CARE.c[name]).label(name) for name in names))
+        query = query.select_from(source).where(*_filters(CARE, scope))
+        if answered:
+            query = query.where(CARE.c.emergencies_responded > 0)
+        if dims:
+            query = query.group_by(*[d.element for d in dims])
+        for record in session.execute(query).all():
+            if record[n] is None:  # no rows, and no GROUP BY
+                continue
+            values = [int(v) for v in record[n:]]
+            if answered:
+                histograms[tuple(record[:n])] = values
+            else:
+                rolled[tuple(record[:n])] = dict(zip(CARE_COUNTS, values, strict=True))
+    # Read live: the tickets newer than the rollup, and the visits not yet due at
+    # its last run (the plans' horizon: an index range).
+    t = Ticket
+    newer = _newer(state)
+    ahead = t.scheduled_for > literal(state.refreshed_at, UTCDateTime(), literal_execute=True)
+    emergencies, live_histograms = care.emergency_histograms(session, scope, bounds, (newer,))
+    for key, histogram in live_histograms.items():
+        known = histograms.get(key, [0] * HISTOGRAM_BUCKETS)
         histograms[key] = [x + y for x, y in zip(known, histogram, strict=True)]
     parts = [
         rolled,
-        care.visit_counts(session, scope, bounds, newer),
-        care.visit_counts(session, scope, bounds, later),
-        care.emergency_counts(session, scope, bounds, emergency_ids, newer),
+        care.visit_counts(session, scope, bounds, (or_(newer, ahead),)),
+        emergencies,
         _elders(session, scope, state, bounds),
     ]
     return parts, histograms
@@ -453,7 +456,7 @@ def _elders(
         *scope_conditions(scope),
         *in_period(scope, t.resolved_at),
         *care.served_conditions(),
-        t.id > state.ticket_id,
+        _newer(state),
     )
     both = union_all(rolled, live).subquery()
     dims, source = _dims(session, scope, both, bounds)
@@ -466,3 +469,12 @@ def _elders(
         for r in session.execute(query).mappings()
         if r["elders_served"]
     }
+
+
+def _newer(state: MetricsRollupState) -> Any:
+    """The tickets newer than the rollup, with the watermark written into the SQL:
+    as a parameter, PostgreSQL's generic plan for a statement run many times
+    (psycopg prepares it after five) does not know that the range is empty and
+    scans the index of resolved tickets instead (117 ms instead of 12 for the
+    elders at 1M tickets)."""
+    return Ticket.id > literal(state.ticket_id, literal_execute=True)
