@@ -25,9 +25,7 @@ from sqlalchemy.orm import Session
 from service.categories.models import Category
 from service.db import UTCDateTime
 from service.enums import Status, TicketKind
-from service.metrics.histogram import bucket_sql
 from service.metrics.indicators import CARE_PERCENTILES, COUNTS, EMERGENCY_COUNTS, VISIT_COUNTS
-from service.metrics.models import HISTOGRAM_BUCKETS
 from service.metrics.periods import Bucket
 from service.metrics.tickets import (
     COMPLETED,
@@ -224,29 +222,3 @@ def add_to(
     for key, values in percentiles.items():
         if key in rows:
             rows[key].percentiles.update(values)
-
-
-def emergency_histograms(
-    session: Session, scope: SummaryScope, bounds: list[Bucket], extra: tuple[Any, ...] = ()
-) -> tuple[Counts, dict[tuple[Any, ...], list[int]]]:
-    """Per group: the 助急 counts, and the response times as the rollup's histogram
-    (histogram.py), in one GROUP BY of the groups and buckets."""
-    dialect = session.get_bind().dialect.name
-    seconds = emergency_sql(dialect)["emergency_response_seconds"]
-    dims, source = ticket_dims(session, scope, bounds, Ticket.__table__)
-    where = emergency_where(scope, extra)
-    inner = select(*dims, seconds.label("v")).select_from(source).where(*where).offset(0).subquery()
-    keys = [inner.c[f"g{i}"] for i in range(len(dims))]
-    bucket = bucket_sql(inner.c.v).label("b")
-    counts: Counts = {}
-    histograms: dict[tuple[Any, ...], list[int]] = {}
-    query = select(*keys, bucket, func.count().label("n")).group_by(*keys, bucket)
-    for record in session.execute(query):
-        key, index, n = tuple(record[: len(keys)]), record[len(keys)], int(record[len(keys) + 1])
-        known = counts.setdefault(key, dict.fromkeys(EMERGENCY_COUNTS, 0))
-        known["emergencies"] += n
-        if index is not None:  # answered
-            known["emergencies_responded"] += n
-            histogram = histograms.setdefault(key, [0] * HISTOGRAM_BUCKETS)
-            histogram[int(index)] += n
-    return counts, histograms

@@ -95,6 +95,18 @@ INDICATORS: tuple[Indicator, ...] = (
     ),
 )
 BY_NAME = {indicator.name: indicator for indicator in INDICATORS}
+_CARE_NAMES = frozenset(
+    (
+        "visits_scheduled",
+        "plan_fulfilment_rate",
+        "visit_on_time_rate",
+        "missed_visits",
+        "emergency_response_seconds_p90",
+        "elders_served",
+        "government_subsidy_visits",
+        "government_subsidy_share",
+    )
+)
 
 # The counts SQL sums per group over the tickets created in the period (each a
 # per-ticket 0/1 condition, or a sum of ratings).
@@ -150,21 +162,34 @@ ALL_PERCENTILES = PERCENTILES + CARE_PERCENTILES
 
 # (name, numerator, denominator, per, is a percentile): indicators_from runs once
 # per summary row, thousands of times per summary.
-_PLAN = tuple(
-    (
-        i.name,
-        i.ratio[0] if i.ratio else "",
-        i.ratio[1] if i.ratio else "",
-        i.per,
-        any(p[0] == i.name for p in ALL_PERCENTILES),
+def _plan(indicators: tuple[Indicator, ...]) -> tuple[tuple[str, str, str, float, bool], ...]:
+    return tuple(
+        (
+            i.name,
+            i.ratio[0] if i.ratio else "",
+            i.ratio[1] if i.ratio else "",
+            i.per,
+            any(p[0] == i.name for p in ALL_PERCENTILES),
+        )
+        for i in indicators
     )
-    for i in INDICATORS
-)
 
 
-def indicators_from(counts: dict[str, Any], percentiles: dict[str, Any]) -> dict[str, Any]:
-    """The indicators of one group from its aggregates. A ratio with nothing to
-    divide by is None (not 0): "no rated tickets" is not "nobody satisfied"."""
+CARE_INDICATORS = tuple(i for i in INDICATORS if i.name in _CARE_NAMES)
+_TICKET_PLAN = _plan(tuple(i for i in INDICATORS if i.name not in _CARE_NAMES))
+_CARE_PLAN = _plan(CARE_INDICATORS)
+# A group without visits, 助急 tickets or elders served (most groups of
+# property companies): every care indicator is 0 or None.
+_NO_CARE = {
+    name: (None if under or percentile else 0) for name, _o, under, _p, percentile in _CARE_PLAN
+}
+
+
+def _evaluate(
+    plan: tuple[tuple[str, str, str, float, bool], ...],
+    counts: dict[str, Any],
+    percentiles: dict[str, Any],
+) -> dict[str, Any]:
     get = counts.get
     return {
         name: (
@@ -174,5 +199,18 @@ def indicators_from(counts: dict[str, Any], percentiles: dict[str, Any]) -> dict
             if percentile
             else int(get(name) or 0)
         )
-        for name, over, under, per, percentile in _PLAN
+        for name, over, under, per, percentile in plan
     }
+
+
+def indicators_from(counts: dict[str, Any], percentiles: dict[str, Any]) -> dict[str, Any]:
+    """The indicators of one group from its aggregates, in INDICATORS' order. A
+    ratio with nothing to divide by is None (not 0): "no rated tickets" is not
+    "nobody satisfied"."""
+    out = _evaluate(_TICKET_PLAN, counts, percentiles)
+    get = counts.get
+    if get("visits_scheduled") or get("emergencies") or get("elders_served"):
+        out.update(_evaluate(_CARE_PLAN, counts, percentiles))
+    else:
+        out.update(_NO_CARE)
+    return out

@@ -33,6 +33,7 @@ from service.metrics.indicators import (
     CARE_COUNTS,
     CARE_PERCENTILES,
     COUNTS,
+    EMERGENCY_COUNTS,
     PERCENTILES,
     TICKET_COUNTS,
 )
@@ -74,6 +75,9 @@ from service.metrics.tickets import (
 from service.tickets.models import FollowUp, Ticket
 
 DURATIONS = {"response_minutes": 60.0, "resolution_hours": 3600.0}
+# The live tickets' histograms: the durations above, and 助急 response seconds.
+EMERGENCY = "emergency_response_seconds"
+LIVE_DURATIONS = {**DURATIONS, EMERGENCY: 1.0}
 
 
 def usable(session: Session, scope: SummaryScope) -> MetricsRollupState | None:
@@ -204,7 +208,7 @@ def run(session: Session, scope: SummaryScope, state: MetricsRollupState) -> lis
         if key not in groups:
             groups[key] = _Group(
                 {name: 0 for name in COUNTS},
-                {d: [0] * HISTOGRAM_BUCKETS for d in DURATIONS},
+                {d: [0] * HISTOGRAM_BUCKETS for d in LIVE_DURATIONS},
             )
         return groups[key]
 
@@ -259,7 +263,11 @@ def run(session: Session, scope: SummaryScope, state: MetricsRollupState) -> lis
             if known is None:  # the usual case: each key once
                 groups[key] = _Group(
                     {**untouched, **counts},
-                    {"response_minutes": response, "resolution_hours": resolution},
+                    {
+                        "response_minutes": response,
+                        "resolution_hours": resolution,
+                        EMERGENCY: [0] * HISTOGRAM_BUCKETS,
+                    },
                 )
                 continue
             for name, value in counts.items():
@@ -322,15 +330,25 @@ def run(session: Session, scope: SummaryScope, state: MetricsRollupState) -> lis
     base = Ticket.__table__.outerjoin(followed, followed.c.ticket_id == Ticket.id)
     dims, source = ticket_dims(session, scope, bounds, base)
     # One pass: each ticket's conditions and durations once, then grouped by the
-    # keys and the two duration buckets (the live tickets are few).
+    # keys and the duration buckets (the live tickets are few); 助急 tickets'
+    # counts and response times too (by creation, like the rest).
+    emergency = care.emergency_sql(dialect)
+    is_emergency = Ticket.category_id == care.emergency_categories()
+    per_ticket = {
+        **per_ticket,
+        "emergencies": is_emergency,
+        "emergencies_responded": and_(is_emergency, emergency["emergencies_responded"]),
+        EMERGENCY: case((is_emergency, emergency[EMERGENCY]), else_=None),
+    }
+    live_counts = (*TICKET_COUNTS, *EMERGENCY_COUNTS)
     per_row = []
-    for name in TICKET_COUNTS:
+    for name in live_counts:
         expr = per_ticket[name]
         value = expr if name == "rating_sum" else case((expr, 1), else_=0)
         per_row.append(value.label(name))
     durations = [
         (per_ticket[duration] * unit).label(f"v{i}")
-        for i, (duration, unit) in enumerate(DURATIONS.items())
+        for i, (duration, unit) in enumerate(LIVE_DURATIONS.items())
     ]
     tickets = (
         select(*dims, *per_row, *durations)
@@ -340,15 +358,15 @@ def run(session: Session, scope: SummaryScope, state: MetricsRollupState) -> lis
         .subquery()
     )
     keys = [tickets.c[f"g{i}"] for i in range(len(dims))]
-    buckets_ = [bucket_sql(tickets.c[f"v{i}"]).label(f"b{i}") for i in range(len(DURATIONS))]
+    names = list(LIVE_DURATIONS)
+    buckets_ = [bucket_sql(tickets.c[f"v{i}"]).label(f"b{i}") for i in range(len(names))]
     query = select(
-        *keys, *buckets_, *(func.sum(tickets.c[name]).label(name) for name in TICKET_COUNTS)
+        *keys, *buckets_, *(func.sum(tickets.c[name]).label(name) for name in live_counts)
     ).group_by(*keys, *buckets_)
-    names = list(DURATIONS)
     for record in session.execute(query):
         g = group(tuple(record[:n]))
         totals = record[n + len(names) :]
-        for name, value in zip(TICKET_COUNTS, totals, strict=True):
+        for name, value in zip(live_counts, totals, strict=True):
             g.counts[name] += int(value or 0)
         tickets_here = int(totals[TICKET_COUNTS.index("created")] or 0)  # the tickets of this row
         for i, duration in enumerate(names):
@@ -375,7 +393,10 @@ def run(session: Session, scope: SummaryScope, state: MetricsRollupState) -> lis
         rows[key] = Row(key, g.counts, percentiles)
     # 4. The care figures: rolled up by their own months, and read live for the
     # tickets newer than the rollup and the visits not yet due at its last run.
-    parts, histograms = _care(session, scope, state, bounds)
+    live_emergencies = {
+        key: g.histograms[EMERGENCY] for key, g in groups.items() if any(g.histograms[EMERGENCY])
+    }
+    parts, histograms = _care(session, scope, state, bounds, live_emergencies)
     care_percentiles = {
         key: {
             indicator: percentile(histogram, fraction)
@@ -393,43 +414,45 @@ def run(session: Session, scope: SummaryScope, state: MetricsRollupState) -> lis
 
 
 def _care(
-    session: Session, scope: SummaryScope, state: MetricsRollupState, bounds: list[Bucket]
+    session: Session,
+    scope: SummaryScope,
+    state: MetricsRollupState,
+    bounds: list[Bucket],
+    live_emergencies: dict[tuple[Any, ...], list[int]],
 ) -> tuple[list[care.Counts], dict[tuple[Any, ...], list[int]]]:
-    """The care counts of each group, in parts to add up, and its 助急 histogram."""
+    """The care counts of each group, in parts to add up, and its 助急 histogram
+    (with `live_emergencies`, those of the tickets newer than the rollup, whose
+    counts the live read of the tickets has already added)."""
     dims, source = _dims(session, scope, CARE, bounds)
     n = len(dims)
     rolled: care.Counts = {}
     histograms: dict[tuple[Any, ...], list[int]] = {}
-    # The counts of every row, then the histograms of the few rows of 助急 tickets
-    # answered (a third of the time of summing 57 more columns over every row).
-    for names, answered in ((CARE_COUNTS, False), (CARE_HISTOGRAM, True)):
-        query = select(*dims, *(func.sum(CARE.c[name]).label(name) for name in names))
-        query = query.select_from(source).where(*_filters(CARE, scope))
-        if answered:
-            query = query.where(CARE.c.emergencies_responded > 0)
-        if dims:
-            query = query.group_by(*[d.element for d in dims])
-        for record in session.execute(query).all():
-            if record[n] is None:  # no rows, and no GROUP BY
-                continue
-            values = [int(v) for v in record[n:]]
-            if answered:
-                histograms[tuple(record[:n])] = values
-            else:
-                rolled[tuple(record[:n])] = dict(zip(CARE_COUNTS, values, strict=True))
+    names = (*CARE_COUNTS, *CARE_HISTOGRAM)
+    query = select(*dims, *(func.sum(CARE.c[name]).label(name) for name in names))
+    query = query.select_from(source).where(*_filters(CARE, scope))
+    if dims:
+        query = query.group_by(*[d.element for d in dims])
+    c = len(CARE_COUNTS)
+    with binary_results(session):
+        records = session.execute(query).all()
+    for record in records:
+        if record[n] is None:  # no rows, and no GROUP BY
+            continue
+        key = tuple(record[:n])
+        rolled[key] = dict(zip(CARE_COUNTS, record[n : n + c], strict=True))
+        if rolled[key]["emergencies_responded"]:
+            histograms[key] = list(record[n + c :])
     # Read live: the tickets newer than the rollup, and the visits not yet due at
     # its last run (the plans' horizon: an index range).
     t = Ticket
     newer = _newer(state)
     ahead = t.scheduled_for > literal(state.refreshed_at, UTCDateTime(), literal_execute=True)
-    emergencies, live_histograms = care.emergency_histograms(session, scope, bounds, (newer,))
-    for key, histogram in live_histograms.items():
+    for key, histogram in live_emergencies.items():
         known = histograms.get(key, [0] * HISTOGRAM_BUCKETS)
         histograms[key] = [x + y for x, y in zip(known, histogram, strict=True)]
     parts = [
         rolled,
         care.visit_counts(session, scope, bounds, (or_(newer, ahead),)),
-        emergencies,
         _elders(session, scope, state, bounds),
     ]
     return parts, histograms

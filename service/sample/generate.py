@@ -509,14 +509,20 @@ def _generate_care(engine: Engine, world: World, plan: Plan, postgres: bool) -> 
     counts = {"visits": 0, "emergencies": 0}
     with engine.begin() as connection:
         first_id = first_free_id(connection, "ticket")
-        visits = care.visits(world, plan, rng, plans, codes, creator_of, first_id)
-        made = list(visits)
-        counts["visits"] = len(made)
-        made += care.emergencies(
-            world, plan, rng, elder_rows, codes["elderly.emergency"], first_id + len(made)
+        # Streamed, not held: the calls first (their number is known), then the visits.
+        calls = list(
+            care.emergencies(world, plan, rng, elder_rows, codes["elderly.emergency"], first_id)
         )
-        counts["emergencies"] = len(made) - counts["visits"]
-        lines = (_care_values(t, columns, extra, postgres) for t in made)
+        counts["emergencies"] = len(calls)
+        visits = care.visits(world, plan, rng, plans, codes, creator_of, first_id + len(calls))
+
+        def made() -> Iterator[dict[str, Any]]:
+            yield from calls
+            for visit in visits:
+                counts["visits"] += 1
+                yield visit
+
+        lines = (_care_values(t, columns, extra, postgres) for t in made())
         raw = connection.connection.driver_connection
         assert raw is not None
         if postgres:
