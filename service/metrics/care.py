@@ -121,13 +121,15 @@ def _grouped(
 
 
 def visit_counts(
-    session: Session, scope: SummaryScope, bounds: list[Bucket], extra: tuple[Any, ...] = ()
+    session: Session, scope: SummaryScope, bounds: list[Bucket], tickets: Any = None
 ) -> Counts:
-    """Per group: the visit counts of the visits scheduled in the period."""
+    """Per group: the visit counts of the visits scheduled in the period (of
+    `tickets`, a FROM clause of the ticket table, when given)."""
     dialect = session.get_bind().dialect.name
     t = Ticket
-    dims, source = ticket_dims(session, scope, bounds, Ticket.__table__, t.scheduled_for)
-    where = [*scope_conditions(scope), *in_period(scope, t.scheduled_for), is_visit(), *extra]
+    source = Ticket.__table__ if tickets is None else tickets
+    dims, source = ticket_dims(session, scope, bounds, source, t.scheduled_for)
+    where = [*scope_conditions(scope), *in_period(scope, t.scheduled_for), is_visit()]
     rows = _grouped(session, dims, source, where, _summed(visit_sql(scope, dialect), VISIT_COUNTS))
     return {
         tuple(r[f"g{i}"] for i in range(len(dims))): {n: int(r[n] or 0) for n in VISIT_COUNTS}

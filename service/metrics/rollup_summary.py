@@ -19,7 +19,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Date, and_, case, func, literal, or_, select, text, union_all
+from sqlalchemy import Date, and_, case, func, literal, or_, select, text, union, union_all
 from sqlalchemy.orm import Session, aliased
 
 from service.auth import Principal
@@ -444,15 +444,13 @@ def _care(
             histograms[key] = list(record[n + c :])
     # Read live: the tickets newer than the rollup, and the visits not yet due at
     # its last run (the plans' horizon: an index range).
-    t = Ticket
-    newer = _newer(state)
-    ahead = t.scheduled_for > literal(state.refreshed_at, UTCDateTime(), literal_execute=True)
+    ahead = Ticket.scheduled_for > literal(state.refreshed_at, UTCDateTime(), literal_execute=True)
     for key, histogram in live_emergencies.items():
         known = histograms.get(key, [0] * HISTOGRAM_BUCKETS)
         histograms[key] = [x + y for x, y in zip(known, histogram, strict=True)]
     parts = [
         rolled,
-        care.visit_counts(session, scope, bounds, (or_(newer, ahead),)),
+        care.visit_counts(session, scope, bounds, _live(_newer(state), ahead)),
         _elders(session, scope, state, bounds),
     ]
     return parts, histograms
@@ -468,18 +466,21 @@ def _elders(
     rolled = select(*(e[name] for name in columns)).where(*_filters(CARE_ELDER, scope))
     months = local_months(scope.start, scope.end, scope.timezone)
     month = bucket_of(t.resolved_at, months, [dt.date.fromisoformat(m.label) for m in months])
-    live = select(
-        month.label("month"),
-        t.region_path,
-        t.organization_id,
-        t.category_id,
-        t.kind,
-        t.elder_id,
-    ).where(
-        *scope_conditions(scope),
-        *in_period(scope, t.resolved_at),
-        *care.served_conditions(),
-        _newer(state),
+    live = (
+        select(
+            month.label("month"),
+            t.region_path,
+            t.organization_id,
+            t.category_id,
+            t.kind,
+            t.elder_id,
+        )
+        .select_from(_live(_newer(state)))
+        .where(
+            *scope_conditions(scope),
+            *in_period(scope, t.resolved_at),
+            *care.served_conditions(),
+        )
     )
     both = union_all(rolled, live).subquery()
     dims, source = _dims(session, scope, both, bounds)
@@ -501,3 +502,14 @@ def _newer(state: MetricsRollupState) -> Any:
     scans the index of resolved tickets instead (117 ms instead of 12 for the
     elders at 1M tickets)."""
     return Ticket.id > literal(state.ticket_id, literal_execute=True)
+
+
+def _live(*ranges: Any) -> Any:
+    """The tickets in any of `ranges` (each an index range: newer ids, visits not
+    yet due), joined by id from a subquery that the planner must run first
+    (OFFSET 0; a UNION): left to choose, SQLite takes the index of the period's
+    resolved tickets or scheduled visits instead, and reads them all (0.4 s at
+    1M tickets)."""
+    parts = [select(Ticket.id.label("id")).where(condition) for condition in ranges]
+    ids = (union(*parts) if len(parts) > 1 else parts[0].offset(0)).subquery("live")
+    return Ticket.__table__.join(ids, ids.c.id == Ticket.id)
