@@ -6,7 +6,11 @@
 2. backlog and overdue at each period's end, from the spans of the tickets
    open at a month's end;
 3. the tickets newer than the rollup, read live with the per-ticket SQL of
-   tickets.py.
+   tickets.py (and care.py's for their 助急 figures);
+4. the care figures by their own months: `metrics_care`'s sums, the visits
+   newer than the rollup or not yet due at its last run read live, and the
+   elders served counted distinct over `metrics_care_elder` and the newer
+   tickets together.
 
 Counts are exact as of the rollup's last run; percentiles come from the
 histograms (histogram.py) and are approximate.
