@@ -130,7 +130,13 @@ def main() -> None:
     with engine.connect() as connection:
         sizes = {
             table: connection.scalar(text(f"SELECT count(*) FROM {table}"))
-            for table in ("metrics_rollup", "metrics_span", "metrics_pending")
+            for table in (
+                "metrics_rollup",
+                "metrics_span",
+                "metrics_pending",
+                "metrics_care",
+                "metrics_care_elder",
+            )
         }
     print("rollup rows:", ", ".join(f"{k} {v:,}" for k, v in sizes.items()))
     if args.live:

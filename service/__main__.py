@@ -345,10 +345,14 @@ def cmd_metrics_rollup(args: argparse.Namespace) -> int:
     try:
         with Session(engine) as session, session.begin():
             if args.rebuild:
-                rows = rollup.rebuild(session, utcnow(), settings.timezone)
+                rows = rollup.rebuild(
+                    session, utcnow(), settings.timezone, settings.visit_grace_minutes
+                )
                 print(f"metrics rollup rebuilt: {rows:,} rows")
             else:
-                slices = rollup.refresh(session, utcnow(), settings.timezone)
+                slices = rollup.refresh(
+                    session, utcnow(), settings.timezone, settings.visit_grace_minutes
+                )
                 print("metrics rollup built" if slices < 0 else f"{slices} slices re-rolled")
     finally:
         engine.dispose()
@@ -365,6 +369,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         communities=args.communities,
         residents=args.residents,
         tickets=args.tickets,
+        elders=args.elders,
         seed=args.seed,
         years=args.years,
         end=dt.datetime.fromisoformat(args.end).replace(tzinfo=dt.UTC),
@@ -379,7 +384,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
         from service.metrics import rollup
 
         with Session(engine) as session, session.begin():  # what the dashboard reads
-            made["rollup_rows"] = rollup.rebuild(session, utcnow(), settings.timezone)
+            made["rollup_rows"] = rollup.rebuild(
+                session, utcnow(), settings.timezone, settings.visit_grace_minutes
+            )
     finally:
         engine.dispose()
     print(", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in made.items()))
@@ -497,6 +504,12 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--communities", type=int, default=1714)
     gen.add_argument("--residents", type=int, default=231_500)
     gen.add_argument("--tickets", type=int, default=1_000_000)
+    gen.add_argument(
+        "--elders",
+        type=int,
+        default=None,
+        help="elders with care plans and visits (default: 20,000 per 231,500 residents)",
+    )
     gen.add_argument("--seed", type=int, default=1)
     gen.add_argument("--years", type=int, default=3)
     gen.add_argument("--end", default="2026-11-01", help="the tickets end here (UTC date)")

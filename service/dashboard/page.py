@@ -49,6 +49,8 @@ svg .t{font-size:14px;font-weight:600}svg .ax{font-size:11px;fill:#555}
 svg .lg,svg .lb{font-size:12px}svg .grid{stroke:#e3e6ea}svg .missing{fill:#888}
 """
 TREND = ("response_on_time_rate", "resolution_on_time_rate", "satisfaction_rate")
+CARE_TREND = ("plan_fulfilment_rate", "visit_on_time_rate")
+EMERGENCY_TARGET_SECONDS = 300  # 助急 answers within 5 minutes (PRODUCT.md)
 LIST_COLOURS = {"red": "#c0392b", "black": "#333333", None: "#1f6fb2"}
 NO_RATINGS = "无评价 no ratings"
 
@@ -159,6 +161,60 @@ def county_chart(counties: list[dict[str, Any]]) -> str:
     )
 
 
+def _seconds(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.0f} 秒"
+
+
+def care_section(
+    total: dict[str, Any], series: dict[str, dict[str, Any]], quarters: list[str]
+) -> str:
+    """Home and community elderly care: whether the plans' visits happen and on
+    time, the visits missed, how fast 助急 is answered, whom it served, and the
+    government's share; a quarterly line of the two rates."""
+
+    def kpi(label: str, value: str, small: str = "") -> str:
+        extra = f"<small>{escape(small)}</small>" if small else ""
+        return f"<div>{escape(label)}<b>{escape(value)}</b>{extra}</div>"
+
+    p90 = total["emergency_response_seconds_p90"]
+    late = p90 is not None and p90 > EMERGENCY_TARGET_SECONDS
+    kpis = "".join(
+        [
+            kpi(
+                "计划服务 visits",
+                f"{total['visits_scheduled']:,}",
+                "本期计划上门次数（不含已取消）",
+            ),
+            kpi(
+                "服务计划完成率",
+                _pct(total["plan_fulfilment_rate"]),
+                f"已完成 ÷ 已到期 {total['counts']['visits_due']:,} 次",
+            ),
+            kpi("上门准时率", _pct(total["visit_on_time_rate"]), "宽限期内签到 ÷ 已签到"),
+            kpi("漏服务 missed", f"{total['missed_visits']:,}", "超过宽限期未签到"),
+            kpi(
+                "助急响应 P90",
+                _seconds(p90),
+                ("超过" if late else "目标") + f" {EMERGENCY_TARGET_SECONDS // 60} 分钟内响应",
+            ),
+            kpi("服务老人 elders", f"{total['elders_served']:,}", "本期有服务办结的老人"),
+            kpi(
+                "政府补贴服务",
+                f"{total['government_subsidy_visits']:,}",
+                f"补贴占比 {_pct(total['government_subsidy_share'])}",
+            ),
+        ]
+    )
+    chart = line_chart(
+        "居家养老服务季度趋势 Care plans by quarter",
+        quarters,
+        [(BY_NAME[n].zh, [p["value"] for p in series[n]["points"]]) for n in CARE_TREND],
+        [(BY_NAME[n].zh, [p["target"] for p in series[n]["points"]]) for n in CARE_TREND],
+        note="按计划上门时间所在季度；无计划服务的季度留空",
+    )
+    return f'<h2>居家社区养老 Elderly care</h2><div class="kpi">{kpis}</div>{chart}'
+
+
 def render_dashboard(
     session: Session,
     principal: Principal,
@@ -264,4 +320,5 @@ def render_dashboard(
 <section id="category">{category_svg}</section>
 <section id="county">{county_svg}</section>
 <section id="backlog">{backlog_svg}</section>
+<section id="care">{care_section(total, series, quarters)}</section>
 </main></body></html>"""

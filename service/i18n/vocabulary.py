@@ -128,6 +128,34 @@ LABELS: dict[str, dict[str, tuple[str, str, str]]] = {
         ),
         "backlog": ("积压工单", "يىغىلىپ قالغان خىزمەت بېلىتى", "Backlog"),
         "overdue_open": ("超时未办结", "ۋاقتى ئۆتۈپ ھەل قىلىنمىغان", "Overdue and open"),
+        "visits_scheduled": ("计划服务次数", "پىلانلانغان مۇلازىمەت سانى", "Visits scheduled"),
+        "plan_fulfilment_rate": (
+            "服务计划完成率",
+            "مۇلازىمەت پىلانىنى ئورۇنداش نىسبىتى",
+            "Care plan fulfilment rate",
+        ),
+        "visit_on_time_rate": (
+            "上门准时率",
+            "ۋاقتىدا يېتىپ بېرىش نىسبىتى",
+            "Visits begun on time",
+        ),
+        "missed_visits": ("漏服务次数", "قالدۇرۇلغان مۇلازىمەت سانى", "Missed visits"),
+        "emergency_response_seconds_p90": (
+            "助急响应90分位（秒）",
+            "جىددىي ياردەمگە ئىنكاس قايتۇرۇش ۋاقتى 90-پىرسەنتىل (سېكۇنت)",
+            "90th percentile emergency response time (seconds)",
+        ),
+        "elders_served": ("服务老人数", "مۇلازىمەت قىلىنغان ياشانغانلار سانى", "Elders served"),
+        "government_subsidy_visits": (
+            "政府补贴服务次数",
+            "ھۆكۈمەت ياردەم پۇلى بېرىلگەن مۇلازىمەت سانى",
+            "Government-subsidised visits",
+        ),
+        "government_subsidy_share": (
+            "政府补贴占比",
+            "ھۆكۈمەت ياردەم پۇلىنىڭ ئۈلۈشى",
+            "Government subsidy share",
+        ),
     },
 }
 

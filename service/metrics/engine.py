@@ -15,17 +15,22 @@ Definitions (also in the README, "Service-quality metrics"):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Integer, case, cast, func, or_, select, text
+from sqlalchemy import case, func, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
 from service.categories.models import Category
 from service.directory.models import Community, Organization, ProviderAssignment, Region
 from service.enums import Role
-from service.metrics import rollup_summary
-from service.metrics.indicators import COUNTS, PERCENTILES, indicators_from
+from service.metrics import care, rollup_summary
+from service.metrics.indicators import (
+    ALL_PERCENTILES,
+    COUNTS,
+    PERCENTILES,
+    TICKET_COUNTS,
+    indicators_from,
+)
 from service.metrics.periods import quarter_label
 from service.metrics.tickets import (
     Row,
@@ -34,6 +39,7 @@ from service.metrics.tickets import (
     region_key,
     ticket_conditions,
     ticket_dims,
+    window_percentiles,
 )
 
 
@@ -67,7 +73,7 @@ def live_summary(session: Session, scope: SummaryScope) -> list[Row]:
     dims, source = ticket_dims(session, scope, bounds)
     where = ticket_conditions(scope)
     aggregates: list[Any] = []
-    for name in COUNTS:
+    for name in TICKET_COUNTS:
         expr = per_ticket[name]
         if name == "rating_sum":
             aggregates.append(func.sum(expr).label(name))
@@ -84,71 +90,25 @@ def live_summary(session: Session, scope: SummaryScope) -> list[Row]:
     rows: dict[tuple[Any, ...], Row] = {}
     for record in session.execute(query).mappings():
         key = tuple(record[f"g{i}"] for i in range(len(dims)))
-        counts = {name: int(record[name] or 0) for name in COUNTS}
+        counts = dict.fromkeys(COUNTS, 0)
+        counts.update({name: int(record[name] or 0) for name in TICKET_COUNTS})
         percentiles = {p[0]: record[p[0]] for p in PERCENTILES} if dialect == "postgresql" else {}
         rows[key] = Row(key, counts, percentiles)
     if dialect != "postgresql":
         for duration in ("response_minutes", "resolution_hours"):
             wanted = [p for p in PERCENTILES if p[1] == duration]
-            for key, values in _window_percentiles(
+            for key, values in window_percentiles(
                 session, dims, source, where, per_ticket[duration], wanted
             ).items():
                 if key in rows:
                     rows[key].percentiles.update(values)
+    care.add_to(rows, *care.live(session, scope, bounds))
     for row in rows.values():
-        for indicator, _duration, _fraction in PERCENTILES:
+        for indicator, _duration, _fraction in ALL_PERCENTILES:
             row.percentiles.setdefault(indicator, None)
     if scope.group_by == () and not rows:
-        rows[()] = Row((), {name: 0 for name in COUNTS}, {p[0]: None for p in PERCENTILES})
+        rows[()] = Row((), dict.fromkeys(COUNTS, 0), dict.fromkeys(p[0] for p in ALL_PERCENTILES))
     return list(rows.values())
-
-
-def _window_percentiles(
-    session: Session,
-    dims: list[Any],
-    source: Any,
-    where: list[Any],
-    value: Any,
-    wanted: Sequence[tuple[str, str, float]],
-) -> dict[tuple[Any, ...], dict[str, float]]:
-    """percentile_cont for SQLite: number the values of each group in order, then
-    interpolate between the two around 1 + p(n - 1), exactly as PostgreSQL does."""
-    partition = [d.element for d in dims]
-    value_col = value.label("v")
-    inner = (
-        select(
-            *dims,
-            value_col,
-            func.row_number().over(partition_by=partition or None, order_by=value).label("rn"),
-            func.count().over(partition_by=partition or None).label("n"),
-        )
-        .select_from(source)
-        .where(*where, value.is_not(None))
-        .subquery()
-    )
-    group_cols = [inner.c[f"g{i}"] for i in range(len(dims))]
-    picks = []
-    for indicator, _duration, fraction in wanted:
-        h = 1 + fraction * (inner.c.n - 1)
-        low_index = cast(h, Integer)  # h >= 1, so truncation is floor
-        frac = h - low_index
-        picks.append(
-            func.sum(
-                case(
-                    (inner.c.rn == low_index, inner.c.v * (1 - frac)),
-                    (inner.c.rn == low_index + 1, inner.c.v * frac),
-                    else_=0.0,
-                )
-            ).label(indicator)
-        )
-    query = select(*group_cols, *picks)
-    if group_cols:
-        query = query.group_by(*group_cols)
-    out: dict[tuple[Any, ...], dict[str, float]] = {}
-    for record in session.execute(query).mappings():
-        key = tuple(record[f"g{i}"] for i in range(len(dims)))
-        out[key] = {w[0]: record[w[0]] for w in wanted}
-    return out
 
 
 # --- households: the denominator of complaints per 1,000 households -----------

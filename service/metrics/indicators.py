@@ -70,11 +70,47 @@ INDICATORS: tuple[Indicator, ...] = (
     ),
     Indicator("backlog", "积压工单", higher_is_better=False),
     Indicator("overdue_open", "超时未办结", higher_is_better=False),
+    # Home and community elderly care (issue 18), each counted by its own instant:
+    # visits by when they were scheduled for, 助急 by creation, elders by resolution.
+    Indicator("visits_scheduled", "计划服务次数"),
+    Indicator(
+        "plan_fulfilment_rate", "服务计划完成率", ratio=("visits_done", "visits_due"), rate=True
+    ),
+    Indicator(
+        "visit_on_time_rate",
+        "上门准时率",
+        ratio=("visits_checked_in_on_time", "visits_checked_in"),
+        rate=True,
+    ),
+    Indicator("missed_visits", "漏服务次数", higher_is_better=False),
+    Indicator("emergency_response_seconds_p90", "助急响应90分位（秒）", higher_is_better=False),
+    Indicator("elders_served", "服务老人数"),
+    Indicator("government_subsidy_visits", "政府补贴服务次数"),
+    Indicator(
+        "government_subsidy_share",
+        "政府补贴占比",
+        ratio=("government_share_sum", "visits_done"),
+        rate=True,
+        per=0.01,
+    ),
 )
 BY_NAME = {indicator.name: indicator for indicator in INDICATORS}
+_CARE_NAMES = frozenset(
+    (
+        "visits_scheduled",
+        "plan_fulfilment_rate",
+        "visit_on_time_rate",
+        "missed_visits",
+        "emergency_response_seconds_p90",
+        "elders_served",
+        "government_subsidy_visits",
+        "government_subsidy_share",
+    )
+)
 
-# The counts SQL sums per group (each a per-ticket 0/1 condition, or a sum of ratings).
-COUNTS: tuple[str, ...] = (
+# The counts SQL sums per group over the tickets created in the period (each a
+# per-ticket 0/1 condition, or a sum of ratings).
+TICKET_COUNTS: tuple[str, ...] = (
     "created",
     "cancelled_or_rejected",
     "active",
@@ -102,25 +138,58 @@ PERCENTILES: tuple[tuple[str, str, float], ...] = (
     ("resolution_hours_p50", "resolution_hours", 0.5),
     ("resolution_hours_p90", "resolution_hours", 0.9),
 )
+# The care counts (service/metrics/care.py), additive like the above: of the visits
+# scheduled in the period (not cancelled), and of the 助急 tickets created in it.
+VISIT_COUNTS: tuple[str, ...] = (
+    "visits_scheduled",
+    "visits_due",
+    "visits_done",
+    "visits_checked_in",
+    "visits_checked_in_on_time",
+    "missed_visits",
+    "government_subsidy_visits",
+    "government_share_sum",  # the done visits' government_share_percent, summed
+)
+EMERGENCY_COUNTS: tuple[str, ...] = ("emergencies", "emergencies_responded")
+CARE_COUNTS = VISIT_COUNTS + EMERGENCY_COUNTS
+# Distinct elders: not a sum of anything, counted per group as a whole.
+COUNTS: tuple[str, ...] = TICKET_COUNTS + CARE_COUNTS + ("elders_served",)
+CARE_PERCENTILES: tuple[tuple[str, str, float], ...] = (
+    ("emergency_response_seconds_p90", "emergency_response_seconds", 0.9),
+)
+ALL_PERCENTILES = PERCENTILES + CARE_PERCENTILES
 
 
 # (name, numerator, denominator, per, is a percentile): indicators_from runs once
 # per summary row, thousands of times per summary.
-_PLAN = tuple(
-    (
-        i.name,
-        i.ratio[0] if i.ratio else "",
-        i.ratio[1] if i.ratio else "",
-        i.per,
-        any(p[0] == i.name for p in PERCENTILES),
+def _plan(indicators: tuple[Indicator, ...]) -> tuple[tuple[str, str, str, float, bool], ...]:
+    return tuple(
+        (
+            i.name,
+            i.ratio[0] if i.ratio else "",
+            i.ratio[1] if i.ratio else "",
+            i.per,
+            any(p[0] == i.name for p in ALL_PERCENTILES),
+        )
+        for i in indicators
     )
-    for i in INDICATORS
-)
 
 
-def indicators_from(counts: dict[str, Any], percentiles: dict[str, Any]) -> dict[str, Any]:
-    """The indicators of one group from its aggregates. A ratio with nothing to
-    divide by is None (not 0): "no rated tickets" is not "nobody satisfied"."""
+CARE_INDICATORS = tuple(i for i in INDICATORS if i.name in _CARE_NAMES)
+_TICKET_PLAN = _plan(tuple(i for i in INDICATORS if i.name not in _CARE_NAMES))
+_CARE_PLAN = _plan(CARE_INDICATORS)
+# A group without visits, 助急 tickets or elders served (most groups of
+# property companies): every care indicator is 0 or None.
+_NO_CARE = {
+    name: (None if under or percentile else 0) for name, _o, under, _p, percentile in _CARE_PLAN
+}
+
+
+def _evaluate(
+    plan: tuple[tuple[str, str, str, float, bool], ...],
+    counts: dict[str, Any],
+    percentiles: dict[str, Any],
+) -> dict[str, Any]:
     get = counts.get
     return {
         name: (
@@ -130,5 +199,18 @@ def indicators_from(counts: dict[str, Any], percentiles: dict[str, Any]) -> dict
             if percentile
             else int(get(name) or 0)
         )
-        for name, over, under, per, percentile in _PLAN
+        for name, over, under, per, percentile in plan
     }
+
+
+def indicators_from(counts: dict[str, Any], percentiles: dict[str, Any]) -> dict[str, Any]:
+    """The indicators of one group from its aggregates, in INDICATORS' order. A
+    ratio with nothing to divide by is None (not 0): "no rated tickets" is not
+    "nobody satisfied"."""
+    out = _evaluate(_TICKET_PLAN, counts, percentiles)
+    get = counts.get
+    if get("visits_scheduled") or get("emergencies") or get("elders_served"):
+        out.update(_evaluate(_CARE_PLAN, counts, percentiles))
+    else:
+        out.update(_NO_CARE)
+    return out

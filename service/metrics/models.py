@@ -22,6 +22,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db import Base, BigId, UTCDateTime, utcnow
 from service.enums import TicketKind, str_enum
+from service.metrics.indicators import CARE_COUNTS
+from service.tickets.models import Ticket
 
 
 class QualityAction(Base):
@@ -160,6 +162,71 @@ for _model in (
         cast(Table, _model.__table__).append_column(Column(f"hres_{_i}", Integer, nullable=False))
 
 
+# The care rollup: the additive care counts (indicators.CARE_COUNTS) and the 助急
+# response-time histogram, by the month of each figure's own instant.
+
+
+class MetricsCare(Base):
+    """Visits (by the local month they were scheduled for) and 助急 tickets (by
+    that of their creation) per (region, organisation, category, kind): the care
+    counts and a histogram of the 助急 response times (`hemg_i`). `slice_month` is
+    the month the tickets were created in: the rollup's slice they are rolled
+    with. Only visits due when rolled up are here; the rest are read live."""
+
+    __tablename__ = "metrics_care"
+    __table_args__ = (
+        Index("ix_metrics_care_month_region_path", "month", "region_path"),
+        Index("ix_metrics_care_slice_month_region_path", "slice_month", "region_path"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    month: Mapped[dt.date] = mapped_column(Date)
+    slice_month: Mapped[dt.date] = mapped_column(Date)
+    region_path: Mapped[str] = mapped_column(String(255))
+    organization_id: Mapped[int | None] = mapped_column(Integer)
+    category_id: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[TicketKind] = mapped_column(str_enum(TicketKind, 16))
+
+
+for _name in CARE_COUNTS:
+    cast(Table, MetricsCare.__table__).append_column(Column(_name, Integer, nullable=False))
+for _i in range(HISTOGRAM_BUCKETS):
+    cast(Table, MetricsCare.__table__).append_column(Column(f"hemg_{_i}", Integer, nullable=False))
+
+
+class MetricsCareElder(Base):
+    """Each elder served (an elderly-care ticket naming them resolved) in a local
+    month, once per (region, organisation, category, kind) and creation month
+    (`slice_month`): distinct elders do not add up across groups, so the summary
+    counts them distinct over these rows, far fewer than the tickets."""
+
+    __tablename__ = "metrics_care_elder"
+    __table_args__ = (
+        Index("ix_metrics_care_elder_month_region_path", "month", "region_path"),
+        Index("ix_metrics_care_elder_slice_month_region_path", "slice_month", "region_path"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    month: Mapped[dt.date] = mapped_column(Date)
+    slice_month: Mapped[dt.date] = mapped_column(Date)
+    region_path: Mapped[str] = mapped_column(String(255))
+    organization_id: Mapped[int | None] = mapped_column(Integer)
+    category_id: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[TicketKind] = mapped_column(str_enum(TicketKind, 16))
+    elder_id: Mapped[int] = mapped_column(Integer)
+
+
+# The visits by when they are due, for the summary from the rollup: it reads the
+# visits not yet due at the rollup's last run live, and they are few (the care
+# plans' horizon ahead).
+Index(
+    "ix_ticket_scheduled_for",
+    Ticket.scheduled_for,
+    postgresql_where=Ticket.scheduled_for.is_not(None),
+    sqlite_where=Ticket.scheduled_for.is_not(None),
+)
+
+
 class MetricsSpan(Base):
     """A ticket still open when rolled up (`ended` NULL), or one that ended after
     the end of the month it was created in: it is in the backlog at some month's
@@ -205,6 +272,8 @@ class MetricsRollupState(Base):
     # The last ticket_event and ticket ids read; later tickets are read live.
     event_id: Mapped[int] = mapped_column(BigInteger)
     ticket_id: Mapped[int] = mapped_column(BigInteger)
+    # The grace the visits' on-time counts were rolled up with: another rebuilds.
+    visit_grace_minutes: Mapped[int] = mapped_column(Integer, server_default="30")
 
 
 # The rollup's tables, for Core statements.
@@ -214,7 +283,11 @@ BY_CATEGORY = cast(Table, MetricsRollupByCategory.__table__)
 BY_ORGANIZATION_QUARTER = cast(Table, MetricsRollupByOrganizationQuarter.__table__)
 SPAN = cast(Table, MetricsSpan.__table__)
 PENDING = cast(Table, MetricsPending.__table__)
+CARE = cast(Table, MetricsCare.__table__)
+CARE_ELDER = cast(Table, MetricsCareElder.__table__)
 TABLES = (ROLLUP, BY_ORGANIZATION, BY_CATEGORY, BY_ORGANIZATION_QUARTER, SPAN, PENDING)
+CARE_TABLES = (CARE, CARE_ELDER)  # their slices are by `slice_month`
+CARE_HISTOGRAM = [f"hemg_{i}" for i in range(HISTOGRAM_BUCKETS)]
 HISTOGRAMS = [f"hresp_{i}" for i in range(HISTOGRAM_BUCKETS)] + [
     f"hres_{i}" for i in range(HISTOGRAM_BUCKETS)
 ]

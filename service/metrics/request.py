@@ -146,6 +146,7 @@ def build_scope(
         kind=kind,
         category_ids=category_ids,
         as_of=now,
+        visit_grace_minutes=settings.visit_grace_minutes,
     )
 
 

@@ -47,11 +47,17 @@ from service.auth import Principal
 from service.db import UTCDateTime
 from service.enums import Role
 from service.jobs import JobContext, job
+from service.metrics import care
 from service.metrics.histogram import bucket_sql
+from service.metrics.indicators import EMERGENCY_COUNTS, VISIT_COUNTS
 from service.metrics.models import (
     BY_CATEGORY,
     BY_ORGANIZATION,
     BY_ORGANIZATION_QUARTER,
+    CARE,
+    CARE_ELDER,
+    CARE_HISTOGRAM,
+    CARE_TABLES,
     HISTOGRAM_BUCKETS,
     HISTOGRAMS,
     PENDING,
@@ -99,16 +105,22 @@ class _TicketSql:
     resolve_deadline: Any
 
 
-def _ticket_sql(session: Session, now: dt.datetime, timezone: str) -> _TicketSql:
-    dialect = session.get_bind().dialect.name
-    t = Ticket
-    scope = SummaryScope(
+def _scope(now: dt.datetime, timezone: str, grace: int) -> SummaryScope:
+    """What the per-ticket SQL needs to know: when it is, and the visits' grace."""
+    return SummaryScope(
         principal=Principal(user_id=0, role=Role.admin),
         start=now,
         end=now,
         timezone=timezone,
         as_of=now,
+        visit_grace_minutes=grace,
     )
+
+
+def _ticket_sql(session: Session, now: dt.datetime, timezone: str) -> _TicketSql:
+    dialect = session.get_bind().dialect.name
+    t = Ticket
+    scope = _scope(now, timezone, 30)
     per_ticket = per_ticket_sql(scope, dialect, [Bucket("", now, now)])
     excluded = t.status.in_(EXCLUDED)
     completed = per_ticket["completed"]
@@ -127,6 +139,8 @@ def _ticket_sql(session: Session, now: dt.datetime, timezone: str) -> _TicketSql
             t.respond_by.is_(None),
             t.respond_by <= literal(now, UTCDateTime()),
         ),
+        # a visit not yet due is left out of the care rollup until it is
+        or_(t.scheduled_for.is_(None), t.scheduled_for <= literal(now, UTCDateTime())),
     )
     paused = func.coalesce(t.paused_seconds, 0)
     return _TicketSql(
@@ -161,9 +175,11 @@ def reroll(
     end: dt.datetime,
     last_ticket: int,
     paths: Iterable[str] | None = None,
+    grace: int = 30,
 ) -> None:
     """Delete and re-insert the slices of the months in [start, end) (local month
-    starts) and `paths` (every region when None), from tickets up to `last_ticket`."""
+    starts) and `paths` (every region when None), from tickets up to `last_ticket`;
+    the visits' on-time counts with `grace` minutes (LINLI_VISIT_GRACE_MINUTES)."""
     months = local_months(start, end, timezone)
     if not months:
         return
@@ -177,6 +193,11 @@ def reroll(
         if table is BY_ORGANIZATION_QUARTER:
             continue  # _roll_quarters, from what is made here
         stale = delete(table).where(table.c.month >= first, table.c.month < after_day)
+        if path_list is not None:
+            stale = stale.where(table.c.region_path.in_(path_list))
+        session.execute(stale)
+    for table in CARE_TABLES:
+        stale = delete(table).where(table.c.slice_month >= first, table.c.slice_month < after_day)
         if path_list is not None:
             stale = stale.where(table.c.region_path.in_(path_list))
         session.execute(stale)
@@ -272,6 +293,84 @@ def reroll(
     pending = select(t.id, month, t.region_path).where(*where, sql.settled == 0)
     session.execute(insert(PENDING).from_select(["ticket_id", "month", "region_path"], pending))
     _roll_quarters(session, timezone, quarters, path_list)
+    _roll_care(session, _scope(now, timezone, grace), months, where)
+
+
+def _roll_care(
+    session: Session, scope: SummaryScope, months: list[Bucket], where: list[Any]
+) -> None:
+    """The care rows of the slices' tickets (`where`): visits due by now by the
+    month they were scheduled for, 助急 tickets by that of their creation, and the
+    elders served by the month of the resolution; each row keeps its slice's month."""
+    dialect = session.get_bind().dialect.name
+    t = Ticket
+    now = literal(scope.as_of, UTCDateTime())
+    slice_month = bucket_of(t.created_at, months, [dt.date.fromisoformat(m.label) for m in months])
+    keys = [t.region_path, t.organization_id, t.category_id, t.kind]
+    key_names = ["region_path", "organization_id", "category_id", "kind"]
+
+    def month_of(instant: Any, conditions: list[Any]) -> Any:
+        """The local month of `instant`, over the months its values span here."""
+        low, high = session.execute(
+            select(func.min(instant), func.max(instant)).where(*conditions)
+        ).one()
+        if low is None:
+            return None
+        spanned = local_months(low, high + dt.timedelta(seconds=1), scope.timezone)
+        return bucket_of(instant, spanned, [dt.date.fromisoformat(m.label) for m in spanned])
+
+    def grouped(inner: Any, sums: list[Any]) -> Any:
+        group = [inner.c.month, inner.c.slice_month, *(inner.c[k] for k in key_names)]
+        return select(*group, *sums).group_by(*group)
+
+    target = ["month", "slice_month", *key_names]
+    visits = [*where, care.is_visit(), t.scheduled_for <= now]
+    month = month_of(t.scheduled_for, visits)
+    if month is not None:
+        sql = care.visit_sql(scope, dialect)
+        values = [
+            (sql[n] if n == "government_share_sum" else case((sql[n], 1), else_=0)).label(n)
+            for n in VISIT_COUNTS
+        ]
+        inner = (
+            select(month.label("month"), slice_month.label("slice_month"), *keys, *values)
+            .where(*visits)
+            .offset(0)
+            .subquery()
+        )
+        sums: list[Any] = [func.sum(inner.c[n]) for n in VISIT_COUNTS]
+        sums += [literal(0) for _ in (*EMERGENCY_COUNTS, *CARE_HISTOGRAM)]
+        columns = [*target, *VISIT_COUNTS, *EMERGENCY_COUNTS, *CARE_HISTOGRAM]
+        session.execute(insert(CARE).from_select(columns, grouped(inner, sums)))
+    sql = care.emergency_sql(dialect)
+    values = [case((sql[n], 1), else_=0).label(n) for n in EMERGENCY_COUNTS]
+    seconds = sql["emergency_response_seconds"]
+    inner = (
+        select(
+            slice_month.label("month"),
+            slice_month.label("slice_month"),
+            *keys,
+            *values,
+            bucket_sql(seconds).label("b"),
+        )
+        .where(*where, t.category_id == care.emergency_categories())
+        .offset(0)
+        .subquery()
+    )
+    sums = [literal(0) for _ in VISIT_COUNTS]
+    sums += [func.sum(inner.c[n]) for n in EMERGENCY_COUNTS]
+    sums += [func.sum(case((inner.c.b == i, 1), else_=0)) for i in range(HISTOGRAM_BUCKETS)]
+    columns = [*target, *VISIT_COUNTS, *EMERGENCY_COUNTS, *CARE_HISTOGRAM]
+    session.execute(insert(CARE).from_select(columns, grouped(inner, sums)))
+    served = [*where, *care.served_conditions()]
+    month = month_of(t.resolved_at, served)
+    if month is not None:
+        elders = (
+            select(month.label("month"), slice_month.label("slice_month"), *keys, t.elder_id)
+            .where(*served)
+            .distinct()
+        )
+        session.execute(insert(CARE_ELDER).from_select([*target, "elder_id"], elders))
 
 
 def _roll_quarters(
@@ -337,44 +436,51 @@ def _state(session: Session) -> MetricsRollupState | None:
     return session.get(MetricsRollupState, 1)
 
 
-def rebuild(session: Session, now: dt.datetime, timezone: str) -> int:
-    """Roll up every ticket (the first run, or after a change of time zone); the
-    number of rollup rows made."""
+def rebuild(session: Session, now: dt.datetime, timezone: str, grace: int = 30) -> int:
+    """Roll up every ticket (the first run, or after a change of time zone or of
+    the visits' grace); the number of rollup rows made."""
     last_ticket = session.scalar(select(func.max(Ticket.id))) or 0
     last_event = session.scalar(select(func.max(TicketEvent.id))) or 0
     first, last = session.execute(
         select(func.min(Ticket.created_at), func.max(Ticket.created_at))
     ).one()
-    for table in TABLES:
+    for table in (*TABLES, *CARE_TABLES):
         session.execute(delete(table))
     if first is not None:
-        reroll(session, now, timezone, first, last + dt.timedelta(seconds=1), last_ticket)
-    _save_state(session, now, timezone, last_event, last_ticket)
+        end = last + dt.timedelta(seconds=1)
+        reroll(session, now, timezone, first, end, last_ticket, grace=grace)
+    _save_state(session, now, timezone, last_event, last_ticket, grace)
     if session.get_bind().dialect.name == "postgresql":
         # Statistics now, not when autovacuum comes by: without them the planner
         # loops over the regions for each span instead of hashing them.
-        for table in TABLES:
+        for table in (*TABLES, *CARE_TABLES):
             session.execute(text(f"ANALYZE {table.name}"))
     return int(session.scalar(select(func.count()).select_from(ROLLUP)) or 0)
 
 
 def _save_state(
-    session: Session, now: dt.datetime, timezone: str, last_event: int, last_ticket: int
+    session: Session,
+    now: dt.datetime,
+    timezone: str,
+    last_event: int,
+    last_ticket: int,
+    grace: int,
 ) -> None:
     state = _state(session)
     if state is None:
         state = MetricsRollupState(id=1)
         session.add(state)
     state.timezone, state.refreshed_at = timezone, now
+    state.visit_grace_minutes = grace
     state.event_id, state.ticket_id = last_event, last_ticket
     session.flush()
 
 
-def refresh(session: Session, now: dt.datetime, timezone: str) -> int:
+def refresh(session: Session, now: dt.datetime, timezone: str, grace: int = 30) -> int:
     """Re-roll the slices that changed since the last run; returns how many."""
     state = _state(session)
-    if state is None or state.timezone != timezone:
-        rebuild(session, now, timezone)
+    if state is None or state.timezone != timezone or state.visit_grace_minutes != grace:
+        rebuild(session, now, timezone, grace)
         return -1
     last_ticket = session.scalar(select(func.max(Ticket.id))) or 0
     last_event = session.scalar(select(func.max(TicketEvent.id))) or 0
@@ -399,6 +505,11 @@ def refresh(session: Session, now: dt.datetime, timezone: str) -> int:
                 sql.settled == 1,
                 and_(sql.respond_by > last_run, sql.respond_by <= now.timestamp()),
                 and_(sql.resolve_deadline > last_run, sql.resolve_deadline <= now.timestamp()),
+                # a visit that has come due: the care rollup takes it now
+                and_(
+                    Ticket.scheduled_for > literal(state.refreshed_at, UTCDateTime()),
+                    Ticket.scheduled_for <= literal(now, UTCDateTime()),
+                ),
             )
         ),
     ).subquery()
@@ -412,14 +523,16 @@ def refresh(session: Session, now: dt.datetime, timezone: str) -> int:
         slices[local_month(created, timezone)].add(path)
     for month, paths in sorted(slices.items()):
         start = local_midnight(month, timezone)
-        reroll(session, now, timezone, start, start + dt.timedelta(days=1), last_ticket, paths)
-    _save_state(session, now, timezone, last_event, last_ticket)
+        end = start + dt.timedelta(days=1)
+        reroll(session, now, timezone, start, end, last_ticket, paths, grace)
+    _save_state(session, now, timezone, last_event, last_ticket, grace)
     return sum(len(p) for p in slices.values())
 
 
 @job("metrics.rollup", every=dt.timedelta(minutes=1))
 def refresh_rollup(context: JobContext) -> int:
     with context.session() as session:
-        slices = refresh(session, context.now, context.settings.timezone)
+        settings = context.settings
+        slices = refresh(session, context.now, settings.timezone, settings.visit_grace_minutes)
         session.commit()
     return max(slices, 0)

@@ -29,6 +29,29 @@ class Indicators(BaseModel):
     complaint_handling_rate: float | None
     backlog: int
     overdue_open: int
+    visits_scheduled: int = Field(
+        description="care plans' visits (not cancelled) scheduled for the period"
+    )
+    plan_fulfilment_rate: float | None = Field(
+        description="of those visits, due by `as_of`: the share resolved or closed"
+    )
+    visit_on_time_rate: float | None = Field(
+        description="visits checked in by scheduled_for + LINLI_VISIT_GRACE_MINUTES ÷ checked in"
+    )
+    missed_visits: int = Field(description="of the visits scheduled, those marked missed")
+    emergency_response_seconds_p90: float | None = Field(
+        description="助急 (elderly.emergency) tickets created in the period: 90th percentile"
+        " of created → responded, seconds"
+    )
+    elders_served: int = Field(
+        description="distinct elders of the elderly-care tickets resolved in the period"
+    )
+    government_subsidy_visits: int = Field(
+        description="done visits with a government share above 0"
+    )
+    government_subsidy_share: float | None = Field(
+        description="Σ government_share_percent ÷ (100 × done visits)"
+    )
 
 
 class SummaryRow(Indicators):

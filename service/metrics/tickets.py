@@ -12,10 +12,11 @@ tickets up with the same per-ticket SQL and reads the ones newer than it live:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Float, and_, case, cast, func, literal, or_, select
+from sqlalchemy import Float, Integer, and_, case, cast, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from service.auth import Principal
@@ -49,6 +50,8 @@ class SummaryScope:
     kind: TicketKind | None = None
     category_ids: tuple[int, ...] | None = None
     as_of: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    # A visit checked in by scheduled_for + this was on time (LINLI_VISIT_GRACE_MINUTES).
+    visit_grace_minutes: int = 30
 
     @property
     def scope_path(self) -> str | None:
@@ -120,12 +123,21 @@ def region_key(region: Any, parent: Any, level: RegionLevel) -> Any:
 def ticket_conditions(scope: SummaryScope) -> list[Any]:
     """The tickets a summary takes: visible to the caller, created in the period,
     and within its filters."""
-    t = Ticket
-    where = [
-        visible(scope.principal, Ticket),
-        t.created_at >= literal(scope.start, UTCDateTime()),
-        t.created_at < literal(scope.end, UTCDateTime()),
+    return [*in_period(scope, Ticket.created_at), *scope_conditions(scope)]
+
+
+def in_period(scope: SummaryScope, instant: Any) -> list[Any]:
+    """`instant` (a ticket's column) in [from, to)."""
+    return [
+        instant >= literal(scope.start, UTCDateTime()),
+        instant < literal(scope.end, UTCDateTime()),
     ]
+
+
+def scope_conditions(scope: SummaryScope) -> list[Any]:
+    """The tickets visible to the caller and within the summary's filters, at any time."""
+    t = Ticket
+    where = [visible(scope.principal, Ticket)]
     if scope.region is not None:
         where.append(t.region_path.startswith(scope.region.path, autoescape=True))
     if scope.community_id is not None:
@@ -218,11 +230,18 @@ def per_ticket_sql(
 
 
 def ticket_dims(
-    session: Session, scope: SummaryScope, bounds: list[Bucket], source: Any = None
+    session: Session,
+    scope: SummaryScope,
+    bounds: list[Bucket],
+    source: Any = None,
+    instant: Any = None,
 ) -> tuple[list[Any], Any]:
     """The GROUP BY expressions of the ticket query, and its FROM clause (`source`
-    when given: the tickets joined with their follow-ups)."""
+    when given: the tickets joined with their follow-ups). A ticket's month or
+    quarter is that of `instant`: its creation unless told (a visit's is when it
+    was scheduled for)."""
     t = Ticket
+    instant = t.created_at if instant is None else instant
     # A hash join, not `id IN (SELECT ...)`: PostgreSQL hashes a subplan only when
     # it fits in work_mem, and otherwise rescans it for every ticket.
     if source is None:
@@ -244,6 +263,54 @@ def ticket_dims(
         elif name == "kind":
             dims.append(t.kind)
         elif name in ("month", "quarter") and name == scope.time_unit:
-            dims.append(bucket_of(t.created_at, bounds))
+            dims.append(bucket_of(instant, bounds))
             # quarter beside month is derived from the month
     return [d.label(f"g{i}") for i, d in enumerate(dims)], source
+
+
+def window_percentiles(
+    session: Session,
+    dims: list[Any],
+    source: Any,
+    where: list[Any],
+    value: Any,
+    wanted: Sequence[tuple[str, str, float]],
+) -> dict[tuple[Any, ...], dict[str, float]]:
+    """percentile_cont for SQLite: number the values of each group in order, then
+    interpolate between the two around 1 + p(n - 1), exactly as PostgreSQL does."""
+    partition = [d.element for d in dims]
+    value_col = value.label("v")
+    inner = (
+        select(
+            *dims,
+            value_col,
+            func.row_number().over(partition_by=partition or None, order_by=value).label("rn"),
+            func.count().over(partition_by=partition or None).label("n"),
+        )
+        .select_from(source)
+        .where(*where, value.is_not(None))
+        .subquery()
+    )
+    group_cols = [inner.c[f"g{i}"] for i in range(len(dims))]
+    picks = []
+    for indicator, _duration, fraction in wanted:
+        h = 1 + fraction * (inner.c.n - 1)
+        low_index = cast(h, Integer)  # h >= 1, so truncation is floor
+        frac = h - low_index
+        picks.append(
+            func.sum(
+                case(
+                    (inner.c.rn == low_index, inner.c.v * (1 - frac)),
+                    (inner.c.rn == low_index + 1, inner.c.v * frac),
+                    else_=0.0,
+                )
+            ).label(indicator)
+        )
+    query = select(*group_cols, *picks)
+    if group_cols:
+        query = query.group_by(*group_cols)
+    out: dict[tuple[Any, ...], dict[str, float]] = {}
+    for record in session.execute(query).mappings():
+        key = tuple(record[f"g{i}"] for i in range(len(dims)))
+        out[key] = {w[0]: record[w[0]] for w in wanted}
+    return out

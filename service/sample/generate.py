@@ -23,12 +23,15 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
-from sqlalchemy import Boolean, Integer, inspect, select, text
+from sqlalchemy import Boolean, Integer, insert, inspect, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from service.care.models import CarePlan, Elder
+from service.categories.models import Category
 from service.directory.models import Community
 from service.enums import Priority
+from service.sample import generate_care as care
 from service.sample.bulk import catch_up_sequence, first_free_id
 from service.sample.generate_world import (
     CATEGORY_MIX,
@@ -38,6 +41,7 @@ from service.sample.generate_world import (
     cumulative,
     pick,
     pick_index,
+    serving,
 )
 from service.sample.world import TARGETS
 
@@ -69,16 +73,6 @@ class Progress:
         if done >= self.total:
             self.out.write("\n")
         self.out.flush()
-
-
-def _serving(history: list[tuple[float, int]] | None, at: float) -> int | None:
-    if not history:
-        return None
-    current = None
-    for since, org in history:
-        if since <= at or current is None:
-            current = org
-    return current
 
 
 def _heating_season(local_day_of_year: int) -> float:
@@ -128,7 +122,7 @@ def tickets(
             if kind == "elderly_care"
             else world.property_by.get(community)
         )
-        organization = _serving(history, created)
+        organization = serving(history, created)
         status, responded_at, resolved_at, closed_at, rating, reopen, paused = (
             "submitted",
             None,
@@ -357,6 +351,14 @@ def generate(
                 follow_ups,
             )
     load_seconds = time.perf_counter() - load_started
+    care_started = time.perf_counter()
+    care_made = _generate_care(engine, world, plan, postgres)
+    print(
+        f"elderly care: {care_made['elders']:,} elders, {care_made['care_plans']:,} plans,"
+        f" {care_made['visits']:,} visits, {care_made['emergencies']:,} 助急 calls"
+        f" in {time.perf_counter() - care_started:.1f}s",
+        file=out,
+    )
     with engine.connect() as connection:
         if postgres:
             connection.execute(text("ANALYZE"))
@@ -368,6 +370,7 @@ def generate(
         "residents": plan.residents,
         "tickets": plan.tickets,
         "follow_ups": len(follow_ups),
+        **care_made,
         "seconds": round(time.perf_counter() - started, 1),
         "ticket_load_seconds": round(load_seconds, 1),
     }
@@ -445,3 +448,117 @@ def _copy_text(value: Any) -> str:
     if value is False:
         return "f"
     return str(value)
+
+
+CARE_COLUMNS = (
+    "elder_id",
+    "care_plan_id",
+    "scheduled_for",
+    "plan_occurrence",
+    "government_share_percent",
+    "checked_in_at",
+    "checked_out_at",
+    "visit_missed_at",
+    "visit_outcome",
+    "preferred_from",
+    "preferred_to",
+)
+CARE_TIMES = (
+    *TIMES,
+    "scheduled_for",
+    "plan_occurrence",
+    "checked_in_at",
+    "checked_out_at",
+    "visit_missed_at",
+    "preferred_from",
+    "preferred_to",
+)
+CARE_CODES = ("elderly.visit", "elderly.meal", "elderly.emergency")
+
+
+def _generate_care(engine: Engine, world: World, plan: Plan, postgres: bool) -> dict[str, int]:
+    """Elders, care plans, their visits and 助急 calls (generate_care.py), from a
+    random stream of their own, after the other tickets."""
+    rng = random.Random(plan.seed + 2)
+    start = plan.end - dt.timedelta(days=365 * plan.years)
+    with Session(engine) as session, session.begin():
+        codes = dict(
+            session.execute(
+                select(Category.code, Category.id).where(Category.code.in_(CARE_CODES))
+            ).all()
+        )
+        elder_rows = care.elders(world, plan, rng, first_free_id(session, "elder"), start)
+        for i in range(0, len(elder_rows), 10_000):
+            session.execute(insert(Elder), elder_rows[i : i + 10_000])
+        catch_up_sequence(session, "elder")
+
+        def creator_of(community: int) -> int:
+            # the community's first resident stands in for the grid worker who made it
+            return world.residents_of[community][0]
+
+        plans = care.care_plans(world, plan, rng, elder_rows, first_free_id(session, "care_plan"))
+        rows = care.plan_rows(plans, codes, creator_of)
+        for row in rows:
+            row["created_at"] = row["updated_at"] = start
+        if rows:
+            session.execute(insert(CarePlan), rows)
+        catch_up_sequence(session, "care_plan")
+    known: tuple[str, ...] = TICKET_COLUMNS + CARE_COLUMNS
+    extra = _defaults(engine, "ticket", known)
+    columns = known + tuple(extra)
+    counts = {"visits": 0, "emergencies": 0}
+    with engine.begin() as connection:
+        first_id = first_free_id(connection, "ticket")
+        # Streamed, not held: the calls first (their number is known), then the visits.
+        calls = list(
+            care.emergencies(world, plan, rng, elder_rows, codes["elderly.emergency"], first_id)
+        )
+        counts["emergencies"] = len(calls)
+        visits = care.visits(world, plan, rng, plans, codes, creator_of, first_id + len(calls))
+
+        def made() -> Iterator[dict[str, Any]]:
+            yield from calls
+            for visit in visits:
+                counts["visits"] += 1
+                yield visit
+
+        lines = (_care_values(t, columns, extra, postgres) for t in made())
+        raw = connection.connection.driver_connection
+        assert raw is not None
+        if postgres:
+            copying = f"COPY ticket ({', '.join(columns)}) FROM STDIN"
+            with raw.cursor() as cursor, cursor.copy(copying) as copy:
+                for values in lines:
+                    copy.write("\t".join(_copy_text(v) for v in values) + "\n")
+            catch_up_sequence(connection, "ticket")
+        else:
+            placeholders = ", ".join("?" for _ in columns)
+            raw.executemany(
+                f"INSERT INTO ticket ({', '.join(columns)}) VALUES ({placeholders})", lines
+            )
+    return {"elders": len(elder_rows), "care_plans": len(plans), **counts}
+
+
+def _care_values(
+    t: dict[str, Any], columns: tuple[str, ...], extra: dict[str, Any], postgres: bool
+) -> list[Any]:
+    visit = t.get("care_plan_id") is not None
+    responded, resolved = t["responded_at"], t["resolved_at"]
+    full = {
+        "number": f"GN{t['id']:010d}",
+        "kind": "elderly_care",
+        "priority": "normal" if visit else "emergency",
+        "reporter_id": None,
+        "reporter_name": None if visit else "家属",
+        "channel": "care_plan" if visit else "phone",
+        "description": "" if visit else "老人紧急求助",
+        "attachments": "[]",
+        "paused_seconds": 0,
+        "response_breached": responded is not None and responded > t["respond_by"],
+        "resolution_breached": resolved is not None and resolved > t["resolve_by"],
+        "reopen_count": 0,
+        "version": 1,
+        **extra,
+        **t,
+    }
+    return [_stamp(full.get(c), postgres) if c in CARE_TIMES else full.get(c) for c in columns]

@@ -144,11 +144,25 @@ class Plan:
     seed: int = 1
     years: int = 3
     end: dt.datetime = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    # Elders with care plans and visits (generate_care.py); None: in proportion to
+    # the residents (20,000 for the programme's 231,500).
+    elders: int | None = None
 
 
 # The generator enters the directory as a province-wide admin that is no account:
 # the directory's functions it calls record no author.
 _GENERATOR = Principal(user_id=0, role=Role.admin, name="python -m service generate")
+
+
+def serving(history: list[tuple[float, int]] | None, at: float) -> int | None:
+    """The organisation serving a community at `at` (epoch), from its history."""
+    if not history:
+        return None
+    current = None
+    for since, org in history:
+        if since <= at or current is None:
+            current = org
+    return current
 
 
 def pick_index(rng: random.Random, cumulative: list[float]) -> int:

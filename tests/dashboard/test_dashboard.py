@@ -92,7 +92,7 @@ def test_who_gets_in(client: TestClient, db: Session, world: World) -> None:
     assert resident.status_code == 403 and "无权查看" in resident.text
     page = client.get("/dashboard", headers=world.province_admin.headers)
     assert page.status_code == 200, page.text
-    assert page.text.count("<svg") == 5 and "<script" not in page.text
+    assert page.text.count("<svg") == 6 and "<script" not in page.text
     assert "http://" not in page.text.replace("http://www.w3.org/2000/svg", "")
     # A county admin's page holds only the county's organisations.
     county = client.get("/dashboard", headers=world.other_admin.headers).text
@@ -195,6 +195,75 @@ def test_the_backlog_starts_at_zero_and_each_figure_names_its_cut_off(
     assert re.search(
         r"积压 backlog<b>\d+</b><small>本期创建、截至 \d{4}-\d\d-\d\d \d\d:\d\d 未办结", kpi
     )
+
+
+def test_the_care_panel_shows_fulfilment_missed_visits_and_emergency_response(
+    client: TestClient, db: Session, world: World
+) -> None:
+    ids = category_ids(db)
+    due = dt.datetime.now(dt.UTC) - dt.timedelta(days=45)
+    minute = dt.timedelta(minutes=1)
+    base = {
+        "community": "community_a",
+        "reassigned": False,
+        "unassigned": False,
+        "respond_by": None,
+        "resolve_by": None,
+        "paused_seconds": 0,
+        "rating": None,
+        "reopen_count": 0,
+        "followed_up": False,
+    }
+    specs = [
+        {  # three meals delivered, one of them 40 minutes late (marked missed first)
+            **base,
+            "category": "elderly.meal",
+            "created_at": due + i * 1440 * minute - 2880 * minute,
+            "updated_at": due + i * 1440 * minute + 90 * minute,
+            "status": "resolved",
+            "scheduled_for": due + i * 1440 * minute,
+            "checked_in_at": due + i * 1440 * minute + (40 if i == 2 else 5) * minute,
+            "visit_missed_at": due + i * 1440 * minute + 30 * minute if i == 2 else None,
+            "responded_at": due + i * 1440 * minute + 5 * minute,
+            "resolved_at": due + i * 1440 * minute + 90 * minute,
+            "government_share_percent": 50,
+            "elder": 0,
+        }
+        for i in range(3)
+    ] + [
+        {  # and one nobody came to
+            **base,
+            "category": "elderly.meal",
+            "created_at": due - 2880 * minute + 4 * 1440 * minute,
+            "updated_at": due + 4 * 1440 * minute + 30 * minute,
+            "status": "assigned",
+            "scheduled_for": due + 4 * 1440 * minute,
+            "visit_missed_at": due + 4 * 1440 * minute + 30 * minute,
+            "responded_at": None,
+            "resolved_at": None,
+            "elder": 1,
+        },
+        {  # 助急 answered after 400 seconds: over the 5-minute target
+            **base,
+            "category": "elderly.emergency",
+            "created_at": due,
+            "updated_at": due + 400 * minute / 60,
+            "status": "in_progress",
+            "responded_at": due + 400 * minute / 60,
+            "resolved_at": None,
+        },
+    ]
+    insert_tickets(db, [materialise(world, ids, s) for s in specs], set(), world.reporter.user_id)
+    db.commit()
+    care = _section(client.get("/dashboard", headers=world.province_admin.headers).text, "care")
+    assert "计划服务 visits<b>4</b>" in care
+    assert "服务计划完成率<b>75.0%</b>" in care
+    assert "上门准时率<b>66.7%</b>" in care
+    assert "漏服务 missed<b>2</b>" in care
+    assert "助急响应 P90<b>400 秒</b><small>超过 5 分钟内响应" in care
+    assert "服务老人 elders<b>1</b>" in care
+    assert "政府补贴服务<b>3</b><small>补贴占比 50.0%" in care
+    assert care.count("<svg") == 1
 
 
 def test_a_count_axis_starts_at_zero() -> None:

@@ -9,12 +9,21 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from service.auth import Principal
+from service.care.models import Elder
 from service.categories.models import Category
 from service.directory.models import Community, ProviderAssignment, Region
 from service.enums import Role
 from service.tickets.models import FollowUp, Ticket
 
-CATEGORIES = ("repair.plumbing", "repair.heating", "elderly.meal", "complaint.fees")
+CATEGORIES = (
+    "repair.plumbing",
+    "repair.heating",
+    "elderly.meal",
+    "elderly.visit",
+    "elderly.emergency",
+    "complaint.fees",
+)
+ELDERS = 3
 
 
 def category_ids(session: Session) -> dict[str, tuple[int, str]]:
@@ -27,10 +36,14 @@ def category_ids(session: Session) -> dict[str, tuple[int, str]]:
 def insert_tickets(
     session: Session, tickets: list[dict[str, Any]], followed_up: set[int], filed_by: int
 ) -> None:
-    """`tickets` carry every column the metrics read; ids are assigned here."""
+    """`tickets` carry every column the metrics read; ids are assigned here, and an
+    `elder` (0 to ELDERS - 1) becomes the `elder_id` of one of ELDERS elders."""
     if not tickets:
         return
     paths = dict(session.execute(select(Community.id, Community.region_path)).all())
+    elders = elder_ids(session)
+    for t in tickets:
+        t["elder_id"] = None if t.get("elder") is None else elders[t["elder"]]
     start = (session.scalar(select(Ticket.id).order_by(Ticket.id.desc()).limit(1)) or 0) + 1
     rows = []
     for offset, t in enumerate(tickets):
@@ -58,6 +71,11 @@ def insert_tickets(
                 "paused_seconds": t["paused_seconds"],
                 "rating": t["rating"],
                 "reopen_count": t["reopen_count"],
+                "scheduled_for": t.get("scheduled_for"),
+                "checked_in_at": t.get("checked_in_at"),
+                "visit_missed_at": t.get("visit_missed_at"),
+                "government_share_percent": t.get("government_share_percent"),
+                "elder_id": t["elder_id"],
                 "created_at": t["created_at"],
                 "updated_at": t["updated_at"],
                 "version": 1,
@@ -79,6 +97,27 @@ def insert_tickets(
     if follow_ups:
         session.execute(insert(FollowUp), follow_ups)
     followed_up.update(t["id"] for t in tickets if t.get("followed_up"))
+
+
+def elder_ids(session: Session) -> list[int]:
+    """ELDERS elders (made the first time, in the first community)."""
+    found = list(
+        session.scalars(
+            select(Elder.id).where(Elder.name.startswith("metrics elder ")).order_by(Elder.id)
+        )
+    )
+    if len(found) >= ELDERS:
+        return found[:ELDERS]
+    community = session.scalar(select(Community.id).order_by(Community.id).limit(1))
+    made = [
+        session.scalar(
+            insert(Elder)
+            .values(community_id=community, name=f"metrics elder {i}", lives_alone=i == 0)
+            .returning(Elder.id)
+        )
+        for i in range(len(found), ELDERS)
+    ]
+    return found + [m for m in made if m is not None]
 
 
 def admin(region_path: str | None = None, region_id: int | None = None) -> Principal:

@@ -51,16 +51,18 @@ def reference(
     region_of: dict[int, Any],
     households_of: Any,
     timezone: str = "Asia/Shanghai",
+    emergency_category: int | None = None,
+    grace_minutes: int = 30,
 ) -> dict[tuple[Any, ...], dict[str, Any]]:
     """{group key: indicators}. `region_of[community_id]` is the community's group
     region; `households_of(key_parts)` the households of a group's
-    (region, community, organisation) parts."""
+    (region, community, organisation) parts. The care indicators take visits by
+    `scheduled_for`, 助急 tickets (category `emergency_category`) by creation and
+    elders by resolution, each into the group of that instant."""
     tz = ZoneInfo(timezone)
     unit = "month" if "month" in group_by else "quarter" if "quarter" in group_by else None
-    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
-    for t in tickets:
-        if not start <= t["created_at"] < end:
-            continue
+
+    def key_of(t: dict[str, Any], instant: dt.datetime) -> tuple[Any, ...]:
         key = []
         for name in group_by:
             if name == "region":
@@ -74,13 +76,34 @@ def reference(
             elif name == "kind":
                 key.append(t["kind"])
             else:
-                key.append(_time_label(t["created_at"], tz, name))
-        groups[tuple(key)].append(t)
+                key.append(_time_label(instant, tz, name))
+        return tuple(key)
+
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
+    visits: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
+    emergencies: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
+    served: dict[tuple[Any, ...], set[int]] = defaultdict(set)
+    for t in tickets:
+        if start <= t["created_at"] < end:
+            groups[key_of(t, t["created_at"])].append(t)
+            if emergency_category is not None and t["category_id"] == emergency_category:
+                emergencies[key_of(t, t["created_at"])].append(t)
+        scheduled = t.get("scheduled_for")
+        if scheduled is not None and t["status"] != "cancelled" and start <= scheduled < end:
+            visits[key_of(t, scheduled)].append(t)
+        if (
+            t["kind"] == "elderly_care"
+            and t.get("elder_id") is not None
+            and t["status"] in ("resolved", "closed")
+            and start <= t["resolved_at"] < end
+        ):
+            served[key_of(t, t["resolved_at"])].add(t["elder_id"])
 
     out = {}
-    for key, rows in groups.items():
+    for key in set(groups) | set(visits) | set(emergencies) | set(served):
+        rows = groups.get(key, [])
         period_end = min(end, as_of)
-        if unit:
+        if unit and rows:
             bucket_end = _next_local_month(rows[0]["created_at"], tz, 1 if unit == "month" else 3)
             period_end = min(period_end, bucket_end)
         c: dict[str, int] = defaultdict(int)
@@ -161,4 +184,34 @@ def reference(
             "backlog": c["backlog"],
             "overdue_open": c["overdue_open"],
         }
+        out[key].update(_care(visits.get(key, []), emergencies.get(key, []), as_of, grace_minutes))
+        out[key]["elders_served"] = len(served.get(key, ()))
     return out
+
+
+def _care(
+    visits: list[dict[str, Any]],
+    emergencies: list[dict[str, Any]],
+    as_of: dt.datetime,
+    grace_minutes: int,
+) -> dict[str, Any]:
+    grace = dt.timedelta(minutes=grace_minutes)
+    due = [v for v in visits if v["scheduled_for"] <= as_of]
+    done = [v for v in due if v["status"] in ("resolved", "closed")]
+    checked_in = [v for v in visits if v.get("checked_in_at") is not None]
+    on_time = [v for v in checked_in if v["checked_in_at"] <= v["scheduled_for"] + grace]
+    shares = [v.get("government_share_percent") or 0 for v in done]
+    responses = [
+        (e["responded_at"] - e["created_at"]).total_seconds()
+        for e in emergencies
+        if e["responded_at"] is not None
+    ]
+    return {
+        "visits_scheduled": len(visits),
+        "plan_fulfilment_rate": len(done) / len(due) if due else None,
+        "visit_on_time_rate": len(on_time) / len(checked_in) if checked_in else None,
+        "missed_visits": sum(v.get("visit_missed_at") is not None for v in visits),
+        "emergency_response_seconds_p90": percentile_cont(responses, 0.9),
+        "government_subsidy_visits": sum(s > 0 for s in shares),
+        "government_subsidy_share": sum(shares) / (100 * len(done)) if done else None,
+    }

@@ -26,11 +26,16 @@ def _generate(plan: Plan) -> tuple[str, dict[str, float]]:
             rows = connection.execute(
                 text(
                     "SELECT t.id, t.status, t.organization_id, t.community_id, c.code, t.rating,"
-                    " t.created_at, t.responded_at, t.resolved_at FROM ticket t"
+                    " t.created_at, t.responded_at, t.resolved_at, t.scheduled_for,"
+                    " t.checked_in_at, t.visit_missed_at, t.elder_id FROM ticket t"
                     " JOIN category c ON c.id = t.category_id ORDER BY t.id"
                 )
             ).all()
             digest = hashlib.sha256(repr([tuple(map(str, r)) for r in rows]).encode()).hexdigest()
+            visits = [r for r in rows if r.scheduled_for is not None]
+            checked_in = [r for r in visits if r.checked_in_at is not None]
+            # The shapes of what residents file: without the care plans' visits.
+            rows = [r for r in rows if r.scheduled_for is None]
             winter = [r for r in rows if _month(r.created_at) in (12, 1)]
             summer = [r for r in rows if _month(r.created_at) in (6, 7)]
             share = lambda rs, p: sum(r.code.startswith(p) for r in rs) / max(len(rs), 1)  # noqa: E731
@@ -50,12 +55,40 @@ def _generate(plan: Plan) -> tuple[str, dict[str, float]]:
                     text("SELECT count(*) FROM provider_assignment WHERE until_on IS NOT NULL")
                 ),
                 "users": connection.scalar(text("SELECT count(*) FROM user_account")),
+                "elders": connection.scalar(text("SELECT count(*) FROM elder")),
+                "visits": len(visits),
+                "meals": share(visits, "elderly.meal"),
+                "missed": sum(r.visit_missed_at is not None for r in visits) / len(visits),
+                "late": sum(_late(r) for r in checked_in) / len(checked_in),
+                "subsidised": connection.scalar(
+                    text("SELECT count(*) FROM ticket WHERE government_share_percent > 0")
+                )
+                / len(visits),
+                "emergencies_of_elders": connection.scalar(
+                    text(
+                        "SELECT count(*) FROM ticket t JOIN category c ON c.id = t.category_id"
+                        " WHERE c.code = 'elderly.emergency' AND t.elder_id IS NOT NULL"
+                    )
+                ),
             }
         return digest, facts
     finally:
         engine.dispose()
         if db.cleanup:
             db.cleanup()
+
+
+def _instant(value: object) -> dt.datetime:
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    assert isinstance(value, dt.datetime)
+    return value
+
+
+def _late(row: object) -> bool:
+    """Checked in after the 30 minutes' grace."""
+    checked_in, scheduled = _instant(row.checked_in_at), _instant(row.scheduled_for)  # type: ignore[attr-defined]
+    return checked_in - scheduled > dt.timedelta(minutes=30)
 
 
 def _month(value: object) -> int:
@@ -78,6 +111,13 @@ def test_same_seed_same_data_and_believable_shapes() -> None:
     assert facts["high_ratings"] > 0.5 and facts["low_ratings"] > 0.03
     assert facts["histories"] >= 1
     assert facts["users"] == PLAN.residents
+    # Care: 8.6% of residents are elders; a year of daily meals and weekly 探访,
+    # most on time, some late or never, half subsidised; 助急 calls by elders.
+    assert facts["elders"] == round(PLAN.residents * 20_000 / 231_500)
+    assert facts["visits"] > 1000 and 0.5 < facts["meals"] < 0.98
+    assert 0.02 < facts["missed"] < 0.2 and 0.02 < facts["late"] < 0.15
+    assert 0.3 < facts["subsidised"] < 0.9
+    assert facts["emergencies_of_elders"] > 5
 
 
 def test_the_rollup_of_generated_data_gives_the_live_figures() -> None:

@@ -72,11 +72,38 @@ def ticket_spec(draw: Any) -> dict[str, Any]:
     respond_by = draw(st.sampled_from([None, 30, 120, 24 * 60]))
     resolve_by = draw(st.sampled_from([None, 4 * 60, 24 * 60, 3 * 24 * 60]))
     cancelled_at = created + draw(st.integers(1, 5 * 24 * 60)) * MINUTE
+    category = draw(
+        st.sampled_from(
+            [
+                "repair.plumbing",
+                "repair.heating",
+                "elderly.meal",
+                "elderly.visit",
+                "elderly.emergency",
+                "complaint.fees",
+            ]
+        )
+    )
+    care: dict[str, Any] = {}
+    if category.startswith("elderly."):
+        care["elder"] = draw(st.sampled_from([None, 0, 1, 2]))
+    if category in ("elderly.meal", "elderly.visit") and draw(st.booleans()):
+        # A care plan's visit: made up to two days ahead of when it is due,
+        # checked in (early, on time, late, never), perhaps marked missed.
+        scheduled = created + draw(st.integers(0, 2 * 24 * 60)) * MINUTE
+        began = status in ("in_progress", "on_hold", "resolved", "closed")
+        arrived = scheduled + draw(st.sampled_from([-20, 0, 29, 30, 31, 90, 24 * 60])) * MINUTE
+        missed = scheduled + 30 * MINUTE
+        care.update(
+            scheduled_for=scheduled,
+            checked_in_at=arrived if began else None,
+            visit_missed_at=missed if (not began or arrived > missed) and missed <= AS_OF else None,
+            government_share_percent=draw(st.sampled_from([None, 0, 0, 30, 100])),
+        )
     return {
+        **care,
         "community": draw(st.sampled_from(COMMUNITIES)),
-        "category": draw(
-            st.sampled_from(["repair.plumbing", "repair.heating", "elderly.meal", "complaint.fees"])
-        ),
+        "category": category,
         "reassigned": draw(st.booleans()),
         "unassigned": status == "submitted" or draw(st.integers(0, 9)) == 0,
         "created_at": created,
@@ -171,6 +198,7 @@ def _compare(
         region_of=region_groups(db, level),
         households_of=households_function(db, start, end, communities),
         timezone=TZ,
+        emergency_category=category_ids(db)["elderly.emergency"][0],
     )
     got = {}
     for row in got_rows:
