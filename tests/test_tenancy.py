@@ -271,6 +271,8 @@ ELDER_CLEAR = frozenset({"grid_worker", "care_dispatcher"}) | OVER_A
 MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "/healthz"): Case("public"),
     ("GET", "/readyz"): Case("public"),
+    # Open unless LINLI_METRICS_TOKEN is set (tests/observability/test_metrics.py).
+    ("GET", "/metrics"): Case("public"),
     ("GET", "/v1/me"): Case("everyone", check=_is_me),
     # A person's inbox and preferences are their own.
     ("GET", "/v1/me/notifications"): Case(
