@@ -19,6 +19,7 @@ from typing import Any, Literal
 from service.observability.context import request_id
 
 LogFormat = Literal["json", "text"]
+NONE = "-"  # the request id of a line written outside any request or job turn
 
 # The fields an access record carries (asgi.py passes them as `extra`).
 ACCESS_FIELDS = ("method", "route", "status", "duration_ms", "principal")
@@ -30,12 +31,13 @@ class RequestIdFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):
-            record.request_id = request_id.get()
+            record.request_id = request_id.get() or NONE
         return True
 
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
+        rid = getattr(record, "request_id", None)
         line: dict[str, Any] = {
             "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(
                 timespec="milliseconds"
@@ -43,7 +45,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
-            "request_id": getattr(record, "request_id", None),
+            "request_id": None if rid == NONE else rid,
         }
         for field in ACCESS_FIELDS:
             value = record.__dict__.get(field)
@@ -61,8 +63,10 @@ def config(log_format: LogFormat, level: str = "INFO") -> dict[str, Any]:
     """A dictConfig for the root logger and uvicorn's: ours replace uvicorn's access
     log (the request line comes from service.observability.asgi, with the route
     template and the request id)."""
+    # Dotted names, not the classes: the dict is also written out as JSON for
+    # uvicorn's --log-config (bench/run.py).
     formatter: dict[str, Any] = (
-        {"()": JsonFormatter} if log_format == "json" else {"format": TEXT_FORMAT}
+        {"()": f"{__name__}.JsonFormatter"} if log_format == "json" else {"format": TEXT_FORMAT}
     )
     handler = {
         "class": "logging.StreamHandler",
@@ -73,7 +77,7 @@ def config(log_format: LogFormat, level: str = "INFO") -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"request_id": {"()": RequestIdFilter}},
+        "filters": {"request_id": {"()": f"{__name__}.RequestIdFilter"}},
         "formatters": {"linli": formatter},
         "handlers": {"linli": handler},
         "root": {"handlers": ["linli"], "level": level.upper()},
