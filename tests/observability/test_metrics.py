@@ -144,3 +144,20 @@ def test_workers_add_up_in_multiprocess_mode(tmp_path):
     ).stdout
     families = {f.name: f for f in text_string_to_metric_families(out)}
     assert value(families, "linli_job_runs_total", job="probe", outcome="ok") == 2
+
+
+def test_serve_prepares_the_multiprocess_directory(tmp_path, monkeypatch):
+    from service.__main__ import _multiprocess_metrics
+
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    assert _multiprocess_metrics(1) == (None, False)
+    made, here = _multiprocess_metrics(3)
+    assert here and made is not None and os.path.isdir(made)
+    assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == made
+    os.rmdir(made)
+    # The operator's directory is kept, and emptied of an earlier run's counts.
+    (tmp_path / "counter_123.db").write_bytes(b"old")
+    (tmp_path / "notes.txt").write_text("kept")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    assert _multiprocess_metrics(3) == (str(tmp_path), False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
