@@ -52,8 +52,8 @@ def read(sessions: Callable[[], Session]) -> _Reading:
     # read as "no data" rather than "none".
     reading = _Reading({(s.value, k.value): (0, 0, 0) for s in _OPEN for k in TicketKind})
     now = utcnow()
-    with sessions() as connection:
-        rows = connection.execute(
+    with sessions() as session:
+        rows = session.execute(
             select(
                 Ticket.status,
                 Ticket.kind,
@@ -67,14 +67,14 @@ def read(sessions: Callable[[], Session]) -> _Reading:
         for status, kind, count, response, resolution in rows:
             reading.tickets[(str(status), str(kind))] = (count, int(response), int(resolution))
         for queue, table in _QUEUES.items():
-            pending, oldest = connection.execute(
+            pending, oldest = session.execute(
                 select(func.count(), func.min(table.created_at)).where(
                     table.status == DeliveryStatus.pending
                 )
             ).one()
             age = (now - oldest).total_seconds() if oldest is not None else 0.0
             reading.outboxes[queue] = (pending, max(age, 0.0))
-        connection.rollback()
+        session.rollback()
     return reading
 
 
