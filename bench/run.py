@@ -59,9 +59,13 @@ from bench.setup_data import (  # noqa: E402
     tokens,
 )
 from service.config import Settings  # noqa: E402
+from service.observability import logs  # noqa: E402
 
 PY = sys.executable
 UVICORN = [PY, "-m", "uvicorn", "--workers", "1", "--log-level", "warning", "--no-access-log"]
+# uvicorn's --log-config: the JSON lines of `serve` in production (service.observability.logs).
+LOG_CONFIG = Path(tempfile.gettempdir()) / f"linli-bench-logging-{os.getpid()}.json"
+LOG_CONFIG.write_text(json.dumps(logs.config("json")))
 THREADS = 2  # wrk -t2: the create scripts interleave the pool by thread
 
 # The quota and the duplicate window Linli runs with: its defaults, unless the
@@ -262,12 +266,14 @@ def free_port() -> int:
 class Server:
     """A uvicorn process; reports its peak resident memory (VmHWM) on stop."""
 
-    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+    def __init__(self, args: list[str], env: dict[str, str], stderr: Path | None = None) -> None:
         self.port = free_port()
+        self.log = stderr.open("ab") if stderr is not None else None
         self.process = subprocess.Popen(
             [*UVICORN, "--port", str(self.port), *args],
             env={**os.environ, **env},
             cwd=ROOT,
+            stderr=self.log,
         )
         self.url = f"http://127.0.0.1:{self.port}"
         deadline = time.monotonic() + 30
@@ -293,6 +299,8 @@ class Server:
             self.process.wait(10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+        if self.log is not None:
+            self.log.close()
 
 
 def fixed_rate(base_url: str, rate: int, seconds: int, tokens: dict, world) -> Result:  # type: ignore[no-untyped-def]
@@ -372,7 +380,14 @@ def bench_backend(
         "LINLI_DUPLICATE_WINDOW_MINUTES": str(DUPLICATE_MINUTES),
     }
     before_linli = speed_probe()
-    linli = Server(["--factory", "service.main:create_app"], env)
+    # Linli logs as it would in production: one JSON line per request (written to
+    # a file, as a container's log driver would take it, not to this terminal).
+    log_file = Path(tempfile.gettempdir()) / f"linli-bench-{backend}-{os.getpid()}.log"
+    linli = Server(
+        ["--factory", "service.main:create_app", "--log-config", str(LOG_CONFIG)],
+        env,
+        stderr=log_file,
+    )
     d, c = args.duration, args.connections
     try:
         # Warm up (fill the caches; the pool's users exist already).

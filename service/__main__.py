@@ -191,10 +191,36 @@ def cmd_close_resolved(args: argparse.Namespace) -> int:
     return 0
 
 
+def _multiprocess_metrics(workers: int) -> tuple[str | None, bool]:
+    """Under `--workers N` each worker counts into files in PROMETHEUS_MULTIPROC_DIR
+    and a scrape of any of them sums every worker's: a directory of the operator's
+    (emptied: counts of an earlier run would be added in) or a temporary one
+    (removed afterwards). Set before prometheus_client is imported anywhere.
+    Returns the directory, and whether it was made here."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        for stale in Path(directory).glob("*.db"):
+            stale.unlink()
+        return directory, False
+    if workers <= 1:
+        return None, False
+    directory = tempfile.mkdtemp(prefix="linli-prometheus-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    return directory, True
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
+    import shutil
+
     import uvicorn
 
     from service.config import DEV_JWT_SECRET, is_loopback
+    from service.observability import logs
 
     settings = get_settings()
     if settings.jwt_secret == DEV_JWT_SECRET and not is_loopback(args.host):
@@ -207,18 +233,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    metrics_dir, made_here = _multiprocess_metrics(args.workers)
     if args.migrate:
         cmd_migrate(argparse.Namespace(downgrade=False, revision=None))
-    uvicorn.run(
-        "service.main:create_served_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        proxy_headers=True,
-        log_level=args.log_level,
-        timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
-    )
+    try:
+        uvicorn.run(
+            "service.main:create_served_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            proxy_headers=True,
+            log_level=args.log_level,
+            # One line per request comes from service.observability.asgi instead,
+            # with the route template and the request id.
+            log_config=logs.config(settings.logs_as, args.log_level),
+            access_log=False,
+            timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
+        )
+    finally:
+        if made_here and metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
 
 
@@ -232,11 +267,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from service.jobs.runner import run_due, run_forever
     from service.jobs.wake import SqliteWatermark, Wakeup
     from service.main import FEATURE_JOBS
+    from service.observability import logs
     from service.sla.official import log_coverage
 
     assert FEATURE_JOBS  # imported: every feature's jobs are registered
 
     settings = get_settings()
+    logs.configure(settings.logs_as)
     log_coverage(settings)  # the SLA sweep runs here: say which years lack holidays
     engine = make_engine(settings)
     if args.once:

@@ -25,6 +25,7 @@ from service.db import SessionDep, begin_write, in_thread, utcnow
 from service.directory.models import Community, Organization, Region
 from service.enums import OrgRole, Role
 from service.errors import AppError, Forbidden, Unauthorized
+from service.observability.context import PRINCIPAL_KIND
 from service.users.models import User
 
 API_KEY_PREFIX = "lk_"
@@ -390,8 +391,12 @@ async def get_principal(request: Request, session: SessionDep, settings: Setting
 
     cache: PrincipalCache | None = getattr(request.app.state, "principals", None)
     if cache is None or token.startswith(API_KEY_PREFIX):
-        return await look_up()
-    return await cache.resolve(token, look_up)
+        principal = await look_up()
+    else:
+        principal = await cache.resolve(token, look_up)
+    # The request's log line names the role (service.observability.asgi), no more.
+    request.scope[PRINCIPAL_KIND] = "api_key" if principal.api_key_id else principal.role.value
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

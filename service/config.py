@@ -144,6 +144,12 @@ class Settings(BaseSettings):
     # Comma-separated hosts or CIDRs that webhooks may target although they are
     # private or loopback (e.g. "127.0.0.0/8,hooks.internal"). Empty: public only.
     webhook_allow_targets: str = ""
+    # Operations (service/observability): GET /metrics needs `Authorization: Bearer
+    # <metrics_token>` when set (open without); log lines as JSON (prod's default)
+    # or text (dev's).
+    metrics_token: Annotated[str, Field(min_length=16)] | None = None
+    log_format: Literal["json", "text"] | None = None
+
     # Comma-separated origins of the residents' front ends (WeChat/H5) that may
     # call the API from a browser (service.cors). Empty: no CORS at all.
     cors_origins: str = ""
@@ -229,6 +235,12 @@ class Settings(BaseSettings):
     @property
     def docs_public(self) -> bool:
         return self.public_docs if self.public_docs is not None else self.env != "prod"
+
+    @property
+    def logs_as(self) -> Literal["json", "text"]:
+        if self.log_format is not None:
+            return self.log_format
+        return "json" if self.env == "prod" else "text"
 
     @property
     def is_sqlite(self) -> bool:

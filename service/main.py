@@ -58,6 +58,10 @@ from service.notifications import alerts as _notification_alerts  # noqa: F401 -
 from service.notifications import channels as notification_channels
 from service.notifications import compose as _notification_compose  # noqa: F401 - listens to events
 from service.notifications.router import router as notifications_router
+from service.observability import events as _observed_events  # noqa: F401 - listens to events
+from service.observability import instruments
+from service.observability.asgi import RequestObservation
+from service.observability.router import router as observability_router
 from service.open311.integrations_router import router as integrations_router
 from service.open311.router import FORM_PREFIX as OPEN311_FORMS
 from service.open311.router import PREFIX as OPEN311_PREFIX
@@ -193,6 +197,7 @@ def create_app(
     app.state.feed_windows = FeedWindows()
     app.state.readiness_checks = {"calendar": lambda: coverage_now(settings).detail()}
     install_commit_hook()
+    instruments.install()
     if settings.is_sqlite:
         app.state.sqlite_write_lock = asyncio.Lock()
     install_error_handlers(app)
@@ -217,12 +222,16 @@ def create_app(
     if settings.cors_origins:
         # Outermost: browsers' preflights are answered before admission and the guards.
         app.add_middleware(Cors, origins=parse_origins(settings.cors_origins))
+    # Outermost: every answer is timed, logged and carries X-Request-ID, a preflight
+    # or a 503 of load shedding too.
+    app.add_middleware(RequestObservation)
     # Routing tries each route in turn: the tickets first, as they take most of the
     # traffic (no path of one router overlaps another's).
     for router in (
         tickets_router,
         attachments_router,
         health_router,
+        observability_router,
         me_router,
         notifications_router,
         categories_router,

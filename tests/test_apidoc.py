@@ -128,6 +128,7 @@ def test_operation_ids_are_camel_case_and_unique() -> None:
         ("GET /v1/me", "getMe"),
         ("GET /healthz", "getHealth"),
         ("GET /readyz", "getReadiness"),
+        ("GET /metrics", "getPrometheusMetrics"),
     ],
 )
 def test_operation_ids_are_the_stable_names(label: str, operation_id: str) -> None:
@@ -148,6 +149,8 @@ def test_every_operation_that_takes_a_token_says_so(label: str) -> None:
     operation = OPERATIONS[label]
     if label in PUBLIC:
         assert "security" not in operation
+    elif label == "GET /metrics":  # LINLI_METRICS_TOKEN when it is set, no user's token
+        assert operation["security"] == [{"metricsToken": []}, {}]
     else:
         assert operation.get("security") == [{"bearer": []}]
     # Each operation that says it needs a token lists 401, which

@@ -329,6 +329,8 @@ MATRIX: dict[tuple[str, str], Case] = {
     **{("GET", OPEN311 + path): Case("public") for path in OPEN311_READS},
     ("POST", OPEN311 + "/requests.{format}"): Case("public", ok=201, form=_open311_report),
     ("GET", "/readyz"): Case("public"),
+    # Open unless LINLI_METRICS_TOKEN is set (tests/observability/test_metrics.py).
+    ("GET", "/metrics"): Case("public"),
     ("GET", "/v1/me"): Case("everyone", check=_is_me),
     # A person's inbox and preferences are their own.
     ("GET", "/v1/me/notifications"): Case(

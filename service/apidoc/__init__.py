@@ -32,7 +32,13 @@ SWAGGER_UI = {
 }
 
 BEARER = "bearer"
+METRICS_TOKEN = "metricsToken"
 SECURITY_SCHEMES = {
+    METRICS_TOKEN: {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "GET /metrics only, and only when LINLI_METRICS_TOKEN is set: that token.",
+    },
     BEARER: {
         "type": "http",
         "scheme": "bearer",
@@ -41,7 +47,7 @@ SECURITY_SCHEMES = {
         "`name` and the role's scope: `community_id`, `organization_id` + `org_role`, or "
         "`region_id`), or an organisation's API key (`lk_...`), which acts as a dispatcher "
         "of that organisation. Development tokens: `python -m service token --role ...`.",
-    }
+    },
 }
 # The schema every ticket representation has; its answers carry the ticket's ETag.
 TICKET_SCHEMA = "TicketRead"

@@ -14,6 +14,7 @@ from fastapi.routing import APIRoute
 OVERRIDES: dict[str, str] = {
     "healthz": "getHealth",
     "readyz": "getReadiness",
+    "prometheus_metrics": "getPrometheusMetrics",
     "me": "getMe",
     "read_feed": "getFeed",
     "add_comment": "addTicketComment",

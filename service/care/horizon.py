@@ -35,6 +35,7 @@ from service.categories.models import Category
 from service.directory.models import Community, ProviderAssignment
 from service.enums import Channel, Priority, ServiceKind, Status, TicketKind
 from service.jobs import JobContext, job
+from service.observability import instruments
 from service.sla import clock
 from service.sla.calendar import WorkCalendar
 from service.sla.policy import SlaConfig, load_config
@@ -278,6 +279,8 @@ def _insert_visits(
             for ticket, category in made
         ],
     )
+    for _ in made:
+        instruments.ticket_created(session, TicketKind.elderly_care)  # counted on commit
     organizations = {t.organization_id for t, _ in made if t.organization_id is not None}
     if organizations:
         # Wake this process's feed long-polls after commit, as filing does.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 from typing import Annotated, Any
 
 import pydantic_core
@@ -19,6 +20,8 @@ from service.feed.notify import FeedHub
 from service.feed.schemas import FeedPage
 from service.feed.window import FeedWindows
 from service.middleware import parked
+from service.observability.instruments import FEED_LAG
+from service.tickets import stream
 from service.tickets.stream import etag
 
 router = APIRouter(prefix="/v1/feed", tags=["feed"])
@@ -125,6 +128,9 @@ async def read_feed(
         "X-Poll-Interval": str(interval),
         "Cache-Control": "private, no-cache",
     }
+    if page.events:
+        # How far behind the pollers are: the newest event served, by its cursor.
+        FEED_LAG.observe(max(time.time() - stream.decode(page.next_cursor).at, 0.0))
     known = {tag.strip() for tag in (if_none_match or "").split(",")}
     if not page.events and etag(page.next_cursor) in known:
         return Response(status_code=304, headers=headers)

@@ -75,6 +75,11 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
         "Something went wrong on our side; try again later.",
     ),
     # --- authentication ---
+    "metrics.token": (
+        "请发送 `Authorization: Bearer <LINLI_METRICS_TOKEN>`。",
+        "`Authorization: Bearer <LINLI_METRICS_TOKEN>` نى ئەۋەتىڭ.",
+        "Send `Authorization: Bearer <LINLI_METRICS_TOKEN>`.",
+    ),
     "auth.missing": (
         "请发送 `Authorization: Bearer <令牌>`。",
         "`Authorization: Bearer <توكېن>` نى ئەۋەتىڭ.",

@@ -59,6 +59,8 @@ from service.db import utcnow
 from service.jobs import JOBS, Job, JobContext
 from service.jobs.models import JobLease
 from service.jobs.wake import SqliteWatermark, Wakeup
+from service.observability import instruments
+from service.observability.context import bound, new_id
 
 log = logging.getLogger("linli.jobs")
 
@@ -280,11 +282,16 @@ def run_turn(
     result: int | None = None
     error: str | None = None
     context = JobContext(engine=engine, settings=settings, now=now, stopping=stopping)
-    try:
-        result = job.run(context)
-    except Exception:
-        error = traceback.format_exc(limit=20)
-        log.exception("job %s failed", job.name)
+    started = time.perf_counter()
+    # The turn's log lines (its deliveries' too) name it as a request's name the request.
+    with bound(f"job-{job.name}-{new_id()[:12]}"):
+        try:
+            result = job.run(context)
+        except Exception:
+            error = traceback.format_exc(limit=20)
+            log.exception("job %s failed", job.name)
+    instruments.JOB_DURATION.labels(job.name).observe(time.perf_counter() - started)
+    instruments.JOB_RUNS.labels(job.name, "failed" if error else "ok").inc()
     # A failed turn waits its interval: no retry storm against a broken job.
     sooner = context.sooner if error is None else []
     _release_surely(engine, job, now, owner, result, error, sooner)

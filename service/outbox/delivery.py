@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 from service.config import Settings
 from service.db import begin_write, utcnow
 from service.jobs import JobContext
+from service.observability.instruments import OUTBOX_ATTEMPTS
 from service.outbox.models import DeliveryStatus
 
 log = logging.getLogger("linli.outbox")
@@ -217,6 +218,7 @@ def record(
     policy = queue.policy(settings)
     row = queue.row
     now = utcnow()
+    outcome_names: list[str] = []
     with _session(engine) as session:
         for outcome in outcomes:
             claimed = outcome.claimed
@@ -227,10 +229,13 @@ def record(
             }
             if outcome.delivered:
                 values |= {"status": DeliveryStatus.delivered, "delivered_at": now}
+                outcome_names.append("delivered")
             elif outcome.final or claimed.attempt >= policy.max_attempts:
                 values |= {"status": DeliveryStatus.dead}
+                outcome_names.append("dead")
             else:
                 values |= {"next_attempt_at": now + backoff(policy, claimed.attempt)}
+                outcome_names.append("retry")
             session.execute(
                 update(row)
                 .where(
@@ -257,6 +262,14 @@ def record(
         )
         queue.recorded(session, outcomes)
         session.commit()
+    for name in outcome_names:
+        OUTBOX_ATTEMPTS.labels(queue.name, name).inc()
+    log.info(
+        "%s: %d attempts recorded (%s)",
+        queue.name,
+        len(outcomes),
+        ", ".join(f"{n} {outcome_names.count(n)}" for n in sorted(set(outcome_names))),
+    )
 
 
 def record_surely(

@@ -29,6 +29,7 @@ from service.dispatch.models import DispatchMode
 from service.enums import Priority, Role, ServiceKind, Status, TicketKind
 from service.errors import Invalid, NotFound, Unprocessable
 from service.idempotency import service as idempotency
+from service.observability import instruments
 from service.scope import (
     SCOPE_PARAMS,
     elders_to_file_for,
@@ -428,6 +429,7 @@ def create_ticket(
     if organization_id is not None:
         # As record_event does: wake this process's feed long-polls after commit.
         session.info.setdefault(FEED_ORGANIZATIONS, set()).add(organization_id)
+    instruments.ticket_created(session, filing.kind)  # counted on commit, no query
     return ticket
 
 
