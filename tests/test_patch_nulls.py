@@ -138,6 +138,15 @@ def _target(client: TestClient, world: World, template: str) -> Target:
             items = client.get(listed, headers=w.province_admin.headers).json()["items"]
             url = f"{listed}/{items[0]['id']}"
             return url, w.province_admin, get(url, w.province_admin)
+    if template == "/v1/organizations/{organization_id}/staff/{staff_id}":
+        url = f"/v1/organizations/{w.company}/staff/{w.technician.user_id}"
+
+        def staff() -> Any:
+            listed = f"/v1/organizations/{w.company}/staff"
+            items = client.get(listed, headers=w.dispatcher.headers).json()["items"]
+            return next(p for p in items if p["id"] == w.technician.user_id)
+
+        return url, w.dispatcher, staff
     pytest.fail(f"PATCH {template} has no target in tests/test_patch_nulls.py: add one")
 
 

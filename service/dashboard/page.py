@@ -161,8 +161,15 @@ def county_chart(counties: list[dict[str, Any]]) -> str:
     )
 
 
-def _seconds(value: float | None) -> str:
-    return "—" if value is None else f"{value:,.0f} 秒"
+def _duration(seconds: float | None) -> str:
+    """A response time as an official reads it: seconds, minutes or hours."""
+    if seconds is None:
+        return "—"
+    if seconds < 120:
+        return f"{seconds:,.0f} 秒"
+    if seconds < 7200:
+        return f"{seconds / 60:,.1f} 分钟"
+    return f"{seconds / 3600:,.1f} 小时"
 
 
 def care_section(
@@ -194,8 +201,9 @@ def care_section(
             kpi("漏服务 missed", f"{total['missed_visits']:,}", "超过宽限期未签到"),
             kpi(
                 "助急响应 P90",
-                _seconds(p90),
-                ("超过" if late else "目标") + f" {EMERGENCY_TARGET_SECONDS // 60} 分钟内响应",
+                _duration(p90),
+                ("超过目标：" if late else "目标：")
+                + f"{EMERGENCY_TARGET_SECONDS // 60} 分钟内响应",
             ),
             kpi("服务老人 elders", f"{total['elders_served']:,}", "本期有服务办结的老人"),
             kpi(

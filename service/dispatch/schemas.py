@@ -9,7 +9,7 @@ from pydantic import ConfigDict, Field, StringConstraints
 
 from service.dispatch.models import DispatchMode
 from service.enums import OrgRole
-from service.validation import ReadModel, StrictModel
+from service.validation import ReadModel, StrictModel, omittable
 
 CategoryPrefix = Annotated[str, StringConstraints(pattern=r"^[a-z_]+(\.[a-z_]+)*$", max_length=64)]
 
@@ -37,10 +37,11 @@ class StaffPage(ReadModel):
 
 
 class StaffUpdate(StrictModel):
-    active: bool | None = Field(
-        default=None, description="False deactivates them: their tokens are refused from now on."
+    # Left out: unchanged; null is refused (422 naming the field), not "unchanged".
+    active: bool = omittable(
+        description="False deactivates them: their tokens are refused from now on."
     )
-    on_duty: bool | None = Field(default=None, description="Technicians only.")
+    on_duty: bool = omittable(description="Technicians only.")
 
 
 class OnDuty(StrictModel):

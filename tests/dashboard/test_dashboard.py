@@ -260,7 +260,7 @@ def test_the_care_panel_shows_fulfilment_missed_visits_and_emergency_response(
     assert "服务计划完成率<b>75.0%</b>" in care
     assert "上门准时率<b>66.7%</b>" in care
     assert "漏服务 missed<b>2</b>" in care
-    assert "助急响应 P90<b>400 秒</b><small>超过 5 分钟内响应" in care
+    assert "助急响应 P90<b>6.7 分钟</b><small>超过目标：5 分钟内响应" in care
     assert "服务老人 elders<b>1</b>" in care
     assert "政府补贴服务<b>3</b><small>补贴占比 50.0%" in care
     assert care.count("<svg") == 1
@@ -420,3 +420,9 @@ def test_chromium_draws_the_demo_dashboard(
     assert blue > 2000 and green > 1000, (blue, green)
     # The link was spent by the browser.
     assert http.get(f"/dashboard/login?code={code}").status_code == 410
+
+
+def test_response_times_read_in_the_unit_an_official_uses() -> None:
+    from service.dashboard.page import _duration
+
+    assert [_duration(v) for v in (None, 45, 400, 18_760)] == ["—", "45 秒", "6.7 分钟", "5.2 小时"]
