@@ -42,9 +42,9 @@ from bench.setup_data import BENCH_SECRET, build_world, bulk_tickets, fresh_data
 from service.config import Settings  # noqa: E402
 from service.db import make_engine, make_sessionmaker  # noqa: E402
 from service.main import create_app  # noqa: E402
-from service.observability import instruments, logs  # noqa: E402
 from service.observability.asgi import RequestObservation  # noqa: E402
 from service.observability.scrape import read  # noqa: E402
+from service.telemetry import instruments, logs  # noqa: E402
 
 ROUTES = 100
 STATUSES = (200, 201, 204, 304, 400, 401, 404, 409, 422, 503)

@@ -59,11 +59,11 @@ from bench.setup_data import (  # noqa: E402
     tokens,
 )
 from service.config import Settings  # noqa: E402
-from service.observability import logs  # noqa: E402
+from service.telemetry import logs  # noqa: E402
 
 PY = sys.executable
 UVICORN = [PY, "-m", "uvicorn", "--workers", "1", "--log-level", "warning", "--no-access-log"]
-# uvicorn's --log-config: the JSON lines of `serve` in production (service.observability.logs).
+# uvicorn's --log-config: the JSON lines of `serve` in production (service.telemetry.logs).
 LOG_CONFIG = Path(tempfile.gettempdir()) / f"linli-bench-logging-{os.getpid()}.json"
 LOG_CONFIG.write_text(json.dumps(logs.config("json")))
 THREADS = 2  # wrk -t2: the create scripts interleave the pool by thread

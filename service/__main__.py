@@ -220,7 +220,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from service.config import DEV_JWT_SECRET, is_loopback
-    from service.observability import logs
+    from service.telemetry import logs
 
     settings = get_settings()
     if settings.jwt_secret == DEV_JWT_SECRET and not is_loopback(args.host):
@@ -267,8 +267,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from service.jobs.runner import run_due, run_forever
     from service.jobs.wake import SqliteWatermark, Wakeup
     from service.main import FEATURE_JOBS
-    from service.observability import logs
     from service.sla.official import log_coverage
+    from service.telemetry import logs
 
     assert FEATURE_JOBS  # imported: every feature's jobs are registered
 

@@ -25,7 +25,7 @@ from service.db import SessionDep, begin_write, in_thread, utcnow
 from service.directory.models import Community, Organization, Region
 from service.enums import OrgRole, Role
 from service.errors import AppError, Forbidden, Unauthorized
-from service.observability.context import PRINCIPAL_KIND
+from service.telemetry.context import PRINCIPAL_KIND
 from service.users.models import User
 
 API_KEY_PREFIX = "lk_"

@@ -59,7 +59,6 @@ from service.notifications import channels as notification_channels
 from service.notifications import compose as _notification_compose  # noqa: F401 - listens to events
 from service.notifications.router import router as notifications_router
 from service.observability import events as _observed_events  # noqa: F401 - listens to events
-from service.observability import instruments
 from service.observability.asgi import RequestObservation
 from service.observability.router import router as observability_router
 from service.open311.integrations_router import router as integrations_router
@@ -71,6 +70,7 @@ from service.ratelimit import jobs as ratelimit_jobs
 from service.sla import jobs as sla_jobs
 from service.sla.official import coverage_now, log_coverage
 from service.sla.router import router as sla_router
+from service.telemetry import instruments
 from service.tickets import jobs as tickets_jobs
 from service.tickets.router import router as tickets_router
 from service.vocabulary import router as vocabulary_router

@@ -35,10 +35,10 @@ from service.categories.models import Category
 from service.directory.models import Community, ProviderAssignment
 from service.enums import Channel, Priority, ServiceKind, Status, TicketKind
 from service.jobs import JobContext, job
-from service.observability import instruments
 from service.sla import clock
 from service.sla.calendar import WorkCalendar
 from service.sla.policy import SlaConfig, load_config
+from service.telemetry import instruments
 from service.tickets.events import record_event
 from service.tickets.filing import ticket_number
 from service.tickets.models import Ticket, TicketEvent

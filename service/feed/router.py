@@ -20,7 +20,7 @@ from service.feed.notify import FeedHub
 from service.feed.schemas import FeedPage
 from service.feed.window import FeedWindows
 from service.middleware import parked
-from service.observability.instruments import FEED_LAG
+from service.telemetry.instruments import FEED_LAG
 from service.tickets import stream
 from service.tickets.stream import etag
 

@@ -59,8 +59,8 @@ from service.db import utcnow
 from service.jobs import JOBS, Job, JobContext
 from service.jobs.models import JobLease
 from service.jobs.wake import SqliteWatermark, Wakeup
-from service.observability import instruments
-from service.observability.context import bound, new_id
+from service.telemetry import instruments
+from service.telemetry.context import bound, new_id
 
 log = logging.getLogger("linli.jobs")
 

@@ -16,15 +16,15 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.observability.context import (
+from service.telemetry.context import (
     HEADER,
     PRINCIPAL_KIND,
     accepted,
     new_id,
     request_id,
 )
-from service.observability.instruments import REQUEST_DURATION
-from service.observability.logs import ACCESS_LOGGER
+from service.telemetry.instruments import REQUEST_DURATION
+from service.telemetry.logs import ACCESS_LOGGER
 
 UNMATCHED = "unmatched"
 _HEADER = HEADER.lower().encode()

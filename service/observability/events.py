@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from service.enums import Status
-from service.observability import instruments
+from service.telemetry import instruments
 from service.tickets.events import on_event
 from service.tickets.models import Ticket, TicketEvent
 

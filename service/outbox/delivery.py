@@ -42,8 +42,8 @@ from sqlalchemy.orm import Session
 from service.config import Settings
 from service.db import begin_write, utcnow
 from service.jobs import JobContext
-from service.observability.instruments import OUTBOX_ATTEMPTS
 from service.outbox.models import DeliveryStatus
+from service.telemetry.instruments import OUTBOX_ATTEMPTS
 
 log = logging.getLogger("linli.outbox")
 # While slow receivers hold slots and nothing was left to claim, a turn looks

@@ -29,7 +29,6 @@ from service.dispatch.models import DispatchMode
 from service.enums import Priority, Role, ServiceKind, Status, TicketKind
 from service.errors import Invalid, NotFound, Unprocessable
 from service.idempotency import service as idempotency
-from service.observability import instruments
 from service.scope import (
     SCOPE_PARAMS,
     elders_to_file_for,
@@ -40,6 +39,7 @@ from service.scope import (
 from service.sla import clock
 from service.sla.models import SlaConfigVersion
 from service.sla.policy import config_with_category, load_config
+from service.telemetry import instruments
 from service.tickets import duplicates
 from service.tickets.duplicates import Duplicate
 from service.tickets.models import Ticket, TicketEvent

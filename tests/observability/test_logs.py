@@ -11,8 +11,8 @@ import re
 from service.config import Settings
 from service.jobs import Job, JobContext
 from service.jobs.runner import run_turn
-from service.observability import logs
-from service.observability.context import request_id
+from service.telemetry import logs
+from service.telemetry.context import request_id
 from tests.conftest import file_ticket
 
 HEX_ID = re.compile(r"[0-9a-f]{32}")

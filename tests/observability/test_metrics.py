@@ -129,7 +129,7 @@ def test_workers_add_up_in_multiprocess_mode(tmp_path):
     a scrape of any one sums them all."""
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
     count = (
-        "from service.observability import instruments; "
+        "from service.telemetry import instruments; "
         "instruments.JOB_RUNS.labels('probe', 'ok').inc()"
     )
     for _ in range(2):

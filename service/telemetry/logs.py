@@ -16,7 +16,7 @@ import logging
 import logging.config
 from typing import Any, Literal
 
-from service.observability.context import request_id
+from service.telemetry.context import request_id
 
 LogFormat = Literal["json", "text"]
 NONE = "-"  # the request id of a line written outside any request or job turn
