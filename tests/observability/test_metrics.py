@@ -149,7 +149,11 @@ def test_workers_add_up_in_multiprocess_mode(tmp_path):
 def test_serve_prepares_the_multiprocess_directory(tmp_path, monkeypatch):
     from service.__main__ import _multiprocess_metrics
 
-    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    # _multiprocess_metrics sets the variable itself: have monkeypatch remember
+    # what it was first, or the removed directory leaks into later tests'
+    # subprocesses (a worker then fails to count).
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "")
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
     assert _multiprocess_metrics(1) == (None, False)
     made, here = _multiprocess_metrics(3)
     assert here and made is not None and os.path.isdir(made)
