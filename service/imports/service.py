@@ -247,12 +247,23 @@ def import_communities(
             updates.append({"id": community.id, **changes, "updated_at": now})
         else:
             report.unchanged += 1
+    _write(session, Community, inserts, updates, report)
+
+
+def _write(
+    session: Session,
+    model: Any,
+    inserts: list[dict[str, Any]],
+    updates: list[dict[str, Any]],
+    report: Report,
+) -> None:
+    """The rows made and changed, in batches of statements, unless a row was bad."""
     if report.error_count:
         return
     for batch in _batches(inserts):
-        session.execute(insert(Community), batch)
+        session.execute(insert(model), batch)
     for batch in _batches(updates):
-        session.execute(update(Community), batch)
+        session.execute(update(model), batch)
     report.created, report.updated = len(inserts), len(updates)
 
 
@@ -340,13 +351,7 @@ def import_organizations(
             updates.append({"id": organization.id, **changes, "updated_at": now})
         else:
             report.unchanged += 1
-    if report.error_count:
-        return
-    for batch in _batches(inserts):
-        session.execute(insert(Organization), batch)
-    for batch in _batches(updates):
-        session.execute(update(Organization), batch)
-    report.created, report.updated = len(inserts), len(updates)
+    _write(session, Organization, inserts, updates, report)
 
 
 # --- who serves whom -------------------------------------------------------------------
