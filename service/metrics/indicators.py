@@ -160,18 +160,25 @@ CARE_PERCENTILES: tuple[tuple[str, str, float], ...] = (
 ALL_PERCENTILES = PERCENTILES + CARE_PERCENTILES
 
 
-# (name, numerator, denominator, per, is a percentile): indicators_from runs once
-# per summary row, thousands of times per summary.
-def _plan(indicators: tuple[Indicator, ...]) -> tuple[tuple[str, str, str, float, bool], ...]:
-    return tuple(
-        (
-            i.name,
-            i.ratio[0] if i.ratio else "",
-            i.ratio[1] if i.ratio else "",
-            i.per,
-            any(p[0] == i.name for p in ALL_PERCENTILES),
-        )
-        for i in indicators
+# indicators_from runs once per summary row, thousands of times per summary: each
+# plan is the indicators' names sorted into what they are made of, once.
+@dataclass(frozen=True)
+class _Plan:
+    order: tuple[str, ...]  # INDICATORS' order, for the answer's
+    plain: tuple[str, ...]  # a count as it is
+    ratios: tuple[tuple[str, str, str, float], ...]  # (name, numerator, denominator, per)
+    percentiles: tuple[str, ...]
+
+
+def _plan(indicators: tuple[Indicator, ...]) -> _Plan:
+    percentile_names = {p[0] for p in ALL_PERCENTILES}
+    return _Plan(
+        order=tuple(i.name for i in indicators),
+        plain=tuple(
+            i.name for i in indicators if i.ratio is None and i.name not in percentile_names
+        ),
+        ratios=tuple((i.name, *i.ratio, i.per) for i in indicators if i.ratio is not None),
+        percentiles=tuple(i.name for i in indicators if i.name in percentile_names),
     )
 
 
@@ -180,27 +187,23 @@ _TICKET_PLAN = _plan(tuple(i for i in INDICATORS if i.name not in _CARE_NAMES))
 _CARE_PLAN = _plan(CARE_INDICATORS)
 # A group without visits, 助急 tickets or elders served (most groups of
 # property companies): every care indicator is 0 or None.
-_NO_CARE = {
-    name: (None if under or percentile else 0) for name, _o, under, _p, percentile in _CARE_PLAN
-}
+_NO_CARE = {name: (0 if name in _CARE_PLAN.plain else None) for name in _CARE_PLAN.order}
 
 
-def _evaluate(
-    plan: tuple[tuple[str, str, str, float, bool], ...],
-    counts: dict[str, Any],
-    percentiles: dict[str, Any],
-) -> dict[str, Any]:
+def _evaluate(plan: _Plan, counts: dict[str, Any], percentiles: dict[str, Any]) -> dict[str, Any]:
+    # Rounded to 6 (ratios) and 4 (percentiles) decimals by scaling: 2.5x faster
+    # than round(x, 6), which converts through decimal digits.
     get = counts.get
-    return {
-        name: (
-            (None if not (d := get(under)) or (n := get(over)) is None else round(n * per / d, 6))
-            if under
-            else (None if (v := percentiles.get(name)) is None else round(float(v), 4))
-            if percentile
-            else int(get(name) or 0)
-        )
-        for name, over, under, per, percentile in plan
-    }
+    out = dict.fromkeys(plan.order)
+    for name in plan.plain:
+        out[name] = int(get(name) or 0)
+    for name, over, under, per in plan.ratios:
+        if (d := get(under)) and (n := get(over)) is not None:
+            out[name] = round(n * per / d * 1e6) / 1e6
+    for name in plan.percentiles:
+        if (v := percentiles.get(name)) is not None:
+            out[name] = round(float(v) * 1e4) / 1e4
+    return out
 
 
 def indicators_from(counts: dict[str, Any], percentiles: dict[str, Any]) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Date, and_, case, func, literal, or_, select, text, union, union_all
@@ -82,6 +82,9 @@ DURATIONS = {"response_minutes": 60.0, "resolution_hours": 3600.0}
 # The live tickets' histograms: the durations above, and 助急 response seconds.
 EMERGENCY = "emergency_response_seconds"
 LIVE_DURATIONS = {**DURATIONS, EMERGENCY: 1.0}
+# Each live duration's histogram in a _Group.
+_SLOT = {"response_minutes": "response", "resolution_hours": "resolution", EMERGENCY: "emergency"}
+_EMPTY = (0,) * HISTOGRAM_BUCKETS
 
 
 def usable(session: Session, scope: SummaryScope) -> MetricsRollupState | None:
@@ -190,10 +193,42 @@ def _dims(
     return [d.label(f"g{i}") for i, d in enumerate(dims)], source
 
 
-@dataclass
 class _Group:
-    counts: dict[str, int]
-    histograms: dict[str, list[int]]
+    """One group's counts and histograms as the parts of the summary add them up.
+
+    Thousands of groups per summary: each is made from its rollup row as it
+    comes (the counts a dict, the histograms the row's own tuples, copied only
+    when a second part adds to them), and the 助急 histogram exists only for
+    groups with live 助急 tickets."""
+
+    __slots__ = ("counts", "response", "resolution", "emergency")
+
+    def __init__(
+        self,
+        counts: dict[str, int],
+        response: Sequence[int] = _EMPTY,
+        resolution: Sequence[int] = _EMPTY,
+    ) -> None:
+        self.counts = counts
+        self.response = response
+        self.resolution = resolution
+        self.emergency: list[int] | None = None
+
+    def add(self, duration: str, histogram: Sequence[int]) -> None:
+        mine = getattr(self, duration)
+        setattr(self, duration, [x + y for x, y in zip(mine, histogram, strict=True)])
+
+    def count_in(self, duration: str, bucket: int, tickets: int) -> None:
+        if duration == "emergency":
+            if self.emergency is None:
+                self.emergency = [0] * HISTOGRAM_BUCKETS
+            self.emergency[bucket] += tickets
+            return
+        histogram = getattr(self, duration)
+        if not isinstance(histogram, list):
+            histogram = list(histogram)
+            setattr(self, duration, histogram)
+        histogram[bucket] += tickets
 
 
 def run(session: Session, scope: SummaryScope, state: MetricsRollupState) -> list[Row]:
@@ -209,12 +244,10 @@ def run(session: Session, scope: SummaryScope, state: MetricsRollupState) -> lis
     groups: dict[tuple[Any, ...], _Group] = {}
 
     def group(key: tuple[Any, ...]) -> _Group:
-        if key not in groups:
-            groups[key] = _Group(
-                {name: 0 for name in COUNTS},
-                {d: [0] * HISTOGRAM_BUCKETS for d in LIVE_DURATIONS},
-            )
-        return groups[key]
+        g = groups.get(key)
+        if g is None:
+            g = groups[key] = _Group(dict.fromkeys(COUNTS, 0))
+        return g
 
     # 1. The rolled-up tickets' counts and histograms: one GROUP BY per copy read
     # (quarterly sums and the months around them; a UNION ALL of the two cost
@@ -258,31 +291,19 @@ def run(session: Session, scope: SummaryScope, state: MetricsRollupState) -> lis
                 continue
             key = tuple(record[:n])
             counts = dict(zip(ROLLUP_COUNTS, record[n : n + c], strict=True))
-            response = list(record[n + c : n + c + b])
-            resolution = list(record[n + c + b : n + c + 2 * b])
+            response = record[n + c : n + c + b]
+            resolution = record[n + c + b : n + c + 2 * b]
             at_end = record[n + c + 2 * b :]
             if at_end:
                 counts["backlog"], counts["overdue_open"] = at_end
             known = groups.get(key)
             if known is None:  # the usual case: each key once
-                groups[key] = _Group(
-                    {**untouched, **counts},
-                    {
-                        "response_minutes": response,
-                        "resolution_hours": resolution,
-                        EMERGENCY: [0] * HISTOGRAM_BUCKETS,
-                    },
-                )
+                groups[key] = _Group({**untouched, **counts}, response, resolution)
                 continue
             for name, value in counts.items():
                 known.counts[name] += value
-            for duration, histogram in (
-                ("response_minutes", response),
-                ("resolution_hours", resolution),
-            ):
-                known.histograms[duration] = [
-                    x + y for x, y in zip(known.histograms[duration], histogram, strict=True)
-                ]
+            known.add("response", response)
+            known.add("resolution", resolution)
     if dialect == "postgresql":
         session.execute(text("SET LOCAL max_parallel_workers_per_gather TO DEFAULT"))
 
@@ -375,21 +396,20 @@ def run(session: Session, scope: SummaryScope, state: MetricsRollupState) -> lis
         tickets_here = int(totals[TICKET_COUNTS.index("created")] or 0)  # the tickets of this row
         for i, duration in enumerate(names):
             if record[n + i] is not None:
-                g.histograms[duration][int(record[n + i])] += tickets_here
+                g.count_in(_SLOT[duration], int(record[n + i]), tickets_here)
 
     wanted = [
-        (duration, unit, [(p[0], p[2]) for p in PERCENTILES if p[1] == duration])
+        (_SLOT[duration], unit, [(p[0], p[2]) for p in PERCENTILES if p[1] == duration])
         for duration, unit in DURATIONS.items()
     ]
+    nothing = {p[0]: None for p in PERCENTILES}
     rows: dict[tuple[Any, ...], Row] = {}
     for key, g in groups.items():  # thousands of groups: kept lean
-        percentiles: dict[str, float | None] = {}
-        for duration, unit, fractions in wanted:
-            histogram = g.histograms[duration]
+        percentiles: dict[str, float | None] = dict(nothing)
+        for slot, unit, fractions in wanted:
+            histogram = getattr(g, slot)
             cumulative = list(itertools.accumulate(histogram))
             if cumulative[-1] == 0:
-                for indicator, _fraction in fractions:
-                    percentiles[indicator] = None
                 continue
             for indicator, fraction in fractions:
                 value = percentile(histogram, fraction, cumulative)
@@ -397,9 +417,7 @@ def run(session: Session, scope: SummaryScope, state: MetricsRollupState) -> lis
         rows[key] = Row(key, g.counts, percentiles)
     # 4. The care figures: rolled up by their own months, and read live for the
     # tickets newer than the rollup and the visits not yet due at its last run.
-    live_emergencies = {
-        key: g.histograms[EMERGENCY] for key, g in groups.items() if any(g.histograms[EMERGENCY])
-    }
+    live_emergencies = {key: g.emergency for key, g in groups.items() if g.emergency is not None}
     parts, histograms = _care(session, scope, state, bounds, live_emergencies)
     care_percentiles = {
         key: {
