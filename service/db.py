@@ -108,6 +108,21 @@ def pool_shape(settings: Settings) -> tuple[int, int]:
     return size, overflow
 
 
+def _cache_long_statements() -> None:
+    """psycopg converts a statement's %(name)s placeholders to $n once per text and
+    keeps the result, but only for statements of at most 50 parameters
+    (psycopg._queries.MAX_CACHED_STATEMENT_PARAMS, against ORMs' many-row INSERTs
+    of ever new shapes). The ticket INSERT of a creation has 66: it was parsed
+    again on every creation (~60-110 µs). Linli's driver statements are a fixed
+    set of texts, so the cache (128 of them, least recently used first) holds
+    them as it holds the shorter ones. tests/test_db.py fails if a psycopg
+    release moves the limit elsewhere."""
+    from psycopg import _queries
+
+    if hasattr(_queries, "MAX_CACHED_STATEMENT_PARAMS"):
+        _queries.MAX_CACHED_STATEMENT_PARAMS = max(_queries.MAX_CACHED_STATEMENT_PARAMS, 100)
+
+
 def make_engine(settings: Settings, *, pool: tuple[int, int] | None = None) -> Engine:
     """The engine of the requests (its pool sized by the settings), or one with a
     `pool` of its own (the job runner's, so that requests cannot starve it).
@@ -126,6 +141,7 @@ def make_engine(settings: Settings, *, pool: tuple[int, int] | None = None) -> E
         )
         _configure_sqlite(engine)
         return engine
+    _cache_long_statements()
     return create_engine(
         url, pool_size=size, max_overflow=overflow, pool_timeout=timeout, pool_pre_ping=False
     )

@@ -103,3 +103,27 @@ def test_pool_defaults_by_database(tmp_path: Any) -> None:
         assert isinstance(pool, QueuePool)
         assert (pool.size(), pool._max_overflow) == (size, overflow)
         engine.dispose()
+
+
+def test_the_ticket_insert_is_converted_once() -> None:
+    """psycopg caches its placeholder conversion of statements of up to 50
+    parameters; make_engine lifts that for Linli's fixed statements, so the
+    66-parameter ticket INSERT of every creation is parsed once per process.
+    A psycopg release that renames or moves the limit fails here."""
+    from psycopg import _queries
+    from psycopg.adapt import Transformer
+
+    from service.tickets.filing import _INSERT_TICKET
+
+    make_engine(Settings(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none"))
+    sql = _INSERT_TICKET["postgresql"]
+    names = [part.split(")s", 1)[0] for part in sql.split("%(")[1:]]
+    assert len(names) > 50
+    params = dict.fromkeys(names)
+
+    before = _queries._query2pg.cache_info()
+    for _ in range(3):
+        _queries.PostgresQuery(Transformer()).convert(sql, params)
+    after = _queries._query2pg.cache_info()
+    assert after.hits + after.misses - before.hits - before.misses == 3
+    assert after.hits - before.hits >= 2
