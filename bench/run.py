@@ -1,6 +1,7 @@
 """Load benchmark: Linli against the raw-driver ceiling, in the same run.
 
     python bench/run.py [--backends postgres,sqlite] [--duration 10] [--tickets 10000]
+                        [--database linli_bench]
 
 For each backend: a fresh database, a small world and `--tickets` bulk tickets;
 Linli served by uvicorn (one worker), driven by wrk with realistic tokens:
@@ -359,7 +360,7 @@ QUOTAS: list[str] = []
 def bench_backend(
     backend: str, args: argparse.Namespace
 ) -> list[tuple[str, Result, Result | None]]:
-    url = fresh_database(backend, args.pg_url, "linli_bench")
+    url = fresh_database(backend, args.pg_url, args.database)
     world = build_world(url)
     print(
         f"[{backend}] {args.tickets} tickets in {bulk_tickets(world, args.tickets):.1f}s",
@@ -464,6 +465,12 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--tickets", type=int, default=10_000)
     parser.add_argument("--rate", type=int, default=300)
+    parser.add_argument(
+        "--database",
+        default="linli_bench",
+        help="name of the database (dropped and created; the SQLite file's name too): "
+        "runs of other checkouts on the same server keep apart with their own",
+    )
     parser.add_argument(
         "--pg-url",
         default=os.environ.get(
