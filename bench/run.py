@@ -7,9 +7,13 @@ For each backend: a fresh database, a small world and `--tickets` bulk tickets;
 Linli served by uvicorn (one worker), driven by wrk with realistic tokens:
 ticket creation with an Idempotency-Key, a provider listing a page of 50, a
 resident reading one ticket, and a 70/30 read/write mix; then a fixed-rate run
-of the mix at --rate requests/s for p99; then the ceiling app (bench/ceiling.py)
-with the same uvicorn settings for the same INSERT and the same 50-row read.
-Prints a table with each Linli figure as a ratio to its ceiling.
+of the mix at --rate requests/s for p99; then, on PostgreSQL, the same-work
+ceiling (bench/ceiling_same.py: Linli's own statements of a creation and of the
+page through asyncpg, a plain ASGI app) driven by the same wrk scripts as Linli
+(the same residents, tokens, bodies and fresh keys, the same dispatcher); then
+the narrow ceiling (bench/ceiling.py: one INSERT, the same 50-row read), all
+with the same uvicorn settings. Prints a table with each Linli figure as a
+ratio to both ceilings, and the ceilings' own figures.
 
 Creations are filed as a pool of distinct residents (resident_pool: a few
 thousand, spread over the world's communities, taken in turn), each with a
@@ -357,9 +361,35 @@ def quota_report(url: str, backend: str, pool: list[Filer]) -> str:
 QUOTAS: list[str] = []
 
 
-def bench_backend(
-    backend: str, args: argparse.Namespace
-) -> list[tuple[str, Result, Result | None]]:
+Row = tuple[str, Result, Result | None, Result | None]  # backend, Linli, narrow, same-work
+CEILINGS: list[tuple[str, Result]] = []
+
+
+def same_work_ceiling(
+    env: dict[str, str],
+    pool: list[Filer],
+    dispatcher: str,
+    list_path: str,
+    args: argparse.Namespace,
+) -> tuple[Result, Result]:
+    """Creation and the page of 50 on bench/ceiling_same.py, configured as Linli
+    (`env`) and driven by Linli's own wrk scripts. Its residents are Linli's pool,
+    warmed the same way (the ceiling keeps each `sub`'s user from its first
+    request); their creations here and in Linli's phases stay far below the quota."""
+    server = Server(["bench.ceiling_same:app"], env)
+    d, c = args.duration, args.connections
+    try:
+        wrk(server.url, lua_get(list_path, dispatcher), 2, 4, "warm")
+        warm_pool(server.url, pool)
+        create = wrk(server.url, lua_create(pool), d, c, "same-work creation")
+        page = wrk(server.url, lua_get(list_path, dispatcher), d, c, "same-work page of 50")
+        create.peak_rss_mb = page.peak_rss_mb = server.peak_rss_mb()
+    finally:
+        server.stop()
+    return create, page
+
+
+def bench_backend(backend: str, args: argparse.Namespace) -> list[Row]:
     url = fresh_database(backend, args.pg_url, args.database)
     world = build_world(url)
     print(
@@ -421,6 +451,13 @@ def bench_backend(
         linli.stop()
     QUOTAS.append(quota_report(url, backend, pool))
 
+    # The same-work ceiling runs Linli's PostgreSQL statements: PostgreSQL only.
+    before_same = speed_probe() if backend == "postgres" else None
+    same_create = same_page = None
+    if backend == "postgres":
+        same_create, same_page = same_work_ceiling(env, pool, dispatcher, list_path, args)
+        CEILINGS.extend([(backend, same_create), (backend, same_page)])
+
     before_ceiling = speed_probe()
     ceiling = Server(["bench.ceiling:app"], {"CEILING_DATABASE_URL": url})
     try:
@@ -443,17 +480,28 @@ def bench_backend(
         insert.peak_rss_mb = read.peak_rss_mb = peak
     finally:
         ceiling.stop()
+    CEILINGS.extend([(backend, insert), (backend, read)])
+    same_probe = (
+        "" if before_same is None else f"{before_same:.2f} s before the same-work ceiling, "
+    )
     PROBES.append(
-        f"{backend}: {before_linli:.2f} s before Linli, {before_ceiling:.2f} s before the "
-        f"ceiling, {speed_probe():.2f} s after"
+        f"{backend}: {before_linli:.2f} s before Linli, {same_probe}{before_ceiling:.2f} s "
+        f"before the narrow ceiling, {speed_probe():.2f} s after"
     )
     return [
-        (backend, create, insert),
-        (backend, page, read),
-        (backend, one, read),
-        (backend, mixed, None),
-        (backend, rate, None),
+        (backend, create, insert, same_create),
+        (backend, page, read, same_page),
+        (backend, one, read, None),
+        (backend, mixed, None, None),
+        (backend, rate, None, None),
     ]
+
+
+def _against(linli: Result, ceiling: Result | None) -> str:
+    """The table's two cells for a ceiling: its req/s, and Linli's ratio to it."""
+    if ceiling is None:
+        return "— | —"
+    return f"{ceiling.rps:,.0f} | {linli.rps / ceiling.rps:.0%}"
 
 
 def main() -> int:
@@ -504,16 +552,24 @@ def main() -> int:
     print()
     print(
         "| backend | workload | Linli req/s | p50 ms | p99 ms | errors "
-        "| ceiling req/s | ratio | peak RSS MB |"
+        "| narrow ceiling req/s | ratio | same-work ceiling req/s | ratio | peak RSS MB |"
     )
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
-    for backend, linli, ceiling in rows:
-        ratio = f"{linli.rps / ceiling.rps:.0%}" if ceiling else "—"
-        ceiling_rps = f"{ceiling.rps:,.0f}" if ceiling else "—"
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for backend, linli, ceiling, same in rows:
         print(
             f"| {backend} | {linli.name} | {linli.rps:,.0f} | {linli.p50_ms:.1f} "
-            f"| {linli.p99_ms:.1f} | {linli.errors} | {ceiling_rps} | {ratio} "
-            f"| {linli.peak_rss_mb or 0:.0f} |"
+            f"| {linli.p99_ms:.1f} | {linli.errors} | {_against(linli, ceiling)} "
+            f"| {_against(linli, same)} | {linli.peak_rss_mb or 0:.0f} |"
+        )
+    print()
+    print("The ceilings' own figures (same-work: PostgreSQL only):")
+    print()
+    print("| backend | ceiling workload | req/s | p50 ms | p99 ms | errors | peak RSS MB |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for backend, r in CEILINGS:
+        print(
+            f"| {backend} | {r.name} | {r.rps:,.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} "
+            f"| {r.errors} | {r.peak_rss_mb or 0:.0f} |"
         )
     print()
     print("speed probe (5M-iteration Python loop, CPU seconds; lower is faster):")
