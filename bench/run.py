@@ -214,9 +214,27 @@ end
     )
 
 
-def wrk(base_url: str, script: str, duration: int, connections: int, name: str) -> Result:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of process `pid` so far (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(
+    base_url: str,
+    script: str,
+    duration: int,
+    connections: int,
+    name: str,
+    *,
+    pid: int | None = None,
+) -> Result:
+    """One wrk phase; with `pid`, also that server process's CPU per request:
+    on a shared machine the throughput of a server bound by the database moves
+    with what else runs, its own CPU per request much less."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
+    cpu_before = cpu_seconds(pid) if pid is not None else 0.0
     out = subprocess.run(
         [
             "wrk",
@@ -232,6 +250,7 @@ def wrk(base_url: str, script: str, duration: int, connections: int, name: str) 
         text=True,
         check=True,
     ).stdout
+    cpu = cpu_seconds(pid) - cpu_before if pid is not None else None
     os.unlink(handle.name)
     # wrk closes its connections with requests still queued in the server; left
     # to run they would start the next phase over the server's limit of requests
@@ -245,7 +264,11 @@ def wrk(base_url: str, script: str, duration: int, connections: int, name: str) 
     errors = int(errors_match.group(1)) if errors_match else 0
     if socket_errors:
         errors += sum(int(n) for n in re.findall(r"\d+", socket_errors.group(1)))
-    return Result(name, rps, p50, p99, errors)
+    result = Result(name, rps, p50, p99, errors)
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    if cpu is not None and requests:
+        result.cpu_ms = cpu * 1000 / requests
+    return result
 
 
 def speed_probe() -> float:
@@ -381,8 +404,11 @@ def same_work_ceiling(
     try:
         wrk(server.url, lua_get(list_path, dispatcher), 2, 4, "warm")
         warm_pool(server.url, pool)
-        create = wrk(server.url, lua_create(pool), d, c, "same-work creation")
-        page = wrk(server.url, lua_get(list_path, dispatcher), d, c, "same-work page of 50")
+        pid = server.process.pid
+        create = wrk(server.url, lua_create(pool), d, c, "same-work creation", pid=pid)
+        page = wrk(
+            server.url, lua_get(list_path, dispatcher), d, c, "same-work page of 50", pid=pid
+        )
         create.peak_rss_mb = page.peak_rss_mb = server.peak_rss_mb()
     finally:
         server.stop()
@@ -425,9 +451,10 @@ def bench_backend(backend: str, args: argparse.Namespace) -> list[Row]:
         wrk(linli.url, lua_get(list_path, dispatcher), 2, 4, "warm")
         wrk(linli.url, lua_get(get_path, resident), 2, 4, "warm")
         warm_pool(linli.url, pool)
-        create = wrk(linli.url, lua_create(pool), d, c, "create (Idempotency-Key)")
-        page = wrk(linli.url, lua_get(list_path, dispatcher), d, c, "provider page of 50")
-        one = wrk(linli.url, lua_get(get_path, resident), d, c, "resident reads a ticket")
+        pid = linli.process.pid
+        create = wrk(linli.url, lua_create(pool), d, c, "create (Idempotency-Key)", pid=pid)
+        page = wrk(linli.url, lua_get(list_path, dispatcher), d, c, "provider page of 50", pid=pid)
+        one = wrk(linli.url, lua_get(get_path, resident), d, c, "resident reads a ticket", pid=pid)
         # Fresh again: the mix and the fixed rate, which file too, end about a minute on.
         warm_pool(linli.url, pool)
         mixed = wrk(
@@ -436,6 +463,7 @@ def bench_backend(backend: str, args: argparse.Namespace) -> list[Row]:
             d,
             c,
             "mixed 70% read / 30% write",
+            pid=pid,
         )
         rate = fixed_rate(
             linli.url,
@@ -468,13 +496,17 @@ def bench_backend(backend: str, args: argparse.Namespace) -> list[Row]:
             4,
             "warm",
         )
-        insert = wrk(ceiling.url, lua_ceiling_insert(world.community_id), d, c, "ceiling insert")
+        pid = ceiling.process.pid
+        insert = wrk(
+            ceiling.url, lua_ceiling_insert(world.community_id), d, c, "ceiling insert", pid=pid
+        )
         read = wrk(
             ceiling.url,
             lua_get(f"/tickets?organization_id={world.organization_id}", ""),
             d,
             c,
             "ceiling 50-row read",
+            pid=pid,
         )
         peak = ceiling.peak_rss_mb()
         insert.peak_rss_mb = read.peak_rss_mb = peak
@@ -495,6 +527,10 @@ def bench_backend(backend: str, args: argparse.Namespace) -> list[Row]:
         (backend, mixed, None, None),
         (backend, rate, None, None),
     ]
+
+
+def _cpu(result: Result) -> str:
+    return "—" if result.cpu_ms is None else f"{result.cpu_ms:.2f}"
 
 
 def _against(linli: Result, ceiling: Result | None) -> str:
@@ -551,26 +587,40 @@ def main() -> int:
     )
     print()
     print(
-        "| backend | workload | Linli req/s | p50 ms | p99 ms | errors "
+        "| backend | workload | Linli req/s | p50 ms | p99 ms | errors | CPU ms/req "
         "| narrow ceiling req/s | ratio | same-work ceiling req/s | ratio | peak RSS MB |"
     )
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for backend, linli, ceiling, same in rows:
         print(
             f"| {backend} | {linli.name} | {linli.rps:,.0f} | {linli.p50_ms:.1f} "
-            f"| {linli.p99_ms:.1f} | {linli.errors} | {_against(linli, ceiling)} "
+            f"| {linli.p99_ms:.1f} | {linli.errors} | {_cpu(linli)} | {_against(linli, ceiling)} "
             f"| {_against(linli, same)} | {linli.peak_rss_mb or 0:.0f} |"
         )
     print()
-    print("The ceilings' own figures (same-work: PostgreSQL only):")
+    print(
+        "The ceilings' own figures (same-work: PostgreSQL only). CPU ms/req: the server "
+        "process's user + system CPU per request answered (the database's not included)."
+    )
     print()
-    print("| backend | ceiling workload | req/s | p50 ms | p99 ms | errors | peak RSS MB |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+    print(
+        "| backend | ceiling workload | req/s | p50 ms | p99 ms | errors | CPU ms/req "
+        "| peak RSS MB |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
     for backend, r in CEILINGS:
         print(
             f"| {backend} | {r.name} | {r.rps:,.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} "
-            f"| {r.errors} | {r.peak_rss_mb or 0:.0f} |"
+            f"| {r.errors} | {_cpu(r)} | {r.peak_rss_mb or 0:.0f} |"
         )
+    print()
+    for backend, linli, _ceiling, same in rows:
+        if same is not None and same.cpu_ms and linli.cpu_ms:
+            print(
+                f"{backend}, {linli.name}: the same-work ceiling's CPU per request is "
+                f"{same.cpu_ms / linli.cpu_ms:.0%} of Linli's "
+                f"({same.cpu_ms:.2f} against {linli.cpu_ms:.2f} ms)"
+            )
     print()
     print("speed probe (5M-iteration Python loop, CPU seconds; lower is faster):")
     for probe in PROBES:
