@@ -600,7 +600,8 @@ def main() -> int:
     print()
     print(
         "The ceilings' own figures (same-work: PostgreSQL only). CPU ms/req: the server "
-        "process's user + system CPU per request answered (the database's not included)."
+        "process's user + system CPU per request answered (PostgreSQL's work not included; "
+        "SQLite's is, in the process)."
     )
     print()
     print(
@@ -621,7 +622,8 @@ def main() -> int:
                 f"{same.cpu_ms / linli.cpu_ms:.0%} of Linli's "
                 f"({same.cpu_ms:.2f} against {linli.cpu_ms:.2f} ms)"
             )
-    print()
+    if any(same is not None for *_, same in rows):
+        print()
     print("speed probe (5M-iteration Python loop, CPU seconds; lower is faster):")
     for probe in PROBES:
         print(f"  {probe}")
