@@ -117,21 +117,46 @@ def _driver(query: Any) -> Statement:
     return numbered(query.sql["postgresql"], query.values)
 
 
+def filled(statement: Statement, *given: str) -> Statement:
+    """`statement`, once sure that the values below fill every parameter it takes:
+    should Linli's statement take another, the ceiling refuses to start rather
+    than answer 500s in the middle of a measurement."""
+    missing = set(statement.names) - set(statement.values) - set(given)
+    if missing:
+        raise SystemExit(f"bench/ceiling_same.py does not fill {sorted(missing)}: {statement.sql}")
+    return statement
+
+
+SCOPE = ("scope_user_id", "scope_community_id", "scope_organization_id")
 # The filing context of a resident's creation, with and without an
 # Idempotency-Key, as Linli builds it (with the duplicate lookup when the
 # window is on); the page of tickets of a resident and of provider staff.
 FILING = {
-    claim: _driver(_filing_query(DIALECT, Role.resident, None, claim, bool(DUPLICATE_WINDOW)))
+    claim: filled(
+        _driver(_filing_query(DIALECT, Role.resident, None, claim, bool(DUPLICATE_WINDOW))),
+        *("filing_community_id", "filing_category", *SCOPE),
+        *("idem_lock", "idem_owner", "idem_key", "dup_key", "dup_filer", "dup_since"),
+    )
     for claim in (True, False)
 }
 PAGE = {
-    role: _driver(_page_query(DIALECT, role, None, TicketFilters(), False, feed))
+    role: filled(
+        _driver(_page_query(DIALECT, role, None, TicketFilters(), False, feed)),
+        *("page_limit", *SCOPE),
+    )
     for role, feed in ((Role.resident, False), (Role.provider_staff, True))
 }
-INSERT_TICKET = numbered(_INSERT_TICKET["postgresql"])
-INSERT_EVENT = numbered(_INSERT_EVENT["postgresql"])
-UPSERT_QUOTA = numbered(_UPSERT["postgresql"])
-INSERT_KEY = numbered(_INSERT_KEY["postgresql"])
+INSERT_TICKET = numbered(_INSERT_TICKET["postgresql"])  # filled by column name
+INSERT_EVENT = filled(
+    numbered(_INSERT_EVENT["postgresql"]),
+    *("ticket_id", "type", "actor_id", "to_status", "organization_id", "internal", "data"),
+    "created_at",
+)
+UPSERT_QUOTA = filled(numbered(_UPSERT["postgresql"]), "key", "end")
+INSERT_KEY = filled(
+    numbered(_INSERT_KEY["postgresql"]),
+    *("owner", "key", "request_hash", "status", "body", "headers", "now", "expires_at"),
+)
 # service/auth.py authenticate(): the user of a token's `sub`.
 USER = _driver(driver_query(DIALECT, select(User).where(User.sub == bindparam("sub")), ("sub",)))
 USER_NAMES = tuple(column.key for column in User.__table__.c)
