@@ -15,6 +15,8 @@ class Result:
     p99_ms: float
     errors: int
     peak_rss_mb: float | None = None
+    # The server process's user + system CPU per request answered, in ms.
+    cpu_ms: float | None = None
 
 
 def ms(value: str) -> float:

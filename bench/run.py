@@ -1,14 +1,19 @@
 """Load benchmark: Linli against the raw-driver ceiling, in the same run.
 
     python bench/run.py [--backends postgres,sqlite] [--duration 10] [--tickets 10000]
+                        [--database linli_bench]
 
 For each backend: a fresh database, a small world and `--tickets` bulk tickets;
 Linli served by uvicorn (one worker), driven by wrk with realistic tokens:
 ticket creation with an Idempotency-Key, a provider listing a page of 50, a
 resident reading one ticket, and a 70/30 read/write mix; then a fixed-rate run
-of the mix at --rate requests/s for p99; then the ceiling app (bench/ceiling.py)
-with the same uvicorn settings for the same INSERT and the same 50-row read.
-Prints a table with each Linli figure as a ratio to its ceiling.
+of the mix at --rate requests/s for p99; then, on PostgreSQL, the same-work
+ceiling (bench/ceiling_same.py: Linli's own statements of a creation and of the
+page through asyncpg, a plain ASGI app) driven by the same wrk scripts as Linli
+(the same residents, tokens, bodies and fresh keys, the same dispatcher); then
+the narrow ceiling (bench/ceiling.py: one INSERT, the same 50-row read), all
+with the same uvicorn settings. Prints a table with each Linli figure as a
+ratio to both ceilings, and the ceilings' own figures.
 
 Creations are filed as a pool of distinct residents (resident_pool: a few
 thousand, spread over the world's communities, taken in turn), each with a
@@ -209,9 +214,27 @@ end
     )
 
 
-def wrk(base_url: str, script: str, duration: int, connections: int, name: str) -> Result:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of process `pid` so far (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(
+    base_url: str,
+    script: str,
+    duration: int,
+    connections: int,
+    name: str,
+    *,
+    pid: int | None = None,
+) -> Result:
+    """One wrk phase; with `pid`, also that server process's CPU per request:
+    on a shared machine the throughput of a server bound by the database moves
+    with what else runs, its own CPU per request much less."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
+    cpu_before = cpu_seconds(pid) if pid is not None else 0.0
     out = subprocess.run(
         [
             "wrk",
@@ -227,6 +250,7 @@ def wrk(base_url: str, script: str, duration: int, connections: int, name: str) 
         text=True,
         check=True,
     ).stdout
+    cpu = cpu_seconds(pid) - cpu_before if pid is not None else None
     os.unlink(handle.name)
     # wrk closes its connections with requests still queued in the server; left
     # to run they would start the next phase over the server's limit of requests
@@ -240,7 +264,11 @@ def wrk(base_url: str, script: str, duration: int, connections: int, name: str) 
     errors = int(errors_match.group(1)) if errors_match else 0
     if socket_errors:
         errors += sum(int(n) for n in re.findall(r"\d+", socket_errors.group(1)))
-    return Result(name, rps, p50, p99, errors)
+    result = Result(name, rps, p50, p99, errors)
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    if cpu is not None and requests:
+        result.cpu_ms = cpu * 1000 / requests
+    return result
 
 
 def speed_probe() -> float:
@@ -356,10 +384,39 @@ def quota_report(url: str, backend: str, pool: list[Filer]) -> str:
 QUOTAS: list[str] = []
 
 
-def bench_backend(
-    backend: str, args: argparse.Namespace
-) -> list[tuple[str, Result, Result | None]]:
-    url = fresh_database(backend, args.pg_url, "linli_bench")
+Row = tuple[str, Result, Result | None, Result | None]  # backend, Linli, narrow, same-work
+CEILINGS: list[tuple[str, Result]] = []
+
+
+def same_work_ceiling(
+    env: dict[str, str],
+    pool: list[Filer],
+    dispatcher: str,
+    list_path: str,
+    args: argparse.Namespace,
+) -> tuple[Result, Result]:
+    """Creation and the page of 50 on bench/ceiling_same.py, configured as Linli
+    (`env`) and driven by Linli's own wrk scripts. Its residents are Linli's pool,
+    warmed the same way (the ceiling keeps each `sub`'s user from its first
+    request); their creations here and in Linli's phases stay far below the quota."""
+    server = Server(["bench.ceiling_same:app"], env)
+    d, c = args.duration, args.connections
+    try:
+        wrk(server.url, lua_get(list_path, dispatcher), 2, 4, "warm")
+        warm_pool(server.url, pool)
+        pid = server.process.pid
+        create = wrk(server.url, lua_create(pool), d, c, "same-work creation", pid=pid)
+        page = wrk(
+            server.url, lua_get(list_path, dispatcher), d, c, "same-work page of 50", pid=pid
+        )
+        create.peak_rss_mb = page.peak_rss_mb = server.peak_rss_mb()
+    finally:
+        server.stop()
+    return create, page
+
+
+def bench_backend(backend: str, args: argparse.Namespace) -> list[Row]:
+    url = fresh_database(backend, args.pg_url, args.database)
     world = build_world(url)
     print(
         f"[{backend}] {args.tickets} tickets in {bulk_tickets(world, args.tickets):.1f}s",
@@ -394,9 +451,10 @@ def bench_backend(
         wrk(linli.url, lua_get(list_path, dispatcher), 2, 4, "warm")
         wrk(linli.url, lua_get(get_path, resident), 2, 4, "warm")
         warm_pool(linli.url, pool)
-        create = wrk(linli.url, lua_create(pool), d, c, "create (Idempotency-Key)")
-        page = wrk(linli.url, lua_get(list_path, dispatcher), d, c, "provider page of 50")
-        one = wrk(linli.url, lua_get(get_path, resident), d, c, "resident reads a ticket")
+        pid = linli.process.pid
+        create = wrk(linli.url, lua_create(pool), d, c, "create (Idempotency-Key)", pid=pid)
+        page = wrk(linli.url, lua_get(list_path, dispatcher), d, c, "provider page of 50", pid=pid)
+        one = wrk(linli.url, lua_get(get_path, resident), d, c, "resident reads a ticket", pid=pid)
         # Fresh again: the mix and the fixed rate, which file too, end about a minute on.
         warm_pool(linli.url, pool)
         mixed = wrk(
@@ -405,6 +463,7 @@ def bench_backend(
             d,
             c,
             "mixed 70% read / 30% write",
+            pid=pid,
         )
         rate = fixed_rate(
             linli.url,
@@ -420,6 +479,13 @@ def bench_backend(
         linli.stop()
     QUOTAS.append(quota_report(url, backend, pool))
 
+    # The same-work ceiling runs Linli's PostgreSQL statements: PostgreSQL only.
+    before_same = speed_probe() if backend == "postgres" else None
+    same_create = same_page = None
+    if backend == "postgres":
+        same_create, same_page = same_work_ceiling(env, pool, dispatcher, list_path, args)
+        CEILINGS.extend([(backend, same_create), (backend, same_page)])
+
     before_ceiling = speed_probe()
     ceiling = Server(["bench.ceiling:app"], {"CEILING_DATABASE_URL": url})
     try:
@@ -430,29 +496,48 @@ def bench_backend(
             4,
             "warm",
         )
-        insert = wrk(ceiling.url, lua_ceiling_insert(world.community_id), d, c, "ceiling insert")
+        pid = ceiling.process.pid
+        insert = wrk(
+            ceiling.url, lua_ceiling_insert(world.community_id), d, c, "ceiling insert", pid=pid
+        )
         read = wrk(
             ceiling.url,
             lua_get(f"/tickets?organization_id={world.organization_id}", ""),
             d,
             c,
             "ceiling 50-row read",
+            pid=pid,
         )
         peak = ceiling.peak_rss_mb()
         insert.peak_rss_mb = read.peak_rss_mb = peak
     finally:
         ceiling.stop()
+    CEILINGS.extend([(backend, insert), (backend, read)])
+    same_probe = (
+        "" if before_same is None else f"{before_same:.2f} s before the same-work ceiling, "
+    )
     PROBES.append(
-        f"{backend}: {before_linli:.2f} s before Linli, {before_ceiling:.2f} s before the "
-        f"ceiling, {speed_probe():.2f} s after"
+        f"{backend}: {before_linli:.2f} s before Linli, {same_probe}{before_ceiling:.2f} s "
+        f"before the narrow ceiling, {speed_probe():.2f} s after"
     )
     return [
-        (backend, create, insert),
-        (backend, page, read),
-        (backend, one, read),
-        (backend, mixed, None),
-        (backend, rate, None),
+        (backend, create, insert, same_create),
+        (backend, page, read, same_page),
+        (backend, one, read, None),
+        (backend, mixed, None, None),
+        (backend, rate, None, None),
     ]
+
+
+def _cpu(result: Result) -> str:
+    return "—" if result.cpu_ms is None else f"{result.cpu_ms:.2f}"
+
+
+def _against(linli: Result, ceiling: Result | None) -> str:
+    """The table's two cells for a ceiling: its req/s, and Linli's ratio to it."""
+    if ceiling is None:
+        return "— | —"
+    return f"{ceiling.rps:,.0f} | {linli.rps / ceiling.rps:.0%}"
 
 
 def main() -> int:
@@ -464,6 +549,12 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--tickets", type=int, default=10_000)
     parser.add_argument("--rate", type=int, default=300)
+    parser.add_argument(
+        "--database",
+        default="linli_bench",
+        help="name of the database (dropped and created; the SQLite file's name too): "
+        "runs of other checkouts on the same server keep apart with their own",
+    )
     parser.add_argument(
         "--pg-url",
         default=os.environ.get(
@@ -496,19 +587,43 @@ def main() -> int:
     )
     print()
     print(
-        "| backend | workload | Linli req/s | p50 ms | p99 ms | errors "
-        "| ceiling req/s | ratio | peak RSS MB |"
+        "| backend | workload | Linli req/s | p50 ms | p99 ms | errors | CPU ms/req "
+        "| narrow ceiling req/s | ratio | same-work ceiling req/s | ratio | peak RSS MB |"
     )
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
-    for backend, linli, ceiling in rows:
-        ratio = f"{linli.rps / ceiling.rps:.0%}" if ceiling else "—"
-        ceiling_rps = f"{ceiling.rps:,.0f}" if ceiling else "—"
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for backend, linli, ceiling, same in rows:
         print(
             f"| {backend} | {linli.name} | {linli.rps:,.0f} | {linli.p50_ms:.1f} "
-            f"| {linli.p99_ms:.1f} | {linli.errors} | {ceiling_rps} | {ratio} "
-            f"| {linli.peak_rss_mb or 0:.0f} |"
+            f"| {linli.p99_ms:.1f} | {linli.errors} | {_cpu(linli)} | {_against(linli, ceiling)} "
+            f"| {_against(linli, same)} | {linli.peak_rss_mb or 0:.0f} |"
         )
     print()
+    print(
+        "The ceilings' own figures (same-work: PostgreSQL only). CPU ms/req: the server "
+        "process's user + system CPU per request answered (PostgreSQL's work not included; "
+        "SQLite's is, in the process)."
+    )
+    print()
+    print(
+        "| backend | ceiling workload | req/s | p50 ms | p99 ms | errors | CPU ms/req "
+        "| peak RSS MB |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for backend, r in CEILINGS:
+        print(
+            f"| {backend} | {r.name} | {r.rps:,.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} "
+            f"| {r.errors} | {_cpu(r)} | {r.peak_rss_mb or 0:.0f} |"
+        )
+    print()
+    for backend, linli, _ceiling, same in rows:
+        if same is not None and same.cpu_ms and linli.cpu_ms:
+            print(
+                f"{backend}, {linli.name}: the same-work ceiling's CPU per request is "
+                f"{same.cpu_ms / linli.cpu_ms:.0%} of Linli's "
+                f"({same.cpu_ms:.2f} against {linli.cpu_ms:.2f} ms)"
+            )
+    if any(same is not None for *_, same in rows):
+        print()
     print("speed probe (5M-iteration Python loop, CPU seconds; lower is faster):")
     for probe in PROBES:
         print(f"  {probe}")
