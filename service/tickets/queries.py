@@ -6,10 +6,24 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, bindparam, func, literal_column, or_, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    String,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+)
+from sqlalchemy import column as sql_column
+from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
@@ -21,6 +35,7 @@ from service.enums import Priority, Role, Status, TicketKind
 from service.errors import Invalid, NotFound, Unprocessable
 from service.pagination import decode_cursor, encode_cursor
 from service.scope import SCOPE_PARAMS, internal_visible, parametric, scope_values, visible
+from service.tickets import search
 from service.tickets.actors import Reader, actor_dict, with_actor
 from service.tickets.models import EVENT_READ_COLUMNS, Ticket, TicketComment, TicketEvent
 from service.tickets.serialize import ticket_json_sql
@@ -58,6 +73,10 @@ class TicketFilters:
     created_from: dt.datetime | None = None
     created_to: dt.datetime | None = None
     breached: bool | None = None
+    # Exact ticket numbers (any of them), and a text search's terms (all of them;
+    # search.query_terms): values of the execution, not of the cached statement.
+    number: tuple[str, ...] = ()
+    search: tuple[tuple[str, bool], ...] = ()
 
 
 def _ticket_json(dialect: str) -> Any:
@@ -114,15 +133,24 @@ def list_tickets(
 ) -> TicketListPage:
     """A page of visible tickets, newest first, as JSON text made by the database."""
     after = decode_cursor("t", cursor) if cursor else None
+    dialect = session.get_bind().dialect
     query = _page_query(
-        session.get_bind().dialect,
+        dialect,
         principal.role,
         principal.region_path,
-        filters,
+        # The statement is cached by its shape: how many numbers, whether a search.
+        replace(filters, number=(), search=()),
         after is not None,
         feed_head,
+        len(filters.number),
+        bool(filters.search),
     )
     params: dict[str, Any] = {"page_limit": limit + 1, **scope_values(principal)}
+    params.update({f"number_{i}": number for i, number in enumerate(filters.number)})
+    if filters.search:
+        terms = list(filters.search)
+        pg = dialect.name == "postgresql"
+        params["search_query"] = search.tsquery(terms) if pg else search.fts5_query(terms)
     if after is not None:
         params["page_after"] = after
     rows = driver_all(session, query, params)
@@ -142,6 +170,8 @@ def _page_query(
     filters: TicketFilters,
     after: bool,
     feed_head: bool,
+    numbers: int = 0,
+    text_search: bool = False,
 ) -> DriverQuery:
     """The page's SELECT for callers of this role (and region) and these filters,
     compiled once for the driver; the cursor, the limit and the caller's ids are
@@ -185,10 +215,34 @@ def _page_query(
     if filters.breached is not None:
         either = or_(Ticket.response_breached, Ticket.resolution_breached)
         query = query.where(either if filters.breached else ~either)
+    number_params = tuple(f"number_{i}" for i in range(numbers))
+    if number_params:
+        query = query.where(
+            or_(*(Ticket.number == bindparam(name, type_=String) for name in number_params))
+        )
+    if text_search:
+        query = query.where(matching(dialect.name))
     if after:
         query = query.where(Ticket.id < bindparam("page_after", type_=BigInteger))
+    # Newest first, with or without a search: the cursor stays the last id seen.
     query = query.order_by(Ticket.id.desc()).limit(bindparam("page_limit", type_=Integer))
-    return driver_query(dialect, query, ("page_after", "page_limit", *SCOPE_PARAMS))
+    searched = ("search_query",) if text_search else ()
+    return driver_query(
+        dialect, query, ("page_after", "page_limit", *searched, *number_params, *SCOPE_PARAMS)
+    )
+
+
+def matching(dialect: str) -> ColumnElement[bool]:
+    """The tickets holding every term of the parameter `search_query` (tickets/search.py),
+    through the index the search migration made: on PostgreSQL the expression of its
+    GIN index, on SQLite its FTS5 table."""
+    query = bindparam("search_query", type_=String)
+    if dialect == "postgresql":
+        return cast(Ticket.search_terms, TSVECTOR).bool_op("@@")(cast(query, TSQUERY))
+    fts = table("ticket_search", sql_column("rowid"))
+    return Ticket.id.in_(
+        select(fts.c.rowid).where(literal_column("ticket_search").op("MATCH")(query))
+    )
 
 
 def category_code(session: Session, ticket: Ticket) -> str:
