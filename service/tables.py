@@ -26,10 +26,10 @@ from service.webhooks import models as _webhooks  # noqa: F401
 metadata = Base.metadata
 
 
-# Made by the migrations and not in the models: ticket search's indexes, an
-# expression index of PostgreSQL only and SQLite's FTS5 table with its shadow
-# tables (migrations/versions/*_ticket_search.py). Autogenerate and the drift
-# test leave them alone.
+# Made by the migrations and not in the models: ticket search's indexes, a GIN
+# index of PostgreSQL only and SQLite's FTS5 table with its shadow tables
+# (migrations/versions/*_ticket_search.py). Autogenerate and the drift test
+# leave them alone.
 _SEARCH_INDEX = "ix_ticket_search_terms"
 _SEARCH_TABLE = "ticket_search"
 
