@@ -262,9 +262,8 @@ def main() -> int:
     parser.add_argument("--plans", action="store_true", help="print each query's plan")
     args = parser.parse_args()
     url = args.url or _default_url(args.backend)
-    print(
-        f"{platform.node()} {platform.processor() or platform.machine()}, Python {platform.python_version()}"
-    )
+    cpu = platform.processor() or platform.machine()
+    print(f"{platform.node()} {cpu}, Python {platform.python_version()}, {os.cpu_count()} cores")
     _ensure_data(url, args.tickets)
     if args.migration:
         _migration(url)
