@@ -8,7 +8,7 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 from service.config import get_settings
-from service.tables import metadata
+from service.tables import include_name, metadata
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
@@ -30,6 +30,7 @@ def _configure(**kwargs) -> None:  # type: ignore[no-untyped-def]
         target_metadata=metadata,
         render_as_batch=True,  # SQLite alters tables by copying them
         compare_type=True,
+        include_name=include_name,
         process_revision_directives=_skip_empty,
         **kwargs,
     )

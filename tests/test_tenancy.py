@@ -1147,6 +1147,28 @@ def test_each_caller_lists_exactly_their_scope(
     assert (ids & visits) == (visits if actor_name in SEES["visit"] else set()), actor_name
 
 
+@pytest.mark.parametrize("actor_name", ACTORS)
+def test_each_caller_finds_exactly_their_scope(
+    actor_name: str, scene: Scene, client: TestClient
+) -> None:
+    """A search narrows the list, never widens it: every scene ticket says 水管."""
+    actor = scene.world.actors[actor_name]
+    ours = set(scene.tickets.values())
+    numbers = {}
+    for ticket_id in (*ours, scene.far_ticket):
+        response = client.get(
+            f"/v1/tickets/{ticket_id}", headers=scene.world.province_admin.headers
+        )
+        numbers[ticket_id] = _ok(response)["number"]
+    for params in ({"q": "水管"}, {"q": "水"}, {"number": ",".join(numbers.values())}):
+        listed = _ok(
+            client.get("/v1/tickets", params={"limit": 200, **params}, headers=actor.headers)
+        )
+        ids = {item["id"] for item in listed["items"]}
+        assert (ids & ours) == (ours if actor_name in SEES["ticket"] else set()), params
+        assert (scene.far_ticket in ids) == (actor_name in SEES_FAR_TICKET), params
+
+
 SEES_FAR_ELDER = {"other_grid_worker", "province_admin", "other_admin"}
 
 

@@ -42,6 +42,7 @@ from service.telemetry import instruments
 from service.tickets.events import record_event
 from service.tickets.filing import ticket_number
 from service.tickets.models import Ticket, TicketEvent
+from service.tickets.search import ticket_terms
 from service.tickets.stream import FEED_ORGANIZATIONS
 
 BATCH = 500
@@ -313,6 +314,8 @@ def _visit(
         channel=Channel.care_plan,
         title=None,
         description=plan.note or "",
+        # Inserted by Core (make_batch): the ORM's events do not set it.
+        search_terms=ticket_terms(None, plan.note, None, None),
         building=None,
         unit=None,
         room=None,

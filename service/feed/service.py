@@ -75,7 +75,10 @@ def horizon_column(session: Session) -> Any:
 
 EVENT_COLUMNS = (*EVENT_READ_COLUMNS, TicketEvent.xid)
 TICKET_PREFIX = "t_"
-TICKET_COLUMNS = tuple(c.label(TICKET_PREFIX + c.name) for c in Ticket.__table__.c)
+# Not the search terms: no representation shows them.
+TICKET_COLUMNS = tuple(
+    c.label(TICKET_PREFIX + c.name) for c in Ticket.__table__.c if c.name != "search_terms"
+)
 
 
 class _TicketView:

@@ -169,6 +169,21 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
         "ئۇ ۋاقىتتا خىزمەت بېلىتى تاپشۇرۇلمىغان ۋە تاپشۇرۇلمايدۇ",
         "no ticket was or will be filed then",
     ),
+    "ticket.search_unusable": (
+        "无法按此内容搜索。",
+        "بۇ مەزمۇن بويىچە ئىزدىگىلى بولمايدۇ.",
+        "Nothing to search by.",
+    ),
+    "ticket.search_no_words": (
+        "请输入至少一个汉字、字母或数字",
+        "كەم دېگەندە بىر خەت، ھەرپ ياكى سان كىرگۈزۈڭ",
+        "give at least one character, letter or digit",
+    ),
+    "ticket.search_too_long": (
+        "最多 {max} 个字符",
+        "ئەڭ كۆپ بولغاندا {max} ھەرپ",
+        "at most {max} characters",
+    ),
     "follow_up.not_allowed": (
         "回访由服务单位或主管部门记录。",
         "قايتا زىيارەتنى مۇلازىمەت ئورگىنى ياكى تارماق خاتىرىلەيدۇ.",

@@ -33,6 +33,7 @@ from service.directory.models import Community
 from service.enums import Priority
 from service.sample import generate_care as care
 from service.sample.bulk import catch_up_sequence, first_free_id
+from service.sample.demo_texts import TEXTS
 from service.sample.generate_world import (
     CATEGORY_MIX,
     Plan,
@@ -44,6 +45,7 @@ from service.sample.generate_world import (
     serving,
 )
 from service.sample.world import TARGETS
+from service.tickets.search import ticket_terms
 
 # Plan is the callers' (the CLI, the bench, the tests) along with generate.
 __all__ = ["Plan", "Progress", "generate", "tickets"]
@@ -253,7 +255,11 @@ TICKET_COLUMNS = (
     "reporter_name",
     "filed_by_id",
     "channel",
+    "title",
     "description",
+    "building",
+    "unit",
+    "search_terms",
     "attachments",
     "respond_by",
     "resolve_by",
@@ -273,6 +279,33 @@ DESCRIPTIONS = {
     "property": "住户报修，请尽快上门处理",
     "elderly_care": "老人申请居家养老服务",
     "complaint": "住户对物业服务不满意",
+}
+# What the reports say, for text search to have something believable to find
+# (bench/search.py): a category's texts from the demo, often with a detail added,
+# the building and unit of property work; some written in Uyghur.
+DETAILS = (
+    "家里有老人，麻烦尽快处理。",
+    "白天家里没人，下午六点以后在家。",
+    "已经是第二次报修了。",
+    "邻居家也有同样的问题。",
+    "孩子在家上网课，请尽快。",
+    "师傅来之前请先打电话。",
+    "昨天晚上开始的。",
+    "楼下住户反映天花板有水印。",
+    "单元门口的LED屏也不亮。",
+    "急！",
+)
+UYGHUR_TEXTS = {
+    "property": (
+        ("سۇ تۇرۇبىسى ئېقىۋاتىدۇ", "ئاشخانىدىكى سۇ تۇرۇبىسى ئېقىۋاتىدۇ، تېز كېلىپ ئوڭشاپ بېرىڭ"),
+        ("لىفت بۇزۇلدى", "لىفت ئىككى كۈندىن بېرى ئىشلىمەيدۇ، ياشانغانلار چىقالمايۋاتىدۇ"),
+        ("ئىسسىتىش ئىسسىمايدۇ", "ئۆينىڭ ئىسسىتىش ئۈسكۈنىسى ئىسسىمايدۇ، ئۆي بەك سوغۇق"),
+        ("پەلەمپەي چىرىغى ئۆچتى", "پەلەمپەي چىرىغى ئۆچۈپ قالدى، كەچتە قاراڭغۇ"),
+    ),
+    "elderly_care": (
+        ("ياشانغانلارغا تاماق", "يالغۇز ياشايدىغان ياشانغانغا چۈشلۈك تاماق ئەكېلىپ بېرىڭ"),
+    ),
+    "complaint": (("مۇلازىمەت ناچار", "مۈلۈك مۇلازىمىتى ناچار، رېمونت قىلىشقا ھېچكىم كەلمىدى"),),
 }
 FOLLOW_UP_COLUMNS = "ticket_id, method, satisfied, created_by_id, organization_id, created_at"
 CHANNELS = ("app", "app", "wechat", "wechat", "phone", "walk_in")
@@ -387,6 +420,8 @@ def _ticket_rows(
     bar: Progress,
 ):  # type: ignore[no-untyped-def]
     channel_rng = random.Random(plan.seed + 1)
+    text_rng = random.Random(plan.seed + 2)  # the other draws stay as they were
+    codes = dict(zip((c[0] for c in world.categories), world.category_codes, strict=True))
     extra_values = list(extra.values())
     for done, (t, followed) in enumerate(tickets(world, plan, rng, first_id), start=1):
         stamps = {k: _stamp(t[k], postgres) for k in TIMES}
@@ -404,7 +439,7 @@ def _ticket_rows(
             "居民",
             t["filed_by_id"],
             channel_rng.choice(CHANNELS),
-            DESCRIPTIONS[t["kind"]],
+            *_report(text_rng, codes[t["category_id"]], t["kind"]),
             "[]",
             stamps["respond_by"],
             stamps["resolve_by"],
@@ -438,6 +473,23 @@ def _ticket_rows(
             yield "\t".join(_copy_text(v) for v in values) + "\n"
         else:
             yield values
+
+
+def _report(rng: random.Random, code: str, kind: str) -> tuple[str | None, ...]:
+    """(title, description, building, unit, search_terms) of a generated ticket."""
+    building = unit = None
+    if kind == "property" and rng.random() < 0.7:
+        building, unit = f"{rng.randint(1, 24)}号楼", f"{rng.randint(1, 6)}单元"
+    if rng.random() < 0.08:
+        title, description = rng.choice(UYGHUR_TEXTS[kind])
+    elif code in TEXTS:
+        text = rng.choice(TEXTS[code])
+        title, description = text.title, text.description
+        if rng.random() < 0.5:
+            description += rng.choice(DETAILS)
+    else:
+        title, description = None, DESCRIPTIONS[kind]
+    return title, description, building, unit, ticket_terms(title, description, building, unit)
 
 
 def _copy_text(value: Any) -> str:
@@ -552,6 +604,7 @@ def _care_values(
         "reporter_name": None if visit else "家属",
         "channel": "care_plan" if visit else "phone",
         "description": "" if visit else "老人紧急求助",
+        "search_terms": "" if visit else ticket_terms(None, "老人紧急求助", None, None),
         "attachments": "[]",
         "paused_seconds": 0,
         "response_breached": responded is not None and responded > t["respond_by"],

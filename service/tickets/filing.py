@@ -45,6 +45,7 @@ from service.tickets.duplicates import Duplicate
 from service.tickets.models import Ticket, TicketEvent
 from service.tickets.queries import active_category
 from service.tickets.schemas import TicketCreate
+from service.tickets.search import ticket_terms
 from service.tickets.stream import FEED_ORGANIZATIONS
 from service.users.models import User
 
@@ -354,6 +355,13 @@ def create_ticket(
         unit=location.unit if location else None,
         room=location.room if location else None,
         area=location.area if location else None,
+        # Written with the ticket (the driver's INSERT skips the ORM's events).
+        search_terms=ticket_terms(
+            data.title,
+            data.description,
+            location.building if location else None,
+            location.unit if location else None,
+        ),
         contact_phone=data.contact_phone,
         preferred_from=data.preferred_time.from_ if data.preferred_time else None,
         preferred_to=data.preferred_time.to if data.preferred_time else None,

@@ -6,10 +6,25 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, bindparam, func, literal_column, or_, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    String,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+    union,
+)
+from sqlalchemy import column as sql_column
+from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
@@ -21,6 +36,7 @@ from service.enums import Priority, Role, Status, TicketKind
 from service.errors import Invalid, NotFound, Unprocessable
 from service.pagination import decode_cursor, encode_cursor
 from service.scope import SCOPE_PARAMS, internal_visible, parametric, scope_values, visible
+from service.tickets import search
 from service.tickets.actors import Reader, actor_dict, with_actor
 from service.tickets.models import EVENT_READ_COLUMNS, Ticket, TicketComment, TicketEvent
 from service.tickets.serialize import ticket_json_sql
@@ -58,6 +74,10 @@ class TicketFilters:
     created_from: dt.datetime | None = None
     created_to: dt.datetime | None = None
     breached: bool | None = None
+    # Exact ticket numbers (any of them), and a text search's terms (all of them;
+    # search.query_terms): values of the execution, not of the cached statement.
+    number: tuple[str, ...] = ()
+    search: tuple[tuple[str, bool], ...] = ()
 
 
 def _ticket_json(dialect: str) -> Any:
@@ -113,18 +133,9 @@ def list_tickets(
     feed_head: bool = False,
 ) -> TicketListPage:
     """A page of visible tickets, newest first, as JSON text made by the database."""
-    after = decode_cursor("t", cursor) if cursor else None
-    query = _page_query(
-        session.get_bind().dialect,
-        principal.role,
-        principal.region_path,
-        filters,
-        after is not None,
-        feed_head,
+    query, params = page_statement(
+        session, principal, filters, cursor=cursor, limit=limit, feed_head=feed_head
     )
-    params: dict[str, Any] = {"page_limit": limit + 1, **scope_values(principal)}
-    if after is not None:
-        params["page_after"] = after
     rows = driver_all(session, query, params)
     page = rows[:limit]
     return TicketListPage(
@@ -132,6 +143,42 @@ def list_tickets(
         next_cursor=encode_cursor("t", page[-1][0]) if len(rows) > limit else None,
         feed_head=int(rows[0][2]) if feed_head and rows else None,
     )
+
+
+def page_statement(
+    session: Session,
+    principal: Principal,
+    filters: TicketFilters,
+    *,
+    cursor: str | None,
+    limit: int,
+    feed_head: bool = False,
+) -> tuple[DriverQuery, dict[str, Any]]:
+    """The statement of `list_tickets` and the parameters of this execution (with
+    `query.values`, those bound when it was built); it asks one more row than
+    `limit`, to know whether there is a next page. bench/search.py prints its plans."""
+    after = decode_cursor("t", cursor) if cursor else None
+    dialect = session.get_bind().dialect
+    query = _page_query(
+        dialect,
+        principal.role,
+        principal.region_path,
+        # The statement is cached by its shape: how many numbers, whether a search.
+        replace(filters, number=(), search=()),
+        after is not None,
+        feed_head,
+        len(filters.number),
+        bool(filters.search),
+    )
+    params: dict[str, Any] = {"page_limit": limit + 1, **scope_values(principal)}
+    params.update({f"number_{i}": number for i, number in enumerate(filters.number)})
+    if filters.search:
+        terms = list(filters.search)
+        pg = dialect.name == "postgresql"
+        params["search_query"] = search.tsquery(terms) if pg else search.fts5_query(terms)
+    if after is not None:
+        params["page_after"] = after
+    return query, params
 
 
 @functools.lru_cache(maxsize=1024)
@@ -142,6 +189,8 @@ def _page_query(
     filters: TicketFilters,
     after: bool,
     feed_head: bool,
+    numbers: int = 0,
+    text_search: bool = False,
 ) -> DriverQuery:
     """The page's SELECT for callers of this role (and region) and these filters,
     compiled once for the driver; the cursor, the limit and the caller's ids are
@@ -153,11 +202,34 @@ def _page_query(
     columns = [Ticket.id, _ticket_json(dialect.name)]
     if feed_head:
         columns.append(_feed_head(dialect.name))
-    query = (
-        select(*columns)
-        .join(Category, Category.id == Ticket.category_id)
-        .where(visible(principal, Ticket))
-    )
+    page = select(*columns).join(Category, Category.id == Ticket.category_id)
+    number_params = tuple(f"number_{i}" for i in range(numbers))
+    params = ("page_after", "page_limit", *number_params, *SCOPE_PARAMS)
+    limit = bindparam("page_limit", type_=Integer)
+    if text_search and dialect.name == "postgresql":
+        ids = _searched_ids(principal, filters, after, number_params, limit)
+        page = page.where(Ticket.id.in_(ids))
+        params += ("search_query",)
+    else:
+        page = _narrowed(page, principal, filters, after, number_params)
+        if text_search:
+            page = page.where(matching(dialect.name))
+            params += ("search_query",)
+    # Newest first, with or without a search: the cursor stays the last id seen.
+    page = page.order_by(Ticket.id.desc()).limit(limit)
+    return driver_query(dialect, page, params)
+
+
+def _narrowed(
+    query: Any,
+    principal: Principal,
+    filters: TicketFilters,
+    after: bool,
+    number_params: tuple[str, ...],
+) -> Any:
+    """`query` (of tickets joined to their category) held to what the caller may
+    see and the filters, below the cursor: everything but the text search."""
+    query = query.where(visible(principal, Ticket))
     # Equalities, not IN: an expanding IN is rendered per execution.
     for column, values in (
         (Ticket.status, filters.status),
@@ -185,10 +257,85 @@ def _page_query(
     if filters.breached is not None:
         either = or_(Ticket.response_breached, Ticket.resolution_breached)
         query = query.where(either if filters.breached else ~either)
+    if number_params:
+        query = query.where(
+            or_(*(Ticket.number == bindparam(name, type_=String) for name in number_params))
+        )
     if after:
         query = query.where(Ticket.id < bindparam("page_after", type_=BigInteger))
-    query = query.order_by(Ticket.id.desc()).limit(bindparam("page_limit", type_=Integer))
-    return driver_query(dialect, query, ("page_after", "page_limit", *SCOPE_PARAMS))
+    return query
+
+
+# How many of the newest tickets in scope a search on PostgreSQL tests one by
+# one, at most, before it asks the GIN index (bench/README.md: ~1 µs a ticket
+# when cached; 200,000 is ~200 ms, the most a search walks).
+SEARCH_WALK = 200_000
+
+
+def _searched_ids(
+    principal: Principal,
+    filters: TicketFilters,
+    after: bool,
+    number_params: tuple[str, ...],
+    limit: Any,
+) -> Any:
+    """PostgreSQL: the ids of a search's page, in a plan that does not depend on
+    the planner's guess of how common the words are.
+
+    Left to itself, with ORDER BY id DESC LIMIT, the planner walks the list newest
+    first testing each ticket when it expects the words to be common, and reads
+    every match from the GIN index (then sorts) when it expects them rare. Each
+    wrong guess cost seconds on 1M tickets (bench/README.md): a word in no ticket
+    walked all of them (it never estimates a word rarer than half the rarest of
+    its statistics); a common word read 250,000 matches to keep 20. So, in one
+    statement: `hits` walks the newest SEARCH_WALK tickets in scope, stopping at
+    a page of matches (common words stop early); only when it ends short of a
+    page does `older` take every match from the GIN index (a one-time filter
+    skips it otherwise), and they are then few."""
+
+    def narrowed(*columns: Any) -> Any:
+        query = select(*columns)
+        if filters.category:  # the join only where a filter needs it
+            query = query.join(Category, Category.id == Ticket.category_id)
+        return _narrowed(query, principal, filters, after, number_params)
+
+    walk = bindparam("search_walk", SEARCH_WALK, type_=Integer)
+    # A subquery with a LIMIT: the planner neither pushes the test into it nor
+    # reorders it, and the outer LIMIT stops the walk at a page.
+    recent = narrowed(Ticket.id, Ticket.search_terms).order_by(Ticket.id.desc()).limit(walk)
+    recent = recent.subquery("recent")
+    hits = (
+        select(recent.c.id)
+        .where(_tsmatch(recent.c.search_terms))
+        .order_by(recent.c.id.desc())
+        .limit(limit)
+        .cte("hits")
+        .prefix_with("MATERIALIZED")
+    )
+    older = narrowed(Ticket.id).where(_tsmatch(Ticket.search_terms)).cte("older")
+    older = older.prefix_with("MATERIALIZED")
+    short = select(func.count()).select_from(hits).scalar_subquery() < limit
+    # UNION: `older` holds the hits again.
+    found = union(select(hits.c.id), select(older.c.id).where(short)).subquery("found")
+    return select(found.c.id).order_by(found.c.id.desc()).limit(limit)
+
+
+def _tsmatch(terms: Any) -> ColumnElement[bool]:
+    # The column of the GIN index (migrations/versions/*_ticket_search.py).
+    return terms.bool_op("@@")(cast(bindparam("search_query", type_=String), TSQUERY))
+
+
+def matching(dialect: str) -> ColumnElement[bool]:
+    """The tickets holding every term of the parameter `search_query` (tickets/search.py),
+    through the index the search migration made: on PostgreSQL the GIN index of the
+    column, on SQLite its FTS5 table."""
+    if dialect == "postgresql":
+        return _tsmatch(Ticket.search_terms)
+    query = bindparam("search_query", type_=String)
+    fts = table("ticket_search", sql_column("rowid"))
+    return Ticket.id.in_(
+        select(fts.c.rowid).where(literal_column("ticket_search").op("MATCH")(query))
+    )
 
 
 def category_code(session: Session, ticket: Ticket) -> str:

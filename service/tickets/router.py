@@ -37,7 +37,7 @@ from service.i18n import negotiate
 from service.idempotency import service as idempotency
 from service.pagination import decode_cursor, encode_cursor
 from service.ratelimit import hit as rate_limit_hit
-from service.tickets import actions, filing, queries
+from service.tickets import actions, filing, queries, search
 from service.tickets import stream as feed_cursors
 from service.tickets.duplicates import Duplicate
 from service.tickets.models import Ticket
@@ -74,6 +74,27 @@ router = APIRouter(prefix="/v1/tickets", tags=["tickets"], route_class=CommitInR
 TicketId = Annotated[int, Path(gt=0, lt=2**63)]
 ObjectId = Annotated[int, Field(gt=0, lt=2**31)]
 CategoryCode = Annotated[str, StringConstraints(max_length=64, pattern=r"^[a-z_]+(\.[a-z_]+)*$")]
+# A ticket's `number` as TicketRead shows it (LL261203-000123); case does not matter.
+TicketNumber = Annotated[
+    str, StringConstraints(max_length=32, pattern=r"^[A-Za-z0-9-]+$", to_upper=True)
+]
+# Characters of a search, surrounding spaces left out.
+SEARCH_MAX_CHARS = 100
+SEARCH_DESCRIPTION = (
+    "Text search: the tickets whose title, description, building or unit hold every "
+    "word of it. Chinese matches as written (`漏水`, `电梯困人`: two characters or "
+    "more match where they stand together; one character, at the start of a word); "
+    "other words (Uyghur, English, digits) match by their beginning, case aside "
+    "(`سۇ` finds `سۇنى`, `led` finds `LED`). Not the room, names, phones nor "
+    f"comments. 1-{SEARCH_MAX_CHARS} characters with at least one letter or digit. "
+    "Combines with the other filters; newest first as always."
+)
+SEARCH_EXAMPLES = {
+    "two characters": {"summary": "a two-character word", "value": "漏水"},
+    "phrase": {"summary": "a longer phrase", "value": "电梯困人"},
+    "uyghur": {"summary": "a Uyghur word", "value": "لىفت"},
+    "words": {"summary": "several words, all of them", "value": "暖气 3号楼"},
+}
 
 
 def _check_if_match(ticket: Ticket, if_match: str | None) -> None:
@@ -243,6 +264,17 @@ def list_tickets(
     created_from: dt.datetime | None = None,
     created_to: dt.datetime | None = None,
     breached: bool | None = None,
+    number: Annotated[
+        Several[TicketNumber] | None,
+        Query(
+            description="The tickets of these numbers (`LL261203-000123`), exactly; "
+            + MULTI_VALUED,
+            openapi_examples={"number": {"summary": "one ticket", "value": "LL261203-000123"}},
+        ),
+    ] = None,
+    q: Annotated[
+        str | None, Query(description=SEARCH_DESCRIPTION, openapi_examples=SEARCH_EXAMPLES)
+    ] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> Any:
@@ -266,6 +298,8 @@ def list_tickets(
         created_from=created_from,
         created_to=created_to,
         breached=breached,
+        number=_values(number),
+        search=_search_terms(q),
     )
     # Providers get the feed's cursor as of the list's own snapshot: following the
     # feed from it after processing the list misses nothing (service/feed).
@@ -278,6 +312,24 @@ def list_tickets(
         head = page.feed_head
         feed_cursor = head_cursor(session) if head is None else _feed_cursor(session, head)
     return page_response(page.items, page.next_cursor, feed_cursor)
+
+
+def _search_terms(q: str | None) -> tuple[tuple[str, bool], ...]:
+    """The terms of `q` (tickets/search.py); 422 when there is nothing to search."""
+    if q is None:
+        return ()
+    q = q.strip()
+    if len(q) > SEARCH_MAX_CHARS:
+        raise Unprocessable(
+            "ticket.search_unusable",
+            errors=[Invalid("q", "ticket.search_too_long", max=SEARCH_MAX_CHARS)],
+        )
+    terms = search.query_terms(q)
+    if not terms:
+        raise Unprocessable(
+            "ticket.search_unusable", errors=[Invalid("q", "ticket.search_no_words")]
+        )
+    return tuple(terms)
 
 
 def _values(values: list[Any] | None) -> tuple[Any, ...]:

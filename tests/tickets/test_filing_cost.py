@@ -44,8 +44,14 @@ def _traced(connection) -> Iterator[list[str]]:
             yield seen
         finally:
             raw.set_trace_callback(None)
-    # SQLite's trace repeats a statement for each trigger step it runs.
-    kept = [s for s in seen if not s.lstrip().upper().startswith(_BOOKKEEPING)]
+    # SQLite's trace repeats a statement for each trigger step it runs, and shows
+    # as "-- ..." what a trigger or virtual table runs inside one (ticket search's
+    # FTS5 index): part of the statement sent, not another.
+    kept = [
+        s
+        for s in seen
+        if not s.lstrip().upper().startswith(_BOOKKEEPING) and not s.lstrip().startswith("--")
+    ]
     seen[:] = [s for i, s in enumerate(kept) if i == 0 or s != kept[i - 1]]
 
 
