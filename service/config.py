@@ -189,6 +189,8 @@ class Settings(BaseSettings):
     wechat_templates: dict[str, str] = Field(default_factory=dict)
     # The mini program page a message opens ("{ticket_id}" is filled in); empty: none.
     wechat_page: str = ""
+    # The page an announcement's message opens ("{announcement_id}" filled in); empty: none.
+    wechat_announcement_page: str = ""
     wechat_state: Literal["formal", "trial", "developer"] = "formal"
     sms_url: str = ""
     sms_key: str = ""

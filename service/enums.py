@@ -147,6 +147,14 @@ class FollowUpMethod(StrEnum):
     app = "app"
 
 
+class AnnouncementKind(StrEnum):
+    """What an announcement (停水停电通知) to a community's residents is about."""
+
+    planned_outage = "planned_outage"  # water, power, gas or heating cut for works
+    emergency = "emergency"  # something happening now: a burst main, a gas leak
+    notice = "notice"  # anything else residents should know
+
+
 # Which kind of organisation does which kind of work.
 ORGANIZATION_KIND_FOR: dict[ServiceKind, OrganizationKind] = {
     ServiceKind.property: OrganizationKind.property_company,

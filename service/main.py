@@ -18,6 +18,7 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy.engine import Engine
 
 from service import apidoc
+from service.announcements.router import router as announcements_router
 from service.apikeys.router import router as api_keys_router
 from service.attachments import jobs as attachments_jobs
 from service.attachments.router import UPLOAD_PATH
@@ -55,6 +56,9 @@ from service.metrics import rollup as metrics_rollup
 from service.metrics.router import router as metrics_router
 from service.middleware import Admission, QueryGuard, RequestGuard, SecurityHeaders
 from service.notifications import alerts as _notification_alerts  # noqa: F401 - listens to events
+from service.notifications import (  # noqa: F401 - listens to announcements
+    announced as _notification_announced,
+)
 from service.notifications import channels as notification_channels
 from service.notifications import compose as _notification_compose  # noqa: F401 - listens to events
 from service.notifications.router import router as notifications_router
@@ -234,6 +238,7 @@ def create_app(
         observability_router,
         me_router,
         notifications_router,
+        announcements_router,
         categories_router,
         directory_router,
         care_router,

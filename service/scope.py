@@ -22,11 +22,14 @@ from sqlalchemy import (
     true,
 )
 
+# Up a floor (as the elders'): announcements are seen through their communities.
+from service.announcements.models import Announcement, AnnouncementCommunity
 from service.auth import Principal
 
 # Up a floor (a room-level cycle kept on purpose, like the tickets'): it scopes the
 # elders, whose sensitive fields must never be decided anywhere else.
 from service.care.models import CarePlan, Elder, ElderProxy
+from service.db import utcnow
 from service.directory.models import Community, Organization, ProviderAssignment, Region
 from service.enums import OrgRole, Role, ServiceKind
 
@@ -170,7 +173,40 @@ def visible(principal: Principal, model: type[Any]) -> ColumnElement[bool]:
             return _under(Integration.region_path, principal)
         return false()
 
+    if model is Announcement:
+        # Through its communities: whoever sees one of them sees it (the community's
+        # grid workers, the organisations serving it, the admins over it), and a
+        # resident while it is shown in theirs (not once it ended or was withdrawn).
+        if role == Role.resident:
+            shown = select(AnnouncementCommunity.announcement_id).where(
+                AnnouncementCommunity.community_id == principal.community_id,
+                AnnouncementCommunity.shown_until > utcnow(),
+            )
+        else:
+            shown = select(AnnouncementCommunity.announcement_id).where(
+                AnnouncementCommunity.community_id.in_(
+                    select(Community.id).where(visible(principal, Community))
+                )
+            )
+        return Announcement.id.in_(shown)
+
     raise TypeError(f"no visibility rule for {model.__name__}")
+
+
+def announce_communities(principal: Principal) -> Any:
+    """The ids of the communities `principal` may post announcements to: an
+    admin's region; for a dispatcher of a provider organisation (its API keys
+    too), the communities it currently serves as their property company (a care
+    provider, or the same company's technicians, none). Anyone else: none."""
+    if principal.role == Role.admin:
+        return select(Community.id).where(_under(Community.region_path, principal))
+    if principal.is_dispatcher:
+        return select(ProviderAssignment.community_id).where(
+            ProviderAssignment.organization_id == principal.organization_id,
+            ProviderAssignment.kind == ServiceKind.property,
+            ProviderAssignment.current.is_(True),
+        )
+    return select(Community.id).where(false())
 
 
 def elder_communities(principal: Principal) -> Any:

@@ -3,6 +3,7 @@
 Application code imports models from where they live, never from here.
 """
 
+from service.announcements import models as _announcements  # noqa: F401
 from service.apikeys import models as _apikeys  # noqa: F401
 from service.attachments import models as _attachments  # noqa: F401
 from service.care import models as _care  # noqa: F401

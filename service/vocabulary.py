@@ -1,7 +1,8 @@
 """GET /v1/vocabulary: the labels of statuses, priorities, kinds, hold reasons,
-actions, event types, indicators and categories in zh-Hans, ug and en, so a
-front end shows words, not codes. Any authenticated caller: it is the same for
-everyone, and every front end has a token before it shows a ticket."""
+announcement kinds, actions, event types, indicators and categories in
+zh-Hans, ug and en, so a front end shows words, not codes. Any authenticated
+caller: it is the same for everyone, and every front end has a token before it
+shows a ticket."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pydantic import BaseModel
 from service.auth import CurrentPrincipal
 from service.categories.service import list_categories, localised_name
 from service.db import CommitInRoute, SessionDep
-from service.enums import HoldReason, Priority, Status, TicketKind
+from service.enums import AnnouncementKind, HoldReason, Priority, Status, TicketKind
 from service.errors import responses
 from service.i18n import LANGUAGES
 from service.i18n.http import AnswerLanguage
@@ -34,6 +35,7 @@ class Vocabulary(BaseModel):
     priorities: list[Term]
     kinds: list[Term]
     hold_reasons: list[Term]
+    announcement_kinds: list[Term]
     actions: list[Term]
     event_types: list[Term]
     indicators: list[Term]
@@ -50,6 +52,7 @@ VALUES: dict[str, list[str]] = {
     "priorities": [p.value for p in Priority],
     "kinds": [k.value for k in TicketKind],
     "hold_reasons": [r.value for r in HoldReason],
+    "announcement_kinds": [k.value for k in AnnouncementKind],
     "actions": _dedupe([t.action for t in TRANSITIONS]),
     "event_types": _dedupe(
         ["ticket.created", *(t.event for t in TRANSITIONS), *LABELS["event_types"]]

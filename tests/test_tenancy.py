@@ -113,6 +113,12 @@ SEES: dict[str, frozenset[str]] = {
     "integration": OVER_A,
     # The reporter's notification (their ticket was accepted): theirs alone.
     "notification": frozenset({"reporter"}),
+    # The announcement company posted to community_a: whoever sees community_a
+    # (its residents while it is shown, which it is).
+    "announcement": RESIDENTS_A | COMPANY | {"care_dispatcher"} | OVER_A,
+    # Where one may post announcements: community_a, named in a body: its property
+    # company's dispatchers (people and keys) and the admins over it.
+    "announce": frozenset({"dispatcher", "api_key"}) | OVER_A,
     # A visit of the grid worker's plan for that elder: its provider, the
     # community's grid worker (who keeps the elder) and the admins over it; not
     # the family proxy (the plan's visits are not theirs to act on).
@@ -277,6 +283,21 @@ MODES = "/v1/organizations/{organization_id}/dispatch-modes"
 
 EL = "/v1/elders/{elder_id}"
 CP = "/v1/care-plans/{plan_id}"
+AN = "/v1/announcements/{announcement_id}"
+# Who may post announcements at all (where to: SEES["announce"]); the rest 403.
+ANNOUNCERS = ADMINS | {"dispatcher", "api_key", "care_dispatcher", "other_dispatcher"}
+
+
+def _new_announcement(community_id: int) -> dict[str, Any]:
+    now = dt.datetime.now(dt.UTC)
+    return {
+        "community_ids": [community_id],
+        "kind": "planned_outage",
+        "title": "今日停水通知",
+        "body": "因主管道维修，今日停水。",
+        "starts_at": (now - dt.timedelta(hours=1)).isoformat(),
+        "ends_at": (now + dt.timedelta(hours=5)).isoformat(),
+    }
 
 
 def _new_plan(elder_id: int) -> dict[str, Any]:
@@ -629,6 +650,20 @@ MATRIX: dict[tuple[str, str], Case] = {
         forbidden=frozenset(ACTORS) - ELDER_EDITORS,
         body=_fixed({"note": "改为送到社区食堂"}),
     ),
+    # Announcements: company's in community_a (tests/announcements has the rest).
+    ("POST", "/v1/announcements"): Case(
+        "announce",
+        ok=201,
+        forbidden=frozenset(ACTORS) - ANNOUNCERS,
+        outside=422,
+        body=lambda refs, actor: _new_announcement(refs["community_id"]),
+    ),
+    ("GET", "/v1/announcements"): Case(
+        "announcement", listed="announcement_id", params={"limit": 100}
+    ),
+    ("GET", AN): Case("announcement"),
+    # Withdrawn by the company that posted it and the admins over all its communities.
+    ("DELETE", AN): Case("announcement", may=COMPANY_DISPATCHERS | OVER_A, refused=403),
     # A one-time link into the dashboard: any admin, for themselves.
     ("POST", "/v1/dashboard/links"): Case("everyone", ok=201, admin_only=True),
     # The action's targets are the province's: county admins are refused too.
@@ -680,6 +715,7 @@ class Scene:
     elder_id: int = 0  # registered by grid_worker in community_a; the reporter is its proxy
     far_elder_id: int = 0  # registered by other_grid_worker in community_k
     plan_id: int = 0  # the grid worker's care plan for that elder
+    announcement_id: int = 0  # company's dispatcher's, to community_a, shown now
     # That plan's visits (served by care): "visit" assigned, "visit_in_progress" checked in.
     visits: dict[str, int] = field(default_factory=dict)
 
@@ -705,6 +741,7 @@ class Scene:
             "notification_id": self.notification_id,
             "elder_id": self.elder_id,
             "plan_id": self.plan_id,
+            "announcement_id": self.announcement_id,
             "user_id": w.reporter.user_id,  # the elder's proxy
             "technician_id": w.technician.user_id,
             "staff_id": w.technician.user_id,
@@ -846,6 +883,13 @@ def _build_scene(
         _ok(response)
         scene.etags[key] = response.headers["etag"]
     scene.attachment_id = photo["id"]
+    scene.announcement_id = _ok(
+        client.post(
+            "/v1/announcements",
+            json=_new_announcement(w.community_a),
+            headers=w.dispatcher.headers,
+        )
+    )["id"]
     integration = _ok(
         client.post(
             "/v1/integrations",

@@ -7,7 +7,7 @@ import re
 
 from fastapi.testclient import TestClient
 
-from service.enums import HoldReason, Priority, Status, TicketKind
+from service.enums import AnnouncementKind, HoldReason, Priority, Status, TicketKind
 from service.i18n import LANGUAGES
 from service.i18n.vocabulary import LABELS
 from service.metrics.indicators import INDICATORS
@@ -23,6 +23,7 @@ def test_every_value_has_a_label_in_every_language() -> None:
         "priorities": {p.value for p in Priority},
         "kinds": {k.value for k in TicketKind},
         "hold_reasons": {r.value for r in HoldReason},
+        "announcement_kinds": {k.value for k in AnnouncementKind},
         "actions": {t.action for t in TRANSITIONS},
         "event_types": {t.event for t in TRANSITIONS} | {"ticket.created"},
         "indicators": {i.name for i in INDICATORS},

@@ -188,6 +188,30 @@ EXAMPLES: dict[str, Examples] = {
         ),
         "defaults": ("Back to the defaults (WeChat on, SMS off)", {}),
     },
+    "createAnnouncement": {
+        "water": (
+            "The property company announces a water cut for works on the mains",
+            {
+                "community_ids": [1, 2],
+                "kind": "planned_outage",
+                "title": "12月5日停水通知",
+                "body": "因主管道维修，12月5日8:00至18:00停水，请提前储水。",
+                "starts_at": "2026-12-05T08:00:00+08:00",
+                "ends_at": "2026-12-05T18:00:00+08:00",
+            },
+        ),
+        "heating": (
+            "The housing department: heating is off after a burst pipe",
+            {
+                "community_ids": [1],
+                "kind": "emergency",
+                "title": "供热管道爆裂，暂停供暖",
+                "body": "换热站管道爆裂，正在抢修，预计今晚恢复供暖。",
+                "starts_at": "2026-12-03T14:00:00+08:00",
+                "ends_at": "2026-12-03T23:00:00+08:00",
+            },
+        ),
+    },
     "createApiKey": {"dispatch": ("For the company's dispatch system", {"name": "调度系统"})},
     "createIntegration": {
         "hotline": (

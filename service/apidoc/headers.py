@@ -28,7 +28,8 @@ HEADERS: dict[str, dict[str, Any]] = {
         "schema": _STRING,
     },
     "Location": {
-        "description": "The new ticket's URL, `/v1/tickets/{id}`.",
+        "description": "The new ticket's URL, `/v1/tickets/{id}` (an announcement's: "
+        "`/v1/announcements/{id}`).",
         "schema": {**_STRING, "example": "/v1/tickets/1024"},
     },
     "Idempotent-Replayed": {
@@ -70,7 +71,9 @@ TICKET_HEADERS = ("ETag", "Cache-Control")
 # (operationId, status) -> headers beyond TICKET_HEADERS, each `name` (always sent)
 # or `name?` (sent in some cases, as the description says).
 BY_OPERATION: dict[tuple[str, str], tuple[str, ...]] = {
-    ("createTicket", "201"): ("Location", "Idempotent-Replayed?"),
+    # TicketCreated: the ticket, with its community's announcements.
+    ("createTicket", "201"): ("ETag", "Cache-Control", "Location", "Idempotent-Replayed?"),
+    ("createAnnouncement", "201"): ("Location",),
     ("getTicket", "304"): ("ETag",),
     ("getFeed", "200"): ("ETag", "X-Poll-Interval", "Cache-Control"),
     ("getFeed", "304"): ("ETag", "X-Poll-Interval", "Cache-Control"),

@@ -4,9 +4,10 @@ Every problem a client can get names a stable `code`; its title, detail and
 field messages are looked up here in the caller's language (zh-Hans unless
 Accept-Language asks for `ug` or `en`). The catalogue is a plain table, split
 by area (service/i18n/common.py, validation.py, features.py, attachments.py,
-notifications.py, care.py, imports.py, open311.py, dispatch.py): code ->
-(zh-Hans, ug, en), each a str.format template with the same {placeholders}. Raise sites name a code and its
-parameters; nothing here imports the features.
+notifications.py, care.py, imports.py, open311.py, dispatch.py, announcements.py):
+code -> (zh-Hans, ug, en), each a str.format template with the same
+{placeholders}. Raise sites name a code and its parameters; nothing here
+imports the features.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from service.i18n.announcements import MESSAGES as _ANNOUNCEMENTS
 from service.i18n.attachments import MESSAGES as _ATTACHMENTS
 from service.i18n.care import MESSAGES as _CARE
 from service.i18n.common import MESSAGES as _COMMON
@@ -37,6 +39,7 @@ _PARTS = (
     _IMPORTS,
     _OPEN311,
     _DISPATCH,
+    _ANNOUNCEMENTS,
 )
 CATALOGUE: dict[str, tuple[str, str, str]] = {k: v for part in _PARTS for k, v in part.items()}
 assert len(CATALOGUE) == sum(len(part) for part in _PARTS), "a code twice"

@@ -49,6 +49,12 @@ LABELS: dict[str, dict[str, tuple[str, str, str]]] = {
         "check_in": ("上门签到", "كىرىش تىزىملىتىش", "Check in"),
         "check_out": ("服务签退", "چىقىش تىزىملىتىش", "Check out"),
     },
+    "announcement_kinds": {
+        # Short: WeChat's `phrase` field holds five characters.
+        "planned_outage": ("停水停电", "پىلانلىق توختىتىش", "Planned outage"),
+        "emergency": ("紧急通知", "جىددىي ئۇقتۇرۇش", "Emergency"),
+        "notice": ("公告", "ئۇقتۇرۇش", "Notice"),
+    },
     "event_types": {
         "ticket.created": ("提交工单", "خىزمەت بېلىتى تاپشۇرۇلدى", "Ticket filed"),
         "ticket.assigned": ("已派单", "تەقسىملەندى", "Assigned"),

@@ -44,12 +44,21 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from service.announcements.models import Announcement
 from service.care.models import Elder
 from service.categories.models import Category
 from service.config import Settings
 from service.db import utcnow
 from service.jobs import JobContext, job
-from service.notifications.compose import SMS, WECHAT, Texts, local_time, render, wechat_template
+from service.notifications.compose import (
+    SMS,
+    WECHAT,
+    Texts,
+    local_time,
+    render,
+    render_announcement,
+    wechat_template,
+)
 from service.notifications.models import (
     Notification,
     NotificationAttempt,
@@ -84,12 +93,13 @@ class Message:
     address: str  # openid or phone
     language: str
     user_id: int | None
-    ticket_id: int
+    ticket_id: int | None
     type: str
-    number: str
-    category: str
+    number: str  # the ticket's number; an announcement's id
+    category: str  # the ticket's category; an announcement's kind
     texts: Texts
-    at: str  # the event's local time, "2026-12-03 14:05"
+    at: str  # the event's local time, "2026-12-03 14:05"; when an announcement begins
+    announcement_id: int | None = None
 
     @property
     def partition(self) -> str:
@@ -117,6 +127,7 @@ def _load(session: Session, ids: list[int], settings: Settings) -> list[Message]
             NotificationDelivery.language,
             Notification.user_id,
             Notification.ticket_id,
+            Notification.announcement_id,
             Notification.type,
             Notification.params,
             Notification.created_at,
@@ -125,17 +136,26 @@ def _load(session: Session, ids: list[int], settings: Settings) -> list[Message]
             Category.name_ug,
             Category.name_en,
             Elder.name.label("elder_name"),
+            Announcement.kind,
+            Announcement.title,
+            Announcement.body,
+            Announcement.withdrawn_at,
         )
         .join(Notification, Notification.id == NotificationDelivery.notification_id)
-        .join(Ticket, Ticket.id == Notification.ticket_id)
-        .join(Category, Category.id == Ticket.category_id)
+        # A ticket's notification, or an announcement's (the other side NULL).
+        .outerjoin(Ticket, Ticket.id == Notification.ticket_id)
+        .outerjoin(Category, Category.id == Ticket.category_id)
         # The elder's name, as it is now, for the texts to their family (alerts.py).
         .outerjoin(Elder, Elder.id == Ticket.elder_id)
+        .outerjoin(Announcement, Announcement.id == Notification.announcement_id)
         .where(NotificationDelivery.id.in_(ids))
     ).all()
     config = load_config(session, settings.timezone)
     messages = []
     for row in rows:
+        if row.announcement_id is not None:
+            messages.append(_announcement_message(row))
+            continue
         names = {"zh-Hans": row.name_zh, "ug": row.name_ug, "en": row.name_en}
         texts = render(row.type, row.params or {}, names, row.language, row.elder_name)
         messages.append(
@@ -155,6 +175,34 @@ def _load(session: Session, ids: list[int], settings: Settings) -> list[Message]
             )
         )
     return messages
+
+
+def _announcement_message(row: Any) -> Message:
+    """An announcement's message: its id, kind, when it begins (local to the
+    recipient's community, made when it was told) and its words."""
+    texts = render_announcement(
+        row.kind,
+        row.title,
+        row.body,
+        row.params or {},
+        row.language,
+        withdrawn=row.withdrawn_at is not None,
+    )
+    return Message(
+        delivery_id=row.id,
+        attempt=row.attempts,
+        channel=row.channel,
+        address=row.address,
+        language=row.language,
+        user_id=row.user_id,
+        ticket_id=None,
+        type=row.type,
+        number=str(row.announcement_id),
+        category=texts.status,
+        texts=texts,
+        at=str((row.params or {}).get("starts") or ""),
+        announcement_id=row.announcement_id,
+    )
 
 
 # --- the WeChat access token ------------------------------------------------
@@ -283,7 +331,12 @@ def subscribe_payload(message: Message, settings: Settings) -> dict[str, Any]:
         "miniprogram_state": settings.wechat_state,
         "lang": "en_US" if message.language == "en" else "zh_CN",
     }
-    if settings.wechat_page:
+    if message.announcement_id is not None:
+        if settings.wechat_announcement_page:
+            payload["page"] = settings.wechat_announcement_page.replace(
+                "{announcement_id}", str(message.announcement_id)
+            )
+    elif settings.wechat_page:
         payload["page"] = settings.wechat_page.replace("{ticket_id}", str(message.ticket_id))
     return payload
 

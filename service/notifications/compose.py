@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from service.config import Settings
 from service.db import SETTINGS_INFO, utcnow
+from service.enums import AnnouncementKind
 from service.i18n import DEFAULT, LANGUAGES, text
 from service.i18n.vocabulary import LABELS
 from service.notifications.models import (
@@ -51,6 +52,8 @@ NOTIFIED: tuple[str, ...] = (
 )
 # The events written with `alert` (alerts.py): told to staff and families.
 ALERTED: tuple[str, ...] = ("ticket.escalated", "visit.missed", "visit.not_home_twice")
+# Announcements to the people of a community (announced.py), one type per kind.
+ANNOUNCED: tuple[str, ...] = tuple(f"announcement.{kind.value}" for kind in AnnouncementKind)
 WECHAT, SMS = "wechat", "sms"
 CHANNELS: tuple[str, ...] = (WECHAT, SMS)
 # How much of a comment a notification quotes.
@@ -262,6 +265,35 @@ def render(
         body = text("notice.quoting", language, body=body, said=said)
     status = LABELS["event_types"].get(type_, (type_,) * 3)[LANGUAGES.index(language)]
     return Texts(title=title, body=body, status=status, short=said or title)
+
+
+def render_announcement(
+    kind: str, title: str, body: str, params: dict[str, Any], language: str, withdrawn: bool
+) -> Texts:
+    """An announcement's texts in `language`: the author's own title and body
+    (in whatever language they wrote), framed by its kind and the local times
+    it runs (`params`, made when it was told: announced.py); once withdrawn,
+    only that it was, and its title."""
+    label = LABELS["announcement_kinds"][kind][LANGUAGES.index(language)]
+    if withdrawn:
+        return Texts(
+            title=text("notice.announcement.withdrawn.title", language, title=title),
+            body=text("notice.announcement.withdrawn.body", language),
+            status=label,
+            short=title,
+        )
+    window = text(
+        "notice.announcement.window",
+        language,
+        starts=params.get("starts") or "",
+        ends=params.get("ends") or "",
+    )
+    return Texts(
+        title=text("notice.announcement.title", language, kind=label, title=title),
+        body=text("notice.announcement.body", language, body=body, window=window),
+        status=label,
+        short=title,
+    )
 
 
 def local_time(at: dt.datetime, zone: Any) -> str:

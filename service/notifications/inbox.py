@@ -10,13 +10,19 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from service.announcements.models import Announcement
 from service.auth import Principal
 from service.care.models import Elder
 from service.categories.models import Category
 from service.config import Settings
 from service.db import utcnow
 from service.errors import NotFound
-from service.notifications.compose import render, sms_configured, wechat_configured
+from service.notifications.compose import (
+    render,
+    render_announcement,
+    sms_configured,
+    wechat_configured,
+)
 from service.notifications.models import (
     Notification,
     NotificationDelivery,
@@ -43,6 +49,7 @@ _COLUMNS = (
     Notification.id,
     Notification.type,
     Notification.ticket_id,
+    Notification.announcement_id,
     Notification.params,
     Notification.created_at,
     Notification.read_at,
@@ -50,6 +57,10 @@ _COLUMNS = (
     Category.name_zh,
     Category.name_ug,
     Category.name_en,
+    Announcement.kind,
+    Announcement.title,
+    Announcement.body,
+    Announcement.withdrawn_at,
 )
 _CHANNELS = (
     select(
@@ -69,10 +80,12 @@ _UNREAD = select(func.count()).select_from(
 
 
 def _query() -> Any:
+    # A notification is about a ticket or an announcement: one side is NULL.
     return (
         select(*_COLUMNS)
-        .join(Ticket, Ticket.id == Notification.ticket_id)
-        .join(Category, Category.id == Ticket.category_id)
+        .outerjoin(Ticket, Ticket.id == Notification.ticket_id)
+        .outerjoin(Category, Category.id == Ticket.category_id)
+        .outerjoin(Announcement, Announcement.id == Notification.announcement_id)
     )
 
 
@@ -113,14 +126,25 @@ def _reads(session: Session, rows: list[Any], language: str) -> list[dict[str, A
     elders = _elders_named(session, [r.ticket_id for r in rows if (r.params or {}).get("family")])
     items = []
     for row in rows:
-        names = {"zh-Hans": row.name_zh, "ug": row.name_ug, "en": row.name_en}
-        texts = render(row.type, row.params or {}, names, language, elders.get(row.ticket_id))
+        if row.announcement_id is not None:
+            texts = render_announcement(
+                row.kind,
+                row.title,
+                row.body,
+                row.params or {},
+                language,
+                withdrawn=row.withdrawn_at is not None,
+            )
+        else:
+            names = {"zh-Hans": row.name_zh, "ug": row.name_ug, "en": row.name_en}
+            texts = render(row.type, row.params or {}, names, language, elders.get(row.ticket_id))
         items.append(
             {
                 "id": row.id,
                 "type": row.type,
                 "ticket_id": row.ticket_id,
                 "ticket_number": row.number,
+                "announcement_id": row.announcement_id,
                 "title": texts.title,
                 "body": texts.body,
                 "created_at": row.created_at,

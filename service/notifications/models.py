@@ -6,31 +6,53 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+# The table an announcement's notifications point at (service/announcements).
+from service.announcements import models as _announcements  # noqa: F401
 from service.db import Base, BigId, UTCDateTime, utcnow
 from service.outbox.models import AttemptColumns, OutboxColumns
 from service.tickets.models import TicketEvent
 
 
 class Notification(Base):
-    """One thing someone is told about a ticket: an inbox item (when the person
-    has an account) and the messages sent for it (NotificationDelivery)."""
+    """One thing someone is told about a ticket (an event of it), or an
+    announcement to their community: an inbox item (when the person has an
+    account) and the messages sent for it (NotificationDelivery)."""
 
     __tablename__ = "notification"
-    __table_args__ = (Index("ix_notification_user_id_id", "user_id", "id"),)
+    __table_args__ = (
+        Index("ix_notification_user_id_id", "user_id", "id"),
+        # About a ticket's event or about an announcement: one of them, always.
+        CheckConstraint(
+            "(ticket_id IS NULL) <> (announcement_id IS NULL)", name="ticket_or_announcement"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     # Whose inbox; NULL: someone filed for who has no account (told by SMS only).
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
-    event_id: Mapped[int] = mapped_column(ForeignKey("ticket_event.id"))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"), index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("ticket_event.id"))
     # Written with its event, in one flush (the event has no id yet).
-    event: Mapped[TicketEvent] = relationship()
-    # The event's type ("ticket.resolved", ...): which text the catalogue has for it.
+    event: Mapped[TicketEvent | None] = relationship()
+    # Written for every resident of its communities at once (service/notifications/
+    # announced.py); the index finds them again when it is withdrawn.
+    announcement_id: Mapped[int | None] = mapped_column(ForeignKey("announcement.id"), index=True)
+    # The event's type ("ticket.resolved", ...), or "announcement.<kind>": which
+    # text the catalogue has for it.
     type: Mapped[str] = mapped_column(String(40))
-    # What the texts say besides the ticket's number and category (compose.py).
+    # What the texts say besides the ticket's number and category, or besides the
+    # announcement's own words: the local times it runs (compose.py).
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

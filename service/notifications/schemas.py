@@ -7,11 +7,12 @@ from typing import Literal
 
 from pydantic import Field
 
-from service.notifications.compose import ALERTED, NOTIFIED
+from service.notifications.compose import ALERTED, ANNOUNCED, NOTIFIED
 from service.validation import ReadModel, StrictModel
 
-# What a person may choose not to be sent: what they are told of, and alerts.
-MUTABLE: tuple[str, ...] = NOTIFIED + ALERTED
+# What a person may choose not to be sent: what they are told of, alerts and
+# announcements.
+MUTABLE: tuple[str, ...] = NOTIFIED + ALERTED + ANNOUNCED
 NotifiedType = Literal[MUTABLE]  # type: ignore[valid-type]
 Language = Literal["zh-Hans", "ug", "en"]
 
@@ -24,9 +25,13 @@ class ChannelState(ReadModel):
 
 class NotificationRead(ReadModel):
     id: int
-    type: str  # the event type: "ticket.resolved", ...
-    ticket_id: int
+    # The event type ("ticket.resolved", ...), or "announcement.<kind>".
+    type: str
+    ticket_id: int | None = Field(description="The ticket it is about; null: an announcement.")
     ticket_number: str | None
+    announcement_id: int | None = Field(
+        description="The announcement it is (GET /v1/announcements/{id}); null: a ticket's."
+    )
     title: str
     body: str
     created_at: dt.datetime

@@ -38,7 +38,7 @@ from service.i18n import negotiate
 from service.open311 import filing, integrations, public, render
 from service.ratelimit import hit as rate_limit_hit
 from service.tickets import filing as ticket_filing
-from service.tickets.models import Ticket
+from service.tickets.filing import Filed
 
 PREFIX = "/open311/v2"
 REQUESTS_PATH = f"{PREFIX}/requests.{{format}}"
@@ -425,10 +425,11 @@ def open311_create_request(
     data = filing.ticket_data(form, community_id)
     principal = integrations.principal_of(integration)
     with pipelined(session):
-        ticket = ticket_filing.create_ticket(
+        filed = ticket_filing.create_ticket(
             session, principal, data, timezone=settings.timezone, language=language
         )
-        assert isinstance(ticket, Ticket)  # no Idempotency-Key, no duplicate window
+        assert isinstance(filed, Filed)  # no Idempotency-Key, no duplicate window
+        ticket = filed.ticket
         over_limit = rate_limit_hit(
             session,
             f"tickets:integration:{integration.id}",

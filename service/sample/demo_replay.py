@@ -34,7 +34,7 @@ from service.sample.demo_texts import (
 )
 from service.sample.demo_world import DemoWorld
 from service.tickets.actions import add_comment, add_follow_up, auto_close_resolved, perform
-from service.tickets.filing import create_ticket
+from service.tickets.filing import Filed, create_ticket
 from service.tickets.models import Ticket
 from service.tickets.queries import get_visible_ticket
 from service.tickets.schemas import (
@@ -91,14 +91,14 @@ class _Replay:
             body["on_behalf_of"] = {"name": story.on_behalf_of[0], "phone": story.on_behalf_of[1]}
         if story.preferred:
             body["preferred_time"] = {"from": story.preferred[0], "to": story.preferred[1]}
-        ticket = create_ticket(
+        filed = create_ticket(
             self.session,
             self.world.principals[story.filer],
             TicketCreate.model_validate(body),
             timezone=self.settings.timezone,
         )
-        assert isinstance(ticket, Ticket)  # no idempotency claim: never a replay
-        story.ticket_id = self.tickets[story.key] = ticket.id
+        assert isinstance(filed, Filed)  # no idempotency claim: never a replay
+        story.ticket_id = self.tickets[story.key] = filed.ticket.id
 
     def act(self, story: Story, step: Step) -> None:
         action, actor, _, parameter = step

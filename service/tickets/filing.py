@@ -19,6 +19,7 @@ from sqlalchemy import JSON, bindparam, case, func, literal_column, select, true
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
+from service.announcements import current as current_announcements
 from service.attachments import service as attachments
 from service.auth import Principal
 from service.categories.models import Category
@@ -102,6 +103,7 @@ class _Filing:
     ticket_id: int
     sla_stamp: str
     dispatch_mode: str | None
+    announced: bool
 
 
 @functools.lru_cache(maxsize=512)
@@ -158,6 +160,11 @@ def _filing_statement(
                 serving_select.correlate(Community, Category).scalar_subquery(), Category.code
             ).label("dispatch_mode"),
             next_id.label("ticket_id"),
+            # Whether the community is being told something now (an index probe):
+            # only then does the answer's list of announcements take a query.
+            current_announcements.announced(Community.id, bindparam("filing_now")).label(
+                "announced"
+            ),
             # Tells whether this process's copy of the SLA configuration is current.
             select(SlaConfigVersion.stamp)
             .where(SlaConfigVersion.id == 1)
@@ -183,6 +190,7 @@ def _filing_statement(
 _FILING_PARAMS = (
     "filing_community_id",
     "filing_category",
+    "filing_now",
     *SCOPE_PARAMS,
     *idempotency.CLAIM_PARAMS,
     *duplicates.PARAMS,
@@ -210,6 +218,7 @@ def _filing_context(
     data: TicketCreate,
     claim: idempotency.Claim | None,
     duplicate: dict[str, Any] | None,
+    now: dt.datetime,
 ) -> _Filing | idempotency.Replay | Duplicate:
     """Everything a new ticket needs from the database, in one round trip: the
     community (if visible), the active category, who serves that community for
@@ -230,6 +239,7 @@ def _filing_context(
     params = {
         "filing_community_id": data.community_id,
         "filing_category": data.category,
+        "filing_now": now,
         **scope_values(principal),
     }
     if claim is not None:
@@ -267,7 +277,17 @@ def _filing_context(
         ticket_id=int(row.ticket_id),
         sla_stamp=row.sla_stamp or "",
         dispatch_mode=row.dispatch_mode,
+        announced=bool(row.announced),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Filed:
+    """A new ticket, and the announcements shown in its community as it was filed
+    (the answer lists them: AnnouncementBrief dicts, usually none)."""
+
+    ticket: Ticket
+    announcements: list[dict[str, Any]]
 
 
 def create_ticket(
@@ -279,11 +299,11 @@ def create_ticket(
     claim: idempotency.Claim | None = None,
     duplicate_window: dt.timedelta | None = None,
     language: str | None = None,
-) -> Ticket | idempotency.Replay | Duplicate:
+) -> Filed | idempotency.Replay | Duplicate:
     """File a ticket: the new ticket (written, not in the session's identity map:
-    load it to change it), the stored response to replay for `claim`, or, within
-    `duplicate_window` of the same report by the same person, that ticket
-    (duplicates.py).
+    load it to change it) with its community's current announcements, the stored
+    response to replay for `claim`, or, within `duplicate_window` of the same
+    report by the same person, that ticket (duplicates.py).
 
     The INSERTs of the ticket and its first event go through the driver (no unit
     of work: ~40% of a creation's CPU went to it); inside db.pipelined they and
@@ -307,9 +327,15 @@ def create_ticket(
     if data.elder_id is not None:
         # Only with an elder: one more statement, before the filing context.
         _check_elder(session, principal, data)
-    filing = _filing_context(session, principal, data, claim, duplicate)
+    filing = _filing_context(session, principal, data, claim, duplicate, now)
     if isinstance(filing, idempotency.Replay | Duplicate):
         return filing
+    # Only when there are some: one more query, before the writes.
+    announcements = (
+        current_announcements.current_in(session, filing.community_id, now)
+        if filing.announced
+        else []
+    )
     if data.elder_id is not None and filing.kind != TicketKind.elderly_care:
         raise Unprocessable.on("elder_id", "ticket.elder_needs_care_category")
     priority = data.priority or filing.default_priority
@@ -438,7 +464,7 @@ def create_ticket(
         # As record_event does: wake this process's feed long-polls after commit.
         session.info.setdefault(FEED_ORGANIZATIONS, set()).add(organization_id)
     instruments.ticket_created(session, filing.kind)  # counted on commit, no query
-    return ticket
+    return Filed(ticket, announcements)
 
 
 def _driver_sql(table: Any, columns: Sequence[str], casts: dict[str, str]) -> dict[str, str]:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response
 from pydantic import Field, StringConstraints
 from sqlalchemy.orm import Session
 
+from service.announcements import current as current_announcements
 from service.auth import CurrentPrincipal, Principal
 from service.config import Settings, SettingsDep
 from service.db import (
@@ -61,6 +62,7 @@ from service.tickets.schemas import (
     RejectBody,
     ResolveBody,
     TicketCreate,
+    TicketCreated,
     TicketDuplicate,
     TicketPage,
     TicketRead,
@@ -155,7 +157,9 @@ def _creation_limit(principal: Principal, settings: Settings) -> int:
 def _duplicate_response(session: Session, principal: Principal, duplicate: Duplicate) -> Any:
     """(body, headers) of the answer naming the ticket filed before."""
     row = queries.get_visible_ticket_json(session, principal, duplicate.ticket_id)
-    content = {**json.loads(row.body), "duplicate_of": duplicate.ticket_id}
+    content = json.loads(row.body)
+    announcements = current_announcements.current_in(session, content["community_id"], utcnow())
+    content |= {"announcements": announcements, "duplicate_of": duplicate.ticket_id}
     headers = _headers(row, Location=f"/v1/tickets/{duplicate.ticket_id}")
     return pydantic_core.to_json(content), headers
 
@@ -163,7 +167,7 @@ def _duplicate_response(session: Session, principal: Principal, duplicate: Dupli
 @router.post(
     "",
     status_code=201,
-    response_model=TicketRead,
+    response_model=TicketCreated,
     responses={
         **responses(NotFound, Conflict, IdempotencyKeyReused, TooManyRequests),
         200: {
@@ -195,7 +199,7 @@ def create_ticket(
     for _attempt in range(2):
         over_limit = None
         with pipelined(session):
-            ticket = filing.create_ticket(
+            filed = filing.create_ticket(
                 session,
                 principal,
                 data,
@@ -204,19 +208,25 @@ def create_ticket(
                 duplicate_window=window,
                 language=negotiate(accept_language),
             )
-            if isinstance(ticket, idempotency.Replay):
+            if isinstance(filed, idempotency.Replay):
                 return json_response(
-                    ticket.body,
-                    ticket.status,
-                    {**ticket.headers, "Idempotent-Replayed": "true"},
+                    filed.body,
+                    filed.status,
+                    {**filed.headers, "Idempotent-Replayed": "true"},
                 )
-            if isinstance(ticket, Duplicate):
+            if isinstance(filed, Duplicate):
                 # Nothing new: 200, and no hit on the caller's hourly quota.
                 status = 200
-                body, headers = _duplicate_response(session, principal, ticket)
+                body, headers = _duplicate_response(session, principal, filed)
             else:
                 status = 201
-                body = pydantic_core.to_json(ticket_dict(ticket, data.category))
+                ticket = filed.ticket
+                body = pydantic_core.to_json(
+                    {
+                        **ticket_dict(ticket, data.category),
+                        "announcements": filed.announcements,
+                    }
+                )
                 headers = _headers(ticket, Location=f"/v1/tickets/{ticket.id}")
                 # Counted with the INSERTs, in the same round trip (ratelimit).
                 over_limit = rate_limit_hit(

@@ -14,6 +14,7 @@ from pydantic import (
     model_validator,
 )
 
+from service.announcements.schemas import AnnouncementBrief
 from service.attachments.schemas import AttachmentLink
 from service.enums import (
     Channel,
@@ -353,7 +354,18 @@ class TicketRead(BaseModel):
     version: int = Field(description="Grows with every change; the ETag is made from it.")
 
 
-class TicketDuplicate(TicketRead):
+class TicketCreated(TicketRead):
+    """The answer (201) to `POST /v1/tickets`: the new ticket, and what its
+    community is being told right now."""
+
+    announcements: list[AnnouncementBrief] = Field(
+        description="The announcements shown in the ticket's community now (停水停电通知: "
+        "a planned outage, an emergency, a notice), soonest to end first; usually none. "
+        "Show them to the resident first: they may explain the problem."
+    )
+
+
+class TicketDuplicate(TicketCreated):
     """The answer (200) to `POST /v1/tickets` when the caller filed the same report
     minutes ago: that ticket, nothing new."""
 

@@ -182,6 +182,17 @@ class Scene:
         assert plan.status_code == 201, plan.text
         return int(plan.json()["id"])
 
+    def announcement(self) -> int:
+        """company's announcement to community_a, shown now."""
+        w = self.world
+        response = self.client.post(
+            "/v1/announcements",
+            json=self.body("POST /v1/announcements"),
+            headers=w.dispatcher.headers,
+        )
+        assert response.status_code == 201, response.text
+        return int(response.json()["id"])
+
     def url(self, path: str, ticket: dict[str, Any] | None = None, **missing: Any) -> str:
         """`path` with real ids in scope of company and tianshan (or `missing` ones)."""
         w = self.world
@@ -212,6 +223,8 @@ class Scene:
             values["elder_id"] = self.elder()
         if "{plan_id}" in path and "plan_id" not in missing:
             values["plan_id"] = self.plan()
+        if "{announcement_id}" in path and "announcement_id" not in missing:
+            values["announcement_id"] = self.announcement()
         if path.startswith("/v1/imports/"):
             values["kind"] = "communities"
         if "{user_id}" in path:
@@ -296,6 +309,14 @@ class Scene:
             if label == "POST /v1/care-plans"
             else None,
             "PATCH /v1/care-plans/{plan_id}": {"government_share_percent": 80},
+            "POST /v1/announcements": {
+                "community_ids": [w.community_a],
+                "kind": "planned_outage",
+                "title": "今日停水通知",
+                "body": "因主管道维修，今日停水。",
+                "starts_at": (utcnow() - dt.timedelta(hours=1)).isoformat(),
+                "ends_at": (utcnow() + dt.timedelta(hours=5)).isoformat(),
+            },
         }
         actions: dict[str, Any] = {
             "assign": {"organization_id": w.company},
@@ -607,6 +628,10 @@ FORBIDDEN: dict[str, tuple[str, Any]] = {
         )
     },
     "POST /v1/dashboard/links": ("dispatcher", None),
+    # Announcements: posted by admins and providers' dispatchers; withdrawn by the
+    # company that posted one (its technicians see it, and may not).
+    "POST /v1/announcements": ("reporter", None),
+    "DELETE /v1/announcements/{announcement_id}": ("technician", None),
     # Elders: registered and edited by admins, grid workers and dispatchers; erased
     # and given proxies by admins and grid workers; their access log is for admins
     # and the family.

@@ -8,6 +8,7 @@ import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from tests.announcements.helpers import posted
 from tests.conftest import BACKEND
 
 _n = itertools.count()
@@ -104,6 +105,21 @@ def test_a_creation_is_one_select_and_its_writes(client, connection, world):
         ]
     keyed = _second_filing(client, connection, world, world.reporter, {"Idempotency-Key": "k"})
     assert len(keyed) == 5 and keyed[-1] == "INSERT INTO idempotency_key", keyed
+
+
+def test_announcements_cost_a_query_only_where_there_are_some(client, connection, world):
+    """Issue 19: the filing context's SELECT says whether the community has an
+    announcement shown now (the test above: no statement more when not); only
+    then does one more SELECT read them for the answer, before the writes."""
+    posted(client, world.dispatcher, [world.community_a])
+    kinds = _second_filing(client, connection, world, world.reporter)
+    assert kinds[0].startswith("SELECT community.id")
+    assert kinds[1].startswith("SELECT announcement.id"), kinds
+    assert kinds[2:] == [
+        "INSERT INTO ticket",
+        "INSERT INTO ticket_event",
+        "INSERT INTO rate_limit_window",
+    ]
 
 
 def test_filing_and_paging_statements_are_kept_per_role_not_per_person(client, world):
