@@ -11,7 +11,14 @@ from sqlalchemy.pool import QueuePool
 
 from service.categories.models import Category
 from service.config import Settings
-from service.db import binary_results, driver_one, driver_query, make_engine, pipelined
+from service.db import (
+    binary_results,
+    direct_url,
+    driver_one,
+    driver_query,
+    make_engine,
+    pipelined,
+)
 from service.enums import TicketKind
 from service.idempotency.models import IdempotencyKey
 
@@ -103,3 +110,25 @@ def test_pool_defaults_by_database(tmp_path: Any) -> None:
         assert isinstance(pool, QueuePool)
         assert (pool.size(), pool._max_overflow) == (size, overflow)
         engine.dispose()
+
+
+def test_the_listen_connection_goes_where_the_direct_url_says() -> None:
+    """Behind a PgBouncer in transaction mode the feed's LISTEN connects to
+    LINLI_DATABASE_DIRECT_URL, on the database of the engine's URL when the
+    direct one names none; unset, where the requests go."""
+    pooled = "postgresql+psycopg://linli@pgbouncer:6432/linli"
+
+    def listen_at(direct: str | None, engine_url: str | None = None) -> str:
+        settings = Settings(database_url=pooled, database_direct_url=direct, jwt_secret="x" * 40)
+        return direct_url(settings, engine_url).render_as_string()
+
+    assert listen_at(None) == pooled
+    assert (
+        listen_at("postgresql+psycopg://linli@db:5432")
+        == "postgresql+psycopg://linli@db:5432/linli"
+    )
+    assert listen_at("postgresql+psycopg://linli@db/main") == "postgresql+psycopg://linli@db/main"
+    # The engine's database, when it is not the settings' (a worker, a test's own).
+    other = "postgresql+psycopg://linli@pgbouncer:6432/other"
+    assert listen_at("postgresql+psycopg://linli@db:5432", other).endswith("@db:5432/other")
+    assert listen_at(None, other) == other
