@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test test-sqlite test-postgres typescript bench lint format lock clean
+.PHONY: run test test-sqlite test-postgres test-pgbouncer typescript bench lint format lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,30 @@ test-postgres: $(STAMP)
 	else \
 		echo "LINLI_TEST_POSTGRES_URL not set: skipping the PostgreSQL run"; \
 	fi
+
+# The tests that transaction pooling could break (feed, jobs, races: the `pgbouncer`
+# marker, tests/conftest.py) again, through a PgBouncer in transaction mode that the
+# run starts (tests/pgbouncer.py). Debian's pgbouncer is installed when missing and
+# possible (as root); without it, or without LINLI_TEST_POSTGRES_URL, skipped, saying so.
+test-pgbouncer: $(STAMP)
+	@if [ -z "$$LINLI_TEST_POSTGRES_URL" ]; then \
+		echo "LINLI_TEST_POSTGRES_URL not set: skipping the PgBouncer run"; exit 0; \
+	fi; \
+	if ! command -v pgbouncer >/dev/null && [ ! -x /usr/sbin/pgbouncer ]; then \
+		echo "Installing Debian's pgbouncer for the PgBouncer run"; \
+		apt-get install -y -q pgbouncer || true; \
+	fi; \
+	if ! command -v pgbouncer >/dev/null && [ ! -x /usr/sbin/pgbouncer ]; then \
+		echo "pgbouncer could not be installed: skipping the PgBouncer run"; exit 0; \
+	fi; \
+	LINLI_TEST_DB=postgres LINLI_TEST_PGBOUNCER=1 $(PY) -m pytest -m pgbouncer
+
+# Creation throughput directly and through PgBouncer (bench/pgbouncer.py).
+.PHONY: bench-pgbouncer
+bench-pgbouncer: $(STAMP)
+	@command -v wrk >/dev/null || apt-get install -y -q wrk
+	@command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ] || apt-get install -y -q pgbouncer
+	$(PY) bench/pgbouncer.py
 
 # Load and data-size benchmarks against the raw-driver ceiling (see README).
 # wrk comes from Debian's packages; PostgreSQL from LINLI_BENCH_POSTGRES_URL

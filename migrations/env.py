@@ -5,9 +5,10 @@ from __future__ import annotations
 from logging.config import fileConfig
 
 from alembic import context
-from sqlalchemy import create_engine, pool
+from sqlalchemy import create_engine, make_url, pool
 
 from service.config import get_settings
+from service.db import postgres_connect_args
 from service.tables import include_name, metadata
 
 config = context.config
@@ -49,7 +50,10 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = create_engine(_url(), poolclass=pool.NullPool)
+    url = make_url(_url())
+    # Through a PgBouncer in transaction mode: no prepared statements (service.db).
+    args = postgres_connect_args(get_settings()) if url.get_backend_name() == "postgresql" else {}
+    engine = create_engine(url, poolclass=pool.NullPool, connect_args=args)
     with engine.connect() as connection:
         _configure(connection=connection)
         with context.begin_transaction():

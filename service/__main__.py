@@ -262,7 +262,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     import asyncio
     import signal
 
-    from service.db import make_engine
+    from service.db import direct_url, make_engine
     from service.feed.notify import NEWEST_EVENT_SQL, FeedHub, PgListener, install_commit_hook
     from service.jobs.runner import run_due, run_forever
     from service.jobs.wake import SqliteWatermark, Wakeup
@@ -298,7 +298,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         if settings.is_sqlite:
             watch = SqliteWatermark(engine, NEWEST_EVENT_SQL)
         else:
-            listener = PgListener(engine.url, hub)
+            listener = PgListener(direct_url(settings, engine.url), hub)
             listener.start()
         try:
             await run_forever(engine, settings, stop, wakeup, watch=watch)

@@ -65,6 +65,16 @@ class Settings(BaseSettings):
     db_max_overflow: int | None = None
     # How long a request waits for a pooled connection before it is answered 503.
     db_pool_timeout_seconds: float = 2.0
+    # Behind a PgBouncer in transaction mode (service/db.py): LINLI_DATABASE_URL
+    # names the pooler; this names PostgreSQL itself, for what needs a session of
+    # its own (the feed's LISTEN). Without a database name, LINLI_DATABASE_URL's.
+    # Unset: LINLI_DATABASE_URL.
+    database_direct_url: str | None = None
+    # psycopg prepares a statement run five times on a connection, by name, on
+    # the server: a PgBouncer in transaction mode (before 1.21, or without
+    # max_prepared_statements) hands the next transaction another server
+    # connection, where that name is missing or taken. False: never prepare.
+    db_prepared_statements: bool = True
     # Load shedding (service/middleware.py): requests being worked on at once per
     # process; beyond it, 503 with Retry-After at once. Waiting long-polls do not
     # count. 0 turns the limit off.

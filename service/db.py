@@ -16,7 +16,7 @@ from fastapi import Depends, Request
 from fastapi.routing import APIRoute
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, create_engine, event
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine import URL, Dialect, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql import Select
 from sqlalchemy.types import TypeDecorator
@@ -143,8 +143,44 @@ def make_engine(settings: Settings, *, pool: tuple[int, int] | None = None) -> E
         return engine
     _cache_long_statements()
     return create_engine(
-        url, pool_size=size, max_overflow=overflow, pool_timeout=timeout, pool_pre_ping=False
+        url,
+        connect_args=postgres_connect_args(settings),
+        pool_size=size,
+        max_overflow=overflow,
+        pool_timeout=timeout,
+        pool_pre_ping=False,
     )
+
+
+# Through a PgBouncer in transaction mode each transaction may run on another
+# server connection, so nothing may outlive a transaction on one. What Linli does
+# on PostgreSQL, checked for that (issue 20):
+# - psycopg's prepared statements (after five runs of a statement) live on the
+#   server connection: off with LINLI_DB_PREPARED_STATEMENTS=false, below.
+# - The feed's LISTEN lives on its session: on LINLI_DATABASE_DIRECT_URL
+#   (`direct_url`, service/feed/notify.py). pg_notify is sent at commit: fine.
+# - The idempotency lock is pg_try_advisory_xact_lock (transaction-scoped); the
+#   metrics' settings are SET LOCAL; job leases are rows: all fine.
+# - Pipeline mode (`pipelined`) runs inside the request's transaction, which
+#   keeps its server connection until it ends: fine.
+# - No temporary tables, no WITH HOLD cursors, no session-level SET or advisory
+#   lock anywhere. Keep it so, or put the statement on `direct_url`.
+def postgres_connect_args(settings: Settings) -> dict[str, Any]:
+    """psycopg's connect arguments: prepare_threshold=None (never prepare) when
+    LINLI_DB_PREPARED_STATEMENTS is false; nothing otherwise (psycopg's default,
+    five runs). Measured on a direct connection: bench/README.md, PgBouncer."""
+    return {} if settings.db_prepared_statements else {"prepare_threshold": None}
+
+
+def direct_url(settings: Settings, url: URL | str | None = None) -> URL:
+    """Where to open a connection that keeps a session (a LISTEN): the direct URL
+    if set, on the database of `url` (the engine's; default LINLI_DATABASE_URL)
+    when it names none; else `url` itself."""
+    pooled = make_url(url if url is not None else settings.database_url)
+    if not settings.database_direct_url:
+        return pooled
+    direct = make_url(settings.database_direct_url)
+    return direct if direct.database else direct.set(database=pooled.database)
 
 
 def _configure_sqlite(engine: Engine) -> None:

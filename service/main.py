@@ -35,7 +35,7 @@ from service.cors import Cors, parse_origins
 from service.dashboard.router import FORM_PATHS as DASHBOARD_FORMS
 from service.dashboard.router import api as dashboard_api
 from service.dashboard.router import pages as dashboard_pages
-from service.db import make_engine, make_sessionmaker, pool_shape
+from service.db import direct_url, make_engine, make_sessionmaker, pool_shape
 from service.directory.router import router as directory_router
 from service.dispatch.router import router as dispatch_router
 from service.errors import install_error_handlers
@@ -137,7 +137,9 @@ def create_app(
         anyio.to_thread.current_default_thread_limiter().total_tokens = sum(pool_shape(settings))
         feed_hub.bind(loop)
         _close_on_signal(loop, feed_hub)
-        listener = None if settings.is_sqlite else PgListener(engine.url, feed_hub)
+        listener = (
+            None if settings.is_sqlite else PgListener(direct_url(settings, engine.url), feed_hub)
+        )
         if listener is not None:
             listener.start()
         stop_jobs = asyncio.Event()

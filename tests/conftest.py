@@ -5,6 +5,13 @@ and people with a token for each role.
 The database comes from LINLI_TEST_DB: `sqlite` (default) or `postgres`, the
 latter on a fresh database created under LINLI_TEST_POSTGRES_URL and dropped at
 the end. `make test` runs the whole suite once for each.
+
+With LINLI_TEST_PGBOUNCER=1 as well (`make test-pgbouncer`), the tests reach
+PostgreSQL through a PgBouncer in transaction mode that this run starts
+(tests/pgbouncer.py): databases are created and dropped directly, used through
+it, and every Settings the tests build says so (the feed's LISTEN on a direct
+connection, no prepared statements). `-m pgbouncer` selects the tests that
+transaction pooling could break: the feed, the job runner, races.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +29,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.auth import mint_token
@@ -30,13 +38,72 @@ from service.config import Settings
 from service.db import make_engine
 from service.main import create_app
 from service.migrate import upgrade
+from tests.pgbouncer import find_pgbouncer, running_pgbouncer, server_of
 
 TEST_SECRET = "test-secret-0123456789-0123456789-abcdef"
 BACKEND = os.environ.get("LINLI_TEST_DB", "sqlite")
+PGBOUNCER = os.environ.get("LINLI_TEST_PGBOUNCER", "") not in ("", "0")
+
+# What transaction pooling could break (`make test-pgbouncer` runs these through
+# PgBouncer): the feed and its LISTEN, the job runner's leases and wake-ups,
+# webhook delivery, idempotency's advisory lock, creation and dispatch races.
+PGBOUNCER_SUBSET = (
+    "tests/feed/",
+    "tests/jobs/",
+    "tests/webhooks/test_delivery.py",
+    "tests/tickets/test_idempotency.py",
+    "tests/test_races.py",
+    "tests/dispatch/test_races.py",
+    "tests/test_pgbouncer.py",
+)
+
+# The PgBouncer of this run (LINLI_TEST_PGBOUNCER=1), and the LINLI_* settings
+# that every Linli the tests start needs to work through it.
+_bouncer: ExitStack | None = None
+_pooled_server: URL | None = None
+DATABASE_ENVIRONMENT: dict[str, str] = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _bouncer, _pooled_server
+    if not PGBOUNCER:
+        return
+    server_url = os.environ.get("LINLI_TEST_POSTGRES_URL")
+    if BACKEND != "postgres" or not server_url:
+        pytest.exit(
+            "LINLI_TEST_PGBOUNCER=1 needs LINLI_TEST_DB=postgres and LINLI_TEST_POSTGRES_URL",
+            returncode=2,
+        )
+    if find_pgbouncer() is None:
+        pytest.exit("LINLI_TEST_PGBOUNCER=1: pgbouncer not found (apt-get install pgbouncer)", 2)
+    _bouncer = ExitStack()
+    bouncer = _bouncer.enter_context(running_pgbouncer(server_url))
+    _pooled_server = bouncer.url()
+    DATABASE_ENVIRONMENT.update(
+        LINLI_DATABASE_DIRECT_URL=server_of(server_url).render_as_string(hide_password=False),
+        LINLI_DB_PREPARED_STATEMENTS="false",
+    )
+    # Settings() reads them: every Settings and engine of the run, and the
+    # processes it starts with this environment, go through PgBouncer properly.
+    os.environ.update(DATABASE_ENVIRONMENT)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _bouncer is not None:
+        _bouncer.close()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = Path(str(config.rootpath))
+    for item in items:
+        path = Path(str(item.path)).relative_to(root).as_posix()
+        if path.startswith(PGBOUNCER_SUBSET):
+            item.add_marker(pytest.mark.pgbouncer)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    return f"linli database backend: {BACKEND}"
+    through = f", through PgBouncer on port {_pooled_server.port}" if _pooled_server else ""
+    return f"linli database backend: {BACKEND}{through}"
 
 
 @dataclass
@@ -44,6 +111,11 @@ class TestDatabase:
     url: str
     backend: str
     cleanup: Any = None
+    # PostgreSQL itself, when `url` goes through PgBouncer; else `url`.
+    direct_url: str = ""
+
+    def __post_init__(self) -> None:
+        self.direct_url = self.direct_url or self.url
 
 
 def _create_postgres_database(prefix: str = "linli_test") -> TestDatabase:
@@ -54,14 +126,20 @@ def _create_postgres_database(prefix: str = "linli_test") -> TestDatabase:
     admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    direct = make_url(server_url).set(database=name)
+    url = _pooled_server.set(database=name) if _pooled_server else direct
 
     def drop() -> None:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
-    return TestDatabase(url, "postgres", drop)
+    return TestDatabase(
+        url.render_as_string(hide_password=False),
+        "postgres",
+        drop,
+        direct.render_as_string(hide_password=False),
+    )
 
 
 def empty_database(prefix: str = "linli_test") -> TestDatabase:

@@ -11,7 +11,14 @@ from sqlalchemy.pool import QueuePool
 
 from service.categories.models import Category
 from service.config import Settings
-from service.db import binary_results, driver_one, driver_query, make_engine, pipelined
+from service.db import (
+    binary_results,
+    direct_url,
+    driver_one,
+    driver_query,
+    make_engine,
+    pipelined,
+)
 from service.enums import TicketKind
 from service.idempotency.models import IdempotencyKey
 
@@ -127,3 +134,25 @@ def test_the_ticket_insert_is_converted_once() -> None:
     after = _queries._query2pg.cache_info()
     assert after.hits + after.misses - before.hits - before.misses == 3
     assert after.hits - before.hits >= 2
+
+
+def test_the_listen_connection_goes_where_the_direct_url_says() -> None:
+    """Behind a PgBouncer in transaction mode the feed's LISTEN connects to
+    LINLI_DATABASE_DIRECT_URL, on the database of the engine's URL when the
+    direct one names none; unset, where the requests go."""
+    pooled = "postgresql+psycopg://linli@pgbouncer:6432/linli"
+
+    def listen_at(direct: str | None, engine_url: str | None = None) -> str:
+        settings = Settings(database_url=pooled, database_direct_url=direct, jwt_secret="x" * 40)
+        return direct_url(settings, engine_url).render_as_string()
+
+    assert listen_at(None) == pooled
+    assert (
+        listen_at("postgresql+psycopg://linli@db:5432")
+        == "postgresql+psycopg://linli@db:5432/linli"
+    )
+    assert listen_at("postgresql+psycopg://linli@db/main") == "postgresql+psycopg://linli@db/main"
+    # The engine's database, when it is not the settings' (a worker, a test's own).
+    other = "postgresql+psycopg://linli@pgbouncer:6432/other"
+    assert listen_at("postgresql+psycopg://linli@db:5432", other).endswith("@db:5432/other")
+    assert listen_at(None, other) == other

@@ -143,8 +143,18 @@ def install_commit_hook() -> None:
         _installed = True
 
 
+# Seen in pg_stat_activity: one per process, outside any pooler's count.
+APPLICATION_NAME = "linli-feed-listen"
+
+
 class PgListener:
-    """One LISTEN connection per process, fanning notifications out to the hub."""
+    """One LISTEN connection per process, fanning notifications out to the hub.
+
+    `database_url` must reach PostgreSQL itself (service.db.direct_url): LISTEN
+    belongs to the server session, and a PgBouncer in transaction mode hands that
+    session to other clients after each statement, so notifications would go to
+    whichever client holds it then, or nowhere. The NOTIFYs themselves are sent
+    by the writers' transactions, through the pooler or not."""
 
     def __init__(self, database_url: Any, hub: FeedHub) -> None:
         url = make_url(database_url).set(drivername="postgresql")
@@ -168,7 +178,9 @@ class PgListener:
         backoff = 0.2
         while True:
             try:
-                connection = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
+                connection = await psycopg.AsyncConnection.connect(
+                    self.conninfo, autocommit=True, application_name=APPLICATION_NAME
+                )
                 async with connection:
                     await connection.execute(f"LISTEN {CHANNEL}")
                     self.connected.set()

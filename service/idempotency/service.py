@@ -6,7 +6,9 @@ that dies (crash, timeout, error) leaves no trace and no stale claim behind:
 
 - PostgreSQL: the request first takes a transaction-scoped advisory lock on
   (caller, key) with pg_try_advisory_xact_lock. If another request holds it,
-  that one is still running: 409. The lock goes with its transaction.
+  that one is still running: 409. The lock goes with its transaction (a
+  session lock would stay with a server connection that a PgBouncer in
+  transaction mode lends to other clients next: issue 20).
 - SQLite: write requests hold the database's write lock (BEGIN IMMEDIATE), so a
   duplicate waits for the first to commit and then finds its stored response.
 

@@ -29,7 +29,7 @@ from service.categories.service import load_reference_tree
 from service.config import Settings
 from service.db import make_engine
 from service.tickets.models import Ticket, TicketEvent
-from tests.conftest import TEST_SECRET, TestDatabase, new_database
+from tests.conftest import DATABASE_ENVIRONMENT, TEST_SECRET, TestDatabase, new_database
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 30.0
@@ -74,6 +74,9 @@ class ServerProcess:
             PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")])),
             PYTHONUNBUFFERED="1",
         )
+        # Through PgBouncer (LINLI_TEST_PGBOUNCER): its direct URL and no prepared
+        # statements, as every Settings of the run.
+        env.update(DATABASE_ENVIRONMENT)
         env.update({f"LINLI_{k.upper()}": v for k, v in self.settings.items()})
         return env
 

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from service.config import Settings
-from tests.conftest import TEST_SECRET, new_database
+from tests.conftest import DATABASE_ENVIRONMENT, TEST_SECRET, new_database
 from tests.reliability.servers import REPO_ROOT, free_port, servers_registry
 
 pytestmark = pytest.mark.slow
@@ -53,6 +53,7 @@ def set_up_server() -> Iterator[tuple[str, dict[str, str]]]:
     db = new_database("linli_readme")
     env = {k: v for k, v in os.environ.items() if not k.startswith("LINLI_")}
     env.update(LINLI_DATABASE_URL=db.url, LINLI_JWT_SECRET=TEST_SECRET, LINLI_ENV="dev")
+    env.update(DATABASE_ENVIRONMENT)  # through PgBouncer (LINLI_TEST_PGBOUNCER), as it needs
     try:
         setup = subprocess.run(
             [sys.executable, "-m", "service", "dev-setup", "--port", str(free_port())],

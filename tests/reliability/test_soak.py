@@ -12,7 +12,7 @@ that shares the machine with others.
 from __future__ import annotations
 
 from bench.soak import run_soak
-from tests.conftest import BACKEND, TEST_SECRET
+from tests.conftest import BACKEND, DATABASE_ENVIRONMENT, TEST_SECRET
 from tests.reliability.servers import reference_database
 
 # Modest for one worker on two shared cores: SQLite serialises its writes.
@@ -29,6 +29,7 @@ def test_a_short_soak_degrades_nothing() -> None:
             webhook_organizations=6,
             database_url=db.url,
             secret=TEST_SECRET,
+            server_env=DATABASE_ENVIRONMENT,  # through PgBouncer (LINLI_TEST_PGBOUNCER)
             row_seconds=4,
             feed_wait=15,
             webhook_wait=20,
