@@ -23,6 +23,8 @@ from service.tickets.search import query_terms, ticket_terms
 from tests.conftest import TEST_SECRET, World, file_ticket, new_database
 
 PROBLEM = "application/problem+json"
+# The revision ticket search's migration (9b1e5d3c7a28) follows.
+BEFORE_SEARCH = "8d4f0a2c6e15"
 
 # --- the terms, without a database ---------------------------------------------
 
@@ -284,7 +286,7 @@ def test_the_migration_fills_the_terms_of_existing_tickets_and_steps_down() -> N
     try:
         generate(engine, Plan(communities=6, residents=300, tickets=400, seed=5), out=io.StringIO())
         engine.dispose()
-        downgrade(db.url, "-1")
+        downgrade(db.url, BEFORE_SEARCH)
         plain = create_engine(db.url)
         assert "search_terms" not in {c["name"] for c in inspect(plain).get_columns("ticket")}
         assert not [n for n in inspect(plain).get_table_names() if n.startswith("ticket_search")]
