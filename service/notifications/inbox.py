@@ -57,10 +57,6 @@ _COLUMNS = (
     Category.name_zh,
     Category.name_ug,
     Category.name_en,
-    Announcement.kind,
-    Announcement.title,
-    Announcement.body,
-    Announcement.withdrawn_at,
 )
 _CHANNELS = (
     select(
@@ -80,12 +76,12 @@ _UNREAD = select(func.count()).select_from(
 
 
 def _query() -> Any:
-    # A notification is about a ticket or an announcement: one side is NULL.
+    # About a ticket, or an announcement (then the ticket's side is NULL: its
+    # words are read by `_announcements`, only for a page that has some).
     return (
         select(*_COLUMNS)
         .outerjoin(Ticket, Ticket.id == Notification.ticket_id)
         .outerjoin(Category, Category.id == Ticket.category_id)
-        .outerjoin(Announcement, Announcement.id == Notification.announcement_id)
     )
 
 
@@ -114,6 +110,23 @@ def _elders_named(session: Session, ticket_ids: list[int]) -> dict[int, str | No
     return {ticket_id: name for ticket_id, name in rows}
 
 
+def _announcements(session: Session, ids: set[int]) -> dict[int, Any]:
+    """announcement id -> its kind, title, body and withdrawal, for the texts of
+    the page's announcements (a query only when there are some)."""
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(
+            Announcement.id,
+            Announcement.kind,
+            Announcement.title,
+            Announcement.body,
+            Announcement.withdrawn_at,
+        ).where(Announcement.id.in_(ids))
+    )
+    return {row.id: row for row in rows}
+
+
 def _reads(session: Session, rows: list[Any], language: str) -> list[dict[str, Any]]:
     """NotificationRead dicts of `rows`, their texts in `language`."""
     channels: dict[int, list[dict[str, str]]] = {}
@@ -124,16 +137,20 @@ def _reads(session: Session, rows: list[Any], language: str) -> list[dict[str, A
                 {"channel": channel, "status": str(status)}
             )
     elders = _elders_named(session, [r.ticket_id for r in rows if (r.params or {}).get("family")])
+    announced = _announcements(
+        session, {r.announcement_id for r in rows if r.announcement_id is not None}
+    )
     items = []
     for row in rows:
         if row.announcement_id is not None:
+            said = announced[row.announcement_id]
             texts = render_announcement(
-                row.kind,
-                row.title,
-                row.body,
+                said.kind,
+                said.title,
+                said.body,
                 row.params or {},
                 language,
-                withdrawn=row.withdrawn_at is not None,
+                withdrawn=said.withdrawn_at is not None,
             )
         else:
             names = {"zh-Hans": row.name_zh, "ug": row.name_ug, "en": row.name_en}
