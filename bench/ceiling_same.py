@@ -67,6 +67,7 @@ from service.enums import Role
 from service.i18n import DEFAULT as LANGUAGE
 from service.idempotency.service import _INSERT as _INSERT_KEY
 from service.ratelimit import _UPSERT
+from service.sla.policy import best_policy
 from service.tickets.filing import _INSERT_EVENT, _INSERT_TICKET, _filing_query
 from service.tickets.queries import TicketFilters, _page_query
 from service.tickets.search import ticket_terms
@@ -268,27 +269,15 @@ _chosen: dict[tuple[str, str, str], Policy | None] = {}
 
 
 def policy_for(kind: str, code: str, priority: str) -> Policy | None:
-    """service/sla/policy.py best_policy: the priority named, then the nearest
-    category up the tree (codes are dotted paths), then the kind, then the oldest."""
+    """Linli's own choice (service/sla/policy.py best_policy) over the policies'
+    rows, once per (kind, category, priority)."""
     key = (kind, code, priority)
     if key not in _chosen:
         parts = code.split(".")
-        chain = [".".join(parts[:n]) for n in range(len(parts), 0, -1)]
-        best, best_key = None, None
-        for p in POLICIES:
-            if (p.kind is not None and p.kind != kind) or (
-                p.priority is not None and p.priority != priority
-            ):
-                continue
-            nearness = 0
-            if p.category is not None:
-                if p.category not in chain:
-                    continue
-                nearness = len(chain) - chain.index(p.category)
-            rank = (p.priority is not None, nearness, p.kind is not None, -p.id)
-            if best_key is None or rank > best_key:
-                best, best_key = p, rank
-        _chosen[key] = best
+        chain = tuple(".".join(parts[:n]) for n in range(len(parts), 0, -1))
+        # Policy has the fields best_policy reads; the enums are str enums.
+        chosen = best_policy(POLICIES, kind, chain, priority)  # type: ignore[arg-type]
+        _chosen[key] = chosen  # type: ignore[assignment]
     return _chosen[key]
 
 
