@@ -153,6 +153,27 @@ class TooManyRequests(ServiceUnavailable):
 # What a request answers when it could not get a database connection in time
 # (sqlalchemy.exc.TimeoutError from the pool): nothing was done, retry shortly.
 POOL_EXHAUSTED = "overload.pool_exhausted"
+# What a request answers when the database failed under it: a connection that
+# broke or could not be made (a primary killed, a failover in progress: no server
+# takes writes for a moment), a server shutting down or out of resources, a
+# transaction cancelled by the server, a write that reached a read-only server.
+# Its transaction did not commit (or, its answer lost with the connection, may
+# have: a creation retried with its Idempotency-Key replays it). Retry shortly.
+DATABASE_UNAVAILABLE = "overload.database_unavailable"
+
+
+def database_unavailable(exc: Exception) -> bool:
+    """Whether a SQLAlchemy error is the database being away, not a bug."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    if isinstance(exc, OperationalError):
+        return True  # SQLSTATE classes 08, 40, 53, 57, 58 (and SQLite's busy/locked)
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        # read_only_sql_transaction: a connection to a server that is a standby now.
+        return getattr(exc.orig, "sqlstate", None) == "25006"
+    return False
 
 
 class ClientGone(Exception):
@@ -296,6 +317,7 @@ def _render(invalid: Invalid, language: str) -> FieldError:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    from sqlalchemy.exc import DBAPIError
     from sqlalchemy.exc import TimeoutError as PoolTimeout
 
     @app.exception_handler(AppError)
@@ -306,6 +328,15 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _pool_timeout(request: Request, _exc: PoolTimeout) -> JSONResponse:
         settings = request.app.state.settings
         error = ServiceUnavailable(POOL_EXHAUSTED, retry_after=settings.retry_after_seconds)
+        return error_response(error, request_language(request))
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        if not database_unavailable(exc):
+            return await _unexpected(request, exc)
+        log.warning("database unavailable: %s", str(exc.orig).strip().splitlines()[0:1])
+        settings = request.app.state.settings
+        error = ServiceUnavailable(DATABASE_UNAVAILABLE, retry_after=settings.retry_after_seconds)
         return error_response(error, request_language(request))
 
     @app.exception_handler(ClientGone)
