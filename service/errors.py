@@ -163,17 +163,21 @@ DATABASE_UNAVAILABLE = "overload.database_unavailable"
 
 
 def database_unavailable(exc: Exception) -> bool:
-    """Whether a SQLAlchemy error is the database being away, not a bug."""
+    """Whether a database error is the database being away, not a bug: SQLAlchemy's,
+    or psycopg's own from the hot paths that run statements on the driver
+    (service/db.py driver_execute)."""
+    import psycopg
     from sqlalchemy.exc import DBAPIError, OperationalError
 
-    if isinstance(exc, OperationalError):
-        return True  # SQLSTATE classes 08, 40, 53, 57, 58 (and SQLite's busy/locked)
     if isinstance(exc, DBAPIError):
-        if exc.connection_invalidated:
-            return True
-        # read_only_sql_transaction: a connection to a server that is a standby now.
-        return getattr(exc.orig, "sqlstate", None) == "25006"
-    return False
+        if isinstance(exc, OperationalError) or exc.connection_invalidated:
+            return True  # SQLSTATE classes 08, 40, 53, 57, 58 (and SQLite's busy/locked)
+        exc = exc.orig  # type: ignore[assignment]
+    # InterfaceError: a statement on a connection that broke under an earlier one.
+    if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
+        return True
+    # read_only_sql_transaction: a connection to a server that is a standby now.
+    return getattr(exc, "sqlstate", None) == "25006"
 
 
 class ClientGone(Exception):
@@ -317,6 +321,7 @@ def _render(invalid: Invalid, language: str) -> FieldError:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    import psycopg
     from sqlalchemy.exc import DBAPIError
     from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -330,14 +335,17 @@ def install_error_handlers(app: FastAPI) -> None:
         error = ServiceUnavailable(POOL_EXHAUSTED, retry_after=settings.retry_after_seconds)
         return error_response(error, request_language(request))
 
-    @app.exception_handler(DBAPIError)
-    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+    async def _database(request: Request, exc: Exception) -> JSONResponse:
         if not database_unavailable(exc):
             return await _unexpected(request, exc)
-        log.warning("database unavailable: %s", str(exc.orig).strip().splitlines()[0:1])
+        cause = getattr(exc, "orig", None) or exc
+        log.warning("database unavailable: %s", (str(cause).strip().splitlines() or [""])[0])
         settings = request.app.state.settings
         error = ServiceUnavailable(DATABASE_UNAVAILABLE, retry_after=settings.retry_after_seconds)
         return error_response(error, request_language(request))
+
+    app.add_exception_handler(DBAPIError, _database)
+    app.add_exception_handler(psycopg.Error, _database)
 
     @app.exception_handler(ClientGone)
     async def _client_gone(_request: Request, _exc: ClientGone) -> JSONResponse:
