@@ -16,11 +16,12 @@ binaries, fsync off, run as `postgres` when root) and Linli `serve` processes
 - failover (`--rounds` times): the drill of tests/reliability/test_failover.py:
   two instances on a multi-host URL, a synchronous standby, 4 clients filing
   with retries; the primary killed after 40 creations and the standby promoted
-  at once. Prints, from `pg_ctl stop -m immediate`: the primary gone (pg_ctl
-  returned), the standby promoted (`pg_ctl promote -w` returned), the first 201
-  to an attempt sent once the primary was gone; the attempts that failed (by
-  answer) and the keys that needed a retry. No failure detection: a failover
-  manager's (Patroni's TTL, ~10-30 s) comes on top.
+  at once, then 1 s later (`--promote-after`). Prints, from `pg_ctl stop -m
+  immediate`: the primary gone (pg_ctl returned), the standby promoted (`pg_ctl
+  promote -w` returned), the first 201 to an attempt sent once the primary was
+  gone; the attempts that failed (by answer) and the keys that needed a retry.
+  No failure detection: a failover manager's (Patroni's TTL, ~10-30 s) comes on
+  top.
 """
 
 from __future__ import annotations
@@ -118,16 +119,16 @@ def lag(seconds: float, workers: int) -> None:
             server.close()
 
 
-def failover(rounds: int) -> None:
+def failover(rounds: int, promote_after: float) -> None:
     for round_ in range(1, rounds + 1):
         with two_instances() as drill:
-            run_drill(drill)
+            run_drill(drill, promote_after=promote_after)
             assert drill.killed_at is not None and drill.promoted_at is not None
             assert drill.first_201_after_kill is not None
             failed = {k: v for k, v in drill.statuses.items() if k != "201"}
             assert drill.down_at is not None
             print(
-                f"failover round {round_}: kill -> down "
+                f"failover round {round_} (promoted {promote_after} s after): kill -> down "
                 f"{(drill.down_at - drill.killed_at) * 1000:.0f} ms, -> promoted "
                 f"{(drill.promoted_at - drill.killed_at) * 1000:.0f} ms, -> first 201 "
                 f"{(drill.first_201_after_kill - drill.killed_at) * 1000:.0f} ms; "
@@ -142,13 +143,21 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--lag-seconds", type=float, default=20)
     parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument(
+        "--promote-after",
+        type=float,
+        default=[0.0, 1.0],
+        nargs="+",
+        help="seconds between the kill and the promotion; each, --rounds times",
+    )
     args = parser.parse_args()
     print(
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.node()}, "
         f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}"
     )
     lag(args.lag_seconds, args.workers)
-    failover(args.rounds)
+    for promote_after in args.promote_after:
+        failover(args.rounds, promote_after)
 
 
 if __name__ == "__main__":

@@ -153,9 +153,18 @@ def _create(drill: Drill, clients: list[httpx.Client], worker: int, key: str) ->
         time.sleep(RETRY_PAUSE)
 
 
-def run_drill(drill: Drill, *, workers: int = 4, before: int = 40, after: int = 40) -> None:
+def run_drill(
+    drill: Drill,
+    *,
+    workers: int = 4,
+    before: int = 40,
+    after: int = 40,
+    promote_after: float = 0.0,
+) -> None:
     """The load; the primary killed after `before` acknowledged creations and the
-    standby promoted; the load goes on until `after` more were acknowledged."""
+    standby promoted `promote_after` seconds later (meanwhile no server takes
+    writes: what a failover manager's detection looks like); the load goes on
+    until `after` more were acknowledged."""
     stop = threading.Event()
     clients = [
         httpx.Client(base_url=server.url, timeout=REQUEST_TIMEOUT) for server in drill.servers
@@ -173,6 +182,7 @@ def run_drill(drill: Drill, *, workers: int = 4, before: int = 40, after: int = 
         drill.killed_at = time.monotonic()
         drill.pair.kill_primary()
         drill.down_at = time.monotonic()
+        time.sleep(promote_after)
         drill.pair.promote()
         drill.promoted_at = time.monotonic()
         _wait(

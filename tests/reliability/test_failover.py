@@ -28,7 +28,10 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def drill() -> Iterator[Drill]:
     with two_instances() as drill:
-        run_drill(drill)
+        # A second without a server that takes writes: connections to the old
+        # primary refused, to the standby rejected as read-only (libpq's
+        # target_session_attrs), and every attempt then answered 503.
+        run_drill(drill, promote_after=1.0)
         yield drill
 
 
@@ -36,6 +39,7 @@ def test_the_instances_answer_retryable_503_never_500_through_the_switch(drill: 
     assert drill.unexpected == []
     assert set(drill.statuses) <= {"201", "503", "409", "timeout", "transport"}, drill.statuses
     assert drill.first_201_after_kill is not None
+    assert drill.statuses["503"] > 0  # the switch was seen, and answered so
     # The instances were not restarted: the same processes, still serving.
     for server in drill.servers:
         assert server.process is not None and server.process.poll() is None
