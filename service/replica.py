@@ -12,8 +12,10 @@ Routing. A read session chooses its server at its first statement, in the
 worker thread that runs it (a connection is only ever taken in one, service/db.py),
 and keeps it for the request: the replica when the last reading of its lag is at
 most LINLI_READ_MAX_LAG_SECONDS, else the primary. The lag is read at most once
-per CHECK_SECONDS per process, by the one thread that finds the reading out of
-date (single flight: the others go on with the last reading, never wait for it).
+per CHECK_SECONDS per process, in a thread of its own started by the first
+request that finds the reading out of date (single flight; no request waits for
+it, a silent replica's connect timeout included), on a connection of its own.
+So a routed read is at most LINLI_READ_MAX_LAG_SECONDS + CHECK_SECONDS behind.
 A replica that does not answer, or fails a request's statement, is taken as down
 until the next reading says otherwise; until the first reading, reads go to the
 primary.
@@ -27,8 +29,8 @@ Not in recovery (promoted, or the URL names a primary): 0.
 Connections: the replica's engine has the same pool as the requests' (service/db.py
 pool_shape, LINLI_DB_POOL_TIMEOUT_SECONDS): a process has as many worker threads
 as that, each holding at most one connection of each engine, so none waits for
-one. So workers x pool must fit the standby's max_connections as well as the
-primary's.
+one; plus one for the lag. So workers x (pool + 1) must fit the standby's
+max_connections, as workers x pool (+ jobs, + LISTEN) the primary's.
 """
 
 from __future__ import annotations
@@ -70,20 +72,29 @@ END
 class Reading:
     up: bool
     lag_seconds: float | None  # None: unknown (down, or nothing replayed yet)
-    at: float  # time.monotonic()
+    at: float  # time.monotonic() when it was taken (a reading: when it began)
 
 
 class ReadReplica:
     """The replica's engine, its last reading, and the routing decision."""
 
     def __init__(
-        self, engine: Engine, max_lag_seconds: float, *, check_seconds: float = CHECK_SECONDS
+        self,
+        engine: Engine,
+        max_lag_seconds: float,
+        *,
+        check_seconds: float = CHECK_SECONDS,
+        checks: Engine | None = None,
     ) -> None:
         self.engine = engine
+        # Where the lag is read: a pool of one of its own, so that the reading
+        # never waits for (nor takes) a connection of the requests'.
+        self.checks = checks or engine
         self.max_lag_seconds = max_lag_seconds
         self.check_seconds = check_seconds
         self._reading = Reading(False, None, -math.inf)
-        self._reading_lock = threading.Lock()
+        self._reading_lock = threading.Lock()  # held while a reading is in progress
+        self._set_lock = threading.Lock()
         event.listen(engine, "handle_error", self._on_error)
 
     @property
@@ -92,35 +103,50 @@ class ReadReplica:
         return self._reading
 
     def current(self) -> Reading:
-        """The last reading, read again first when it is out of date and no other
-        thread is reading it already. Blocks (on the replica) only the thread
-        that reads. Call in a worker thread, never on the event loop."""
+        """The last reading; when it is out of date and no reading is in
+        progress, one starts in a thread of its own (single flight). Never
+        waits: a request goes on with the last reading, even while a silent
+        replica holds the reading for its connect timeout."""
         if time.monotonic() - self._reading.at >= self.check_seconds and (
             self._reading_lock.acquire(blocking=False)
         ):
             try:
-                self.refresh()
-            finally:
+                threading.Thread(
+                    target=self._refresh_and_release, name="linli-replica-lag", daemon=True
+                ).start()
+            except BaseException:
                 self._reading_lock.release()
+                raise
         return self._reading
 
-    def refresh(self) -> Reading:
-        """Read the lag now."""
+    def _refresh_and_release(self) -> None:
         try:
-            with self.engine.connect() as connection:
+            self.refresh()
+        finally:
+            self._reading_lock.release()
+
+    def refresh(self) -> Reading:
+        """Read the lag now, in this thread."""
+        started = time.monotonic()
+        try:
+            with self.checks.connect() as connection:
                 lag = connection.exec_driver_sql(LAG_SQL).scalar()
                 connection.rollback()
-            reading = Reading(True, None if lag is None else max(float(lag), 0.0), time.monotonic())
+            reading = Reading(True, None if lag is None else max(float(lag), 0.0), started)
         except Exception:  # noqa: BLE001 - a replica that does not answer is bypassed
             if self._reading.up:
                 log.warning("read replica: not answering; reads go to the primary", exc_info=True)
-            reading = Reading(False, None, time.monotonic())
+            reading = Reading(False, None, started)
         self._set(reading)
-        return reading
+        return self._reading
 
     def _set(self, reading: Reading) -> None:
-        before = self.usable_by(self._reading)
-        self._reading = reading
+        with self._set_lock:
+            # A reading slower than a later one (or than a failure seen since) is old news.
+            if reading.at < self._reading.at:
+                return
+            before = self.usable_by(self._reading)
+            self._reading = reading
         after = self.usable_by(reading)
         if before != after:
             log.info(
@@ -148,6 +174,8 @@ class ReadReplica:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.checks is not self.engine:
+            self.checks.dispose()
 
 
 # Session.info keys of a read session.
@@ -201,12 +229,11 @@ def install_read_replica(app: Any, settings: Any, primary: Engine) -> ReadReplic
 
     from service.db import make_engine
 
-    engine = make_engine(
-        settings,
-        url=settings.read_database_url,
-        connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
-    )
-    replica = ReadReplica(engine, settings.read_max_lag_seconds)
+    timeout = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    url = settings.read_database_url
+    engine = make_engine(settings, url=url, connect_args=timeout)
+    checks = make_engine(settings, url=url, connect_args=timeout, pool=(1, 0))
+    replica = ReadReplica(engine, settings.read_max_lag_seconds, checks=checks)
     app.state.read_replica = replica
     app.state.read_sessionmaker = sessionmaker(
         primary, class_=ReadSession, expire_on_commit=False, autoflush=False

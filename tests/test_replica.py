@@ -8,6 +8,7 @@ does not answer, and that read-your-writes routes never go to it.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -118,31 +119,37 @@ def test_reads_go_to_the_replica_only_while_its_lag_is_within_the_limit(
     assert _read_bind(primary, replica) is primary
 
 
-def test_the_lag_is_read_once_per_interval_by_one_thread(
+def test_the_lag_is_read_once_per_interval_in_a_thread_no_request_waits_for(
     two_engines: tuple[Engine, Engine], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     primary, engine = two_engines
     replica = ReadReplica(engine, max_lag_seconds=5.0, check_seconds=3600)
-    readings: list[int] = []
+    readings: list[str] = []
+    release = threading.Event()
 
     def refresh() -> Reading:
-        readings.append(1)
+        readings.append(threading.current_thread().name)
+        release.wait(60)  # a replica slow to answer
         replica._reading = Reading(True, 0.0, time.monotonic())
         return replica._reading
 
     monkeypatch.setattr(replica, "refresh", refresh)
+    # Out of date: the request goes on with the last reading (none: the
+    # primary) while the reading runs in its own thread.
+    assert _read_bind(primary, replica) is primary
+    assert _read_bind(primary, replica) is primary  # in progress: not again
+    assert not release.is_set()
+    release.set()
+    with replica._reading_lock:  # the reading is done when it lets go
+        pass
+    assert readings == ["linli-replica-lag"]
     for _ in range(5):
         assert _read_bind(primary, replica) is engine
-    assert len(readings) == 1
-    # Out of date, while another thread reads it: the last reading, no wait.
+    assert len(readings) == 1  # within check_seconds: no reading at all
     replica._reading = Reading(True, 0.0, -math.inf)
-    assert replica._reading_lock.acquire(blocking=False)
-    try:
-        assert replica.current().at == -math.inf
-    finally:
-        replica._reading_lock.release()
-    assert len(readings) == 1
     replica.current()
+    with replica._reading_lock:
+        pass
     assert len(readings) == 2
 
 
