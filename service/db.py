@@ -190,6 +190,20 @@ def direct_url(settings: Settings, url: URL | str | None = None) -> URL:
     return direct if direct.database else direct.set(database=pooled.database)
 
 
+def libpq_conninfo(url: URL | str) -> str:
+    """A libpq connection string for a PostgreSQL URL, as SQLAlchemy's psycopg
+    dialect would connect: a multi-host URL (`?host=h1:p1&host=h2:p2`, for
+    failover) becomes host=h1,h2 port=p1,p2, which the URL rendered back as text
+    is not (libpq then keeps the last host= only)."""
+    from psycopg.conninfo import make_conninfo
+    from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
+
+    args, kwargs = PGDialect_psycopg().create_connect_args(
+        make_url(url).set(drivername="postgresql+psycopg")
+    )
+    return make_conninfo(*args, **kwargs)
+
+
 def _configure_sqlite(engine: Engine) -> None:
     """WAL, foreign keys, a busy timeout, and transactions we begin ourselves.
 

@@ -17,6 +17,7 @@ import psycopg
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from psycopg.conninfo import conninfo_to_dict
 from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
@@ -25,7 +26,7 @@ from sqlalchemy.orm import sessionmaker
 
 from service.categories.service import load_reference_tree
 from service.config import Settings
-from service.db import get_read_session, make_engine
+from service.db import get_read_session, libpq_conninfo, make_engine
 from service.main import create_app
 from service.migrate import upgrade
 from service.replica import Reading, ReadReplica, ReadSession, read_session, served_by_replica
@@ -183,6 +184,18 @@ def test_without_a_replica_reads_use_the_requests_session(client: TestClient, wo
     admin = world.province_admin
     answer = client.get("/v1/metrics/summary", headers=admin.headers)
     assert answer.status_code == 200, answer.text
+
+
+def test_a_multi_host_url_reaches_libpq_whole() -> None:
+    # What the feed's LISTEN connects with (psycopg directly, not an engine).
+    url = "postgresql+psycopg://u@/db?host=10.0.0.1:5433&host=10.0.0.2:5434&target_session_attrs=read-write"
+    assert conninfo_to_dict(libpq_conninfo(url)) == {
+        "user": "u",
+        "dbname": "db",
+        "host": "10.0.0.1,10.0.0.2",
+        "port": "5433,5434",
+        "target_session_attrs": "read-write",
+    }
 
 
 def test_a_replica_on_sqlite_is_refused() -> None:

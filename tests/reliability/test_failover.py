@@ -6,11 +6,14 @@ the new primary exactly once, its retry replaying it."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import httpx
+import psycopg
 import pytest
 
+from service.feed.notify import APPLICATION_NAME
 from tests.conftest import BACKEND
 from tests.reliability.failover import Drill, run_drill, tickets_on_new_primary, two_instances
 from tests.standby import unavailable_reason
@@ -44,6 +47,23 @@ def test_the_instances_answer_retryable_503_never_500_through_the_switch(drill: 
     for server in drill.servers:
         assert server.process is not None and server.process.poll() is None
         assert httpx.get(f"{server.url}/readyz", timeout=10).status_code == 200
+
+
+def test_the_feeds_listen_follows_to_the_new_primary(drill: Drill) -> None:
+    # Each instance's LISTEN (other instances' commits wake its long-polls)
+    # reconnects by itself, through the same multi-host URL.
+    def listening() -> int:
+        with psycopg.connect(drill.pair.standby.conninfo(), autocommit=True) as connection:
+            row = connection.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+                (APPLICATION_NAME,),
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    deadline = time.monotonic() + 60
+    while listening() < len(drill.servers):
+        assert time.monotonic() < deadline, "the feed's LISTEN did not reconnect"
+        time.sleep(0.1)
 
 
 def test_every_acknowledged_ticket_is_on_the_new_primary_once(drill: Drill) -> None:
