@@ -119,6 +119,11 @@ class ReadReplica:
                 raise
         return self._reading
 
+    def settle(self) -> None:
+        """Until a reading in progress, if any, is done."""
+        with self._reading_lock:
+            pass
+
     def _refresh_and_release(self) -> None:
         try:
             self.refresh()
@@ -137,10 +142,11 @@ class ReadReplica:
             if self._reading.up:
                 log.warning("read replica: not answering; reads go to the primary", exc_info=True)
             reading = Reading(False, None, started)
-        self._set(reading)
+        self.note(reading)
         return self._reading
 
-    def _set(self, reading: Reading) -> None:
+    def note(self, reading: Reading) -> None:
+        """Take `reading` as the current one, unless a later one is held."""
         with self._set_lock:
             # A reading slower than a later one (or than a failure seen since) is old news.
             if reading.at < self._reading.at:
@@ -170,7 +176,7 @@ class ReadReplica:
         # A statement or connection that failed on the replica (the request
         # answers 503, see service/errors.py): bypassed until the next reading.
         if context.is_disconnect or context.connection is None:
-            self._set(Reading(False, None, time.monotonic()))
+            self.note(Reading(False, None, time.monotonic()))
 
     def dispose(self) -> None:
         self.engine.dispose()

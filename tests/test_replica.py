@@ -7,7 +7,6 @@ does not answer, and that read-your-writes routes never go to it.
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections.abc import Iterator
@@ -110,13 +109,13 @@ def test_reads_go_to_the_replica_only_while_its_lag_is_within_the_limit(
     primary, engine = two_engines
     replica = ReadReplica(engine, max_lag_seconds=5.0, check_seconds=3600)
     # No reading yet: the primary.
-    replica._reading = Reading(False, None, time.monotonic())
+    replica.note(Reading(False, None, time.monotonic()))
     assert _read_bind(primary, replica) is primary
     for lag, expected in ((0.0, engine), (5.0, engine), (5.01, primary), (None, primary)):
-        replica._reading = Reading(True, lag, time.monotonic())
+        replica.note(Reading(True, lag, time.monotonic()))
         assert _read_bind(primary, replica) is expected, lag
     # Down: the primary, whatever the lag was.
-    replica._reading = Reading(False, 0.0, time.monotonic())
+    replica.note(Reading(False, 0.0, time.monotonic()))
     assert _read_bind(primary, replica) is primary
 
 
@@ -131,8 +130,8 @@ def test_the_lag_is_read_once_per_interval_in_a_thread_no_request_waits_for(
     def refresh() -> Reading:
         readings.append(threading.current_thread().name)
         release.wait(60)  # a replica slow to answer
-        replica._reading = Reading(True, 0.0, time.monotonic())
-        return replica._reading
+        replica.note(Reading(True, 0.0, time.monotonic()))
+        return replica.reading
 
     monkeypatch.setattr(replica, "refresh", refresh)
     # Out of date: the request goes on with the last reading (none: the
@@ -141,17 +140,19 @@ def test_the_lag_is_read_once_per_interval_in_a_thread_no_request_waits_for(
     assert _read_bind(primary, replica) is primary  # in progress: not again
     assert not release.is_set()
     release.set()
-    with replica._reading_lock:  # the reading is done when it lets go
-        pass
+    replica.settle()
     assert readings == ["linli-replica-lag"]
     for _ in range(5):
         assert _read_bind(primary, replica) is engine
     assert len(readings) == 1  # within check_seconds: no reading at all
-    replica._reading = Reading(True, 0.0, -math.inf)
+    replica.check_seconds = 0  # out of date at once
     replica.current()
-    with replica._reading_lock:
-        pass
+    replica.settle()
     assert len(readings) == 2
+    # An older reading that ends after a newer one does not replace it.
+    newer = replica.reading
+    replica.note(Reading(False, None, newer.at - 1))
+    assert replica.reading is newer
 
 
 def test_a_replica_that_does_not_answer_is_down(
