@@ -75,6 +75,12 @@ class Settings(BaseSettings):
     # max_prepared_statements) hands the next transaction another server
     # connection, where that name is missing or taken. False: never prepare.
     db_prepared_statements: bool = True
+    # A streaming standby (PostgreSQL only; refused with SQLite) for the reads that
+    # may be a moment old: metrics, the dashboard's reads, exports, Open311's
+    # reads (service/replica.py). Reads go to the primary while its replay lag is
+    # over read_max_lag_seconds or it does not answer. Unset: all on the primary.
+    read_database_url: str | None = None
+    read_max_lag_seconds: Annotated[float, Field(ge=0)] = 5.0
     # Load shedding (service/middleware.py): requests being worked on at once per
     # process; beyond it, 503 with Retry-After at once. Waiting long-polls do not
     # count. 0 turns the limit off.
@@ -209,6 +215,17 @@ class Settings(BaseSettings):
     notification_concurrency: Annotated[int, Field(ge=1, le=64)] = 8
     notification_backoff_base_seconds: float = 30.0
     notification_backoff_max_seconds: float = 3600.0
+
+    @model_validator(mode="after")
+    def _refuse_replica_on_sqlite(self) -> Settings:
+        if self.read_database_url and (
+            self.is_sqlite or self.read_database_url.startswith("sqlite")
+        ):
+            raise ValueError(
+                "LINLI_READ_DATABASE_URL names a PostgreSQL standby of LINLI_DATABASE_URL: "
+                "SQLite has no replicas (unset it)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

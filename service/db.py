@@ -123,12 +123,19 @@ def _cache_long_statements() -> None:
         _queries.MAX_CACHED_STATEMENT_PARAMS = max(_queries.MAX_CACHED_STATEMENT_PARAMS, 100)
 
 
-def make_engine(settings: Settings, *, pool: tuple[int, int] | None = None) -> Engine:
+def make_engine(
+    settings: Settings,
+    *,
+    pool: tuple[int, int] | None = None,
+    url: str | None = None,
+    connect_args: dict[str, Any] | None = None,
+) -> Engine:
     """The engine of the requests (its pool sized by the settings), or one with a
-    `pool` of its own (the job runner's, so that requests cannot starve it).
+    `pool` of its own (the job runner's, so that requests cannot starve it), or
+    on another `url` (the read replica's, service/replica.py).
     Waiting for a pooled connection gives up after LINLI_DB_POOL_TIMEOUT_SECONDS
     (sqlalchemy.exc.TimeoutError: 503 with Retry-After)."""
-    url = settings.database_url
+    url = url or settings.database_url
     size, overflow = pool or pool_shape(settings)
     timeout = settings.db_pool_timeout_seconds
     if url.startswith("sqlite"):
@@ -144,7 +151,7 @@ def make_engine(settings: Settings, *, pool: tuple[int, int] | None = None) -> E
     _cache_long_statements()
     return create_engine(
         url,
-        connect_args=postgres_connect_args(settings),
+        connect_args={**postgres_connect_args(settings), **(connect_args or {})},
         pool_size=size,
         max_overflow=overflow,
         pool_timeout=timeout,
@@ -181,6 +188,20 @@ def direct_url(settings: Settings, url: URL | str | None = None) -> URL:
         return pooled
     direct = make_url(settings.database_direct_url)
     return direct if direct.database else direct.set(database=pooled.database)
+
+
+def libpq_conninfo(url: URL | str) -> str:
+    """A libpq connection string for a PostgreSQL URL, as SQLAlchemy's psycopg
+    dialect would connect: a multi-host URL (`?host=h1:p1&host=h2:p2`, for
+    failover) becomes host=h1,h2 port=p1,p2, which the URL rendered back as text
+    is not (libpq then keeps the last host= only)."""
+    from psycopg.conninfo import make_conninfo
+    from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
+
+    args, kwargs = PGDialect_psycopg().create_connect_args(
+        make_url(url).set(drivername="postgresql+psycopg")
+    )
+    return make_conninfo(*args, **kwargs)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -520,6 +541,35 @@ def _committing(endpoint: Callable[..., Any]) -> Callable[..., Any]:
         return result
 
     return call
+
+
+async def get_read_session(request: Request, session: SessionDep) -> AsyncIterator[Session]:
+    """For the reads that may be a moment old (service/replica.py): without a read
+    replica, the request's session itself; with one, a session of its own that
+    goes to the replica when that is up to date enough, else to the primary.
+    Whichever it is, the route uses it alone (its other session holds no
+    connection by then: see the order above), committed as the request's is."""
+    state = request.app.state
+    replica = getattr(state, "read_replica", None)
+    if replica is None:
+        yield session
+        return
+    from service.replica import read_session
+
+    reads = read_session(state.read_sessionmaker, replica)
+    reads.info[SETTINGS_INFO] = state.settings
+    gone = request.scope.get(CLIENT_GONE)
+    if gone is not None:
+        reads.info[CLIENT_GONE] = gone
+    try:
+        yield reads
+    except BaseException:
+        _finish(reads, commit=False)
+        raise
+    _finish(reads, commit=True)
+
+
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 
 
 async def get_write_session(session: SessionDep) -> Session:

@@ -153,6 +153,31 @@ class TooManyRequests(ServiceUnavailable):
 # What a request answers when it could not get a database connection in time
 # (sqlalchemy.exc.TimeoutError from the pool): nothing was done, retry shortly.
 POOL_EXHAUSTED = "overload.pool_exhausted"
+# What a request answers when the database failed under it: a connection that
+# broke or could not be made (a primary killed, a failover in progress: no server
+# takes writes for a moment), a server shutting down or out of resources, a
+# transaction cancelled by the server, a write that reached a read-only server.
+# Its transaction did not commit (or, its answer lost with the connection, may
+# have: a creation retried with its Idempotency-Key replays it). Retry shortly.
+DATABASE_UNAVAILABLE = "overload.database_unavailable"
+
+
+def database_unavailable(exc: Exception) -> bool:
+    """Whether a database error is the database being away, not a bug: SQLAlchemy's,
+    or psycopg's own from the hot paths that run statements on the driver
+    (service/db.py driver_execute)."""
+    import psycopg
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    if isinstance(exc, DBAPIError):
+        if isinstance(exc, OperationalError) or exc.connection_invalidated:
+            return True  # SQLSTATE classes 08, 40, 53, 57, 58 (and SQLite's busy/locked)
+        exc = exc.orig  # type: ignore[assignment]
+    # InterfaceError: a statement on a connection that broke under an earlier one.
+    if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
+        return True
+    # read_only_sql_transaction: a connection to a server that is a standby now.
+    return getattr(exc, "sqlstate", None) == "25006"
 
 
 class ClientGone(Exception):
@@ -296,6 +321,8 @@ def _render(invalid: Invalid, language: str) -> FieldError:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    import psycopg
+    from sqlalchemy.exc import DBAPIError
     from sqlalchemy.exc import TimeoutError as PoolTimeout
 
     @app.exception_handler(AppError)
@@ -307,6 +334,18 @@ def install_error_handlers(app: FastAPI) -> None:
         settings = request.app.state.settings
         error = ServiceUnavailable(POOL_EXHAUSTED, retry_after=settings.retry_after_seconds)
         return error_response(error, request_language(request))
+
+    async def _database(request: Request, exc: Exception) -> JSONResponse:
+        if not database_unavailable(exc):
+            return await _unexpected(request, exc)
+        cause = getattr(exc, "orig", None) or exc
+        log.warning("database unavailable: %s", (str(cause).strip().splitlines() or [""])[0])
+        settings = request.app.state.settings
+        error = ServiceUnavailable(DATABASE_UNAVAILABLE, retry_after=settings.retry_after_seconds)
+        return error_response(error, request_language(request))
+
+    app.add_exception_handler(DBAPIError, _database)
+    app.add_exception_handler(psycopg.Error, _database)
 
     @app.exception_handler(ClientGone)
     async def _client_gone(_request: Request, _exc: ClientGone) -> JSONResponse:

@@ -71,6 +71,7 @@ from service.open311.router import PREFIX as OPEN311_PREFIX
 from service.open311.router import query_problem as open311_query_problem
 from service.open311.router import router as open311_router
 from service.ratelimit import jobs as ratelimit_jobs
+from service.replica import install_read_replica
 from service.sla import jobs as sla_jobs
 from service.sla.official import coverage_now, log_coverage
 from service.sla.router import router as sla_router
@@ -169,6 +170,8 @@ def create_app(
                 await asyncio.wait_for(asyncio.shield(jobs), settings.shutdown_timeout_seconds)
         if listener is not None:
             await listener.stop()
+        if read_replica is not None:
+            read_replica.dispose()
         if owns_engine:
             engine.dispose()
             if jobs_engine is not None:
@@ -194,6 +197,7 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
+    read_replica = install_read_replica(app, settings, engine)
     app.state.principals = PrincipalCache()
     app.state.storage = storage_for(settings)
     app.state.read_gate = ReadGate(

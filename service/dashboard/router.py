@@ -31,7 +31,14 @@ from service.dashboard import sessions
 from service.dashboard.page import render_dashboard
 from service.dashboard.sessions import COOKIE, COOKIE_PATH, SESSION_TTL
 from service.dashboard.signin import signin_page
-from service.db import CommitInRoute, SessionDep, WriteSessionDep, in_thread, utcnow
+from service.db import (
+    CommitInRoute,
+    ReadSessionDep,
+    SessionDep,
+    WriteSessionDep,
+    in_thread,
+    utcnow,
+)
 from service.enums import Role, TicketKind
 from service.errors import AppError, Forbidden, responses
 
@@ -176,6 +183,7 @@ def logout(
 async def dashboard(
     request: Request,
     session: SessionDep,
+    reads: ReadSessionDep,
     settings: SettingsDep,
     linli_dashboard: Annotated[str | None, Cookie()] = None,
     from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
@@ -202,8 +210,10 @@ async def dashboard(
         return signin_page("signed_out", view)
     if principal.role != Role.admin:
         return signin_page("not_admin", view)
+    # Who signs in: the primary (a session or key of a moment ago counts); what
+    # the page shows may come from the read replica (service/replica.py).
     response: HTMLResponse = await in_thread(
-        session, _render, session, principal, settings, from_, to, region_id, kind
+        reads, _render, reads, principal, settings, from_, to, region_id, kind
     )
     return response
 

@@ -24,9 +24,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import event, func, select
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from service.db import libpq_conninfo
 from service.tickets.stream import FEED_ORGANIZATIONS
 
 log = logging.getLogger("linli.feed")
@@ -157,8 +157,7 @@ class PgListener:
     by the writers' transactions, through the pooler or not."""
 
     def __init__(self, database_url: Any, hub: FeedHub) -> None:
-        url = make_url(database_url).set(drivername="postgresql")
-        self.conninfo = url.render_as_string(hide_password=False)
+        self.conninfo = libpq_conninfo(database_url)
         self.hub = hub
         self.connected = asyncio.Event()
         self._task: asyncio.Task[None] | None = None

@@ -179,6 +179,12 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
         "مۇلازىمەت ئالدىراش، ھېچ ئىش قىلىنمىدى. Retry-After سېكۇنتتىن كېيىن قايتا سىناڭ.",
         "The service is busy; nothing was done. Retry after the Retry-After seconds.",
     ),
+    "overload.database_unavailable": (
+        "数据库暂时不可用。请在 Retry-After 秒后重试（重试时带上同一个 Idempotency-Key）。",
+        "ساندان ۋاقىتلىق ئىشلىمەيدۇ. Retry-After سېكۇنتتىن كېيىن قايتا سىناڭ (ئوخشاش Idempotency-Key بىلەن).",
+        "The database is unavailable for a moment. Retry after Retry-After seconds "
+        "(with the same Idempotency-Key).",
+    ),
     "overload.reads_in_flight": (
         "耗时的查询过多，本次未做任何操作。请在 Retry-After 秒后重试。",
         "ۋاقىت ئالىدىغان سۈرۈشتۈرۈش بەك كۆپ، ھېچ ئىش قىلىنمىدى. Retry-After سېكۇنتتىن كېيىن قايتا سىناڭ.",

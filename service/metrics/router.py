@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 
 from service.auth import AdminPrincipal
 from service.config import SettingsDep
-from service.db import CommitInRoute, SessionDep, WriteSessionDep
+from service.db import CommitInRoute, ReadSessionDep, SessionDep, WriteSessionDep
 from service.enums import OrganizationKind
 from service.errors import (
     Forbidden,
@@ -45,7 +45,7 @@ def _iso(value: dt.datetime) -> str:
 )
 def get_summary(
     principal: MetricsPrincipal,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     params: Params,
     _gate: ExpensiveRead,
@@ -100,7 +100,7 @@ OrganizationKindParam = Annotated[OrganizationKind, Query()]
 )
 def get_rankings(
     principal: MetricsPrincipal,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     params: Params,
     _gate: ExpensiveRead,
@@ -139,7 +139,7 @@ def get_rankings(
 )
 def get_trend(
     principal: MetricsPrincipal,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     params: Params,
     _gate: ExpensiveRead,

@@ -22,6 +22,7 @@ from service.apidoc import METRICS_TOKEN
 from service.config import SettingsDep
 from service.errors import Unauthorized, responses
 from service.observability.scrape import DatabaseGauges
+from service.replica import ReplicaGauges
 
 router = APIRouter(tags=["health"])
 
@@ -46,6 +47,9 @@ def _registries(request: Request) -> tuple[CollectorRegistry, CollectorRegistry]
             database = CollectorRegistry(auto_describe=False)
             state.metrics_gauges = DatabaseGauges(state.sessionmaker)
             database.register(state.metrics_gauges)
+            replica = getattr(state, "read_replica", None)
+            if replica is not None:
+                database.register(ReplicaGauges(replica))
             state.metrics_registries = (_process_registry(), database)
     registries: tuple[CollectorRegistry, CollectorRegistry] = state.metrics_registries
     return registries

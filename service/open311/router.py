@@ -20,7 +20,7 @@ from fastapi.routing import APIRouter
 from pydantic import AwareDatetime, BaseModel, Field
 
 from service.config import SettingsDep
-from service.db import CommitInRoute, SessionDep, WriteSessionDep, pipelined
+from service.db import CommitInRoute, ReadSessionDep, SessionDep, WriteSessionDep, pipelined
 from service.errors import (
     AppError,
     BadRequest,
@@ -249,7 +249,10 @@ def open311_discovery(format: Format, request: Request) -> Response:
     responses={**_ok(list[Service], "The services: the category tree's"), **_errors(NotFound)},
 )
 def open311_list_services(
-    format: Format, language: Language, session: SessionDep, jurisdiction_id: Jurisdiction = None
+    format: Format,
+    language: Language,
+    session: ReadSessionDep,
+    jurisdiction_id: Jurisdiction = None,
 ) -> Response:
     public.jurisdiction_path(session, jurisdiction_id)
     body = public.services(session, language)
@@ -267,7 +270,7 @@ def open311_get_service_definition(
     service_code: Annotated[str, Path(max_length=64)],
     format: Format,
     language: Language,
-    session: SessionDep,
+    session: ReadSessionDep,
     jurisdiction_id: Jurisdiction = None,
 ) -> Response:
     public.jurisdiction_path(session, jurisdiction_id)
@@ -306,7 +309,7 @@ CommaStatuses = Annotated[
 def open311_list_requests(
     format: Format,
     language: Language,
-    session: SessionDep,
+    session: ReadSessionDep,
     jurisdiction_id: Jurisdiction = None,
     service_request_id: CommaIds = None,
     service_code: CommaCodes = None,
