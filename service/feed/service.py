@@ -35,7 +35,7 @@ from service.enums import Role
 from service.errors import AppError, Forbidden
 from service.tickets import stream as cursors
 from service.tickets.actors import Reader, actor_dict, with_actor
-from service.tickets.models import EVENT_READ_COLUMNS, Ticket, TicketEvent
+from service.tickets.models import EVENT_READ_COLUMNS, EVENT_TIME_MARGIN, Ticket, TicketEvent
 from service.tickets.serialize import ticket_dict
 from service.tickets.stream import FeedPosition, head_cursor, is_postgres
 
@@ -182,6 +182,11 @@ def read_rows(
     # before the page's own (see head_cursor), so nothing committing meanwhile is skipped.
     head = head_cursor(session, now) if position is None else None
     query = events_query(organization_id).add_columns(horizon_column(session).label("horizon"))
+    if position is not None:
+        # What follows the cursor in (xid, id) order is not older than the
+        # cursor's event by more than EVENT_TIME_MARGIN: months before are not read.
+        since = position.time - EVENT_TIME_MARGIN
+        query = query.where(TicketEvent.created_at >= since)
     if position is not None and is_postgres(session):
         query = query.where(
             tuple_(TicketEvent.xid, TicketEvent.id) > tuple_(position.xid, position.event_id)

@@ -64,18 +64,27 @@ def partitions(connection: Connection, table: str) -> dict[dt.date, str]:
 
 def make_ahead(connection: Connection, now: dt.datetime) -> list[str]:
     """Make the partitions of this month and the next MONTHS_AHEAD that are
-    missing, each in its own transaction; returns the names made."""
+    missing; returns the names made."""
+    return make_months(connection, month_start(now), month_start(now, MONTHS_AHEAD))
+
+
+def make_months(connection: Connection, first: dt.date, last: dt.date) -> list[str]:
+    """Make every table's missing partitions from the month of `first` to that
+    of `last`, each in its own short transaction (a bulk load of history makes
+    its months first: rows without a month wait in the default partition);
+    returns the names made."""
     made = []
     for table, key in PARTITIONED.items():
         have = partitions(connection, table)
         connection.commit()
-        for ahead in range(MONTHS_AHEAD + 1):
-            month = month_start(now, ahead)
+        month = month_start(first)
+        while month <= last:
             if month not in have:
                 with connection.begin():
                     connection.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
                     _make(connection, table, key, month)
                 made.append(partition_name(table, month))
+            month = month_start(month, 1)
     return made
 
 
