@@ -40,7 +40,7 @@ BATCH = 5000
 # commits, service/metrics/rollup.py): they must still be there.
 ROLLUP_MARGIN = dt.timedelta(days=1)
 
-OUTBOXES = (
+OUTBOXES: tuple[tuple[type[WebhookDelivery] | type[NotificationDelivery], str], ...] = (
     (WebhookDelivery, "webhook_attempt"),
     (NotificationDelivery, "notification_attempt"),
 )
@@ -58,7 +58,9 @@ def _midnight(day: dt.date) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
 
 
-def _oldest_pending(connection: Connection, delivery: type) -> dt.datetime | None:
+def _oldest_pending(
+    connection: Connection, delivery: type[WebhookDelivery] | type[NotificationDelivery]
+) -> dt.datetime | None:
     return connection.scalar(
         select(func.min(delivery.created_at)).where(delivery.status == DeliveryStatus.pending)
     )
@@ -80,19 +82,20 @@ def _unread_by_rollup(connection: Connection, now: dt.datetime) -> dt.datetime:
 def cutoffs(connection: Connection, settings: Settings, now: dt.datetime) -> list[Cutoff]:
     """What may go now, by group of tables."""
     found = []
-    pending = {}
+    pending = []
     for delivery, attempts in OUTBOXES:
-        pending[delivery] = _oldest_pending(connection, delivery)
+        oldest = _oldest_pending(connection, delivery)
         limit = _midnight(month_start(now, -settings.outbox_retention_months))
-        if pending[delivery] is not None:
-            limit = min(limit, pending[delivery])
+        if oldest is not None:
+            pending.append(oldest)
+            limit = min(limit, oldest)
         found.append(Cutoff((delivery.__tablename__, attempts), _midnight(month_start(limit))))
     if settings.timeline_retention_months:
         limits = [
             _midnight(month_start(now, -settings.timeline_retention_months)),
             now - dt.timedelta(days=settings.feed_retention_days),
             _unread_by_rollup(connection, now),
-            *(at for at in pending.values() if at is not None),
+            *pending,
         ]
         found.append(Cutoff(("ticket_event",), _midnight(month_start(min(limits)))))
     return found
