@@ -194,6 +194,16 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     postgres = op.get_bind().dialect.name == "postgresql"
+    # Retention dropped whole months: what points into a dropped month goes too
+    # (an attempt whose delivery is gone; a notification keeps its ticket).
+    for table, column, referred in REFERENCES:
+        gone = f"NOT EXISTS (SELECT 1 FROM {referred} r WHERE r.id = {table}.{column})"
+        if table == "notification":
+            op.execute(
+                f"UPDATE notification SET event_id = NULL WHERE event_id IS NOT NULL AND {gone}"
+            )
+        else:
+            op.execute(f"DELETE FROM {table} WHERE {gone}")
     if postgres:
         for table, key in PARTITIONED.items():
             _move(table, key, partitioned=False)
