@@ -103,7 +103,9 @@ def _sqlite_instant(value: str) -> float:
     return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC).timestamp()
 
 
-def captured_statements(url: str, world, cursor: str, newest: int) -> list[tuple[str, str, object]]:  # type: ignore[no-untyped-def]
+def captured_statements(
+    url: str, world, cursor: str, newest: int
+) -> list[tuple[str, str, object, list[str]]]:  # type: ignore[no-untyped-def]
     """The SQL the service sends for the four reads, with their parameters."""
     engine = make_engine(Settings(database_url=url, jwt_secret=BENCH_SECRET))
     seen: list[tuple[str, object]] = []
@@ -147,6 +149,8 @@ def captured_statements(url: str, world, cursor: str, newest: int) -> list[tuple
                 retention=dt.timedelta(days=RETENTION_DAYS),
             )
             feed = next(s for s in reversed(seen) if "FROM ticket_event" in s[0])
+            # The settings the feed's transaction plans it with (SET LOCAL ...).
+            feed_settings = [s for s, _ in seen if s.startswith("SET LOCAL")]
             ticket = session.get(Ticket, newest)
             assert ticket is not None
             queries.list_events(session, dispatcher, ticket, limit=100)
@@ -155,19 +159,21 @@ def captured_statements(url: str, world, cursor: str, newest: int) -> list[tuple
         db.driver_execute = through_driver
     engine.dispose()
     return [
-        ("provider page of 50", *page),
-        ("resident reads a ticket", *one),
-        ("provider feed page of 50", *feed),
-        ("newest ticket's timeline", *timeline),
+        ("provider page of 50", *page, []),
+        ("resident reads a ticket", *one, []),
+        ("provider feed page of 50", *feed, feed_settings),
+        ("newest ticket's timeline", *timeline, []),
     ]
 
 
-def explain(url: str, statement: str, parameters: object) -> str:
+def explain(url: str, statement: str, parameters: object, settings: list[str]) -> str:
     engine = make_engine(Settings(database_url=url, jwt_secret=BENCH_SECRET))
-    with engine.connect() as connection:
+    with engine.begin() as connection:
         raw = connection.connection.driver_connection
         if engine.dialect.name == "postgresql":
             with raw.cursor() as cursor:
+                for setting in settings:
+                    cursor.execute(setting)
                 cursor.execute(
                     "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) " + statement, parameters
                 )
@@ -234,10 +240,10 @@ def main() -> int:
                     table.append((backend, size, result))
             finally:
                 server.stop()
-            for name, statement, parameters in captured_statements(url, world, cursor, newest):
-                plans.append(
-                    f"[{backend}, {size:,} events] {name}:\n{explain(url, statement, parameters)}"
-                )
+            captured = captured_statements(url, world, cursor, newest)
+            for name, statement, parameters, settings in captured:
+                plan = explain(url, statement, parameters, settings)
+                plans.append(f"[{backend}, {size:,} events] {name}:\n{plan}")
 
     print()
     print("| backend | events | read | req/s | p50 ms | p99 ms | errors |")
