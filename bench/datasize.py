@@ -175,7 +175,8 @@ def explain(url: str, statement: str, parameters: object, settings: list[str]) -
                 for setting in settings:
                     cursor.execute(setting)
                 cursor.execute(
-                    "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF, SUMMARY OFF) " + statement, parameters
+                    "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF, SUMMARY OFF) " + statement,
+                    parameters,
                 )
                 lines = [row[0] for row in cursor.fetchall()]
         else:
