@@ -1,18 +1,26 @@
-"""Data-size benchmark: the same reads at 10 thousand and at 1 million tickets.
+"""Data-size benchmark: the same reads at 10 thousand, 1 million and 10 million events.
 
-    python bench/datasize.py [--backends postgres,sqlite] [--sizes 10000,1000000]
+    python bench/datasize.py [--backends postgres,sqlite] [--sizes 10000,1000000,10000000]
 
-For each backend and size: the provider's page of 50 and a resident reading one
-ticket, driven by wrk against Linli (one uvicorn worker), and the query plans
-of both statements exactly as the service sends them. A page of 50 must cost
-the same at both sizes: the plans must walk an index, never scan the table.
+Sizes count timeline events (ticket_event, four a ticket: filed, accepted,
+resolved, closed; on PostgreSQL in month partitions, January to July 2026 at
+10 million), so a size of 10 million holds 2.5 million tickets. For each
+backend and size: the provider's page of 50, a resident reading one ticket, the
+provider's feed page of 50 after a cursor 5,000 events back (read from the
+database: the in-process window holds the newest 100 only) and the newest
+ticket's timeline, driven by wrk against Linli (one uvicorn worker), and the
+query plans of the statements exactly as the service sends them. Each read
+must cost the same at every size: the plans must walk an index, never scan a
+table, and read only the months that can hold their rows.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,11 +36,77 @@ from service.auth import Principal  # noqa: E402
 from service.config import Settings  # noqa: E402
 from service.db import make_engine  # noqa: E402
 from service.enums import OrgRole, Role  # noqa: E402
-from service.tickets import queries  # noqa: E402
+from service.feed.service import read_page  # noqa: E402
+from service.sample.timeline import fill_timeline  # noqa: E402
+from service.tickets import queries, stream  # noqa: E402
+from service.tickets.models import Ticket  # noqa: E402
+
+EVENTS_PER_TICKET = 4
+FEED_BACK = 5000  # the feed's cursor: this many events before the newest
+RETENTION_DAYS = 3650  # the bench's events are of early 2026: keep them in the feed
 
 
-def captured_statements(url: str, world) -> list[tuple[str, str, object]]:  # type: ignore[no-untyped-def]
-    """The SQL the service sends for the two reads, with their parameters."""
+def _steps(postgres: bool) -> tuple[tuple[str, str | None, str, str], ...]:
+    def later(span: str) -> str:
+        return f"created_at + interval '{span}'" if postgres else f"datetime(created_at, '+{span}')"
+
+    return (
+        ("ticket.created", None, "assigned", "created_at"),
+        ("ticket.accepted", "assigned", "accepted", later("20 minutes")),
+        ("ticket.resolved", "in_progress", "resolved", later("3 hours")),
+        ("ticket.closed", "resolved", "closed", later("1 day")),
+    )
+
+
+def load_events(url: str, first_ticket_id: int) -> tuple[int, float]:
+    """The timeline of the tickets from `first_ticket_id` on, then VACUUM ANALYZE."""
+    started = time.perf_counter()
+    engine = make_engine(Settings(database_url=url, jwt_secret=BENCH_SECRET))
+    with engine.connect() as connection:
+        made = fill_timeline(
+            connection, first_ticket_id, _steps(engine.dialect.name == "postgresql")
+        )
+        connection.commit()
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(
+            text("VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE")
+        )
+    engine.dispose()
+    return made, time.perf_counter() - started
+
+
+def reads_at(url: str, world) -> tuple[str, int]:  # type: ignore[no-untyped-def]
+    """The feed cursor FEED_BACK events before the company's newest, and its
+    newest ticket (whose timeline is read)."""
+    engine = make_engine(Settings(database_url=url, jwt_secret=BENCH_SECRET))
+    with engine.connect() as connection:
+        row = connection.execute(
+            text(
+                "SELECT xid, id, created_at FROM ticket_event WHERE organization_id = :org"
+                " ORDER BY xid DESC, id DESC LIMIT 1 OFFSET :back"
+            ),
+            {"org": world.organization_id, "back": FEED_BACK},
+        ).one()
+        newest = connection.execute(
+            text("SELECT max(id) FROM ticket WHERE organization_id = :org"),
+            {"org": world.organization_id},
+        ).scalar_one()
+    engine.dispose()
+    at = row.created_at if not isinstance(row.created_at, str) else None
+    seconds = int(at.timestamp()) if at else int(_sqlite_instant(row.created_at))
+    return stream.encode(stream.FeedPosition(row.xid, row.id, seconds)), newest
+
+
+def _sqlite_instant(value: str) -> float:
+    import datetime as dt
+
+    return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC).timestamp()
+
+
+def captured_statements(
+    url: str, world, cursor: str, newest: int
+) -> list[tuple[str, str, object, list[str]]]:  # type: ignore[no-untyped-def]
+    """The SQL the service sends for the four reads, with their parameters."""
     engine = make_engine(Settings(database_url=url, jwt_secret=BENCH_SECRET))
     seen: list[tuple[str, object]] = []
 
@@ -67,20 +141,42 @@ def captured_statements(url: str, world) -> list[tuple[str, str, object]]:  # ty
             page = seen[-1]
             queries.get_visible_ticket_json(session, resident, 1)
             one = seen[-1]
+            read_page(
+                session,
+                world.organization_id,
+                cursor,
+                limit=50,
+                retention=dt.timedelta(days=RETENTION_DAYS),
+            )
+            feed = next(s for s in reversed(seen) if "FROM ticket_event" in s[0])
+            # The settings the feed's transaction plans it with (SET LOCAL ...).
+            feed_settings = [s for s, _ in seen if s.startswith("SET LOCAL")]
+            ticket = session.get(Ticket, newest)
+            assert ticket is not None
+            queries.list_events(session, dispatcher, ticket, limit=100)
+            timeline = seen[-1]
     finally:
         db.driver_execute = through_driver
     engine.dispose()
-    return [("provider page of 50", *page), ("resident reads a ticket", *one)]
+    return [
+        ("provider page of 50", *page, []),
+        ("resident reads a ticket", *one, []),
+        ("provider feed page of 50", *feed, feed_settings),
+        ("newest ticket's timeline", *timeline, []),
+    ]
 
 
-def explain(url: str, statement: str, parameters: object) -> str:
+def explain(url: str, statement: str, parameters: object, settings: list[str]) -> str:
     engine = make_engine(Settings(database_url=url, jwt_secret=BENCH_SECRET))
-    with engine.connect() as connection:
+    with engine.begin() as connection:
         raw = connection.connection.driver_connection
         if engine.dialect.name == "postgresql":
             with raw.cursor() as cursor:
+                for setting in settings:
+                    cursor.execute(setting)
                 cursor.execute(
-                    "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) " + statement, parameters
+                    "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF, SUMMARY OFF) " + statement,
+                    parameters,
                 )
                 lines = [row[0] for row in cursor.fetchall()]
         else:
@@ -96,8 +192,9 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--backends", default="postgres,sqlite")
-    parser.add_argument("--sizes", default="10000,1000000")
+    parser.add_argument("--sizes", default="10000,1000000", help="events (four a ticket)")
     parser.add_argument("--duration", type=int, default=8)
+    parser.add_argument("--database", default="linli_bench_size", help="its name (dropped first)")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument(
         "--pg-url",
@@ -110,37 +207,47 @@ def main() -> int:
     table = []
     plans = []
     for backend in args.backends.split(","):
-        url = fresh_database(backend, args.pg_url, "linli_bench_size")
+        url = fresh_database(backend, args.pg_url, args.database)
         world = build_world(url)
         resident, dispatcher = tokens(world)
         loaded = 0
         for size in sizes:
-            seconds = bulk_tickets(world, size - loaded, seed=size)
-            print(f"[{backend}] {size - loaded:,} tickets loaded in {seconds:.1f}s", flush=True)
-            loaded = size
-            env = {"LINLI_DATABASE_URL": url, "LINLI_JWT_SECRET": BENCH_SECRET}
+            tickets = size // EVENTS_PER_TICKET - loaded
+            seconds = bulk_tickets(world, tickets, seed=size)
+            print(f"[{backend}] {tickets:,} tickets loaded in {seconds:.1f}s", flush=True)
+            events, seconds = load_events(url, loaded + 1)
+            print(f"[{backend}] {events:,} events loaded in {seconds:.1f}s", flush=True)
+            loaded += tickets
+            cursor, newest = reads_at(url, world)
+            env = {
+                "LINLI_DATABASE_URL": url,
+                "LINLI_JWT_SECRET": BENCH_SECRET,
+                "LINLI_FEED_RETENTION_DAYS": str(RETENTION_DAYS),
+            }
             server = Server(["--factory", "service.main:create_app"], env)
+            reads = [
+                ("provider page of 50", "/v1/tickets?limit=50", dispatcher),
+                ("resident reads a ticket", "/v1/tickets/1", resident),
+                ("provider feed page of 50", f"/v1/feed?cursor={cursor}&limit=50", dispatcher),
+                ("newest ticket's timeline", f"/v1/tickets/{newest}/events", dispatcher),
+            ]
             try:
-                page_lua = lua_get("/v1/tickets?limit=50", dispatcher)
-                one_lua = lua_get("/v1/tickets/1", resident)
-                wrk(server.url, page_lua, 2, 4, "warm")
-                wrk(server.url, one_lua, 2, 4, "warm")
-                page = wrk(
-                    server.url, page_lua, args.duration, args.connections, "provider page of 50"
-                )
-                one = wrk(
-                    server.url, one_lua, args.duration, args.connections, "resident reads a ticket"
-                )
+                for _, path, token in reads:
+                    wrk(server.url, lua_get(path, token), 2, 4, "warm")
+                for name, path, token in reads:
+                    result = wrk(
+                        server.url, lua_get(path, token), args.duration, args.connections, name
+                    )
+                    table.append((backend, size, result))
             finally:
                 server.stop()
-            table += [(backend, size, page), (backend, size, one)]
-            for name, statement, parameters in captured_statements(url, world):
-                plans.append(
-                    f"[{backend}, {size:,} tickets] {name}:\n{explain(url, statement, parameters)}"
-                )
+            captured = captured_statements(url, world, cursor, newest)
+            for name, statement, parameters, settings in captured:
+                plan = explain(url, statement, parameters, settings)
+                plans.append(f"[{backend}, {size:,} events] {name}:\n{plan}")
 
     print()
-    print("| backend | tickets | read | req/s | p50 ms | p99 ms | errors |")
+    print("| backend | events | read | req/s | p50 ms | p99 ms | errors |")
     print("|---|---:|---|---:|---:|---:|---:|")
     for backend, size, r in table:
         print(

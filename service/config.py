@@ -160,6 +160,12 @@ class Settings(BaseSettings):
     # Comma-separated hosts or CIDRs that webhooks may target although they are
     # private or loopback (e.g. "127.0.0.0/8,hooks.internal"). Empty: public only.
     webhook_allow_targets: str = ""
+    # Retention by whole months (service/partitions): delivered and dead outbox
+    # rows (webhooks, notification messages) and their attempt logs older than
+    # this many months go; the timeline (the ticket's history, which the
+    # department audits) is kept for good unless set (0: keep everything).
+    outbox_retention_months: Annotated[int, Field(ge=1, le=1200)] = 6
+    timeline_retention_months: Annotated[int, Field(ge=0, le=1200)] = 0
     # Operations (service/observability): GET /metrics needs `Authorization: Bearer
     # <metrics_token>` when set (open without); log lines as JSON (prod's default)
     # or text (dev's).

@@ -70,6 +70,7 @@ from service.open311.router import FORM_PREFIX as OPEN311_FORMS
 from service.open311.router import PREFIX as OPEN311_PREFIX
 from service.open311.router import query_problem as open311_query_problem
 from service.open311.router import router as open311_router
+from service.partitions import jobs as partitions_jobs
 from service.ratelimit import jobs as ratelimit_jobs
 from service.replica import install_read_replica
 from service.sla import jobs as sla_jobs
@@ -92,6 +93,7 @@ FEATURE_JOBS = (
     idempotency_jobs,
     metrics_rollup,
     notification_channels,
+    partitions_jobs,
     ratelimit_jobs,
     sla_jobs,
     tickets_jobs,

@@ -3,6 +3,8 @@
 Application code imports models from where they live, never from here.
 """
 
+import re
+
 from service.announcements import models as _announcements  # noqa: F401
 from service.apikeys import models as _apikeys  # noqa: F401
 from service.attachments import models as _attachments  # noqa: F401
@@ -18,6 +20,7 @@ from service.jobs import models as _jobs  # noqa: F401
 from service.metrics import models as _metrics  # noqa: F401
 from service.notifications import models as _notifications  # noqa: F401
 from service.open311 import models as _open311  # noqa: F401
+from service.partitions.months import PARTITIONED
 from service.ratelimit import models as _ratelimit  # noqa: F401
 from service.sla import models as _sla  # noqa: F401
 from service.tickets import models as _tickets  # noqa: F401
@@ -35,10 +38,18 @@ _SEARCH_INDEX = "ix_ticket_search_terms"
 _SEARCH_TABLE = "ticket_search"
 
 
+# And on PostgreSQL the month partitions of the partitioned tables
+# (ticket_event_p2026_12, ticket_event_default: service/partitions), made by the
+# migration and the partition job.
+_PARTITION = re.compile(r"_(p\d{4}_\d{2}|default)$")
+
+
 def made_by_migrations(name: str | None) -> bool:
     """Whether a reflected table or index is one of those."""
     if name is None:
         return False
+    if _PARTITION.search(name) and _PARTITION.sub("", name) in PARTITIONED:
+        return True
     return name in (_SEARCH_INDEX, _SEARCH_TABLE) or name.startswith(_SEARCH_TABLE + "_")
 
 

@@ -46,9 +46,11 @@ PGBOUNCER = os.environ.get("LINLI_TEST_PGBOUNCER", "") not in ("", "0")
 
 # What transaction pooling could break (`make test-pgbouncer` runs these through
 # PgBouncer): the feed and its LISTEN, the job runner's leases and wake-ups,
-# webhook delivery, idempotency's advisory lock, creation and dispatch races.
+# webhook delivery, idempotency's advisory lock, creation and dispatch races,
+# the partition job's DDL and the feed's SET LOCAL.
 PGBOUNCER_SUBSET = (
     "tests/feed/",
+    "tests/partitions/",
     "tests/jobs/",
     "tests/webhooks/test_delivery.py",
     "tests/tickets/test_idempotency.py",

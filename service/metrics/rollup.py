@@ -78,7 +78,7 @@ from service.metrics.periods import (
     quarter_start,
 )
 from service.metrics.tickets import EXCLUDED, FOLLOWED, SummaryScope, epoch, per_ticket_sql
-from service.tickets.models import Ticket, TicketEvent
+from service.tickets.models import EVENT_TIME_MARGIN, Ticket, TicketEvent
 
 # Ids are drawn before their transactions commit, so an event can become visible
 # after a larger id was read: each run also looks at the last EVENT_OVERLAP ids
@@ -488,7 +488,11 @@ def refresh(session: Session, now: dt.datetime, timezone: str, grace: int = 30) 
     last_run = state.refreshed_at.timestamp()
     changed = union_all(
         select(TicketEvent.ticket_id.label("id")).where(
-            TicketEvent.id > state.event_id, TicketEvent.id <= last_event
+            TicketEvent.id > state.event_id,
+            TicketEvent.id <= last_event,
+            # Months before the last run's are not read (service/partitions).
+            TicketEvent.created_at
+            >= literal(state.refreshed_at - EVENT_TIME_MARGIN, UTCDateTime()),
         ),
         select(TicketEvent.ticket_id).where(
             TicketEvent.id > state.event_id - EVENT_OVERLAP,

@@ -15,7 +15,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
 # The table an announcement's notifications point at (service/announcements).
 from service.announcements import models as _announcements  # noqa: F401
@@ -42,9 +42,12 @@ class Notification(Base):
     # Whose inbox; NULL: someone filed for who has no account (told by SMS only).
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"), index=True)
-    event_id: Mapped[int | None] = mapped_column(ForeignKey("ticket_event.id"))
+    # No foreign key: ticket_event is partitioned on PostgreSQL (service/partitions).
+    event_id: Mapped[int | None] = mapped_column(BigId)
     # Written with its event, in one flush (the event has no id yet).
-    event: Mapped[TicketEvent | None] = relationship()
+    event: Mapped[TicketEvent | None] = relationship(
+        primaryjoin=lambda: foreign(Notification.event_id) == TicketEvent.id
+    )
     # Written for every resident of its communities at once (service/notifications/
     # announced.py); the index finds them again when it is withdrawn.
     announcement_id: Mapped[int | None] = mapped_column(ForeignKey("announcement.id"), index=True)
@@ -63,7 +66,8 @@ class NotificationDelivery(OutboxColumns, Base):
 
     __tablename__ = "notification_delivery"
     __table_args__ = (
-        UniqueConstraint("notification_id", "channel"),
+        # With the partition key: a message is written with its notification's instant.
+        UniqueConstraint("notification_id", "channel", "created_at"),
         Index("ix_notification_delivery_status_next_attempt_at", "status", "next_attempt_at"),
     )
 
@@ -83,7 +87,8 @@ class NotificationAttempt(AttemptColumns, Base):
     __table_args__ = (Index("ix_notification_attempt_delivery_id_id", "delivery_id", "id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    delivery_id: Mapped[int] = mapped_column(ForeignKey("notification_delivery.id"))
+    # No foreign key: notification_delivery is partitioned (service/partitions).
+    delivery_id: Mapped[int] = mapped_column(BigId)
 
 
 class NotificationPreference(Base):

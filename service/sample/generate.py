@@ -7,7 +7,8 @@ heating repairs in the heating season, an elderly-care share, a few companies
 much worse than the rest, SLA misses, a spread of ratings, reopened tickets,
 follow-up visits, the recent tickets still open. The same seed gives the same
 data. Tickets and follow-ups go in with COPY on PostgreSQL (executemany on
-SQLite); the ticket timeline (ticket_event) is not generated.
+SQLite); the ticket timeline (ticket_event) is drawn from the tickets in the
+database (timeline.py): about three events a ticket.
 
 The world (regions, communities, organisations, residents) is built in
 generate_world.py; here the tickets are drawn and loaded.
@@ -44,6 +45,7 @@ from service.sample.generate_world import (
     pick_index,
     serving,
 )
+from service.sample.timeline import fill_timeline
 from service.sample.world import TARGETS
 from service.tickets.search import ticket_terms
 
@@ -392,6 +394,11 @@ def generate(
         f" in {time.perf_counter() - care_started:.1f}s",
         file=out,
     )
+    timeline_started = time.perf_counter()
+    with engine.connect() as connection:
+        events = fill_timeline(connection, first_id)
+        connection.commit()
+    print(f"timeline: {events:,} events in {time.perf_counter() - timeline_started:.1f}s", file=out)
     with engine.connect() as connection:
         if postgres:
             connection.execute(text("ANALYZE"))
@@ -403,6 +410,7 @@ def generate(
         "residents": plan.residents,
         "tickets": plan.tickets,
         "follow_ups": len(follow_ups),
+        "events": events,
         **care_made,
         "seconds": round(time.perf_counter() - started, 1),
         "ticket_load_seconds": round(load_seconds, 1),

@@ -186,6 +186,16 @@ class Ticket(Base):
     __mapper_args__ = {"version_id_col": version}
 
 
+# How much earlier than its ticket's creation, or than an event before it in
+# the feed's order, an event's created_at can be: the clocks of two instances
+# and the length of the transaction that wrote it (the metrics rollup already
+# assumes none stays open for minutes: LATE_COMMIT in service/metrics/rollup.py;
+# one open for a day would hold the feed's horizon still for that day). Reads
+# that walk events by id bound created_at with it, so that PostgreSQL reads only
+# the month partitions that can hold their rows (service/partitions).
+EVENT_TIME_MARGIN = dt.timedelta(days=1)
+
+
 class TicketEvent(Base):
     """The append-only timeline: audit log and source of the provider feed."""
 

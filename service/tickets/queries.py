@@ -38,7 +38,13 @@ from service.pagination import decode_cursor, encode_cursor
 from service.scope import SCOPE_PARAMS, internal_visible, parametric, scope_values, visible
 from service.tickets import search
 from service.tickets.actors import Reader, actor_dict, with_actor
-from service.tickets.models import EVENT_READ_COLUMNS, Ticket, TicketComment, TicketEvent
+from service.tickets.models import (
+    EVENT_READ_COLUMNS,
+    EVENT_TIME_MARGIN,
+    Ticket,
+    TicketComment,
+    TicketEvent,
+)
 from service.tickets.serialize import ticket_json_sql
 
 
@@ -354,7 +360,10 @@ def list_events(
     in one query: up to `limit` events after the id `after`, and the id to go on
     from (None on the last page)."""
     query = with_actor(select(*EVENT_READ_COLUMNS)).where(
-        TicketEvent.ticket_id == ticket.id, TicketEvent.id > after
+        TicketEvent.ticket_id == ticket.id,
+        TicketEvent.id > after,
+        # None is older than its ticket: months before it are not read.
+        TicketEvent.created_at >= ticket.created_at - EVENT_TIME_MARGIN,
     )
     condition = internal_visible(principal, TicketEvent.internal, TicketEvent.organization_id)
     if condition is not None:

@@ -92,7 +92,15 @@ def _load(session: Session, ids: list[int], settings: Settings) -> list[Claimed]
             )
             .select_from(WebhookDelivery)
             .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
-            .join(TicketEvent, TicketEvent.id == WebhookDelivery.event_id)
+            .join(
+                TicketEvent,
+                and_(
+                    TicketEvent.id == WebhookDelivery.event_id,
+                    # Written with its event's instant (the trigger): on PostgreSQL
+                    # only that month's partition is looked in.
+                    TicketEvent.created_at == WebhookDelivery.created_at,
+                ),
+            )
             .outerjoin(
                 Ticket,
                 and_(

@@ -64,6 +64,21 @@ def _generate(plan: Plan) -> tuple[str, dict[str, float]]:
                     text("SELECT count(*) FROM ticket WHERE government_share_percent > 0")
                 )
                 / len(visits),
+                # The timeline, drawn from the tickets (service/sample/timeline.py).
+                "events_per_ticket": connection.scalar(text("SELECT count(*) FROM ticket_event"))
+                / connection.scalar(text("SELECT count(*) FROM ticket")),
+                "without_created": connection.scalar(
+                    text(
+                        "SELECT count(*) FROM ticket t WHERE NOT EXISTS (SELECT 1 FROM"
+                        " ticket_event e WHERE e.ticket_id = t.id AND e.type = 'ticket.created')"
+                    )
+                ),
+                # PostgreSQL: every event in its month's partition, none in the default.
+                "unpartitioned": connection.scalar(
+                    text("SELECT count(*) FROM ticket_event_default")
+                )
+                if engine.dialect.name == "postgresql"
+                else 0,
                 "emergencies_of_elders": connection.scalar(
                     text(
                         "SELECT count(*) FROM ticket t JOIN category c ON c.id = t.category_id"
@@ -118,6 +133,8 @@ def test_same_seed_same_data_and_believable_shapes() -> None:
     assert 0.02 < facts["missed"] < 0.2 and 0.02 < facts["late"] < 0.15
     assert 0.3 < facts["subsidised"] < 0.9
     assert facts["emergencies_of_elders"] > 5
+    assert 2 < facts["events_per_ticket"] < 5
+    assert facts["without_created"] == 0 and facts["unpartitioned"] == 0
 
 
 def test_the_rollup_of_generated_data_gives_the_live_figures() -> None:
