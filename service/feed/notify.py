@@ -76,7 +76,9 @@ class FeedHub:
         if waker is None:
             waker = self._events[organization_id] = asyncio.Event()
         try:
-            await asyncio.wait_for(waker.wait(), timeout)
+            # Not wait_for: that wraps each of thousands of waits in a task of its own.
+            async with asyncio.timeout(timeout):
+                await waker.wait()
             return True
         except TimeoutError:
             return False
