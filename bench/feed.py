@@ -18,7 +18,11 @@
    for the company (on PostgreSQL from another connection, as another instance
    would; on SQLite through the API, the only writer that can wake them), the
    time until the PostgreSQL horizon passes it, and the time until every waiter
-   has it. A waiter whose 30 s run out polls again, as a client would.
+   has it. A waiter whose 30 s run out polls again, as a client would. The
+   waiters are bare asyncio streams (an HTTP client library's CPU per answer
+   would be measured as the server's latency); `--instances N` splits them
+   between N uvicorn processes on the same database (PostgreSQL: its NOTIFY
+   wakes them all), and `--code DIR` runs another checkout's service (A/B).
 
 The benchmark databases are dropped at the end.
 """

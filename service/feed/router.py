@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import functools
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated
 
 import pydantic_core
 from fastapi import APIRouter, Header, Query, Request, Response
+from sqlalchemy.orm import Session
 
 from service.auth import CurrentPrincipal
 from service.config import SettingsDep
@@ -168,7 +169,7 @@ async def read_feed(
     answers: Answers = request.app.state.feed_answers
     poll_interval = settings.feed_poll_interval_seconds
 
-    async def make(seen: int) -> Answer:
+    async def make(session: Session, seen: int) -> Answer:
         page: service.FeedPage | None = None
         if cursor is not None:
             page = await windows.page(session, organization_id, cursor, limit, seen, retention)
@@ -186,25 +187,45 @@ async def read_feed(
             )
         return render(page, poll_interval)
 
+    def ask(seen: int) -> Awaitable[Answer]:
+        return answers.get((organization_id, cursor, limit, seen), partial(make, session, seen))
+
+    sessions = request.app.state.sessionmaker
+
+    async def for_the_group(version: int) -> Answer:
+        # After a wake-up, for every long-poll parked on this question: on a
+        # session of its own (whichever request parked first may be gone).
+        group_session = sessions()
+        try:
+            key = (organization_id, cursor, limit, version)
+            return await answers.get(key, partial(make, group_session, version))
+        finally:
+            group_session.close()  # its connection went back in the reading thread
+
     deadline = loop.time() + wait
     retry = PENDING_RETRY[0]
+    seen = hub.version(organization_id)
+    answer = await ask(seen)
     while True:
-        seen = hub.version(organization_id)
-        answer = await answers.get(
-            (organization_id, cursor, limit, seen), functools.partial(make, seen)
-        )
         page = answer.page
         remaining = deadline - loop.time()
         if page.events or remaining <= 0 or hub.closing:
             break
         # Waiting holds no thread and no connection, and does not count against
         # the requests in flight (service.middleware.Admission).
+        woken = None
         with parked(request.scope):
             if page.pending:
                 await asyncio.sleep(min(retry, remaining))
                 retry = min(retry * 2, PENDING_RETRY[1])
             else:
-                await hub.wait(organization_id, seen, remaining)
+                group = (cursor, limit)
+                woken = await hub.wait_read(organization_id, group, seen, remaining, for_the_group)
+        if woken is not None:
+            seen, answer = woken  # read once for the group, as the wake-up came
+        else:
+            seen = hub.version(organization_id)
+            answer = await ask(seen)
 
     if answer.lag is not None:
         FEED_LAG.observe(answer.lag)

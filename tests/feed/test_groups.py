@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from service.errors import ClientGone
 from service.feed import router as feed_router
+from service.feed.notify import FeedHub
 from service.feed.router import Answer, Answers
 from service.feed.service import FeedPage
 from service.tickets.models import TicketEvent
@@ -232,3 +233,59 @@ def test_answers_are_kept_apart_by_every_part_of_the_key() -> None:
     # Five keys, five reads; the second asker of each key got the first's answer.
     assert cursors[:5] == ["c1", "c2", "c3", "c4", "c5"]
     assert cursors[5:] == cursors[:5]
+
+
+def test_a_wake_up_reads_once_per_group_and_answers_all_of_it() -> None:
+    async def main() -> None:
+        hub = FeedHub()
+        hub.bind(asyncio.get_running_loop())
+        reads: list[tuple[str, int]] = []
+
+        def reader(name: str) -> Any:
+            async def read(version: int) -> str:
+                reads.append((name, version))
+                await asyncio.sleep(0)
+                return f"{name}@{version}"
+
+            return read
+
+        parked = [
+            asyncio.create_task(hub.wait_read(1, ("c", 50), 0, 10, reader(f"a{i}")))
+            for i in range(5)
+        ] + [
+            asyncio.create_task(hub.wait_read(1, ("d", 50), 0, 10, reader(f"b{i}")))
+            for i in range(3)
+        ]
+        other = asyncio.create_task(hub.wait_read(2, ("c", 50), 0, 0.2, reader("x")))
+        await asyncio.sleep(0)
+        assert hub.waiting == 2
+        hub.notify([1])
+        got = await asyncio.gather(*parked)
+        # One read per group, by the first to park, as of the wake-up's version.
+        assert sorted(reads) == [("a0", 1), ("b0", 1)]
+        assert got == [(1, "a0@1")] * 5 + [(1, "b0@1")] * 3
+        # Another organisation's long-poll was not woken; it timed out and left.
+        assert await other is None
+        assert hub.waiting == 0
+        # A wake-up since `seen`: read again at once.
+        assert await hub.wait_read(1, ("c", 50), 0, 10, reader("late")) is None
+
+    asyncio.run(main())
+
+
+def test_a_failed_group_read_sends_each_request_to_read_for_itself() -> None:
+    async def main() -> list[Any]:
+        hub = FeedHub()
+        hub.bind(asyncio.get_running_loop())
+
+        async def failing(_version: int) -> str:
+            raise RuntimeError("the database went away")
+
+        parked = [
+            asyncio.create_task(hub.wait_read(1, ("c", 50), 0, 10, failing)) for _ in range(3)
+        ]
+        await asyncio.sleep(0)
+        hub.notify([1])
+        return list(await asyncio.gather(*parked))
+
+    assert asyncio.run(main()) == [None, None, None]
