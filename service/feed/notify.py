@@ -103,19 +103,24 @@ class FeedHub:
         seen: int,
         timeout: float,
         read: Callable[[int], Awaitable[T]],
+        pending: Callable[[T], bool] = lambda _result: False,
+        retry: tuple[float, float] = (0.02, 1.0),
     ) -> tuple[int, T] | None:
         """Park until the organisation's next wake-up after `seen`, then get
         what `read(version)` returned for the whole group: one read per group
         per wake-up, started as the wake-up comes, before any of its requests
         is resumed; `read` is the first parked request's and must give every
-        request of the group the same answer. None: the timeout, a wake-up
-        since `seen`, shutdown, or the read failed (read again yourself)."""
+        request of the group the same answer. While `pending(result)` (nothing
+        servable yet: an older transaction still open) the group stays parked
+        and is read again, after `retry[0]` seconds doubling up to `retry[1]`.
+        None: the timeout, a wake-up since `seen`, shutdown, or the read failed
+        (read again yourself)."""
         if self._versions.get(organization_id, 0) != seen or self.closing:
             return None
         groups = self._groups.setdefault(organization_id, {})
         parked = groups.get(group)
         if parked is None:
-            parked = groups[group] = _Group(read)
+            parked = groups[group] = _Group(read, pending, retry)
         waiter: asyncio.Future[tuple[int, Any] | None] = asyncio.get_running_loop().create_future()
         parked.waiters.add(waiter)
         try:
@@ -143,7 +148,9 @@ class FeedHub:
                 if self.closing:
                     parked.answer(None)  # they answer what they have
                     continue
-                task = asyncio.get_running_loop().create_task(parked.run(version))
+                task = asyncio.get_running_loop().create_task(
+                    parked.run(self, organization_id, version)
+                )
                 self._reads.add(task)
                 task.add_done_callback(self._reads.discard)
         for listener in self._listeners:
@@ -171,15 +178,29 @@ class FeedHub:
 class _Group:
     """Long-polls parked on the same question, and how to answer it."""
 
-    __slots__ = ("read", "waiters")
+    __slots__ = ("pending", "read", "retry", "waiters")
 
-    def __init__(self, read: Callable[[int], Awaitable[Any]]) -> None:
+    def __init__(
+        self,
+        read: Callable[[int], Awaitable[Any]],
+        pending: Callable[[Any], bool],
+        retry: tuple[float, float],
+    ) -> None:
         self.read = read
+        self.pending = pending
+        self.retry = retry
         self.waiters: set[asyncio.Future[tuple[int, Any] | None]] = set()
 
-    async def run(self, version: int) -> None:
+    async def run(self, hub: FeedHub, organization_id: int, version: int) -> None:
+        delay = self.retry[0]
         try:
             result = await self.read(version)
+            while self.pending(result) and self.waiters and not hub.closing:
+                # Parked still: one read for all of them each time, no wake-up each.
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.retry[1])
+                version = hub.version(organization_id)
+                result = await self.read(version)
         except asyncio.CancelledError:
             self.answer(None)
             raise

@@ -220,7 +220,15 @@ async def read_feed(
                 retry = min(retry * 2, PENDING_RETRY[1])
             else:
                 group = (cursor, limit)
-                woken = await hub.wait_read(organization_id, group, seen, remaining, for_the_group)
+                woken = await hub.wait_read(
+                    organization_id,
+                    group,
+                    seen,
+                    remaining,
+                    for_the_group,
+                    pending=_held_back,
+                    retry=PENDING_RETRY,
+                )
         if woken is not None:
             seen, answer = woken  # read once for the group, as the wake-up came
         else:
@@ -239,6 +247,10 @@ async def read_feed(
             }
             return Response(status_code=304, headers=headers)
     return _Rendered(answer)
+
+
+def _held_back(answer: Answer) -> bool:
+    return answer.page.pending and not answer.page.events
 
 
 def _page_body(page: service.FeedPage) -> bytes:

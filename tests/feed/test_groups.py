@@ -289,3 +289,33 @@ def test_a_failed_group_read_sends_each_request_to_read_for_itself() -> None:
         return list(await asyncio.gather(*parked))
 
     assert asyncio.run(main()) == [None, None, None]
+
+
+def test_a_group_held_back_by_an_open_transaction_stays_parked_and_is_read_again() -> None:
+    """Committed but not yet servable (`pending`): the group is read again, once
+    for all of it, and its requests are resumed only with what is servable."""
+
+    async def main() -> tuple[list[Any], list[int]]:
+        hub = FeedHub()
+        hub.bind(asyncio.get_running_loop())
+        reads: list[int] = []
+
+        async def read(version: int) -> str:
+            reads.append(version)
+            return "pending" if len(reads) < 3 else "events"
+
+        parked = [
+            asyncio.create_task(
+                hub.wait_read(
+                    1, ("c", 50), 0, 10, read, pending=lambda r: r == "pending", retry=(0.01, 0.02)
+                )
+            )
+            for _ in range(4)
+        ]
+        await asyncio.sleep(0)
+        hub.notify([1])
+        return list(await asyncio.gather(*parked)), reads
+
+    answers, reads = asyncio.run(main())
+    assert reads == [1, 1, 1]  # three reads for the four of them
+    assert answers == [(1, "events")] * 4
