@@ -388,6 +388,7 @@ class WaitResult:
     instances: int
     rss_before_mb: float
     rss_idle_mb: float
+    park_cpu_s: float  # the servers' CPU from the first request to all parked
     idle_cpu_percent: float
     threads: int
     parked_after_s: float
@@ -579,6 +580,7 @@ async def _long_polls(
         instances=len(servers),
         rss_before_mb=before.rss_kb / 1024,
         rss_idle_mb=idle_to.rss_kb / 1024,
+        park_cpu_s=(idle_from.ticks - before.ticks) / os.sysconf("SC_CLK_TCK"),
         idle_cpu_percent=cpu_percent(idle_from, idle_to),
         threads=idle_to.threads,
         parked_after_s=parked_after,
@@ -778,6 +780,7 @@ def main() -> int:
                 "server RSS before / with all waiting",
                 lambda w: f"{w.rss_before_mb:.0f} MB / {w.rss_idle_mb:.0f} MB",
             ),
+            ("server CPU to take them all in", lambda w: f"{w.park_cpu_s:.2f} s"),
             (
                 "server CPU while they wait",
                 lambda w: f"{w.idle_cpu_percent:.1f} % (over {w.idle_s:.1f} s)",
