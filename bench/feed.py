@@ -628,7 +628,6 @@ def bench_long_polls(
             server.stop()
 
 
-
 # --------------------------------------------------------------------------- main
 
 
@@ -800,6 +799,14 @@ def main() -> int:
             (
                 "answered after the commit: first / p50 / p99 / all",
                 lambda w: f"{w.first_ms:.0f} / {w.p50_ms:.0f} / {w.p99_ms:.0f} / {w.all_ms:.0f} ms",
+            ),
+            (
+                "... after the horizon passed: p50 / all",
+                lambda w: (
+                    "—"
+                    if not 0 <= w.horizon_ms < float("inf")
+                    else f"{w.p50_ms - w.horizon_ms:.0f} / {w.all_ms - w.horizon_ms:.0f} ms"
+                ),
             ),
             (
                 "answered with the event / errors",
