@@ -97,7 +97,6 @@ class Answers:
 
     def __init__(self) -> None:
         self._running: dict[AnswerKey, asyncio.Future[Answer]] = {}
-        self.made = 0  # answers read and rendered (the tests count them)
 
     async def get(self, key: AnswerKey, make: Callable[[], Awaitable[Answer]]) -> Answer:
         while True:
@@ -126,7 +125,6 @@ class Answers:
             future.exception()  # retrieved: nobody else may be waiting for it
             raise
         else:
-            self.made += 1
             future.set_result(answer)
             return answer
         finally:
