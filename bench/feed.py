@@ -2,6 +2,7 @@
 
     python bench/feed.py [--backends postgres,sqlite] [--sizes 10000,1000000]
                          [--waiters 2000] [--duration 8] [--connections 32]
+                         [--instances 1] [--no-pages] [--code DIR]
 
 1. For each backend and size: events bulk-loaded (COPY on PostgreSQL,
    executemany on SQLite; five per ticket, a fifth of them another company's),
@@ -17,7 +18,11 @@
    for the company (on PostgreSQL from another connection, as another instance
    would; on SQLite through the API, the only writer that can wake them), the
    time until the PostgreSQL horizon passes it, and the time until every waiter
-   has it. A waiter whose 30 s run out polls again, as a client would.
+   has it. A waiter whose 30 s run out polls again, as a client would. The
+   waiters are bare asyncio streams (an HTTP client library's CPU per answer
+   would be measured as the server's latency); `--instances N` splits them
+   between N uvicorn processes on the same database (PostgreSQL: its NOTIFY
+   wakes them all), and `--code DIR` runs another checkout's service (A/B).
 
 The benchmark databases are dropped at the end.
 """
@@ -66,7 +71,8 @@ from service.db import make_engine  # noqa: E402
 from service.feed import service as feed_service  # noqa: E402
 from service.tickets import stream as cursors  # noqa: E402
 
-DB_NAME = "linli_bench_feed"
+# LINLI_BENCH_FEED_DB: another name, for runs beside others' on a shared server.
+DB_NAME = os.environ.get("LINLI_BENCH_FEED_DB", "linli_bench_feed")
 EVENTS_PER_TICKET = 5
 EVENT_COLUMNS = (
     "id",
@@ -360,18 +366,36 @@ def cpu_percent(a: ProcSample, b: ProcSample) -> float:
     return 100 * (b.ticks - a.ticks) / os.sysconf("SC_CLK_TCK") / (b.at - a.at)
 
 
+def total(samples: list[ProcSample]) -> ProcSample:
+    """Several servers as one: ticks, memory and sockets summed."""
+    return ProcSample(
+        sum(s.ticks for s in samples),
+        sum(s.rss_kb for s in samples),
+        sum(s.threads for s in samples),
+        sum(s.sockets for s in samples),
+        at=samples[0].at,
+    )
+
+
+def sample_all(pids: list[int]) -> ProcSample:
+    return total([sample(pid) for pid in pids])
+
+
 @dataclass
 class WaitResult:
     backend: str
     waiters: int
+    instances: int
     rss_before_mb: float
     rss_idle_mb: float
+    park_cpu_s: float  # the servers' CPU from the first request to all parked
     idle_cpu_percent: float
     threads: int
     parked_after_s: float
     idle_s: float
     early: int  # long-polls that timed out before the commit (and polled again)
     late: int  # ... and after it, before the event could be served
+    refused: int  # 503/429 while connecting (polled again after a second)
     parked: bool  # all connected and the server quiet before the idle window
     horizon_ms: float
     first_ms: float
@@ -382,167 +406,226 @@ class WaitResult:
     errors: int
     wake_cpu_s: float
     commit: str
+    load: str  # /proc/loadavg when the commit was made
     events: int = 0
 
 
+class _HttpError(Exception):
+    pass
+
+
+async def _get(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
+) -> tuple[int, bytes]:
+    """One HTTP/1.1 request on a kept-alive connection: (status, body)."""
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    match = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+    if match is None:
+        raise _HttpError(head[:200].decode(errors="replace"))
+    body = await reader.readexactly(int(match.group(1)))
+    return status, body
+
+
 async def _long_polls(
-    server: Server, url: str, world: BenchWorld, resident: str, dispatcher: str, n: int
+    servers: list[Server], url: str, world: BenchWorld, resident: str, dispatcher: str, n: int
 ) -> WaitResult:
+    """`n` long-polls split between `servers`, then one commit; when each has it.
+
+    The client is bare asyncio streams (one connection and one coroutine per
+    waiter, the request's bytes written once): an HTTP client library's own
+    CPU per response (httpx: ~1 ms) on the two cores the servers need was most
+    of what the earlier runs measured. Each answer is timed when its last byte
+    is read and checked only after all have come."""
     backend = "postgres" if url.startswith("postgresql") else "sqlite"
-    pid = server.process.pid
+    pids = [server.process.pid for server in servers]
     auth = {"Authorization": f"Bearer {dispatcher}"}
-    # httpx's pool looks through its connections on every request: one pool of
-    # 2,000 costs the client quadratic CPU on the cores the server needs. Pools
-    # of 100 (2,000 connections in all) keep the client cheap.
-    limits = httpx.Limits(max_connections=SHARD, max_keepalive_connections=SHARD)
-    shards = [
-        httpx.AsyncClient(base_url=server.url, limits=limits, timeout=60)
-        for _ in range(-(-n // SHARD))
-    ]
-    async with contextlib.AsyncExitStack() as stack:
-        for shard in shards:
-            await stack.enter_async_context(shard)
-        # Its own pool for the head and the commit: the shards' are all waiting.
-        client = await stack.enter_async_context(httpx.AsyncClient(base_url=server.url, timeout=60))
+    async with httpx.AsyncClient(base_url=servers[0].url, timeout=60) as client:
         listing = await client.get("/v1/tickets?limit=1", headers=auth)
         head = listing.json()["feed_cursor"]
-        # Warm the route (and check that the head really is the head).
-        for _ in range(20):
-            warm = await client.get(f"/v1/feed?cursor={head}&limit=50", headers=auth)
-            assert warm.status_code == 200 and warm.json()["events"] == [], warm.text
-        before = sample(pid)
+        # Warm the route on every server (and check that the head really is the head).
+        for server in servers:
+            for _ in range(20):
+                warm = await client.get(
+                    f"{server.url}/v1/feed?cursor={head}&limit=50", headers=auth
+                )
+                assert warm.status_code == 200 and warm.json()["events"] == [], warm.text
+    before = sample_all(pids)
+    request = (
+        f"GET /v1/feed?cursor={head}&limit=50&wait=30 HTTP/1.1\r\n"
+        f"Host: 127.0.0.1\r\nAuthorization: Bearer {dispatcher}\r\n\r\n"
+    ).encode()
 
-        done: list[float] = []
-        statuses: list[tuple[int, int]] = []
+    done: list[float] = []
+    bodies: list[tuple[int, bytes]] = []
+    committed_at: float | None = None
+    timeouts = [0, 0]  # empty answers (wait ran out) before / after the commit
+    refused = [0]
+    connecting = asyncio.Semaphore(200)  # the listen backlog: no SYN retries
 
-        committed_at: float | None = None
-        timeouts = [0, 0]  # empty answers (wait ran out) before / after the commit
-
-        async def poll(shard: httpx.AsyncClient) -> None:
+    async def poll(port: int) -> None:
+        async with connecting:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
             while True:
                 try:
-                    response = await shard.get(
-                        f"/v1/feed?cursor={head}&limit=50&wait=30", headers=auth
-                    )
-                except httpx.HTTPError:
+                    status, body = await _get(reader, writer, request)
+                except (OSError, asyncio.IncompleteReadError, _HttpError) as exc:
                     done.append(time.perf_counter())
-                    statuses.append((0, 0))
+                    bodies.append((0, repr(exc).encode()))
                     return
-                events = response.json().get("events", []) if response.status_code == 200 else []
-                if response.status_code == 200 and not events:
+                if status in (429, 503) and committed_at is None:
+                    refused[0] += 1  # a burst of 5,000 arrivals: back off, as a client would
+                    await asyncio.sleep(1)
+                    continue
+                if status == 200 and body.startswith(b'{"events":[]'):
                     # Its 30 s ran out, before the commit (a slow start) or after it
                     # (the horizon held the event back): poll again, as a client would.
                     timeouts[committed_at is not None] += 1
                     if committed_at is None or time.perf_counter() - committed_at < 90:
                         continue
                 done.append(time.perf_counter())
-                statuses.append((response.status_code, len(events)))
+                bodies.append((status, body))
                 return
+        finally:
+            writer.close()
 
-        started = time.monotonic()
-        tasks = [asyncio.create_task(poll(shards[i % len(shards)])) for i in range(n)]
-        # Parked: every connection accepted and the server's CPU quiet again. The
-        # commit must come before the first waiter's 30 s run out.
-        quiet = 0
-        last = sample(pid)
-        while time.monotonic() - started < 21:
-            await asyncio.sleep(0.25)
-            now = sample(pid)
-            quiet = quiet + 1 if now.sockets >= n and cpu_percent(last, now) < 5 else 0
-            last = now
-            if quiet >= 4:
+    started = time.monotonic()
+    tasks = [asyncio.create_task(poll(servers[i % len(servers)].port)) for i in range(n)]
+    # Parked: every connection accepted and the servers' CPU quiet again. The
+    # commit must come before the first waiter's 30 s run out.
+    quiet = 0
+    last = sample_all(pids)
+    # (10,000 arrivals on a loaded 2-core machine take ~20 s: up to 25.)
+    while time.monotonic() - started < 25:
+        await asyncio.sleep(0.25)
+        now = sample_all(pids)
+        quiet = quiet + 1 if now.sockets >= n and cpu_percent(last, now) < 5 else 0
+        last = now
+        if quiet >= 4:
+            break
+    parked_after = time.monotonic() - started - 0.25 * quiet
+    idle_from = sample_all(pids)
+    await asyncio.sleep(max(2.0, min(5.0, 27 - (time.monotonic() - started))))
+    idle_to = sample_all(pids)
+    parked = quiet >= 4
+    load = Path("/proc/loadavg").read_text().split(" ")[:3]
+
+    horizon_ms = float("nan")
+    if backend == "postgres":
+        import psycopg
+
+        conninfo = url.replace("+psycopg", "")
+        conn = await psycopg.AsyncConnection.connect(conninfo)
+        watcher = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
+        row = await (
+            await conn.execute(
+                "INSERT INTO ticket_event (ticket_id, type, actor_id, organization_id, "
+                "internal, data, created_at) VALUES (%s, 'ticket.commented', %s, %s, "
+                "false, '{}', now()) RETURNING xid, id",
+                (1, world.reporter_id, world.organization_id),
+            )
+        ).fetchone()
+        assert row is not None
+        event_id = row[1]
+        t0 = committed_at = time.perf_counter()
+        await conn.commit()
+        await conn.close()
+        # The feed serves the event once the horizon (the oldest transaction
+        # still running anywhere in the cluster) has passed its xid.
+        horizon_ms = float("inf")  # unless it passes within 90 s
+        while time.perf_counter() - t0 < 90:
+            horizon = await (await watcher.execute(HORIZON)).fetchone()
+            if horizon is not None and horizon[0] > row[0]:
+                horizon_ms = (time.perf_counter() - t0) * 1000
                 break
-        parked_after = time.monotonic() - started - 0.25 * quiet
-        idle_from = sample(pid)
-        await asyncio.sleep(max(2.0, min(5.0, 27 - (time.monotonic() - started))))
-        idle_to = sample(pid)
-        parked = quiet >= 4
-
-        horizon_ms = float("nan")
-        if backend == "postgres":
-            import psycopg
-
-            conninfo = url.replace("+psycopg", "")
-            conn = await psycopg.AsyncConnection.connect(conninfo)
-            watcher = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
-            row = await (
-                await conn.execute(
-                    "INSERT INTO ticket_event (ticket_id, type, actor_id, organization_id, "
-                    "internal, data, created_at) VALUES (%s, 'ticket.commented', %s, %s, "
-                    "false, '{}', now()) RETURNING xid",
-                    (1, world.reporter_id, world.organization_id),
-                )
-            ).fetchone()
-            t0 = committed_at = time.perf_counter()
-            await conn.commit()
-            await conn.close()
-            # The feed serves the event once the horizon (the oldest transaction
-            # still running anywhere in the cluster) has passed its xid.
-            horizon_ms = float("inf")  # unless it passes within 90 s
-            while time.perf_counter() - t0 < 90:
-                horizon = await (await watcher.execute(HORIZON)).fetchone()
-                if horizon is not None and row is not None and horizon[0] > row[0]:
-                    horizon_ms = (time.perf_counter() - t0) * 1000
-                    break
-                await asyncio.sleep(0.002)
-            await watcher.close()
-            commit = "INSERT on another connection (NOTIFY)"
-        else:
-            body = {
-                "category": "repair.plumbing",
-                "community_id": world.community_id,
-                "description": "厨房水管漏水，请尽快处理。3号楼2单元501",
-                "contact_phone": "13900000001",
-                "location": {"building": "3", "unit": "2", "room": "501", "area": "private"},
-            }
+            await asyncio.sleep(0.002)
+        await watcher.close()
+        commit = "INSERT on another connection (NOTIFY)"
+    else:
+        filing = {
+            "category": "repair.plumbing",
+            "community_id": world.community_id,
+            "description": "厨房水管漏水，请尽快处理。3号楼2单元501",
+            "contact_phone": "13900000001",
+            "location": {"building": "3", "unit": "2", "room": "501", "area": "private"},
+        }
+        async with httpx.AsyncClient(base_url=servers[0].url, timeout=60) as client:
             t0 = committed_at = time.perf_counter()
             created = await client.post(
-                "/v1/tickets", json=body, headers={"Authorization": f"Bearer {resident}"}
+                "/v1/tickets", json=filing, headers={"Authorization": f"Bearer {resident}"}
             )
-            assert created.status_code == 201, created.text
-            commit = "POST /v1/tickets (in-process wake)"
-        await asyncio.gather(*tasks)
-        after = sample(pid)
+        assert created.status_code == 201, created.text
+        event_id = None  # the creation's: checked by type below
+        commit = "POST /v1/tickets (in-process wake)"
+    await asyncio.gather(*tasks)
+    after = sample_all(pids)
 
     wake = sorted((t - t0) * 1000 for t in done)
-    woken = sum(1 for status, events in statuses if status == 200 and events)
+    woken = 0
+    for status, answer in bodies:
+        if status != 200:
+            continue
+        events = json.loads(answer)["events"]
+        if events and (
+            events[0]["id"] == event_id
+            if event_id is not None
+            else events[0]["type"] == "ticket.created"
+        ):
+            woken += 1
     return WaitResult(
         backend=backend,
         waiters=n,
+        instances=len(servers),
         rss_before_mb=before.rss_kb / 1024,
         rss_idle_mb=idle_to.rss_kb / 1024,
+        park_cpu_s=(idle_from.ticks - before.ticks) / os.sysconf("SC_CLK_TCK"),
         idle_cpu_percent=cpu_percent(idle_from, idle_to),
         threads=idle_to.threads,
         parked_after_s=parked_after,
         idle_s=idle_to.at - idle_from.at,
         early=timeouts[0],
         late=timeouts[1],
+        refused=refused[0],
         parked=parked,
         horizon_ms=horizon_ms,
         first_ms=wake[0],
         p50_ms=statistics.median(wake),
-        p99_ms=wake[int(len(wake) * 0.99) - 1],
+        p99_ms=wake[max(int(len(wake) * 0.99) - 1, 0)],
         all_ms=wake[-1],
         woken=woken,
-        errors=sum(1 for status, _ in statuses if status != 200),
+        errors=sum(1 for status, _ in bodies if status != 200),
         wake_cpu_s=(after.ticks - idle_to.ticks) / os.sysconf("SC_CLK_TCK"),
         commit=commit,
+        load=" ".join(load),
     )
 
 
 def bench_long_polls(
-    url: str, world: BenchWorld, resident: str, dispatcher: str, n: int
+    url: str,
+    world: BenchWorld,
+    resident: str,
+    dispatcher: str,
+    n: int,
+    instances: int = 1,
+    code: Path = ROOT,
 ) -> WaitResult:
     env = {
         "LINLI_DATABASE_URL": url,
         "LINLI_JWT_SECRET": BENCH_SECRET,
         "LINLI_ENV": "dev",
     }
-    server = Server(["--factory", "service.main:create_app"], env)
+    servers: list[Server] = []
     try:
-        return asyncio.run(_long_polls(server, url, world, resident, dispatcher, n))
+        for _ in range(instances):
+            servers.append(Server(["--factory", "service.main:create_app"], env, cwd=code))
+        import uvloop  # uvicorn's loop too: the client's own CPU stays small
+
+        return uvloop.run(_long_polls(servers, url, world, resident, dispatcher, n))
     finally:
-        server.stop()
+        for server in servers:
+            server.stop()
 
 
 # --------------------------------------------------------------------------- main
@@ -569,18 +652,41 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=8)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument(
+        "--instances",
+        type=int,
+        default=1,
+        help="uvicorn processes (one worker each) the waiters are split between; "
+        "more than one on PostgreSQL only (its NOTIFY wakes them all)",
+    )
+    parser.add_argument(
+        "--pages",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="the page of 50 against its ceiling (--no-pages: the long-polls only)",
+    )
+    parser.add_argument(
+        "--code",
+        type=Path,
+        default=ROOT,
+        help="the checkout whose `service` the long-poll servers run (A/B against "
+        "e.g. `git worktree add --detach /tmp/base main`)",
+    )
+    parser.add_argument(
         "--pg-url",
         default=os.environ.get(
             "LINLI_BENCH_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/postgres"
         ),
     )
     args = parser.parse_args()
-    if not shutil.which("wrk"):
+    if args.instances > 1 and "sqlite" in args.backends.split(","):
+        print("--instances > 1 needs --backends postgres (SQLite has no NOTIFY)", file=sys.stderr)
+        return 2
+    if args.pages and not shutil.which("wrk"):
         print("wrk is missing: apt-get install wrk (make bench-feed does this)", file=sys.stderr)
         return 2
-    # Each waiter is a socket in the client and one in the server (which inherits this).
+    # Each waiter is a socket in the client and one in a server (which inherits this).
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = 2 * args.waiters + 1024
+    want = args.waiters + 1024
     if soft < want:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, hard), hard))
 
@@ -607,24 +713,27 @@ def main() -> int:
                 seconds = bulk_events(world, plan, loaded, size - loaded)
                 print(f"[{backend}] {size - loaded:,} events loaded in {seconds:.1f}s", flush=True)
                 loaded = size
-                page, read, linli_bytes, ceiling_bytes, lines = bench_pages(
-                    url, world, dispatcher, args
-                )
-                pages.append((backend, size, page, read, linli_bytes, ceiling_bytes))
-                plans.append(
-                    f"[{backend}, {size:,} events] feed page of 50:\n"
-                    + "\n".join("    " + line for line in lines)
-                )
-                print(
-                    f"[{backend}] {size:,}: Linli {page.rps:,.0f} req/s, "
-                    f"ceiling {read.rps:,.0f} req/s",
-                    flush=True,
-                )
+                if args.pages:
+                    page, read, linli_bytes, ceiling_bytes, lines = bench_pages(
+                        url, world, dispatcher, args
+                    )
+                    pages.append((backend, size, page, read, linli_bytes, ceiling_bytes))
+                    plans.append(
+                        f"[{backend}, {size:,} events] feed page of 50:\n"
+                        + "\n".join("    " + line for line in lines)
+                    )
+                    print(
+                        f"[{backend}] {size:,}: Linli {page.rps:,.0f} req/s, "
+                        f"ceiling {read.rps:,.0f} req/s",
+                        flush=True,
+                    )
                 # The waiters on PostgreSQL with the most events; on SQLite with the
                 # fewest: its feed query scans the organisation's history there
                 # (see the README), which 2,000 head polls at 1 million cannot afford.
                 if args.waiters and size == (sizes[-1] if backend == "postgres" else sizes[0]):
-                    result = bench_long_polls(url, world, resident, dispatcher, args.waiters)
+                    result = bench_long_polls(
+                        url, world, resident, dispatcher, args.waiters, args.instances, args.code
+                    )
                     result.events = size
                     waits.append(result)
                     print(f"[{backend}] long-polls: {result}", flush=True)
@@ -660,7 +769,8 @@ def main() -> int:
         print()
         rows: list[tuple[str, Callable[[WaitResult], str]]] = [
             ("events in the table", lambda w: f"{w.events:,}"),
-            ("long-polls (wait=30), one uvicorn worker", lambda w: f"{w.waiters:,}"),
+            ("long-polls (wait=30)", lambda w: f"{w.waiters:,}"),
+            ("uvicorn processes (one worker each)", lambda w: str(w.instances)),
             (
                 "all parked after",
                 lambda w: f"{w.parked_after_s:.1f} s" + ("" if w.parked else " (still busy)"),
@@ -669,6 +779,7 @@ def main() -> int:
                 "server RSS before / with all waiting",
                 lambda w: f"{w.rss_before_mb:.0f} MB / {w.rss_idle_mb:.0f} MB",
             ),
+            ("server CPU to take them all in", lambda w: f"{w.park_cpu_s:.2f} s"),
             (
                 "server CPU while they wait",
                 lambda w: f"{w.idle_cpu_percent:.1f} % (over {w.idle_s:.1f} s)",
@@ -690,6 +801,14 @@ def main() -> int:
                 lambda w: f"{w.first_ms:.0f} / {w.p50_ms:.0f} / {w.p99_ms:.0f} / {w.all_ms:.0f} ms",
             ),
             (
+                "... after the horizon passed: p50 / all",
+                lambda w: (
+                    "—"
+                    if not 0 <= w.horizon_ms < float("inf")
+                    else f"{w.p50_ms - w.horizon_ms:.0f} / {w.all_ms - w.horizon_ms:.0f} ms"
+                ),
+            ),
+            (
                 "answered with the event / errors",
                 lambda w: f"{w.woken:,} / {w.errors}",
             ),
@@ -697,7 +816,9 @@ def main() -> int:
                 "empty answers (30 s ran out) before / after the commit",
                 lambda w: f"{w.early:,} / {w.late:,}",
             ),
+            ("503/429 while connecting (polled again)", lambda w: f"{w.refused:,}"),
             ("server CPU to answer them all", lambda w: f"{w.wake_cpu_s:.2f} s"),
+            ("load average at the commit", lambda w: w.load),
         ]
         print("| long-poll | " + " | ".join(w.backend for w in waits) + " |")
         print("|---|" + "---:|" * len(waits))

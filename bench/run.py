@@ -294,13 +294,19 @@ def free_port() -> int:
 class Server:
     """A uvicorn process; reports its peak resident memory (VmHWM) on stop."""
 
-    def __init__(self, args: list[str], env: dict[str, str], stderr: Path | None = None) -> None:
+    def __init__(
+        self,
+        args: list[str],
+        env: dict[str, str],
+        stderr: Path | None = None,
+        cwd: Path = ROOT,  # another checkout's `service` (uvicorn imports from cwd): A/B runs
+    ) -> None:
         self.port = free_port()
         self.log = stderr.open("ab") if stderr is not None else None
         self.process = subprocess.Popen(
             [*UVICORN, "--port", str(self.port), *args],
             env={**os.environ, **env},
-            cwd=ROOT,
+            cwd=cwd,
             stderr=self.log,
         )
         self.url = f"http://127.0.0.1:{self.port}"

@@ -40,6 +40,7 @@ from service.directory.router import router as directory_router
 from service.dispatch.router import router as dispatch_router
 from service.errors import install_error_handlers
 from service.feed.notify import FeedHub, PgListener, install_commit_hook
+from service.feed.router import Answers as FeedAnswers
 from service.feed.router import router as feed_router
 from service.feed.window import FeedWindows
 from service.followups import jobs as followups_jobs
@@ -207,6 +208,7 @@ def create_app(
     )
     app.state.feed_hub = feed_hub = FeedHub()
     app.state.feed_windows = FeedWindows()
+    app.state.feed_answers = FeedAnswers()
     app.state.readiness_checks = {"calendar": lambda: coverage_now(settings).detail()}
     install_commit_hook()
     instruments.install()

@@ -12,6 +12,12 @@ holding no database connection and no worker thread. It is woken
 
 A wake-up only means "query again": the feed itself decides what is new, so a
 lost or spurious notification costs latency, never an event.
+
+Long-polls park in groups (`wait_read`): those of one organisation that asked
+the same question (service.feed.router: cursor and limit). A wake-up starts
+one read per group at once, on the loop, and hands its answer to every request
+of the group; 5,000 parked requests are resumed with their answer instead of
+each resuming to ask for it.
 """
 
 from __future__ import annotations
@@ -20,8 +26,8 @@ import asyncio
 import contextlib
 import logging
 import weakref
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Awaitable, Callable, Hashable, Iterable
+from typing import Any, TypeVar
 
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
@@ -30,6 +36,8 @@ from service.db import libpq_conninfo
 from service.tickets.stream import FEED_ORGANIZATIONS
 
 log = logging.getLogger("linli.feed")
+
+T = TypeVar("T")
 
 CHANNEL = "linli_feed"
 # SQLite has no NOTIFY: a process without the commit hook of the one that
@@ -45,6 +53,10 @@ class FeedHub:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._versions: dict[int, int] = {}
         self._events: dict[int, asyncio.Event] = {}
+        # Long-polls parked by `wait_read`: by organisation, then by what they
+        # asked (the group), the parked requests' futures.
+        self._groups: dict[int, dict[Hashable, _Group]] = {}
+        self._reads: set[asyncio.Task[None]] = set()
         # Shutting down: long-polls answer what they have at once.
         self.closing = False
         # Called (on the loop) at every wake-up, whichever organisation: the job
@@ -62,7 +74,8 @@ class FeedHub:
 
     @property
     def waiting(self) -> int:
-        return len(self._events)
+        """Organisations with long-polls waiting."""
+        return len(self._events.keys() | self._groups.keys())
 
     def version(self, organization_id: int) -> int:
         """Take before querying; `wait` returns at once if a wake-up came since."""
@@ -76,18 +89,70 @@ class FeedHub:
         if waker is None:
             waker = self._events[organization_id] = asyncio.Event()
         try:
-            await asyncio.wait_for(waker.wait(), timeout)
+            # Not wait_for: that wraps each of thousands of waits in a task of its own.
+            async with asyncio.timeout(timeout):
+                await waker.wait()
             return True
         except TimeoutError:
             return False
 
+    async def wait_read(
+        self,
+        organization_id: int,
+        group: Hashable,
+        seen: int,
+        timeout: float,
+        read: Callable[[int], Awaitable[T]],
+        pending: Callable[[T], bool] = lambda _result: False,
+        retry: tuple[float, float] = (0.02, 1.0),
+    ) -> tuple[int, T] | None:
+        """Park until the organisation's next wake-up after `seen`, then get
+        what `read(version)` returned for the whole group: one read per group
+        per wake-up, started as the wake-up comes, before any of its requests
+        is resumed; `read` is the first parked request's and must give every
+        request of the group the same answer. While `pending(result)` (nothing
+        servable yet: an older transaction still open) the group stays parked
+        and is read again, after `retry[0]` seconds doubling up to `retry[1]`.
+        None: the timeout, a wake-up since `seen`, shutdown, or the read failed
+        (read again yourself)."""
+        if self._versions.get(organization_id, 0) != seen or self.closing:
+            return None
+        groups = self._groups.setdefault(organization_id, {})
+        parked = groups.get(group)
+        if parked is None:
+            parked = groups[group] = _Group(read, pending, retry)
+        waiter: asyncio.Future[tuple[int, Any] | None] = asyncio.get_running_loop().create_future()
+        parked.waiters.add(waiter)
+        try:
+            async with asyncio.timeout(timeout):
+                return await waiter
+        except TimeoutError:
+            return None
+        finally:
+            if waiter.cancelled() or not waiter.done():  # timed out or cancelled: leave
+                parked.waiters.discard(waiter)
+                if not parked.waiters and groups.get(group) is parked:
+                    del groups[group]
+                    if not groups and self._groups.get(organization_id) is groups:
+                        del self._groups[organization_id]
+
     def notify(self, organization_ids: Iterable[int]) -> None:
         """Wake the organisations' waiters (call on the hub's event loop)."""
         for organization_id in organization_ids:
-            self._versions[organization_id] = self._versions.get(organization_id, 0) + 1
+            version = self._versions[organization_id] = self._versions.get(organization_id, 0) + 1
             waker = self._events.pop(organization_id, None)
             if waker is not None:
                 waker.set()
+            groups = self._groups.pop(organization_id, None)
+            for parked in (groups or {}).values():
+                if self.closing:
+                    parked.answer(None)  # they answer what they have
+                    continue
+                task = asyncio.get_running_loop().create_task(
+                    parked.run(self, organization_id, version)
+                )
+                self._reads.add(task)
+                task.add_done_callback(self._reads.discard)
         for listener in self._listeners:
             listener()
 
@@ -99,7 +164,7 @@ class FeedHub:
 
     def notify_all(self) -> None:
         """After a lost LISTEN connection: everyone queries again."""
-        self.notify(list(self._events) + list(self._versions))
+        self.notify(self._events.keys() | self._versions.keys() | self._groups.keys())
 
     def notify_threadsafe(self, organization_ids: Iterable[int]) -> None:
         loop = self._loop
@@ -108,6 +173,48 @@ class FeedHub:
         # RuntimeError: the loop closed in between, so nobody is waiting any more.
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(self.notify, tuple(organization_ids))
+
+
+class _Group:
+    """Long-polls parked on the same question, and how to answer it."""
+
+    __slots__ = ("pending", "read", "retry", "waiters")
+
+    def __init__(
+        self,
+        read: Callable[[int], Awaitable[Any]],
+        pending: Callable[[Any], bool],
+        retry: tuple[float, float],
+    ) -> None:
+        self.read = read
+        self.pending = pending
+        self.retry = retry
+        self.waiters: set[asyncio.Future[tuple[int, Any] | None]] = set()
+
+    async def run(self, hub: FeedHub, organization_id: int, version: int) -> None:
+        delay = self.retry[0]
+        try:
+            result = await self.read(version)
+            while self.pending(result) and self.waiters and not hub.closing:
+                # Parked still: one read for all of them each time, no wake-up each.
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.retry[1])
+                version = hub.version(organization_id)
+                result = await self.read(version)
+        except asyncio.CancelledError:
+            self.answer(None)
+            raise
+        except Exception:
+            # Each request reads again on its own and answers its own error.
+            log.warning("feed: a woken group's read failed", exc_info=True)
+            self.answer(None)
+        else:
+            self.answer((version, result))
+
+    def answer(self, result: tuple[int, Any] | None) -> None:
+        for waiter in self.waiters:
+            if not waiter.done():
+                waiter.set_result(result)
 
 
 _HUBS: weakref.WeakSet[FeedHub] = weakref.WeakSet()

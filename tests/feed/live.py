@@ -35,6 +35,7 @@ class Live:
     engine: Engine
     settings: Settings
     url: str
+    app: Any = None  # the served app (its state: the feed's hub)
 
 
 @contextmanager
@@ -54,9 +55,12 @@ def live_database(prefix: str = "linli_feed") -> Iterator[tuple[str, Engine]]:
 
 
 @contextmanager
-def serve(settings: Settings, engine: Engine, *, run_jobs: bool = False) -> Iterator[str]:
-    """The app on uvicorn in a daemon thread; its base URL."""
-    app = create_app(settings, engine, run_jobs=run_jobs)
+def serve(
+    settings: Settings, engine: Engine, *, run_jobs: bool = False, app: Any = None
+) -> Iterator[str]:
+    """The app (by default a new one) on uvicorn in a daemon thread; its base URL."""
+    if app is None:
+        app = create_app(settings, engine, run_jobs=run_jobs)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
     )
@@ -82,8 +86,9 @@ def live_linli(prefix: str = "linli_feed", **overrides: Any) -> Iterator[Live]:
         # hourly quota of new ones (issue 17; tests/test_ratelimit.py tests it).
         overrides = {"tickets_per_hour": 0, **overrides}
         settings = Settings(database_url=url, jwt_secret=TEST_SECRET, env="dev", **overrides)
+        app = create_app(settings, engine)
         with (
-            serve(settings, engine) as base_url,
+            serve(settings, engine, app=app) as base_url,
             httpx.Client(base_url=base_url, timeout=60) as http,
         ):
-            yield Live(http, build_world(http, settings), engine, settings, base_url)
+            yield Live(http, build_world(http, settings), engine, settings, base_url, app)
