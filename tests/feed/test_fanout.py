@@ -58,7 +58,10 @@ def test_pollers_with_different_cursors_share_one_window(
         cursors = []
         cursor = None
         while True:
-            params = {"limit": 1} | ({"cursor": cursor} if cursor else {})
+            # Until the six creations are in, a page may come back empty while another
+            # transaction on the server holds the feed's horizon: wait for them.
+            wait = {"wait": 10} if len(cursors) < 6 else {}
+            params = {"limit": 1} | wait | ({"cursor": cursor} if cursor else {})
             page = http.get("/v1/feed", params=params, headers=world.dispatcher.headers).json()
             if not page["events"]:
                 break

@@ -327,37 +327,3 @@ def test_a_cursor_whose_next_events_left_the_window_answers_410(live_feed: Live)
     act(http, w.care_dispatcher, ticket["id"], "start")
     events, _ = drain(http, w.care_dispatcher, cursor)
     assert [e["type"] for e in events] == ["ticket.started"]
-
-
-def test_waiters_woken_together_share_one_read(live_feed: Live, monkeypatch) -> None:
-    """A commit wakes every long-poll of the organisation; those holding the same
-    cursor are answered by one query, not one each."""
-    from service.feed import service as feed_service
-
-    http, w = live_feed.http, live_feed.world
-    cursor = head(http, w.dispatcher)
-    reads: list[str | None] = []
-    original = feed_service.read_page
-
-    def counting(session, organization_id, cursor_, **options):  # type: ignore[no-untyped-def]
-        reads.append(cursor_)
-        return original(session, organization_id, cursor_, **options)
-
-    monkeypatch.setattr(feed_service, "read_page", counting)
-    answers: list[dict] = []
-
-    def poll() -> None:
-        answers.append(feed(http, w.dispatcher, cursor, wait=20).json())
-
-    pollers = [threading.Thread(target=poll) for _ in range(12)]
-    for poller in pollers:
-        poller.start()
-    time.sleep(1.0)  # all waiting by now
-    before = len(reads)
-    ticket = file(http, w.reporter, w.community_a)
-    for poller in pollers:
-        poller.join(timeout=30)
-    assert len(answers) == 12
-    assert all([e["ticket_id"] for e in a["events"]] == [ticket["id"]] for a in answers)
-    # One read per wake-up (in-process and, on PostgreSQL, NOTIFY), not twelve.
-    assert len(reads) - before <= 4, reads[before:]
