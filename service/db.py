@@ -494,15 +494,15 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
             # Normally rolled back already, in the thread that failed. Anything
             # left is finished here, without waiting for a thread: a connection
             # must never wait for one.
-            _finish(session, commit=False)
+            finish_session(session, commit=False)
             raise
-        _finish(session, commit=True)
+        finish_session(session, commit=True)
     finally:
         if lock is not None:
             lock.release()
 
 
-def _finish(session: Session, *, commit: bool) -> None:
+def finish_session(session: Session, *, commit: bool) -> None:
     try:
         release(session, commit=commit)
     finally:
@@ -541,35 +541,6 @@ def _committing(endpoint: Callable[..., Any]) -> Callable[..., Any]:
         return result
 
     return call
-
-
-async def get_read_session(request: Request, session: SessionDep) -> AsyncIterator[Session]:
-    """For the reads that may be a moment old (service/replica.py): without a read
-    replica, the request's session itself; with one, a session of its own that
-    goes to the replica when that is up to date enough, else to the primary.
-    Whichever it is, the route uses it alone (its other session holds no
-    connection by then: see the order above), committed as the request's is."""
-    state = request.app.state
-    replica = getattr(state, "read_replica", None)
-    if replica is None:
-        yield session
-        return
-    from service.replica import read_session
-
-    reads = read_session(state.read_sessionmaker, replica)
-    reads.info[SETTINGS_INFO] = state.settings
-    gone = request.scope.get(CLIENT_GONE)
-    if gone is not None:
-        reads.info[CLIENT_GONE] = gone
-    try:
-        yield reads
-    except BaseException:
-        _finish(reads, commit=False)
-        raise
-    _finish(reads, commit=True)
-
-
-ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 
 
 async def get_write_session(session: SessionDep) -> Session:

@@ -39,15 +39,18 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Depends, Request
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
+
+from service.db import CLIENT_GONE, SETTINGS_INFO, SessionDep, finish_session, make_engine
 
 log = logging.getLogger("linli.replica")
 
@@ -233,8 +236,6 @@ def install_read_replica(app: Any, settings: Any, primary: Engine) -> ReadReplic
         return None
     from sqlalchemy.orm import sessionmaker
 
-    from service.db import make_engine
-
     timeout = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
     url = settings.read_database_url
     engine = make_engine(settings, url=url, connect_args=timeout)
@@ -271,3 +272,30 @@ class ReplicaGauges(Collector):
         )
         used.add_metric([], 1 if self.replica.usable_by(reading) else 0)
         yield from (up, lag, used)
+
+
+async def get_read_session(request: Request, session: SessionDep) -> AsyncIterator[Session]:
+    """For the reads that may be a moment old (above): without a read
+    replica, the request's session itself; with one, a session of its own that
+    goes to the replica when that is up to date enough, else to the primary.
+    Whichever it is, the route uses it alone (its other session holds no
+    connection by then: see the order above), committed as the request's is."""
+    state = request.app.state
+    replica = getattr(state, "read_replica", None)
+    if replica is None:
+        yield session
+        return
+    reads = read_session(state.read_sessionmaker, replica)
+    reads.info[SETTINGS_INFO] = state.settings
+    gone = request.scope.get(CLIENT_GONE)
+    if gone is not None:
+        reads.info[CLIENT_GONE] = gone
+    try:
+        yield reads
+    except BaseException:
+        finish_session(reads, commit=False)
+        raise
+    finish_session(reads, commit=True)
+
+
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]

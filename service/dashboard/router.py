@@ -31,16 +31,10 @@ from service.dashboard import sessions
 from service.dashboard.page import render_dashboard
 from service.dashboard.sessions import COOKIE, COOKIE_PATH, SESSION_TTL
 from service.dashboard.signin import signin_page
-from service.db import (
-    CommitInRoute,
-    ReadSessionDep,
-    SessionDep,
-    WriteSessionDep,
-    in_thread,
-    utcnow,
-)
+from service.db import CommitInRoute, SessionDep, WriteSessionDep, in_thread, utcnow
 from service.enums import Role, TicketKind
 from service.errors import AppError, Forbidden, responses
+from service.replica import ReadSessionDep
 
 api = APIRouter(prefix="/v1/dashboard", tags=["metrics"], route_class=CommitInRoute)
 pages = APIRouter(prefix="/dashboard", include_in_schema=False, route_class=CommitInRoute)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 
 from service.auth import AdminPrincipal
 from service.config import SettingsDep
-from service.db import CommitInRoute, ReadSessionDep, SessionDep, WriteSessionDep
+from service.db import CommitInRoute, SessionDep, WriteSessionDep
 from service.enums import OrganizationKind
 from service.errors import (
     Forbidden,
@@ -24,6 +24,7 @@ from service.metrics import action, export, rollup_summary
 from service.metrics.engine import summarise
 from service.metrics.request import MetricsPrincipal, SummaryParams
 from service.metrics.schemas import ActionRead, ActionUpdate, RankingRead, SummaryRead, TrendRead
+from service.replica import ReadSessionDep
 from service.tickets.serialize import json_response
 
 router = APIRouter(prefix="/v1/metrics", tags=["metrics"], route_class=CommitInRoute)

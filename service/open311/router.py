@@ -20,7 +20,7 @@ from fastapi.routing import APIRouter
 from pydantic import AwareDatetime, BaseModel, Field
 
 from service.config import SettingsDep
-from service.db import CommitInRoute, ReadSessionDep, SessionDep, WriteSessionDep, pipelined
+from service.db import CommitInRoute, SessionDep, WriteSessionDep, pipelined
 from service.errors import (
     AppError,
     BadRequest,
@@ -37,6 +37,7 @@ from service.errors import (
 from service.i18n import negotiate
 from service.open311 import filing, integrations, public, render
 from service.ratelimit import hit as rate_limit_hit
+from service.replica import ReadSessionDep
 from service.tickets import filing as ticket_filing
 from service.tickets.filing import Filed
 
