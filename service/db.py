@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import datetime as dt
 import enum
 import functools
 import inspect
+import queue
+import threading
+import weakref
 from collections.abc import AsyncIterator, Callable, Collection, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, Request
 from fastapi.routing import APIRoute
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, create_engine, event
@@ -20,7 +26,6 @@ from sqlalchemy.engine import URL, Dialect, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql import Select
 from sqlalchemy.types import TypeDecorator
-from starlette.concurrency import run_in_threadpool
 
 from service.config import Settings
 from service.errors import ClientGone
@@ -459,11 +464,82 @@ def _run_and_release(session: Session, fn: Callable[..., Any], *args: Any, **kwa
     return result
 
 
+# The requests' worker threads: one set per event loop, of as many threads as
+# AnyIO's default limiter allows when the loop first needs one (service.main
+# sets it to the pool's connections, before any request: the order above).
+# Not AnyIO's threads, nor an Executor's: their hand-off to a thread (AnyIO's
+# CapacityLimiter and queue.Queue, ThreadPoolExecutor's idle semaphore) takes
+# and notifies Python-level Conditions on the event loop. It was 13% of the
+# loop's time in a page of 50 (py-spy --gil), 10% through a ThreadPoolExecutor;
+# a SimpleQueue wakes a waiting thread from C.
+class _RequestThreads:
+    def __init__(self, size: int) -> None:
+        self._work: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
+        self._size = size
+        for n in range(size):
+            threading.Thread(target=self._serve, name=f"linli-request-{n}", daemon=True).start()
+
+    def _serve(self) -> None:
+        while (item := self._work.get()) is not None:
+            loop, future, call = item
+            try:
+                result = call()
+            except BaseException as error:  # handed to the request, as raised
+                loop.call_soon_threadsafe(_settle, future, None, error)
+            else:
+                loop.call_soon_threadsafe(_settle, future, result, None)
+
+    def run(self, loop: asyncio.AbstractEventLoop, call: Callable[[], Any]) -> asyncio.Future[Any]:
+        future = loop.create_future()
+        self._work.put((loop, future, call))
+        return future
+
+    def stop(self) -> None:
+        for _ in range(self._size):
+            self._work.put(None)
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.cancelled():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+_REQUEST_THREADS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _RequestThreads] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _request_threads(loop: asyncio.AbstractEventLoop) -> _RequestThreads:
+    threads = _REQUEST_THREADS.get(loop)
+    if threads is None:
+        size = int(anyio.to_thread.current_default_thread_limiter().total_tokens)
+        threads = _REQUEST_THREADS[loop] = _RequestThreads(size)
+        # The threads end with their loop (tests run many).
+        weakref.finalize(loop, threads.stop)
+    return threads
+
+
+async def run_in_request_thread(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """`fn(*args, **kwargs)` in one of the requests' worker threads, with the
+    caller's context variables (the request id of the log lines)."""
+    loop = asyncio.get_running_loop()
+    call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
+    future = _request_threads(loop).run(loop, call)
+    # As AnyIO's run_sync: a cancelled request still waits for its thread, which
+    # holds its session (and perhaps a connection) until it has released them.
+    with anyio.CancelScope(shield=True):
+        return await future
+
+
 async def in_thread(session: Session, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """`fn(*args, **kwargs)` in the thread pool; the request's `session` (which
+    """`fn(*args, **kwargs)` in a worker thread; the request's `session` (which
     `fn` may use) is committed, or rolled back if `fn` raised, in that same
     thread, so no connection is held once it returns (see the order above)."""
-    return await run_in_threadpool(_run_and_release, session, fn, *args, **kwargs)
+    return await run_in_request_thread(_run_and_release, session, fn, *args, **kwargs)
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
@@ -518,12 +594,22 @@ class CommitInRoute(APIRoute):
     it raised): the connection is back in the pool before the thread is, and no
     second trip to the thread pool is needed (each is a context switch under
     load: measured ~7% of a request's CPU). Still the request machinery's commit,
-    before the response is sent. Every router uses it."""
+    before the response is sent. Every router uses it. The endpoint runs in the
+    requests' worker threads (`run_in_request_thread`), not FastAPI's."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         if not inspect.iscoroutinefunction(endpoint):
-            endpoint = _committing(endpoint)
+            endpoint = _in_request_thread(_committing(endpoint))
         super().__init__(path, endpoint, **kwargs)
+
+
+def _in_request_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    # functools.wraps: FastAPI reads the parameters of the endpoint it wraps.
+    @functools.wraps(endpoint)
+    async def run(*args: Any, **kwargs: Any) -> Any:
+        return await run_in_request_thread(endpoint, *args, **kwargs)
+
+    return run
 
 
 def _committing(endpoint: Callable[..., Any]) -> Callable[..., Any]:

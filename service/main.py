@@ -138,6 +138,8 @@ def create_app(
         # loop, in order), and fewer threads contend for the GIL with the loop.
         # 32 page requests on SQLite's two connections with AnyIO's 40 threads
         # starved some threads of a connection for over 2 s (the pool's timeout).
+        # The requests' own threads (service.db.run_in_request_thread) take their
+        # number from this limiter when the first request needs one.
         anyio.to_thread.current_default_thread_limiter().total_tokens = sum(pool_shape(settings))
         feed_hub.bind(loop)
         _close_on_signal(loop, feed_hub)

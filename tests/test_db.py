@@ -156,3 +156,52 @@ def test_the_listen_connection_goes_where_the_direct_url_says() -> None:
     other = "postgresql+psycopg://linli@pgbouncer:6432/other"
     assert listen_at("postgresql+psycopg://linli@db:5432", other).endswith("@db:5432/other")
     assert listen_at(None, other) == other
+
+
+def test_sync_endpoints_run_in_the_request_threads_as_many_as_the_limiter() -> None:
+    """A sync endpoint (CommitInRoute) runs in the requests' own worker threads,
+    with the request's context variables, and a loop has as many of them as
+    AnyIO's limiter had when it first needed one (the pool's connections:
+    service.main), so that a thread never waits for a connection."""
+    import asyncio
+    import contextvars
+    import threading
+
+    import anyio.to_thread
+    import httpx
+    from fastapi import APIRouter, FastAPI
+
+    from service.db import CommitInRoute, run_in_request_thread
+
+    marker: contextvars.ContextVar[str] = contextvars.ContextVar("marker", default="")
+    router = APIRouter(route_class=CommitInRoute)
+
+    @router.get("/where")
+    def where() -> dict[str, str]:
+        return {"thread": threading.current_thread().name, "marker": marker.get()}
+
+    app = FastAPI()
+    app.include_router(router)
+
+    async def main() -> tuple[dict[str, str], set[str]]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = 3
+        marker.set("request")
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            answer = (await client.get("/where")).json()
+        # Six calls that each wait for the others: only three threads exist, so
+        # three of them start only once the first three have finished.
+        gate = threading.Barrier(3, timeout=5)
+        names: set[str] = set()
+
+        def meet() -> None:
+            gate.wait()
+            names.add(threading.current_thread().name)
+
+        await asyncio.gather(*(run_in_request_thread(meet) for _ in range(6)))
+        return answer, names
+
+    answer, names = asyncio.run(main())
+    assert answer["thread"].startswith("linli-request-")
+    assert answer["marker"] == "request"
+    assert len(names) == 3

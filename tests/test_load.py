@@ -28,7 +28,7 @@ from sqlalchemy.exc import OperationalError
 from service import auth
 from service.auth import mint_token
 from service.config import Settings
-from service.db import make_engine
+from service.db import make_engine, run_in_request_thread
 from service.main import create_app
 from service.middleware import Admission
 from service.tickets.models import Ticket
@@ -222,7 +222,8 @@ def _shedding_app(live_engine: Engine, **overrides: Any) -> tuple[Settings, Any,
 
 
 async def _hold_every_thread(threads: int, release: threading.Event) -> list[asyncio.Task[Any]]:
-    holders = [asyncio.create_task(anyio.to_thread.run_sync(release.wait)) for _ in range(threads)]
+    # The threads the requests' database work runs in (service.db).
+    holders = [asyncio.create_task(run_in_request_thread(release.wait)) for _ in range(threads)]
     await asyncio.sleep(0.05)
     return holders
 

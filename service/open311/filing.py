@@ -19,7 +19,7 @@ from service.errors import Forbidden, NotFound, Unprocessable
 from service.open311 import integrations
 from service.open311.models import Integration
 from service.open311.public import ATTRIBUTES, filable
-from service.tickets.models import Ticket
+from service.tickets.models import NewTicket
 from service.tickets.schemas import TicketCreate
 
 # A degree of latitude, in metres (and of longitude at the equator).
@@ -179,5 +179,5 @@ def check_service(session: Session, form: Mapping[str, str]) -> None:
         raise Unprocessable.on("service_code", "open311.service_unknown", code=code)
 
 
-def filed(ticket: Ticket) -> dict[str, Any]:
+def filed(ticket: NewTicket) -> dict[str, Any]:
     return {"service_request_id": ticket.id, "service_notice": ticket.number, "account_id": None}

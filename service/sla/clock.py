@@ -23,10 +23,10 @@ from service.sla.policy import (
 )
 
 # Up a floor (a room-level cycle kept on purpose): clocks run on tickets.
-from service.tickets.models import Ticket
+from service.tickets.models import NewTicket, Ticket
 
 
-def start(ticket: Ticket, policy: PolicySpec | None, now: dt.datetime) -> None:
+def start(ticket: Ticket | NewTicket, policy: PolicySpec | None, now: dt.datetime) -> None:
     """At creation: pick the targets and start both clocks."""
     ticket.sla_policy_id = policy.id if policy else None
     ticket.sla_clock_started_at = now
@@ -34,7 +34,7 @@ def start(ticket: Ticket, policy: PolicySpec | None, now: dt.datetime) -> None:
     recompute(ticket, policy)
 
 
-def recompute(ticket: Ticket, policy: PolicySpec | None) -> None:
+def recompute(ticket: Ticket | NewTicket, policy: PolicySpec | None) -> None:
     """Deadlines from the policy and what happened so far (creation, priority or
     category change, resume, reopen)."""
     if policy is not None:  # without one (older tickets, no match) the deadlines stay
@@ -78,7 +78,7 @@ def reopen(ticket: Ticket, policy: PolicySpec | None, now: dt.datetime) -> None:
     recompute(ticket, policy)
 
 
-def next_check(ticket: Ticket, policy: PolicySpec | None) -> dt.datetime | None:
+def next_check(ticket: Ticket | NewTicket, policy: PolicySpec | None) -> dt.datetime | None:
     if policy is None or ticket.status in CLOSED_CLOCKS:
         return None
     due: list[dt.datetime] = []

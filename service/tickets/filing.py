@@ -43,7 +43,7 @@ from service.sla.policy import config_with_category, load_config
 from service.telemetry import instruments
 from service.tickets import duplicates
 from service.tickets.duplicates import Duplicate
-from service.tickets.models import Ticket, TicketEvent
+from service.tickets.models import NewTicket, Ticket, TicketEvent
 from service.tickets.queries import active_category
 from service.tickets.schemas import TicketCreate
 from service.tickets.search import ticket_terms
@@ -286,7 +286,7 @@ class Filed:
     """A new ticket, and the announcements shown in its community as it was filed
     (the answer lists them: AnnouncementBrief dicts, usually none)."""
 
-    ticket: Ticket
+    ticket: NewTicket
     announcements: list[dict[str, Any]]
 
 
@@ -358,7 +358,7 @@ def create_ticket(
         assignee_id = dispatch.next_technician(session, organization_id, now)
     location = data.location
     ticket_id = filing.ticket_id
-    ticket = Ticket(
+    ticket = NewTicket(
         id=ticket_id,
         number=ticket_number(ticket_id, now, timezone),
         kind=filing.kind,
@@ -498,13 +498,11 @@ _LINK_ATTACHMENT = {
 }
 
 
-def _insert_ticket(session: Session, ticket: Ticket) -> None:
-    params: dict[str, Any] = {}
-    for column in _TICKET_TABLE.c:
-        value = getattr(ticket, column.key)
-        if column.name in _JSON_COLUMNS:
-            value = json.dumps(value)  # None too: the ORM stores a JSON null
+def _insert_ticket(session: Session, ticket: NewTicket) -> None:
+    params = dict(vars(ticket))
+    for name, value in params.items():
+        if name in _JSON_COLUMNS:
+            params[name] = json.dumps(value)  # None too: the ORM stores a JSON null
         elif isinstance(value, enum.Enum):
-            value = value.value
-        params[column.name] = value
+            params[name] = value.value
     driver_execute(session, _INSERT_TICKET, params)
