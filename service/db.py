@@ -20,6 +20,8 @@ import anyio
 import anyio.to_thread
 from fastapi import Depends, Request
 from fastapi.routing import APIRoute
+from psycopg.abc import Buffer
+from psycopg.adapt import Loader
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, create_engine, event
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import URL, Dialect, Engine, make_url
@@ -268,8 +270,23 @@ def _sqlite_param(value: Any) -> Any:
 _PIPELINE = "linli_pipeline"
 
 
+class _UndecodedText(Loader):
+    """PostgreSQL text as the UTF-8 bytes it arrives in. For JSON the database
+    wrote that goes out as it is (the page of tickets): decoding it to str and
+    encoding the joined page back was ~60 us of a page of 50 (measured with
+    psycopg on 51 rows of ~1.2 KB, mostly Chinese: 145-260 us against 73-86 us)."""
+
+    def load(self, data: Buffer) -> bytes:
+        return bytes(data)
+
+
 def driver_execute(
-    session: Session, sql: dict[str, str], params: dict[str, Any], *, defer: bool = True
+    session: Session,
+    sql: dict[str, str],
+    params: dict[str, Any],
+    *,
+    defer: bool = True,
+    text_as_bytes: bool = False,
 ) -> Any:
     """Run a statement written for the driver (`sql` by dialect name: "postgresql"
     with %(name)s, "sqlite" with :name) on the session's connection, in its
@@ -277,7 +294,8 @@ def driver_execute(
     cache key, no result processing. Values go as the driver takes them: str for
     enums, JSON as text; aware datetimes (stored as naive UTC text on SQLite).
     Inside `pipelined`, PostgreSQL runs it when the block ends; unless `defer` is
-    False and no statement was deferred yet (for a query read at once)."""
+    False and no statement was deferred yet (for a query read at once). With
+    `text_as_bytes`, PostgreSQL's text columns come undecoded (SQLite's as str)."""
     connection = session.connection()
     driver = connection.connection.driver_connection
     if connection.dialect.name == "sqlite":
@@ -290,6 +308,8 @@ def driver_execute(
         pipeline[0].enter_context(driver.pipeline())  # type: ignore[union-attr]
         pipeline[1] = True
     cursor = driver.cursor()  # type: ignore[union-attr]
+    if text_as_bytes:
+        cursor.adapters.register_loader("text", _UndecodedText)
     cursor.execute(sql["postgresql"], params)
     return cursor
 
@@ -351,11 +371,17 @@ def _processed(query: DriverQuery, row: Any) -> tuple[Any, ...]:
 
 
 def driver_all(
-    session: Session, query: DriverQuery, params: dict[str, Any]
+    session: Session, query: DriverQuery, params: dict[str, Any], *, text_as_bytes: bool = False
 ) -> list[tuple[Any, ...]]:
-    """Every row of `query` with `params`, as tuples (see `driver_one`)."""
-    cursor = driver_execute(session, query.sql, {**query.values, **params}, defer=False)
-    return [_processed(query, row) for row in cursor.fetchall()]
+    """Every row of `query` with `params`, as tuples (see `driver_one`); with
+    `text_as_bytes`, each text column as UTF-8 bytes, on both databases."""
+    cursor = driver_execute(
+        session, query.sql, {**query.values, **params}, defer=False, text_as_bytes=text_as_bytes
+    )
+    rows = [_processed(query, row) for row in cursor.fetchall()]
+    if text_as_bytes and session.get_bind().dialect.name == "sqlite":
+        rows = [tuple(v.encode() if isinstance(v, str) else v for v in row) for row in rows]
+    return rows
 
 
 def driver_one(

@@ -122,7 +122,7 @@ def get_visible_ticket_json(session: Session, principal: Principal, ticket_id: i
 
 @dataclass(frozen=True)
 class TicketListPage:
-    items: list[str]  # each ticket's TicketRead as JSON text
+    items: list[bytes]  # each ticket's TicketRead as JSON (UTF-8)
     next_cursor: str | None
     # With `feed_head`: the feed position as of the page's snapshot, None when
     # the page is empty (ask head_cursor then).
@@ -142,7 +142,7 @@ def list_tickets(
     query, params = page_statement(
         session, principal, filters, cursor=cursor, limit=limit, feed_head=feed_head
     )
-    rows = driver_all(session, query, params)
+    rows = driver_all(session, query, params, text_as_bytes=True)
     page = rows[:limit]
     return TicketListPage(
         items=[row[1] for row in page],

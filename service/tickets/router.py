@@ -37,6 +37,7 @@ from service.errors import (
 from service.i18n import negotiate
 from service.idempotency import service as idempotency
 from service.pagination import decode_cursor, encode_cursor
+from service.query import QueryModel, query_model
 from service.ratelimit import hit as rate_limit_hit
 from service.tickets import actions, filing, queries, search
 from service.tickets import stream as feed_cursors
@@ -257,7 +258,6 @@ def create_ticket(
     raise AssertionError("the key's stored response vanished")
 
 
-@router.get("", response_model=TicketPage, responses=responses())
 def list_tickets(
     principal: CurrentPrincipal,
     session: SessionDep,
@@ -322,6 +322,34 @@ def list_tickets(
         head = page.feed_head
         feed_cursor = head_cursor(session) if head is None else _feed_cursor(session, head)
     return page_response(page.items, page.next_cursor, feed_cursor)
+
+
+# The list's query parameters in one validation (service/query.py: ~220 µs of
+# FastAPI's per-parameter handling a page, ~16% of its CPU). list_tickets stays
+# the declared, documented route; serve_list_tickets, ahead of it and out of the
+# document, takes the requests (Starlette serves the first route that matches).
+ListQuery = query_model(list_tickets, skip=("principal", "session"))
+
+
+def serve_list_tickets(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    query: Annotated[QueryModel, Depends(ListQuery.parse)],
+) -> Any:
+    return list_tickets(principal, session, **dict(query))
+
+
+router.add_api_route(
+    "",
+    serve_list_tickets,
+    methods=["GET"],
+    response_model=TicketPage,
+    responses=responses(),
+    include_in_schema=False,
+)
+router.add_api_route(
+    "", list_tickets, methods=["GET"], response_model=TicketPage, responses=responses()
+)
 
 
 def _search_terms(q: str | None) -> tuple[tuple[str, bool], ...]:

@@ -258,10 +258,11 @@ def ticket_json_sql(dialect: str) -> str:
     return sql
 
 
-def page_response(items: list[str], next_cursor: str | None, feed_cursor: str | None) -> Response:
-    """A TicketPage from tickets already written as JSON text."""
+def page_response(items: list[bytes], next_cursor: str | None, feed_cursor: str | None) -> Response:
+    """A TicketPage from tickets already written as JSON (UTF-8, as the database
+    sent them: queries.list_tickets)."""
     tail = f'],"next_cursor":{json.dumps(next_cursor)}'
     if feed_cursor is not None:
         tail += f',"feed_cursor":{json.dumps(feed_cursor)}'
-    body = ('{"items":[' + ",".join(items) + tail + "}").encode()
+    body = b'{"items":[' + b",".join(items) + (tail + "}").encode()
     return Response(body, media_type="application/json")

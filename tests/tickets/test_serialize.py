@@ -32,6 +32,8 @@ def test_ticket_json_matches_the_schema_in_every_shape(client, world):
         _same_as_schema(response.content, TicketRead)
     page = client.get("/v1/tickets", headers=world.dispatcher.headers)
     _same_as_schema(page.content, TicketPage)
+    # The page is the database's UTF-8 as it came (queries.list_tickets): not re-encoded.
+    assert "<b>漏水</b>" in [item["title"] for item in page.json()["items"]]
     held = client.get(url, headers=world.dispatcher.headers).json()
     assert held["preferred_time"] == {"from": "2026-12-01T01:00:00Z", "to": "2026-12-01T03:00:00Z"}
     assert held["hold_reason"] == "other" and held["on_behalf_of"]["name"] == "阿依古丽"
