@@ -585,26 +585,33 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     if lock is not None:
         await lock.acquire()
     try:
-        session = factory()
-        session.info[SETTINGS_INFO] = state.settings
-        gone = request.scope.get(CLIENT_GONE)
-        if gone is not None:
-            session.info[CLIENT_GONE] = gone
-        try:
+        with serving(request, factory()) as session:
             yield session
-        except BaseException:
-            # Normally rolled back already, in the thread that failed. Anything
-            # left is finished here, without waiting for a thread: a connection
-            # must never wait for one.
-            finish_session(session, commit=False)
-            raise
-        finish_session(session, commit=True)
     finally:
         if lock is not None:
             lock.release()
 
 
-def finish_session(session: Session, *, commit: bool) -> None:
+@contextmanager
+def serving(request: Request, session: Session) -> Iterator[Session]:
+    """`session` working for `request` (the app's settings, whether its client is
+    gone), then committed, or rolled back if the request raised, and closed.
+    Normally committed or rolled back already, in the thread that did the work;
+    anything left is finished here, without waiting for a thread: a connection
+    must never wait for one."""
+    session.info[SETTINGS_INFO] = request.app.state.settings
+    gone = request.scope.get(CLIENT_GONE)
+    if gone is not None:
+        session.info[CLIENT_GONE] = gone
+    try:
+        yield session
+    except BaseException:
+        _finish(session, commit=False)
+        raise
+    _finish(session, commit=True)
+
+
+def _finish(session: Session, *, commit: bool) -> None:
     try:
         release(session, commit=commit)
     finally:

@@ -50,7 +50,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from service.db import CLIENT_GONE, SETTINGS_INFO, SessionDep, finish_session, make_engine
+from service.db import SessionDep, make_engine, serving
 
 log = logging.getLogger("linli.replica")
 
@@ -285,17 +285,8 @@ async def get_read_session(request: Request, session: SessionDep) -> AsyncIterat
     if replica is None:
         yield session
         return
-    reads = read_session(state.read_sessionmaker, replica)
-    reads.info[SETTINGS_INFO] = state.settings
-    gone = request.scope.get(CLIENT_GONE)
-    if gone is not None:
-        reads.info[CLIENT_GONE] = gone
-    try:
+    with serving(request, read_session(state.read_sessionmaker, replica)) as reads:
         yield reads
-    except BaseException:
-        finish_session(reads, commit=False)
-        raise
-    finish_session(reads, commit=True)
 
 
 ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
