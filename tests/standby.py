@@ -31,6 +31,14 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.orm import sessionmaker
+
+from service.categories.service import load_reference_tree
+from service.config import Settings
+from service.db import make_engine
+from service.migrate import upgrade
+from tests.conftest import TEST_SECRET
+
 RUN_AS = "postgres"
 USER = "linli"  # the clusters' superuser (initdb -U), trust authentication
 DATABASE = "linli"
@@ -92,6 +100,11 @@ class Pair:
         self._running: set[str] = set()
 
     # --- running commands as the clusters' owner ---------------------------
+
+    def _psql(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """psql on the primary's `postgres` database."""
+        primary = ("-h", "127.0.0.1", "-p", str(self.primary.port), "-U", USER, "-d", "postgres")
+        return self._run("psql", *primary, *args, check=check)
 
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         command = [str(self.bindir / args[0]), *args[1:]]
@@ -183,19 +196,7 @@ class Pair:
         with (self.primary.data / "pg_hba.conf").open("a") as hba:
             hba.write(f"host replication {USER} 127.0.0.1/32 trust\n")
         self._start(self.primary)
-        self._run(
-            "psql",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(self.primary.port),
-            "-U",
-            USER,
-            "-d",
-            "postgres",
-            "-qc",
-            f"CREATE DATABASE {DATABASE}",
-        )
+        self._psql("-qc", f"CREATE DATABASE {DATABASE}")
 
     def make_standby(self) -> None:
         """`pg_basebackup -R` of the primary, started as a streaming standby (after
@@ -233,19 +234,8 @@ class Pair:
         want = "sync" if self.synchronous else "async"
         deadline = time.monotonic() + START_SECONDS
         while time.monotonic() < deadline:
-            result = self._run(
-                "psql",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(self.primary.port),
-                "-U",
-                USER,
-                "-d",
-                "postgres",
-                "-Atc",
-                "SELECT state, sync_state FROM pg_stat_replication",
-                check=False,
+            result = self._psql(
+                "-Atc", "SELECT state, sync_state FROM pg_stat_replication", check=False
             )
             if f"streaming|{want}" in result.stdout:
                 return
@@ -269,6 +259,18 @@ class Pair:
                 with suppress(Exception):
                     self._run("pg_ctl", "stop", "-m", "immediate", "-D", str(server.data))
                 self._running.discard(server.name)
+
+
+def prepare(url: str) -> None:
+    """What `running_pair(prepare=...)` usually runs on the primary: the
+    migrations and the reference tree."""
+    upgrade(url)
+    engine = make_engine(Settings(database_url=url, jwt_secret=TEST_SECRET, env="dev"))
+    try:
+        with sessionmaker(engine).begin() as session:
+            load_reference_tree(session)
+    finally:
+        engine.dispose()
 
 
 @contextmanager

@@ -23,11 +23,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import sessionmaker
 
-from service.categories.service import load_reference_tree
 from service.config import Settings
 from service.db import libpq_conninfo, make_engine
 from service.main import create_app
-from service.migrate import upgrade
 from service.replica import (
     Reading,
     ReadReplica,
@@ -37,7 +35,7 @@ from service.replica import (
     served_by_replica,
 )
 from tests.conftest import BACKEND, TEST_SECRET, Actor, World, build_world, file_ticket
-from tests.standby import Pair, running_pair, unavailable_reason
+from tests.standby import Pair, prepare, running_pair, unavailable_reason
 
 # Every route that may read from the replica. Another one needs a reason here:
 # it must read nothing its caller (or anyone) wrote a moment ago.
@@ -253,19 +251,9 @@ standby_only = pytest.mark.skipif(
 )
 
 
-def _prepare(url: str) -> None:
-    upgrade(url)
-    engine = make_engine(Settings(database_url=url, jwt_secret=TEST_SECRET, env="dev"))
-    try:
-        with sessionmaker(engine).begin() as session:
-            load_reference_tree(session)
-    finally:
-        engine.dispose()
-
-
 @pytest.fixture(scope="module")
 def pair() -> Iterator[Pair]:
-    with running_pair(prepare=_prepare) as pair:
+    with running_pair(prepare=prepare) as pair:
         yield pair
 
 

@@ -25,15 +25,11 @@ from typing import Any
 
 import httpx
 import psycopg
-from sqlalchemy.orm import sessionmaker
 
-from service.categories.service import load_reference_tree
 from service.config import Settings
-from service.db import make_engine
-from service.migrate import upgrade
 from tests.conftest import TEST_SECRET, World, build_world
 from tests.reliability.servers import ServerProcess
-from tests.standby import USER, Pair, running_pair
+from tests.standby import USER, Pair, prepare, running_pair
 
 # A client's pause before retrying, at most (Linli says Retry-After: 1; a client
 # that waited less measures the switch more finely).
@@ -46,16 +42,6 @@ def multi_host_url(pair: Pair) -> str:
     """Both servers, the one that takes writes chosen at each connection."""
     hosts = "&".join(f"host=127.0.0.1:{s.port}" for s in (pair.primary, pair.standby))
     return f"postgresql+psycopg://{USER}@/linli?{hosts}&target_session_attrs=read-write"
-
-
-def prepare(url: str) -> None:
-    upgrade(url)
-    engine = make_engine(Settings(database_url=url, jwt_secret=TEST_SECRET, env="dev"))
-    try:
-        with sessionmaker(engine).begin() as session:
-            load_reference_tree(session)
-    finally:
-        engine.dispose()
 
 
 @dataclass
