@@ -12,19 +12,20 @@ import queue
 import threading
 import weakref
 from collections.abc import AsyncIterator, Callable, Collection, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 import anyio
 import anyio.to_thread
+import psycopg
 from fastapi import Depends, Request
 from fastapi.routing import APIRoute
 from psycopg.abc import Buffer
 from psycopg.adapt import Loader
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, create_engine, event
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.engine import URL, Dialect, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Dialect, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql import Select
 from sqlalchemy.types import TypeDecorator
@@ -260,6 +261,25 @@ def begin_write(session: Session) -> None:
         session.bind = _immediate[bind]
 
 
+_autocommit: dict[Engine, Engine] = {}
+
+
+def read_statement_by_statement(session: Session) -> None:
+    """Let the session's next statements run on PostgreSQL without BEGIN and
+    COMMIT (autocommit), for a read that one statement answers: psycopg sends
+    each of the two as a round trip of its own (~5% of a page of 50's CPU), and
+    under READ COMMITTED every statement has a snapshot of its own inside a
+    transaction too, so what a read sees does not change. Never for writes; only
+    while the session holds no transaction (as after the principal's look-up).
+    SQLite: no-op."""
+    bind = session.bind
+    if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
+        assert not session.in_transaction()
+        if bind not in _autocommit:
+            _autocommit[bind] = bind.execution_options(isolation_level="AUTOCOMMIT")
+        session.bind = _autocommit[bind]
+
+
 def _sqlite_param(value: Any) -> Any:
     # What UTCDateTime and SQLAlchemy's SQLite DateTime store: naive UTC text.
     if isinstance(value, dt.datetime):
@@ -294,7 +314,10 @@ def driver_execute(
     cache key, no result processing. Values go as the driver takes them: str for
     enums, JSON as text; aware datetimes (stored as naive UTC text on SQLite).
     Inside `pipelined`, PostgreSQL runs it when the block ends; unless `defer` is
-    False and no statement was deferred yet (for a query read at once). With
+    False and no statement was deferred yet (for a query read at once), or the
+    session begins its transactions itself (`begin_with_first_statement`): then
+    its first statement goes in the pipeline with the BEGIN, and is read at once
+    all the same. With
     `text_as_bytes`, PostgreSQL's text columns come undecoded (SQLite's as str)."""
     connection = session.connection()
     driver = connection.connection.driver_connection
@@ -303,11 +326,21 @@ def driver_execute(
         cursor = driver.cursor()  # type: ignore[union-attr]
         cursor.execute(sql["sqlite"], params)
         return cursor
-    pipeline = session.info.get(_PIPELINE)
-    if pipeline is not None and not pipeline[1] and defer:
-        pipeline[0].enter_context(driver.pipeline())  # type: ignore[union-attr]
-        pipeline[1] = True
+    pipeline: _Pipeline | None = session.info.get(_PIPELINE)
+    # (Inside a pipeline libpq learns that a transaction began only at its end.)
+    begin = (
+        connection.get_execution_options().get(_BEGINS_ITSELF, False)
+        and driver.pgconn.transaction_status == _IDLE  # type: ignore[union-attr]
+        and not (pipeline is not None and pipeline.begun)
+    )
+    if pipeline is not None and (defer or begin):
+        pipeline.enter(connection)
     cursor = driver.cursor()  # type: ignore[union-attr]
+    if begin:
+        # In a pipeline, in the same round trip as the statement.
+        cursor.execute("BEGIN", prepare=False)
+        if pipeline is not None:
+            pipeline.begun = True
     if text_as_bytes:
         cursor.adapters.register_loader("text", _UndecodedText)
     cursor.execute(sql["postgresql"], params)
@@ -427,16 +460,92 @@ def pipelined(session: Session) -> Iterator[None]:
     """From the first `driver_execute` inside on, statements go to PostgreSQL in
     one round trip when the block ends (psycopg pipeline mode), and their errors
     are raised there. Queries before that first write run as usual; after it,
-    only writes whose results are read after the block. SQLite: no-op."""
+    writes whose results are read after the block, and `driver_one`/`driver_all`
+    queries (read at once). A statement SQLAlchemy runs (the ORM, Core) ends the
+    pipeline first on a session that begins its transactions itself; on others
+    it must not come after the first write. SQLite: no-op."""
     if session.get_bind().dialect.name != "postgresql":
         yield
         return
-    with ExitStack() as stack:
-        session.info[_PIPELINE] = [stack, False]
-        try:
-            yield
-        finally:
-            del session.info[_PIPELINE]
+    pipeline = session.info[_PIPELINE] = _Pipeline()
+    try:
+        yield
+    except BaseException as error:
+        del session.info[_PIPELINE]
+        pipeline.leave(error)
+        raise
+    del session.info[_PIPELINE]
+    pipeline.leave()
+
+
+class _Pipeline:
+    """The psycopg pipeline of a `pipelined` block, once entered."""
+
+    def __init__(self) -> None:
+        self._stack = ExitStack()
+        self._connection: Connection | None = None
+        # Whether driver_execute sent a BEGIN in it.
+        self.begun = False
+
+    def enter(self, connection: Connection) -> None:
+        if self._connection is None:
+            driver: Any = connection.connection.driver_connection
+            self._stack.enter_context(driver.pipeline())
+            self._connection = connection
+            # Where `_begin_before` finds it, to leave it before SQLAlchemy's statements.
+            connection.info[_PIPELINE] = self
+
+    def leave(self, error: BaseException | None = None) -> None:
+        """Sends what is queued and reads every result, raising the first error;
+        only logging it (psycopg) when leaving because of `error`."""
+        if self._connection is not None:
+            self._connection.info.pop(_PIPELINE, None)
+            self._connection = None
+            self.begun = False
+            self._stack.__exit__(type(error) if error else None, error, None)
+
+
+# Sessions whose transactions begin with their first statement (below).
+_BEGINS_ITSELF = "linli_begins_itself"
+_IDLE = psycopg.pq.TransactionStatus.IDLE
+_begins_itself: dict[Engine, Engine] = {}
+
+
+def begin_with_first_statement(session: Session) -> None:
+    """On PostgreSQL, let the session's next transaction begin in the same round
+    trip as its first statement, when that is a `driver_execute` inside
+    `pipelined` (the filing context of a creation). psycopg sends the BEGIN of a
+    transaction as a round trip of its own, before the first statement, even in
+    a pipeline (it syncs there); each round trip costs a worker thread a wait
+    and a wake-up (~0.1 ms of CPU here). So the session's connection runs in
+    autocommit and Linli sends BEGIN itself, before the first statement of each
+    transaction, SQLAlchemy's too (`_begin_before`): the transactions are the
+    same, and psycopg's COMMIT and ROLLBACK (sent whenever a transaction is open,
+    autocommit or not) end them. Only while the session holds no transaction.
+    SQLite: no-op."""
+    bind = session.bind
+    if not isinstance(bind, Engine) or bind.dialect.name != "postgresql":
+        return
+    if bind.get_execution_options().get(_BEGINS_ITSELF):
+        return
+    assert not session.in_transaction()
+    engine = _begins_itself.get(bind)
+    if engine is None:
+        engine = bind.execution_options(isolation_level="AUTOCOMMIT", **{_BEGINS_ITSELF: True})
+        event.listen(engine, "before_cursor_execute", _begin_before)
+        _begins_itself[bind] = engine
+    session.bind = engine
+
+
+def _begin_before(connection: Connection, *_args: Any) -> None:
+    # SQLAlchemy reads a statement's description as soon as it is sent, which a
+    # pipeline does not give: leave it first (a round trip, as without one).
+    pipeline: _Pipeline | None = connection.info.get(_PIPELINE)
+    if pipeline is not None:
+        pipeline.leave()
+    driver: Any = connection.connection.driver_connection
+    if driver.pgconn.transaction_status == _IDLE:
+        driver.execute("BEGIN", prepare=False)
 
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -611,6 +720,10 @@ def serving(request: Request, session: Session) -> Iterator[Session]:
     _finish(session, commit=True)
 
 
+# `get_session` as an `async with`: the hot routes' session (service/hotroute.py).
+request_session = asynccontextmanager(get_session)
+
+
 def _finish(session: Session, *, commit: bool) -> None:
     try:
         release(session, commit=commit)
@@ -632,8 +745,16 @@ class CommitInRoute(APIRoute):
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         if not inspect.iscoroutinefunction(endpoint):
-            endpoint = _in_request_thread(_committing(endpoint))
+            endpoint = committing_in_thread(endpoint)
         super().__init__(path, endpoint, **kwargs)
+
+
+def committing_in_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """A sync endpoint as `CommitInRoute` runs it: an async callable that runs it in
+    the requests' worker threads and commits (or rolls back) the sessions among
+    its keyword arguments there. For the hot routes (service/hotroute.py), which
+    call the endpoints of their declared routes directly."""
+    return _in_request_thread(_committing(endpoint))
 
 
 def _in_request_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:

@@ -79,6 +79,7 @@ from service.sla.official import coverage_now, log_coverage
 from service.sla.router import router as sla_router
 from service.telemetry import instruments
 from service.tickets import jobs as tickets_jobs
+from service.tickets.router import hot_route as tickets_hot_route
 from service.tickets.router import router as tickets_router
 from service.vocabulary import router as vocabulary_router
 from service.webhooks import delivery as webhook_delivery
@@ -270,6 +271,9 @@ def create_app(
         dashboard_pages,
     ):
         app.include_router(router)
+    # Ahead of them all: filing a ticket and the page of tickets, served without
+    # FastAPI's per-request dependency solving (service/hotroute.py).
+    app.router.routes.insert(0, tickets_hot_route)
     return app
 
 

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import bindparam, literal, select, text, true
@@ -12,15 +17,19 @@ from sqlalchemy.pool import QueuePool
 from service.categories.models import Category
 from service.config import Settings
 from service.db import (
+    begin_with_first_statement,
     binary_results,
     direct_url,
+    driver_execute,
     driver_one,
     driver_query,
     make_engine,
     pipelined,
+    read_statement_by_statement,
 )
 from service.enums import TicketKind
 from service.idempotency.models import IdempotencyKey
+from service.ratelimit import _UPSERT as _HIT
 
 
 def test_binary_results_only_inside(db: Session) -> None:
@@ -205,3 +214,96 @@ def test_sync_endpoints_run_in_the_request_threads_as_many_as_the_limiter() -> N
     assert answer["thread"].startswith("linli-request-")
     assert answer["marker"] == "request"
     assert len(names) == 3
+
+
+@contextmanager
+def _round_trips(session: Session) -> Iterator[list[int]]:
+    """How many round trips the session's connection made: the times it sent
+    messages and then read the server's, in libpq's own trace of the protocol."""
+    import psycopg
+
+    driver: Any = session.connection().connection.driver_connection
+    counted: list[int] = []
+    with tempfile.TemporaryFile("w+") as trace:
+        driver.pgconn.trace(trace.fileno())
+        driver.pgconn.set_trace_flags(
+            psycopg.pq.Trace.SUPPRESS_TIMESTAMPS | psycopg.pq.Trace.REGRESS_MODE
+        )
+        try:
+            yield counted
+        finally:
+            driver.pgconn.untrace()
+            trace.seek(0)
+            sides = [line[0] for line in trace if line[:1] in ("F", "B")]
+            turns = itertools.pairwise(sides)
+            counted.append(sum(a == "F" and b == "B" for a, b in turns))
+
+
+_XACT = {
+    "postgresql": "SELECT pg_current_xact_id()::text",
+    "sqlite": "SELECT 'one database, one writer'",
+}
+
+
+def test_a_transaction_begins_with_its_first_statement(settings: Settings) -> None:
+    """begin_with_first_statement: on PostgreSQL the BEGIN goes in the round trip
+    of the first statement in `pipelined` (psycopg's own BEGIN is a round trip of
+    its own), and the driver's statements and SQLAlchemy's after them are one
+    transaction, which rollback undoes and commit keeps. SQLite: the session is
+    left as it was."""
+    engine = make_engine(settings, pool=(1, 0))
+    key = f"test-first-statement-{uuid.uuid4().hex}"
+    end = dt.datetime(2026, 12, 4, 12, tzinfo=dt.UTC)
+    count = text("SELECT count FROM rate_limit_window WHERE key = :key")
+    try:
+        for commit in (False, True):
+            with Session(engine) as session:
+                begin_with_first_statement(session)
+                if settings.is_sqlite:
+                    assert session.bind is engine
+                # The connection is taken first, so that the trace sees everything.
+                session.connection()
+                session.commit()
+                with _round_trips(session) if not settings.is_sqlite else nullcontext([]) as trips:
+                    with pipelined(session):
+                        xact = driver_execute(session, _XACT, {}, defer=False).fetchone()[0]
+                        driver_execute(session, _HIT, {"key": key, "end": end})
+                    # SQLAlchemy's statements after it, in the same transaction.
+                    assert session.scalar(text(_XACT[engine.dialect.name])) == xact
+                    assert session.scalar(count, {"key": key}) == 1
+                if not settings.is_sqlite:
+                    # BEGIN with the SELECT, the write with the Sync; SQLAlchemy's two.
+                    assert trips == [1 + 1 + 2]
+                (session.commit if commit else session.rollback)()
+            with engine.connect() as other:
+                assert other.scalar(count, {"key": key}) == (1 if commit else None)
+    finally:
+        with engine.begin() as cleanup:
+            cleanup.execute(text("DELETE FROM rate_limit_window WHERE key = :key"), {"key": key})
+        engine.dispose()
+
+
+def test_a_read_statement_by_statement_sends_no_begin_nor_commit(settings: Settings) -> None:
+    """read_statement_by_statement: on PostgreSQL a read that one statement answers
+    is one round trip (psycopg's BEGIN and COMMIT are two more). SQLite: as it was."""
+    engine = make_engine(settings, pool=(1, 0))
+    try:
+        with Session(engine) as session:
+            read_statement_by_statement(session)
+            if settings.is_sqlite:
+                assert session.bind is engine
+                assert driver_execute(session, _XACT, {}, defer=False).fetchone()
+                return
+            session.connection()
+            session.commit()
+            with _round_trips(session) as trips:
+                assert driver_execute(session, _XACT, {}, defer=False).fetchone()
+                session.commit()
+            assert trips == [1]
+        # The connection goes back to the pool as any other: transactions again.
+        with Session(engine) as session, _round_trips(session) as trips:
+            driver_execute(session, _XACT, {}, defer=False).fetchone()
+            session.commit()
+        assert trips == [3]
+    finally:
+        engine.dispose()
