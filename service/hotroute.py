@@ -62,9 +62,12 @@ class HotRoute(BaseRoute):
             if response is not None:
                 await response(scope, receive, send)
                 return
-            # What the handler read of the body goes again to the declared route.
+            # Routed again, past this route; what the handler read of the body
+            # goes again to the declared route. The same scope: what the declared
+            # route records in it (the caller's role) reaches the request's log line.
             body = await request.body()
-            await scope["app"].router({**scope, _DECLINED: True}, _replaying(body, receive), send)
+            scope[_DECLINED] = True
+            await scope["app"].router(scope, _replaying(body, receive), send)
 
         await wrap_app_handling_exceptions(app, request)(scope, receive, send)
 
