@@ -329,9 +329,17 @@ def list_tickets(
         session, principal, filters, cursor=cursor, limit=limit, feed_head=provider
     )
     feed_cursor = None
-    if provider:
-        head = page.feed_head
-        feed_cursor = head_cursor(session) if head is None else _feed_cursor(session, head)
+    if provider and page.feed_head is None:
+        # Nothing listed, so no horizon from the list's own statement. The head
+        # first, then a second look: a ticket committed after the first look is
+        # in the second, or after the head (stream.head_cursor); a head read
+        # after an empty list alone would skip it.
+        feed_cursor = head_cursor(session)
+        page = queries.list_tickets(
+            session, principal, filters, cursor=cursor, limit=limit, feed_head=True
+        )
+    if provider and page.feed_head is not None:
+        feed_cursor = _feed_cursor(session, page.feed_head)
     return page_response(page.items, page.next_cursor, feed_cursor)
 
 
