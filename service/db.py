@@ -177,7 +177,9 @@ def make_engine(
 # - The idempotency lock is pg_try_advisory_xact_lock (transaction-scoped); the
 #   metrics' settings are SET LOCAL; job leases are rows: all fine.
 # - Pipeline mode (`pipelined`) runs inside the request's transaction, which
-#   keeps its server connection until it ends: fine.
+#   keeps its server connection until it ends: fine. So does a transaction whose
+#   BEGIN Linli sends itself (`begin_with_first_statement`); a statement read in
+#   autocommit (`read_statement_by_statement`) is a transaction of its own.
 # - No temporary tables, no WITH HOLD cursors, no session-level SET or advisory
 #   lock anywhere. Keep it so, or put the statement on `direct_url`.
 def postgres_connect_args(settings: Settings) -> dict[str, Any]:
