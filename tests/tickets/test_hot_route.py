@@ -15,10 +15,17 @@ from service.tickets import router as tickets_router
 
 _n = itertools.count()
 
-# What two creations of the same report differ in.
-# (The description too: each report is filed twice, numbered apart.)
-_PER_TICKET = {"id", "number", "created_at", "updated_at", "respond_by", "resolve_by"}
-_PER_TICKET |= {"description"}
+# What two creations of the same report differ in (each report is filed twice,
+# its description numbered apart).
+_PER_TICKET = {
+    "id",
+    "number",
+    "created_at",
+    "updated_at",
+    "respond_by",
+    "resolve_by",
+    "description",
+}
 _PER_ANSWER_HEADERS = {"etag", "location", "x-request-id", "content-length", "date"}
 
 
