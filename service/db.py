@@ -242,7 +242,21 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
-_immediate: dict[Engine, Engine] = {}
+_variants: dict[tuple[Engine, str], Engine] = {}
+
+
+def _variant(
+    bind: Engine, name: str, on_create: Callable[[Engine], None] | None = None, **options: Any
+) -> Engine:
+    """`bind` with these execution `options` (sharing its pool), made once per
+    engine and `name`, and kept: the per-request variants below."""
+    engine = _variants.get((bind, name))
+    if engine is None:
+        engine = bind.execution_options(**options)
+        if on_create is not None:
+            on_create(engine)
+        _variants[(bind, name)] = engine
+    return engine
 
 
 def begin_write(session: Session) -> None:
@@ -258,12 +272,7 @@ def begin_write(session: Session) -> None:
     if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
         if session.in_transaction():
             session.commit()
-        if bind not in _immediate:
-            _immediate[bind] = bind.execution_options(sqlite_immediate=True)
-        session.bind = _immediate[bind]
-
-
-_autocommit: dict[Engine, Engine] = {}
+        session.bind = _variant(bind, "immediate", sqlite_immediate=True)
 
 
 def read_statement_by_statement(session: Session) -> None:
@@ -277,9 +286,7 @@ def read_statement_by_statement(session: Session) -> None:
     bind = session.bind
     if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
         assert not session.in_transaction()
-        if bind not in _autocommit:
-            _autocommit[bind] = bind.execution_options(isolation_level="AUTOCOMMIT")
-        session.bind = _autocommit[bind]
+        session.bind = _variant(bind, "autocommit", isolation_level="AUTOCOMMIT")
 
 
 def _sqlite_param(value: Any) -> Any:
@@ -510,7 +517,6 @@ class _Pipeline:
 # Sessions whose transactions begin with their first statement (below).
 _BEGINS_ITSELF = "linli_begins_itself"
 _IDLE = psycopg.pq.TransactionStatus.IDLE
-_begins_itself: dict[Engine, Engine] = {}
 
 
 def begin_with_first_statement(session: Session) -> None:
@@ -531,12 +537,13 @@ def begin_with_first_statement(session: Session) -> None:
     if bind.get_execution_options().get(_BEGINS_ITSELF):
         return
     assert not session.in_transaction()
-    engine = _begins_itself.get(bind)
-    if engine is None:
-        engine = bind.execution_options(isolation_level="AUTOCOMMIT", **{_BEGINS_ITSELF: True})
-        event.listen(engine, "before_cursor_execute", _begin_before)
-        _begins_itself[bind] = engine
-    session.bind = engine
+    session.bind = _variant(
+        bind,
+        _BEGINS_ITSELF,
+        lambda engine: event.listen(engine, "before_cursor_execute", _begin_before),
+        isolation_level="AUTOCOMMIT",
+        **{_BEGINS_ITSELF: True},
+    )
 
 
 def _begin_before(connection: Connection, *_args: Any) -> None:

@@ -1,6 +1,7 @@
 """HTTP routes of /v1/tickets."""
 
 import datetime as dt
+import functools
 import json
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -325,9 +326,10 @@ def list_tickets(
     # Providers get the feed's cursor as of the list's own snapshot: following the
     # feed from it after processing the list misses nothing (service/feed).
     provider = principal.role == Role.provider_staff
-    page = queries.list_tickets(
-        session, principal, filters, cursor=cursor, limit=limit, feed_head=provider
+    look = functools.partial(
+        queries.list_tickets, session, principal, filters, cursor=cursor, limit=limit
     )
+    page = look(feed_head=provider)
     feed_cursor = None
     if provider and page.feed_head is None:
         # Nothing listed, so no horizon from the list's own statement. The head
@@ -335,9 +337,7 @@ def list_tickets(
         # in the second, or after the head (stream.head_cursor); a head read
         # after an empty list alone would skip it.
         feed_cursor = head_cursor(session)
-        page = queries.list_tickets(
-            session, principal, filters, cursor=cursor, limit=limit, feed_head=True
-        )
+        page = look(feed_head=True)
     if provider and page.feed_head is not None:
         feed_cursor = _feed_cursor(session, page.feed_head)
     return page_response(page.items, page.next_cursor, feed_cursor)
