@@ -106,7 +106,7 @@ def _row(body: dict) -> tuple:
 if URL.startswith("postgresql"):
     from psycopg_pool import ConnectionPool
 
-    # Up to as many connections as Linli's pool (service/db.py POSTGRES_POOL).
+    # Up to as many connections as Linli (service/db.py POSTGRES_POOL + POSTGRES_LOOP_POOL).
     pool = ConnectionPool(URL.replace("+psycopg", ""), min_size=4, max_size=20, open=True)
     with pool.connection() as conn:
         conn.execute(CREATE.format(pk="BIGSERIAL PRIMARY KEY", ts="TIMESTAMPTZ"))

@@ -38,7 +38,7 @@ A plain ASGI callable (no framework), served by uvicorn with the same settings
 as Linli in bench/run.py. PostgreSQL only. Configured like Linli, from its
 environment (service.config.Settings: LINLI_DATABASE_URL, LINLI_JWT_SECRET, the
 quota, the duplicate window, the time zone); the pool holds up to as many
-connections as Linli's (service/db.py POSTGRES_POOL).
+connections as Linli's (service/db.py POSTGRES_POOL and POSTGRES_LOOP_POOL).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 
 from service.config import Settings
-from service.db import POSTGRES_POOL, driver_query
+from service.db import POSTGRES_LOOP_POOL, POSTGRES_POOL, driver_query
 from service.enums import Role
 from service.i18n import DEFAULT as LANGUAGE
 from service.idempotency.service import _INSERT as _INSERT_KEY
@@ -570,7 +570,7 @@ async def _as_it_is(_conn: asyncpg.Connection) -> None:
 
 
 async def _start() -> None:
-    size = POSTGRES_POOL[0]
+    size = POSTGRES_POOL[0] + POSTGRES_LOOP_POOL
     pool = await asyncpg.create_pool(DSN, min_size=4, max_size=size, reset=_as_it_is)
     rows = await pool.fetch(
         "SELECT id, kind, category, priority, respond_minutes, resolve_minutes "

@@ -60,9 +60,13 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     # Production must say so explicitly: SQLite holds one writer and one machine.
     allow_sqlite_in_prod: bool = False
-    # Connections per process; unset: 20 + 0 on PostgreSQL, 2 + 0 on SQLite (db.py).
+    # Connections per process for the worker threads; unset: 12 + 0 on PostgreSQL,
+    # 2 + 0 on SQLite (db.py).
     db_pool_size: int | None = None
     db_max_overflow: int | None = None
+    # PostgreSQL: connections per process for filing tickets on the event loop
+    # (db.py on_loop); unset: 8; 0 files them in the worker threads.
+    db_loop_pool_size: Annotated[int, Field(ge=0)] | None = None
     # How long a request waits for a pooled connection before it is answered 503.
     db_pool_timeout_seconds: float = 2.0
     # Behind a PgBouncer in transaction mode (service/db.py): LINLI_DATABASE_URL

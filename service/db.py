@@ -26,9 +26,15 @@ from psycopg.adapt import Loader
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, create_engine, event
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import URL, Connection, Dialect, Engine, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql import Select
 from sqlalchemy.types import TypeDecorator
+from sqlalchemy.util import await_only
 
 from service.config import Settings
 from service.errors import ClientGone
@@ -102,8 +108,11 @@ def clock_override(clock: Callable[[], dt.datetime]) -> Iterator[None]:
 # back, so 32 clients on 10 + 10 opened ~30 connections a second, each a server
 # process forked and torn down: 240 in 8 s of creations, against 13 with 20 + 0,
 # and the machine's CPU per request fell from ~6.5 to ~4.9 ms (bench, wrk -c32).
+# PostgreSQL's 20 are shared: 12 for the worker threads, 8 for filing on the
+# event loop (`loop_engine`).
 SQLITE_POOL = (2, 0)
-POSTGRES_POOL = (20, 0)
+POSTGRES_POOL = (12, 0)
+POSTGRES_LOOP_POOL = 8
 
 
 def pool_shape(settings: Settings) -> tuple[int, int]:
@@ -114,6 +123,14 @@ def pool_shape(settings: Settings) -> tuple[int, int]:
     if settings.db_max_overflow is not None:
         overflow = settings.db_max_overflow
     return size, overflow
+
+
+def loop_pool_size(settings: Settings) -> int:
+    """Connections of the event loop's engine (`loop_engine`): 0 on SQLite."""
+    if settings.is_sqlite:
+        return 0
+    size = settings.db_loop_pool_size
+    return POSTGRES_LOOP_POOL if size is None else size
 
 
 def _cache_long_statements() -> None:
@@ -165,6 +182,60 @@ def make_engine(
         pool_timeout=timeout,
         pool_pre_ping=False,
     )
+
+
+def loop_engine(settings: Settings, url: URL | str) -> AsyncEngine | None:
+    """PostgreSQL: an engine on the database at `url` whose statements run on the
+    event loop (psycopg's AsyncConnection), for `on_loop`; a pool of its own of
+    `loop_pool_size` connections, no overflow, the same timeout and connect
+    arguments as the requests' engine. None on SQLite or with
+    LINLI_DB_LOOP_POOL_SIZE=0: everything then runs in the worker threads. Its
+    connections belong to the event loop that opened them: made and disposed of
+    by the app's lifespan (service.main). Its sessions begin their transactions
+    with their first statement (`begin_with_first_statement`, what filing does)
+    from the start: their connections stay in autocommit rather than being
+    switched to it and back by each request (two more awaits each way)."""
+    size = loop_pool_size(settings)
+    if size == 0 or make_url(url).get_backend_name() != "postgresql":
+        return None
+    _cache_long_statements()
+    engine = create_async_engine(
+        make_url(url).set(drivername="postgresql+psycopg"),
+        connect_args=postgres_connect_args(settings),
+        pool_size=size,
+        max_overflow=0,
+        pool_timeout=settings.db_pool_timeout_seconds,
+        pool_pre_ping=False,
+        isolation_level="AUTOCOMMIT",
+        execution_options={_BEGINS_ITSELF: True},
+    )
+    event.listen(engine.sync_engine, "before_cursor_execute", _begin_before)
+    return engine
+
+
+class LoopSessions:
+    """The app's sessions on the event loop (`on_loop`), next to `threads`, its
+    sessionmaker of the worker threads. A request takes one of `slots` before a
+    session, in order of arrival, as many as the engine has connections: its
+    pool (asyncio.Queue) lets a request that has just arrived take a connection
+    given back before the requests already waiting for one, which wait again at
+    the end of the queue; 32 clients on 8 connections waited up to 1.3 s."""
+
+    def __init__(self, threads: sessionmaker[Session], engine: AsyncEngine) -> None:
+        self.threads = threads
+        self.engine = engine
+        self.factory = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        self.slots = asyncio.Semaphore(engine.pool.size())  # type: ignore[attr-defined]
+
+
+def loop_sessions(request: Request) -> LoopSessions | None:
+    """The app's sessions on the event loop, if it has some and its sessions are
+    still its own engine's (a test that binds them to its transaction gets None,
+    and the worker threads)."""
+    sessions: LoopSessions | None = getattr(request.app.state, "loop_sessions", None)
+    if sessions is None or sessions.threads is not request.app.state.sessionmaker:
+        return None
+    return sessions
 
 
 # Through a PgBouncer in transaction mode each transaction may run on another
@@ -329,7 +400,7 @@ def driver_execute(
     all the same. With
     `text_as_bytes`, PostgreSQL's text columns come undecoded (SQLite's as str)."""
     connection = session.connection()
-    driver = connection.connection.driver_connection
+    driver = _driver(connection)
     if connection.dialect.name == "sqlite":
         params = {k: _sqlite_param(v) for k, v in params.items()}
         cursor = driver.cursor()  # type: ignore[union-attr]
@@ -354,6 +425,66 @@ def driver_execute(
         cursor.adapters.register_loader("text", _UndecodedText)
     cursor.execute(sql["postgresql"], params)
     return cursor
+
+
+def _driver(connection: Connection) -> Any:
+    """The driver's connection under `connection`: sqlite3's or psycopg's; for a
+    session of `on_loop`, psycopg's AsyncConnection as the sync one it stands
+    for (`_Awaited`)."""
+    driver = connection.connection.driver_connection
+    if isinstance(driver, psycopg.AsyncConnection):
+        return _Awaited(driver)
+    return driver
+
+
+class _Awaited:
+    """psycopg's AsyncConnection with the sync Connection's calls Linli makes on
+    it, each awaited where it is made: inside `on_loop`'s greenlet, as
+    SQLAlchemy's own asyncio adapter awaits its statements (await_only)."""
+
+    def __init__(self, driver: psycopg.AsyncConnection[Any]) -> None:
+        self._driver = driver
+        self.pgconn = driver.pgconn
+
+    def cursor(self) -> _AwaitedCursor:
+        return _AwaitedCursor(self._driver.cursor())
+
+    def execute(self, query: str, params: Any = None, **kwargs: Any) -> _AwaitedCursor:
+        return _AwaitedCursor(self._driver.cursor()).execute(query, params, **kwargs)
+
+    def pipeline(self) -> _AwaitedContext:
+        return _AwaitedContext(self._driver.pipeline())
+
+
+class _AwaitedContext:
+    def __init__(self, manager: Any) -> None:
+        self._manager = manager
+
+    def __enter__(self) -> Any:
+        return await_only(self._manager.__aenter__())
+
+    def __exit__(self, *exc_info: Any) -> Any:
+        return await_only(self._manager.__aexit__(*exc_info))
+
+
+class _AwaitedCursor:
+    def __init__(self, cursor: psycopg.AsyncCursor[Any]) -> None:
+        self._cursor = cursor
+        self.adapters = cursor.adapters
+
+    def execute(self, query: str, params: Any = None, **kwargs: Any) -> _AwaitedCursor:
+        await_only(self._cursor.execute(query, params, **kwargs))
+        return self
+
+    def fetchone(self) -> Any:
+        return await_only(self._cursor.fetchone())
+
+    def fetchall(self) -> list[Any]:
+        return await_only(self._cursor.fetchall())
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
 
 
 # driver_execute's SQLite statements name their parameters (:name); the dialect's
@@ -498,8 +629,7 @@ class _Pipeline:
 
     def enter(self, connection: Connection) -> None:
         if self._connection is None:
-            driver: Any = connection.connection.driver_connection
-            self._stack.enter_context(driver.pipeline())
+            self._stack.enter_context(_driver(connection).pipeline())
             self._connection = connection
             # Where `_begin_before` finds it, to leave it before SQLAlchemy's statements.
             connection.info[_PIPELINE] = self
@@ -552,7 +682,7 @@ def _begin_before(connection: Connection, *_args: Any) -> None:
     pipeline: _Pipeline | None = connection.info.get(_PIPELINE)
     if pipeline is not None:
         pipeline.leave()
-    driver: Any = connection.connection.driver_connection
+    driver = _driver(connection)
     if driver.pgconn.transaction_status == _IDLE:
         driver.execute("BEGIN", prepare=False)
 
@@ -790,6 +920,38 @@ def _committing(endpoint: Callable[..., Any]) -> Callable[..., Any]:
         return result
 
     return call
+
+
+async def on_loop(
+    sessions: LoopSessions,
+    request: Request,
+    endpoint: Callable[..., Any],
+    **kwargs: Any,
+) -> Any:
+    """`endpoint(session=..., **kwargs)`, a sync endpoint, run on the event loop
+    with a session of `sessions` (the app's `LoopSessions`), committed (or rolled back)
+    as `committing_in_thread` does, for `request` as `serving` does.
+
+    Filing a ticket in a worker thread cost as much CPU again as its work: each
+    of psycopg's calls releases the GIL, and the thread and the event loop handed
+    it back and forth (136 futex calls and 78 context switches per creation,
+    `perf stat`; the same creations run on the loop's thread took 1.3 ms of CPU
+    against 1.8). Here SQLAlchemy runs the endpoint in a greenlet
+    (AsyncSession.run_sync) and each statement's wait is an await on psycopg's
+    AsyncConnection: the same code, in order, with no thread. The deadlock rules
+    above hold: the connection is taken in the endpoint and given back before it
+    returns, and a request waits for it without holding another. As for a worker
+    thread, a cancelled request still finishes its transaction."""
+    with anyio.CancelScope(shield=True):
+        async with sessions.slots, sessions.factory() as session:
+            return await session.run_sync(_serve_on_loop, request, endpoint, kwargs)
+
+
+def _serve_on_loop(
+    session: Session, request: Request, endpoint: Callable[..., Any], kwargs: dict[str, Any]
+) -> Any:
+    with serving(request, session):
+        return _committing(endpoint)(session=session, **kwargs)
 
 
 async def get_write_session(session: SessionDep) -> Session:

@@ -19,6 +19,8 @@ from alembic.script import ScriptDirectory
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 from service.migrate import alembic_config
 
@@ -97,6 +99,21 @@ def readyz(request: Request) -> Response:
     return Response(bytes(cached.body), cached.status_code, media_type="application/json")
 
 
+def _current_heads(engine: Engine) -> set[str]:
+    """The database's migration heads. A pooled connection that turns out to be
+    gone (its server restarted, or failed over: SQLAlchemy then discards the
+    pool's older connections too) is no sign of the database; asked again, on a
+    new connection, it answers or not."""
+    for attempt in (1, 2):
+        try:
+            with engine.connect() as connection:
+                return set(MigrationContext.configure(connection).get_current_heads())
+        except DBAPIError as error:
+            if attempt == 2 or not error.connection_invalidated:
+                raise
+    raise AssertionError("unreachable")
+
+
 def _readiness(request: Request) -> JSONResponse:
     checks: dict[str, ReadinessCheck] = request.app.state.readiness_checks
     reports = {name: check() for name, check in checks.items()}
@@ -106,8 +123,7 @@ def _readiness(request: Request) -> JSONResponse:
     }
     heads = set(_heads())
     try:
-        with request.app.state.engine.connect() as connection:
-            current = set(MigrationContext.configure(connection).get_current_heads())
+        current = _current_heads(request.app.state.engine)
     except Exception as exc:  # noqa: BLE001 - any database failure means not ready
         return JSONResponse(
             {"status": "unavailable", "detail": type(exc).__name__, **notes}, status_code=503

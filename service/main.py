@@ -35,7 +35,14 @@ from service.cors import Cors, parse_origins
 from service.dashboard.router import FORM_PATHS as DASHBOARD_FORMS
 from service.dashboard.router import api as dashboard_api
 from service.dashboard.router import pages as dashboard_pages
-from service.db import direct_url, make_engine, make_sessionmaker, pool_shape
+from service.db import (
+    LoopSessions,
+    direct_url,
+    loop_engine,
+    make_engine,
+    make_sessionmaker,
+    pool_shape,
+)
 from service.directory.router import router as directory_router
 from service.dispatch.router import router as dispatch_router
 from service.errors import install_error_handlers
@@ -143,6 +150,12 @@ def create_app(
         # number from this limiter when the first request needs one.
         anyio.to_thread.current_default_thread_limiter().total_tokens = sum(pool_shape(settings))
         feed_hub.bind(loop)
+        # PostgreSQL: tickets are filed on the event loop (service.db.on_loop), on
+        # the app's engine's database: not while its sessions are bound elsewhere
+        # (service.db.loop_sessions: a test's transaction).
+        filing_engine = loop_engine(settings, engine.url)
+        if filing_engine is not None:
+            _app.state.loop_sessions = LoopSessions(own_sessions, filing_engine)
         _close_on_signal(loop, feed_hub)
         listener = (
             None if settings.is_sqlite else PgListener(direct_url(settings, engine.url), feed_hub)
@@ -176,6 +189,9 @@ def create_app(
                 await asyncio.wait_for(asyncio.shield(jobs), settings.shutdown_timeout_seconds)
         if listener is not None:
             await listener.stop()
+        if filing_engine is not None:
+            _app.state.loop_sessions = None
+            await filing_engine.dispose()
         if read_replica is not None:
             read_replica.dispose()
         if owns_engine:
@@ -202,7 +218,7 @@ def create_app(
         app = FastAPI(**common, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
     app.state.engine = engine
-    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.sessionmaker = own_sessions = make_sessionmaker(engine)
     read_replica = install_read_replica(app, settings, engine)
     app.state.principals = PrincipalCache()
     app.state.storage = storage_for(settings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import types
 import typing
@@ -53,6 +54,8 @@ def _storable(value: str) -> str:
     invisible format characters (bidirectional overrides such as U+202E that
     make text read backwards, zero-width spaces, BOMs) are removed, except the
     joiners Uyghur needs."""
+    if value.isprintable():  # no control or format character (most text): as it is
+        return value
     if "\x00" in value:
         raise Rejected("validation.nul")
     if any(unicodedata.category(c) == "Cc" and c not in "\t\n\r" for c in value):
@@ -120,11 +123,18 @@ class StrictModel(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _numbers_are_numbers(cls, value: Any, info: ValidationInfo) -> Any:
-        if isinstance(value, bool | str) and info.field_name is not None:
-            field = cls.model_fields.get(info.field_name)
-            if field is not None and _numeric(field.annotation):
-                raise Rejected("validation.must_be_number")
+        if isinstance(value, bool | str) and info.field_name in _numeric_fields(cls):
+            raise Rejected("validation.must_be_number")
         return value
+
+
+@functools.cache
+def _numeric_fields(model: type[BaseModel]) -> frozenset[str]:
+    # Once per model: looking at each field's annotation on every value was half
+    # of the validation of a new ticket's body (~15 of 32 us).
+    return frozenset(
+        name for name, field in model.model_fields.items() if _numeric(field.annotation)
+    )
 
 
 class ReadModel(BaseModel):

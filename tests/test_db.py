@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import itertools
 import tempfile
@@ -10,7 +11,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any
 
+import pytest
 from sqlalchemy import bindparam, literal, select, text, true
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import QueuePool
 
@@ -23,6 +26,8 @@ from service.db import (
     driver_execute,
     driver_one,
     driver_query,
+    loop_engine,
+    loop_pool_size,
     make_engine,
     pipelined,
     read_statement_by_statement,
@@ -30,6 +35,7 @@ from service.db import (
 from service.enums import TicketKind
 from service.idempotency.models import IdempotencyKey
 from service.ratelimit import _UPSERT as _HIT
+from tests.conftest import BACKEND
 
 
 def test_binary_results_only_inside(db: Session) -> None:
@@ -101,24 +107,35 @@ def test_driver_one_reads_as_sqlalchemy_does(db: Session) -> None:
 
 
 def test_pool_defaults_by_database(tmp_path: Any) -> None:
-    """SQLite gets two connections (its readers contend for the GIL), PostgreSQL
-    twenty and no overflow (overflow connections are closed on return: churn);
-    an explicit setting wins on both."""
+    """SQLite gets two connections (its readers contend for the GIL); PostgreSQL
+    twenty, no overflow (overflow connections are closed on return: churn): twelve
+    for the worker threads and eight for filing on the event loop; an explicit
+    setting wins on both."""
     secret = "x" * 40
     sqlite_url = f"sqlite:///{tmp_path / 'pool.db'}"
     pg_url = "postgresql+psycopg://nobody@127.0.0.1:1/none"  # never connected
     cases = [
-        (Settings(database_url=sqlite_url, jwt_secret=secret), 2, 0),
-        (Settings(database_url=pg_url, jwt_secret=secret), 20, 0),
-        (Settings(database_url=sqlite_url, jwt_secret=secret, db_pool_size=5), 5, 0),
-        (Settings(database_url=pg_url, jwt_secret=secret, db_max_overflow=5), 20, 5),
+        (Settings(database_url=sqlite_url, jwt_secret=secret), 2, 0, 0),
+        (Settings(database_url=pg_url, jwt_secret=secret), 12, 0, 8),
+        (Settings(database_url=sqlite_url, jwt_secret=secret, db_pool_size=5), 5, 0, 0),
+        (Settings(database_url=pg_url, jwt_secret=secret, db_max_overflow=5), 12, 5, 8),
+        (Settings(database_url=pg_url, jwt_secret=secret, db_loop_pool_size=3), 12, 0, 3),
+        (Settings(database_url=pg_url, jwt_secret=secret, db_loop_pool_size=0), 12, 0, 0),
     ]
-    for settings, size, overflow in cases:
+    for settings, size, overflow, on_loop in cases:
         engine = make_engine(settings)
         pool = engine.pool
         assert isinstance(pool, QueuePool)
         assert (pool.size(), pool._max_overflow) == (size, overflow)
         engine.dispose()
+        assert loop_pool_size(settings) == on_loop
+        filing = loop_engine(settings, settings.database_url)
+        if on_loop == 0:
+            assert filing is None
+        else:
+            assert filing is not None
+            assert (filing.pool.size(), filing.pool._max_overflow) == (on_loop, 0)  # type: ignore[attr-defined]
+            asyncio.run(filing.dispose())
 
 
 def test_the_ticket_insert_is_converted_once() -> None:
@@ -253,34 +270,70 @@ def test_a_transaction_begins_with_its_first_statement(settings: Settings) -> No
     left as it was."""
     engine = make_engine(settings, pool=(1, 0))
     key = f"test-first-statement-{uuid.uuid4().hex}"
-    end = dt.datetime(2026, 12, 4, 12, tzinfo=dt.UTC)
-    count = text("SELECT count FROM rate_limit_window WHERE key = :key")
     try:
         for commit in (False, True):
             with Session(engine) as session:
                 begin_with_first_statement(session)
                 if settings.is_sqlite:
                     assert session.bind is engine
-                # The connection is taken first, so that the trace sees everything.
-                session.connection()
-                session.commit()
-                with _round_trips(session) if not settings.is_sqlite else nullcontext([]) as trips:
-                    with pipelined(session):
-                        xact = driver_execute(session, _XACT, {}, defer=False).fetchone()[0]
-                        driver_execute(session, _HIT, {"key": key, "end": end})
-                    # SQLAlchemy's statements after it, in the same transaction.
-                    assert session.scalar(text(_XACT[engine.dialect.name])) == xact
-                    assert session.scalar(count, {"key": key}) == 1
-                if not settings.is_sqlite:
-                    # BEGIN with the SELECT, the write with the Sync; SQLAlchemy's two.
-                    assert trips == [1 + 1 + 2]
-                (session.commit if commit else session.rollback)()
+                _begin_with_the_first_statement(session, key, commit=commit)
             with engine.connect() as other:
-                assert other.scalar(count, {"key": key}) == (1 if commit else None)
+                assert other.scalar(_COUNT, {"key": key}) == (1 if commit else None)
     finally:
         with engine.begin() as cleanup:
             cleanup.execute(text("DELETE FROM rate_limit_window WHERE key = :key"), {"key": key})
         engine.dispose()
+
+
+@pytest.mark.skipif(BACKEND != "postgres", reason="the event loop's engine: PostgreSQL only")
+def test_on_the_event_loop_too(settings: Settings) -> None:
+    """The same through the event loop's engine (db.on_loop: psycopg's
+    AsyncConnection, awaited in SQLAlchemy's greenlet): the same round trips,
+    the same transaction."""
+    key = f"test-first-statement-loop-{uuid.uuid4().hex}"
+
+    async def main() -> None:
+        engine = loop_engine(
+            settings.model_copy(update={"db_loop_pool_size": 1}), settings.database_url
+        )
+        assert engine is not None
+        try:
+            for commit in (False, True):
+                async with AsyncSession(engine) as session:
+                    await session.run_sync(begin_with_first_statement)
+                    await session.run_sync(_begin_with_the_first_statement, key, commit=commit)
+                async with engine.connect() as other:
+                    assert await other.scalar(_COUNT, {"key": key}) == (1 if commit else None)
+        finally:
+            async with engine.begin() as cleanup:
+                await cleanup.execute(
+                    text("DELETE FROM rate_limit_window WHERE key = :key"), {"key": key}
+                )
+            await engine.dispose()
+
+    asyncio.run(main())
+
+
+_COUNT = text("SELECT count FROM rate_limit_window WHERE key = :key")
+
+
+def _begin_with_the_first_statement(session: Session, key: str, *, commit: bool) -> None:
+    dialect = session.get_bind().dialect.name
+    # The connection is taken first, so that the trace sees everything.
+    session.connection()
+    session.commit()
+    end = dt.datetime(2026, 12, 4, 12, tzinfo=dt.UTC)
+    with _round_trips(session) if dialect == "postgresql" else nullcontext([]) as trips:
+        with pipelined(session):
+            xact = driver_execute(session, _XACT, {}, defer=False).fetchone()[0]
+            driver_execute(session, _HIT, {"key": key, "end": end})
+        # SQLAlchemy's statements after it, in the same transaction.
+        assert session.scalar(text(_XACT[dialect])) == xact
+        assert session.scalar(_COUNT, {"key": key}) == 1
+    if dialect == "postgresql":
+        # BEGIN with the SELECT, the write with the Sync; SQLAlchemy's two.
+        assert trips == [1 + 1 + 2]
+    (session.commit if commit else session.rollback)()
 
 
 def test_a_read_statement_by_statement_sends_no_begin_nor_commit(settings: Settings) -> None:

@@ -6,9 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from fastapi.testclient import TestClient
+from sqlalchemy import event, text
 
 from service import health
+from service.db import make_engine
+from service.main import create_app
+from tests.conftest import BACKEND
 
 
 def test_readyz_answers_a_flood_from_one_check_a_second(
@@ -67,3 +71,31 @@ def test_while_one_renews_the_answer_the_others_get_the_last_copy(
         caller.join(10)
         assert not caller.is_alive(), "the caller waited for the renewal"
     assert answers[0].status_code == 200 and answers[0].json() == first.json()
+
+
+@pytest.mark.skipif(BACKEND != "postgres", reason="a server-side kill: PostgreSQL")
+def test_a_pooled_connection_that_is_gone_is_no_sign_of_the_database(
+    settings: Any, live_engine: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a failover (or a restart) the pool still holds connections to the
+    server that went away: /readyz takes a new one rather than answer 503."""
+    now = [1000.0]
+    monkeypatch.setattr(health.time, "monotonic", lambda: now[0])
+    engine = make_engine(
+        settings.model_copy(
+            update={"database_url": live_engine.url.render_as_string(hide_password=False)}
+        ),
+        pool=(1, 0),
+    )
+    try:
+        with TestClient(create_app(settings, engine)) as client:
+            assert client.get("/readyz").status_code == 200
+            with engine.connect() as pooled:  # the one connection of the pool
+                pid = pooled.scalar(text("SELECT pg_backend_pid()"))
+            with live_engine.connect() as other:
+                assert other.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            now[0] += health.READY_TTL_SECONDS
+            answer = client.get("/readyz")
+            assert answer.status_code == 200, answer.json()
+    finally:
+        engine.dispose()

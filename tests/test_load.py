@@ -9,12 +9,14 @@ and give the requests less time than the pool's timeout: a wedge fails them.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import signal
 import subprocess
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import anyio
@@ -32,7 +34,7 @@ from service.db import make_engine, run_in_request_thread
 from service.main import create_app
 from service.middleware import Admission
 from service.tickets.models import Ticket
-from tests.conftest import TEST_SECRET, World, build_world
+from tests.conftest import BACKEND, TEST_SECRET, World, build_world
 
 # Shorter than the pool's timeout below: a request that waited for the pool
 # to give up was wedged, however it ended.
@@ -162,6 +164,45 @@ def test_writes_to_tickets_at_once_do_not_wedge_the_pool(
 
     answers = run_with_threads(4, main)
     assert [a.status_code for a in answers] == [201] * 30, [a.text for a in answers][:3]
+
+
+@pytest.mark.skipif(BACKEND != "postgres", reason="filing on the event loop: PostgreSQL only")
+def test_creations_on_the_event_loop_do_not_wedge_the_pools(
+    small: tuple[Settings, Any, World],
+) -> None:
+    """Creations with new tokens, filed on the event loop (service.db.on_loop): each
+    looks its principal up in a worker thread (two threads, two connections) and
+    files on the loop's own pool (two connections), and holds a connection of
+    neither while it waits for the other."""
+    settings, _app, world = small
+    settings = settings.model_copy(update={"db_loop_pool_size": 2})
+    engine = make_engine(settings)
+    claims = {"role": "provider_staff", "organization_id": world.company, "org_role": "dispatcher"}
+
+    def file(http: TestClient, n: int) -> int:
+        token = fresh_token(settings, claims, "user-dispatcher", n)
+        response = http.post(
+            "/v1/tickets",
+            json={
+                "category": "repair.plumbing",
+                "community_id": world.community_a,
+                "description": f"电话报修 {n}",
+                "on_behalf_of": {"name": "阿依古丽", "phone": "13900000001"},
+                "channel": "phone",
+            },
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        return response.status_code
+
+    try:
+        with TestClient(create_app(settings, engine)) as http, ThreadPoolExecutor(30) as pool:
+            assert http.app.state.loop_sessions is not None  # type: ignore[attr-defined]
+            started = time.monotonic()
+            statuses = list(pool.map(functools.partial(file, http), range(30)))
+            assert time.monotonic() - started < ANSWER_WITHIN
+    finally:
+        engine.dispose()
+    assert statuses == [201] * 30
 
 
 def test_an_expired_principal_is_looked_up_once(

@@ -22,6 +22,8 @@ from service.db import (
     begin_write,
     committing_in_thread,
     get_write_session,
+    loop_sessions,
+    on_loop,
     pipelined,
     read_statement_by_statement,
     request_session,
@@ -384,16 +386,22 @@ async def _hot_create(request: Request) -> Response | None:
     if data is None or (language is not None and len(language) > ACCEPT_LANGUAGE_MAX):
         return None
     settings = request.app.state.settings
+    arguments = {
+        "data": data,
+        "settings": settings,
+        "idempotency_key": request.headers.get("idempotency-key"),
+        "accept_language": language,
+    }
     async with request_session(request) as session:
         principal = await get_principal(request, session, settings)
-        response: Response = await _create_endpoint(
-            data=data,
-            principal=principal,
-            session=await get_write_session(session),
-            settings=settings,
-            idempotency_key=request.headers.get("idempotency-key"),
-            accept_language=language,
-        )
+        sessions = loop_sessions(request)
+        if sessions is None:
+            response: Response = await _create_endpoint(
+                principal=principal, session=await get_write_session(session), **arguments
+            )
+            return response
+    # PostgreSQL: on the event loop, no worker thread (service.db.on_loop).
+    response = await on_loop(sessions, request, create_ticket, principal=principal, **arguments)
     return response
 
 

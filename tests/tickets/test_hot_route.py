@@ -10,8 +10,11 @@ import json
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
+from service.main import create_app
 from service.tickets import router as tickets_router
+from tests.conftest import BACKEND, build_world
 
 _n = itertools.count()
 
@@ -108,6 +111,33 @@ def _without_instances(value: Any) -> Any:
 
 
 def test_the_hot_route_answers_as_the_declared_routes(app, client, world, monkeypatch):
+    _answers_as_the_declared_routes(app, client, world, monkeypatch)
+
+
+@pytest.mark.skipif(BACKEND != "postgres", reason="filing on the event loop: PostgreSQL only")
+def test_filing_on_the_event_loop_answers_as_in_a_worker_thread(settings, live_engine, monkeypatch):
+    """On PostgreSQL an app files tickets on the event loop (service.db.on_loop),
+    on a database it commits to; its declared route files them in a worker thread."""
+    on_loop = []
+    real = tickets_router.on_loop
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        on_loop.append(1)
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(tickets_router, "on_loop", counted)
+    app = create_app(settings.model_copy(update={"tickets_per_hour": 0}), live_engine)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        world = build_world(client, settings)
+        filed = len(on_loop)
+        _answers_as_the_declared_routes(app, client, world, monkeypatch)
+        # The hot route's creations that got past the principal (and two replays).
+        assert len(on_loop) - filed == 7
+        loop_pool = app.state.loop_sessions.engine.pool
+        assert loop_pool.checkedout() == 0 and loop_pool.checkedin() >= 1
+
+
+def _answers_as_the_declared_routes(app: Any, client: Any, world: Any, monkeypatch: Any) -> None:
     # Which requests the hot route answered itself (or raised for): not declined.
     served: list[str] = []
     hot_route = tickets_router.hot_route
