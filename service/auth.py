@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import hashlib
 import secrets
 import time
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 # Up a floor (a room-level cycle kept on purpose): auth checks API keys beside tokens.
 from service.apikeys.models import ApiKey
 from service.config import Settings, SettingsDep
-from service.db import SessionDep, begin_write, in_thread, utcnow
+from service.db import SessionDep, begin_write, in_thread, request_session, utcnow
 from service.directory.models import Community, Organization, Region
 from service.enums import OrgRole, Role
 from service.errors import AppError, Forbidden, Unauthorized
@@ -379,21 +380,39 @@ async def get_principal(request: Request, session: SessionDep, settings: Setting
     """async so that a cached principal costs no trip to the thread pool. The
     database is touched (in the pool) when the token is new, and the session's
     connection goes back to the pool before the request goes on (service.db)."""
+
+    async def look_up(token: str) -> Principal:
+        principal: Principal = await in_thread(session, authenticate, session, token, settings)
+        return principal
+
+    return await _principal(request, look_up)
+
+
+async def principal_without_session(request: Request, settings: Settings) -> Principal:
+    """`get_principal` for a request that has no session of the worker threads (a
+    creation filed on the event loop, service.db.on_loop): one is made only to
+    look up a token new to the principal cache."""
+
+    async def look_up(token: str) -> Principal:
+        async with request_session(request) as session:
+            principal: Principal = await in_thread(session, authenticate, session, token, settings)
+        return principal
+
+    return await _principal(request, look_up)
+
+
+async def _principal(request: Request, look_up: Callable[[str], Awaitable[Principal]]) -> Principal:
+    """The caller, from the principal cache, or `look_up(token)` when it is new there."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("auth.missing")
-
-    async def look_up() -> Principal:
-        principal: Principal = await in_thread(session, authenticate, session, token, settings)
-        return principal
-
     cache: PrincipalCache | None = getattr(request.app.state, "principals", None)
     if cache is None or token.startswith(API_KEY_PREFIX):
-        principal = await look_up()
+        principal = await look_up(token)
     else:
-        principal = await cache.resolve(token, look_up)
+        principal = await cache.resolve(token, functools.partial(look_up, token))
     # The request's log line names the role (service.observability.asgi), no more.
     request.scope[PRINCIPAL_KIND] = "api_key" if principal.api_key_id else principal.role.value
     return principal

@@ -109,6 +109,9 @@ FEATURE_JOBS = (
     webhook_delivery,
 )
 
+# The collector's threshold of new objects for a young collection (Python: 700).
+GC_YOUNG_THRESHOLD = 10_000
+
 DESCRIPTION = """
 Linli (邻里) — property-services and elderly-care tickets for renovated
 residential communities.
@@ -179,6 +182,12 @@ def create_app(
         # what requests made. Measured: a summary of 4,784 groups spent 80 ms in
         # collections of start-up objects.
         gc.freeze()
+        # And a young collection every 10,000 allocations rather than 700: objects
+        # of requests in flight lived past many collections and into the older
+        # generations, whose collections then scanned them again. Measured over
+        # 6 s of creations (gc.callbacks): 0.27 s in collections (924 young, 83
+        # middle, 7 full) at 700, 0.066 s at 10,000 (a young one takes ~4 ms).
+        gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
         yield
         feed_hub.close()
         if jobs is not None:

@@ -1,8 +1,10 @@
 """/readyz is public: a flood of it must not cost the database (or the migration
-scripts' parsing) once a call."""
+scripts' parsing) once a call; a stale pooled connection does not make it 503.
+And what a serving process sets up for itself (the collector)."""
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import pytest
@@ -11,7 +13,7 @@ from sqlalchemy import event, text
 
 from service import health
 from service.db import make_engine
-from service.main import create_app
+from service.main import GC_YOUNG_THRESHOLD, create_app
 from tests.conftest import BACKEND
 
 
@@ -99,3 +101,17 @@ def test_a_pooled_connection_that_is_gone_is_no_sign_of_the_database(
             assert answer.status_code == 200, answer.json()
     finally:
         engine.dispose()
+
+
+def test_a_serving_process_collects_garbage_less_often(app: Any) -> None:
+    """The lifespan freezes the start-up objects and sets the young generation's
+    threshold (service.main): tests run in one process, so the threshold is put
+    back afterwards."""
+    before = gc.get_threshold()
+    gc.set_threshold(700, *before[1:])
+    try:
+        with TestClient(app):
+            assert gc.get_threshold() == (GC_YOUNG_THRESHOLD, *before[1:])
+            assert gc.get_freeze_count() > 0
+    finally:
+        gc.set_threshold(*before)

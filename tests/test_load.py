@@ -68,6 +68,17 @@ def fresh_token(settings: Settings, claims: dict[str, Any], sub: str, n: int) ->
     return mint_token(settings, sub=sub, name=sub, nonce=n, **claims)
 
 
+def phoned_in(world: World, n: int) -> dict[str, Any]:
+    """A report a dispatcher files for a resident who phoned."""
+    return {
+        "category": "repair.plumbing",
+        "community_id": world.community_a,
+        "description": f"电话报修 {n}",
+        "on_behalf_of": {"name": "阿依古丽", "phone": "13900000001"},
+        "channel": "phone",
+    }
+
+
 def run_with_threads(threads: int, main: Callable[[], Awaitable[Any]]) -> Any:
     async def limited() -> Any:
         anyio.to_thread.current_default_thread_limiter().total_tokens = threads
@@ -148,17 +159,7 @@ def test_writes_to_tickets_at_once_do_not_wedge_the_pool(
                     )
                 else:
                     calls.append(
-                        client.post(
-                            "/v1/tickets",
-                            json={
-                                "category": "repair.plumbing",
-                                "community_id": world.community_a,
-                                "description": f"电话报修 {n}",
-                                "on_behalf_of": {"name": "阿依古丽", "phone": "13900000001"},
-                                "channel": "phone",
-                            },
-                            headers=headers(n),
-                        )
+                        client.post("/v1/tickets", json=phoned_in(world, n), headers=headers(n))
                     )
             return await gather_within(ANSWER_WITHIN, *calls)
 
@@ -182,15 +183,7 @@ def test_creations_on_the_event_loop_do_not_wedge_the_pools(
     def file(http: TestClient, n: int) -> int:
         token = fresh_token(settings, claims, "user-dispatcher", n)
         response = http.post(
-            "/v1/tickets",
-            json={
-                "category": "repair.plumbing",
-                "community_id": world.community_a,
-                "description": f"电话报修 {n}",
-                "on_behalf_of": {"name": "阿依古丽", "phone": "13900000001"},
-                "channel": "phone",
-            },
-            headers={"Authorization": f"Bearer {token}"},
+            "/v1/tickets", json=phoned_in(world, n), headers={"Authorization": f"Bearer {token}"}
         )
         return response.status_code
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
+from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
 from service.categories.models import Category
@@ -153,7 +154,9 @@ def build_calendar(
     )
 
 
-_cache: dict[tuple[str, str, str], SlaConfig] = {}
+# By database (the engine's URL: the worker threads' and the event loop's engines
+# on one database share it), configuration stamp and default time zone.
+_cache: dict[tuple[URL, str, str], SlaConfig] = {}
 _cache_lock = threading.Lock()
 
 
@@ -173,8 +176,7 @@ def load_config(session: Session, default_zone: str, stamp: str | None = None) -
     """The configuration as of `stamp` (read it if not given), from memory when we have it."""
     if stamp is None:
         stamp = current_stamp(session)
-    bind = session.get_bind()
-    key = (bind.engine.url.render_as_string(hide_password=True), stamp, default_zone)
+    key = (session.get_bind().engine.url, stamp, default_zone)
     config = _cache.get(key)
     if config is not None:
         return config
@@ -193,11 +195,8 @@ def config_with_category(
     if category_id in config.category_chain:
         return config
     fresh = _read_config(session, default_zone, config.stamp)
-    bind = session.get_bind()
     with _cache_lock:
-        _cache[
-            (bind.engine.url.render_as_string(hide_password=True), config.stamp, default_zone)
-        ] = fresh
+        _cache[(session.get_bind().engine.url, config.stamp, default_zone)] = fresh
     return fresh
 
 

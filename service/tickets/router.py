@@ -12,7 +12,7 @@ from pydantic import Field, StringConstraints, ValidationError
 from sqlalchemy.orm import Session
 
 from service.announcements import current as current_announcements
-from service.auth import CurrentPrincipal, Principal, get_principal
+from service.auth import CurrentPrincipal, Principal, get_principal, principal_without_session
 from service.config import Settings, SettingsDep
 from service.db import (
     CommitInRoute,
@@ -392,16 +392,19 @@ async def _hot_create(request: Request) -> Response | None:
         "idempotency_key": request.headers.get("idempotency-key"),
         "accept_language": language,
     }
+    sessions = loop_sessions(request)
+    if sessions is not None:
+        # PostgreSQL: on the event loop, no worker thread (service.db.on_loop).
+        principal = await principal_without_session(request, settings)
+        filed: Response = await on_loop(
+            sessions, request, create_ticket, principal=principal, **arguments
+        )
+        return filed
     async with request_session(request) as session:
         principal = await get_principal(request, session, settings)
-        sessions = loop_sessions(request)
-        if sessions is None:
-            response: Response = await _create_endpoint(
-                principal=principal, session=await get_write_session(session), **arguments
-            )
-            return response
-    # PostgreSQL: on the event loop, no worker thread (service.db.on_loop).
-    response = await on_loop(sessions, request, create_ticket, principal=principal, **arguments)
+        response: Response = await _create_endpoint(
+            principal=principal, session=await get_write_session(session), **arguments
+        )
     return response
 
 
