@@ -131,7 +131,7 @@ def test_filing_on_the_event_loop_answers_as_in_a_worker_thread(settings, live_e
         world = build_world(client, settings)
         filed = len(on_loop)
         _answers_as_the_declared_routes(app, client, world, monkeypatch)
-        # The hot route's creations that got past the principal (and two replays).
+        # The hot route's creations that got past the principal, and the one replay.
         assert len(on_loop) - filed == 7
         loop_pool = app.state.loop_sessions.engine.pool
         assert loop_pool.checkedout() == 0 and loop_pool.checkedin() >= 1
