@@ -104,14 +104,17 @@ def _current_heads(engine: Engine) -> set[str]:
     gone (its server restarted, or failed over: SQLAlchemy then discards the
     pool's older connections too) is no sign of the database; asked again, on a
     new connection, it answers or not."""
-    for attempt in (1, 2):
-        try:
-            with engine.connect() as connection:
-                return set(MigrationContext.configure(connection).get_current_heads())
-        except DBAPIError as error:
-            if attempt == 2 or not error.connection_invalidated:
-                raise
-    raise AssertionError("unreachable")
+
+    def heads() -> set[str]:
+        with engine.connect() as connection:
+            return set(MigrationContext.configure(connection).get_current_heads())
+
+    try:
+        return heads()
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+    return heads()
 
 
 def _readiness(request: Request) -> JSONResponse:
