@@ -48,7 +48,6 @@ import datetime as dt
 import hashlib
 import json
 import math
-import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -62,7 +61,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 
 from service.config import Settings
-from service.db import POSTGRES_LOOP_POOL, POSTGRES_POOL, driver_query
+from service.db import POSTGRES_LOOP_POOL, POSTGRES_POOL, driver_query, numbered
 from service.enums import Role
 from service.i18n import DEFAULT as LANGUAGE
 from service.idempotency.service import _INSERT as _INSERT_KEY
@@ -86,8 +85,6 @@ KEY_TTL = dt.timedelta(hours=SETTINGS.idempotency_ttl_hours)
 
 # --- Linli's statements, numbered for asyncpg ----------------------------------
 
-_NAMED = re.compile(r"%\((\w+)\)s")
-
 
 @dataclass(frozen=True)
 class Statement:
@@ -103,20 +100,15 @@ class Statement:
         return [given[name] for name in self.names]
 
 
-def numbered(sql: str, values: dict[str, Any] | None = None) -> Statement:
-    """psycopg's %(name)s as $1, $2 ... (one number per name), %% as %."""
-    names: list[str] = []
-
-    def number(match: re.Match[str]) -> str:
-        if match.group(1) not in names:
-            names.append(match.group(1))
-        return f"${names.index(match.group(1)) + 1}"
-
-    return Statement(_NAMED.sub(number, sql).replace("%%", "%"), tuple(names), values or {})
+def statement(sql: str, values: dict[str, Any] | None = None) -> Statement:
+    """psycopg's %(name)s as $1, $2 ... as Linli's own asyncpg connections take
+    them (service.db.numbered)."""
+    numbered_sql, names = numbered(sql)
+    return Statement(numbered_sql, names, values or {})
 
 
 def _driver(query: Any) -> Statement:
-    return numbered(query.sql["postgresql"], query.values)
+    return statement(query.sql["postgresql"], query.values)
 
 
 def filled(statement: Statement, *given: str) -> Statement:
@@ -148,15 +140,15 @@ PAGE = {
     )
     for role, feed in ((Role.resident, False), (Role.provider_staff, True))
 }
-INSERT_TICKET = numbered(_INSERT_TICKET["postgresql"])  # filled by column name
+INSERT_TICKET = statement(_INSERT_TICKET["postgresql"])  # filled by column name
 INSERT_EVENT = filled(
-    numbered(_INSERT_EVENT["postgresql"]),
+    statement(_INSERT_EVENT["postgresql"]),
     *("ticket_id", "type", "actor_id", "to_status", "organization_id", "internal", "data"),
     "created_at",
 )
-UPSERT_QUOTA = filled(numbered(_UPSERT["postgresql"]), "key", "end")
+UPSERT_QUOTA = filled(statement(_UPSERT["postgresql"]), "key", "end")
 INSERT_KEY = filled(
-    numbered(_INSERT_KEY["postgresql"]),
+    statement(_INSERT_KEY["postgresql"]),
     *("owner", "key", "request_hash", "status", "body", "headers", "now", "expires_at"),
 )
 # service/auth.py authenticate(): the user of a token's `sub`.

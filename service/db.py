@@ -9,10 +9,11 @@ import enum
 import functools
 import inspect
 import queue
+import re
 import threading
 import weakref
 from collections.abc import AsyncIterator, Callable, Collection, Iterator
-from contextlib import ExitStack, asynccontextmanager, contextmanager
+from contextlib import ExitStack, asynccontextmanager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -25,16 +26,17 @@ from psycopg.abc import Buffer
 from psycopg.adapt import Loader
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, create_engine, event
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlalchemy.engine import URL, Connection, Dialect, Engine, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
-    async_sessionmaker,
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql import Select
 from sqlalchemy.types import TypeDecorator
-from sqlalchemy.util import await_only
+from sqlalchemy.util import await_only, greenlet_spawn
 
 from service.config import Settings
 from service.errors import ClientGone
@@ -186,31 +188,90 @@ def make_engine(
 
 def loop_engine(settings: Settings, url: URL | str) -> AsyncEngine | None:
     """PostgreSQL: an engine on the database at `url` whose statements run on the
-    event loop (psycopg's AsyncConnection), for `on_loop`; a pool of its own of
-    `loop_pool_size` connections, no overflow, the same timeout and connect
-    arguments as the requests' engine. None on SQLite or with
-    LINLI_DB_LOOP_POOL_SIZE=0: everything then runs in the worker threads. Its
-    connections belong to the event loop that opened them: made and disposed of
-    by the app's lifespan (service.main). Its sessions begin their transactions
-    with their first statement (`begin_with_first_statement`, what filing does)
-    from the start: their connections stay in autocommit rather than being
-    switched to it and back by each request (two more awaits each way)."""
+    event loop, for `on_loop`; a pool of its own of `loop_pool_size` connections,
+    no overflow, the same timeout as the requests' engine. None on SQLite or
+    with LINLI_DB_LOOP_POOL_SIZE=0: everything then runs in the worker threads.
+    Its connections belong to the event loop that opened them: made and
+    disposed of by the app's lifespan (service.main).
+
+    On asyncpg, whose statements cost less Python than psycopg's AsyncConnection
+    (a creation's CPU 2.24 -> 2.05 ms, bench/README.md); but asyncpg prepares
+    every statement under a name, which a PgBouncer in transaction mode before
+    1.21 cannot keep (and names never reused would pile up on its servers), so
+    with LINLI_DB_PREPARED_STATEMENTS=false the loop's connections are psycopg's,
+    which then never prepares. Those begin their transactions with their first
+    statement (`begin_with_first_statement`, what filing does) from the start:
+    they stay in autocommit rather than being switched to it and back by each
+    request (two more awaits each way)."""
     size = loop_pool_size(settings)
-    if size == 0 or make_url(url).get_backend_name() != "postgresql":
+    url = make_url(url)
+    if size == 0 or url.get_backend_name() != "postgresql":
         return None
+    shape: dict[str, Any] = {
+        "pool_size": size,
+        "max_overflow": 0,
+        "pool_timeout": settings.db_pool_timeout_seconds,
+        "pool_pre_ping": False,
+    }
+    if settings.db_prepared_statements:
+        asyncpg_url, connect_args = _asyncpg_url(url)
+        engine = create_async_engine(asyncpg_url, connect_args=connect_args, **shape)
+        event.listen(engine.sync_engine, "do_connect", _asyncpg_connect)
+        return engine
     _cache_long_statements()
     engine = create_async_engine(
-        make_url(url).set(drivername="postgresql+psycopg"),
+        url.set(drivername="postgresql+psycopg"),
         connect_args=postgres_connect_args(settings),
-        pool_size=size,
-        max_overflow=0,
-        pool_timeout=settings.db_pool_timeout_seconds,
-        pool_pre_ping=False,
         isolation_level="AUTOCOMMIT",
         execution_options={_BEGINS_ITSELF: True},
+        **shape,
     )
     event.listen(engine.sync_engine, "before_cursor_execute", _begin_before)
     return engine
+
+
+def _asyncpg_url(url: URL) -> tuple[URL, dict[str, Any]]:
+    """`url` (libpq's terms, as psycopg takes it) for SQLAlchemy's asyncpg dialect,
+    and the connect arguments that stand for the libpq parameters asyncpg names
+    otherwise. The hosts of a failover URL (`?host=h1:p1&host=h2:p2`) and
+    `target_session_attrs` mean the same to both. A parameter asyncpg has no
+    word for refuses to start rather than be dropped."""
+    query = dict(url.query)
+    args: dict[str, Any] = {}
+    if "application_name" in query:
+        args["server_settings"] = {"application_name": query.pop("application_name")}
+    if "sslmode" in query:
+        args["ssl"] = query.pop("sslmode")
+    if "connect_timeout" in query:
+        args["timeout"] = float(query.pop("connect_timeout"))  # type: ignore[arg-type]
+    unknown = sorted(set(query) - {"host", "target_session_attrs"})
+    if unknown:
+        raise ValueError(
+            f"the database URL's {', '.join(unknown)}: not understood by the event loop's "
+            "driver (asyncpg); set LINLI_DB_LOOP_POOL_SIZE=0 to file in the worker threads"
+        )
+    return url.set(drivername="postgresql+asyncpg", query=query), args
+
+
+def _asyncpg_connect(dialect: Dialect, _record: Any, cargs: Any, cparams: Any) -> Any:
+    """Connect as the asyncpg dialect does, a failure to as a DBAPI error: asyncpg
+    raises the socket's (a primary gone: connection refused), the server's
+    (starting up, too many clients) or its own (a standby when a read-write
+    server was asked for) as they come, which SQLAlchemy would pass on as they
+    are; as OperationalError they answer 503 (errors.database_unavailable), as
+    psycopg's do."""
+    import asyncpg
+
+    try:
+        return dialect.loaded_dbapi.connect(*cargs, **cparams)
+    except (
+        OSError,
+        TimeoutError,
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+        asyncpg.exceptions.InternalClientError,
+    ) as error:
+        raise dialect.loaded_dbapi.OperationalError(str(error), error) from error
 
 
 class LoopSessions:
@@ -224,7 +285,8 @@ class LoopSessions:
     def __init__(self, threads: sessionmaker[Session], engine: AsyncEngine) -> None:
         self.threads = threads
         self.engine = engine
-        self.factory = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        # Sync sessions on the engine's sync face, each run in a greenlet of its own.
+        self.factory = sessionmaker(engine.sync_engine, expire_on_commit=False, autoflush=False)
         self.slots = asyncio.Semaphore(engine.pool.size())  # type: ignore[attr-defined]
 
 
@@ -429,12 +491,93 @@ def driver_execute(
 
 def _driver(connection: Connection) -> Any:
     """The driver's connection under `connection`: sqlite3's or psycopg's; for a
-    session of `on_loop`, psycopg's AsyncConnection as the sync one it stands
-    for (`_Awaited`)."""
+    session of `on_loop`, asyncpg's through SQLAlchemy's DBAPI adapter
+    (`_Numbered`), or psycopg's AsyncConnection as the sync one it stands for
+    (`_Awaited`)."""
     driver = connection.connection.driver_connection
     if isinstance(driver, psycopg.AsyncConnection):
         return _Awaited(driver)
+    if connection.dialect.driver == "asyncpg":
+        return _Numbered(connection)
     return driver
+
+
+_NAMED = re.compile(r"%\((\w+)\)s")
+
+
+@functools.lru_cache(maxsize=256)
+def numbered(sql: str) -> tuple[str, tuple[str, ...]]:
+    """A statement written for psycopg (%(name)s, %% for %) in asyncpg's terms:
+    $1, $2 ... (one number per name), and the name each number stands for."""
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        if match.group(1) not in names:
+            names.append(match.group(1))
+        return f"${names.index(match.group(1)) + 1}"
+
+    return _NAMED.sub(number, sql).replace("%%", "%"), tuple(names)
+
+
+class _Numbered:
+    """The connection SQLAlchemy's asyncpg dialect adapts (a DBAPI connection whose
+    statements await asyncpg inside `on_loop`'s greenlet), taking the driver
+    statements as psycopg does: `driver_execute`'s on the event loop. It begins
+    the transaction before the first statement and prepares each statement once
+    per connection; there is no pipeline (asyncpg has none across statements)
+    and no loaders (`text_as_bytes` is for the worker threads' page). Its errors
+    are SQLAlchemy's, as if the statement had gone through `connection`: one
+    that lost the server invalidates it, which the pool then replaces."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def cursor(self) -> _NumberedCursor:
+        return _NumberedCursor(self._connection)
+
+    def execute(self, query: str, params: Any = None, **_kwargs: Any) -> _NumberedCursor:
+        return self.cursor().execute(query, params)
+
+    def pipeline(self) -> Any:
+        return nullcontext()
+
+
+class _NumberedCursor:
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self._cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+
+    def execute(self, query: str, params: Any = None, **_kwargs: Any) -> _NumberedCursor:
+        sql, names = numbered(query)
+        args = [params[name] for name in names] if names else None
+        dialect = self._connection.dialect
+        try:
+            self._cursor.execute(sql, args)
+        except dialect.loaded_dbapi.Error as error:
+            gone = dialect.is_disconnect(
+                error, self._connection.connection.dbapi_connection, self._cursor
+            )
+            if gone:
+                self._connection.invalidate(error)
+            raise DBAPIError.instance(
+                sql,
+                args,
+                error,
+                dialect.loaded_dbapi.Error,
+                connection_invalidated=gone,
+                dialect=dialect,
+            ) from error
+        return self
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return list(self._cursor.fetchall())
+
+    @property
+    def rowcount(self) -> int:
+        return int(self._cursor.rowcount)
 
 
 class _Awaited:
@@ -488,8 +631,10 @@ class _AwaitedCursor:
 
 
 # driver_execute's SQLite statements name their parameters (:name); the dialect's
-# own paramstyle is qmark.
+# own paramstyle is qmark. PostgreSQL's are psycopg's (%(name)s), whichever
+# driver runs them (asyncpg's: `numbered`).
 _SQLITE_NAMED = sqlite.dialect(paramstyle="named")
+_PSYCOPG = psycopg_dialect()
 
 
 @dataclass(frozen=True)
@@ -511,7 +656,7 @@ def driver_query(
 ) -> DriverQuery:
     """Compile `statement` for `driver_one`; `params` names the bind parameters each
     execution fills. Keep the result: compiling is what this saves."""
-    compiled = statement.compile(dialect=_SQLITE_NAMED if dialect.name == "sqlite" else dialect)
+    compiled = statement.compile(dialect=_SQLITE_NAMED if dialect.name == "sqlite" else _PSYCOPG)
     if "POSTCOMPILE" in compiled.string:
         raise ValueError("expanding parameters are rendered per execution: not for the driver")
     bound = compiled.construct_params(dict.fromkeys(params))
@@ -623,23 +768,25 @@ class _Pipeline:
 
     def __init__(self) -> None:
         self._stack = ExitStack()
-        self._connection: Connection | None = None
+        # The info of the connection it was entered on (a connection invalidated
+        # by a lost server since refuses to be asked for it).
+        self._info: dict[Any, Any] | None = None
         # Whether driver_execute sent a BEGIN in it.
         self.begun = False
 
     def enter(self, connection: Connection) -> None:
-        if self._connection is None:
+        if self._info is None:
             self._stack.enter_context(_driver(connection).pipeline())
-            self._connection = connection
+            self._info = connection.info
             # Where `_begin_before` finds it, to leave it before SQLAlchemy's statements.
-            connection.info[_PIPELINE] = self
+            self._info[_PIPELINE] = self
 
     def leave(self, error: BaseException | None = None) -> None:
         """Sends what is queued and reads every result, raising the first error;
         only logging it (psycopg) when leaving because of `error`."""
-        if self._connection is not None:
-            self._connection.info.pop(_PIPELINE, None)
-            self._connection = None
+        if self._info is not None:
+            self._info.pop(_PIPELINE, None)
+            self._info = None
             self.begun = False
             self._stack.__exit__(type(error) if error else None, error, None)
 
@@ -663,6 +810,8 @@ def begin_with_first_statement(session: Session) -> None:
     SQLite: no-op."""
     bind = session.bind
     if not isinstance(bind, Engine) or bind.dialect.name != "postgresql":
+        return
+    if bind.dialect.driver == "asyncpg":
         return
     if bind.get_execution_options().get(_BEGINS_ITSELF):
         return
@@ -936,20 +1085,24 @@ async def on_loop(
     of psycopg's calls releases the GIL, and the thread and the event loop handed
     it back and forth (136 futex calls and 78 context switches per creation,
     `perf stat`; the same creations run on the loop's thread took 1.3 ms of CPU
-    against 1.8). Here SQLAlchemy runs the endpoint in a greenlet
-    (AsyncSession.run_sync) and each statement's wait is an await on psycopg's
-    AsyncConnection: the same code, in order, with no thread. The deadlock rules
+    against 1.8). Here the endpoint runs in a greenlet (SQLAlchemy's
+    greenlet_spawn, what AsyncSession.run_sync does) with a sync session on the
+    loop engine's sync face, and each statement's wait is an await on asyncpg
+    (or psycopg's AsyncConnection): the same code, in order, with no thread. The deadlock rules
     above hold: the connection is taken in the endpoint and given back before it
     returns, and a request waits for it without holding another. As for a worker
     thread, a cancelled request still finishes its transaction."""
     with anyio.CancelScope(shield=True):
-        async with sessions.slots, sessions.factory() as session:
-            return await session.run_sync(_serve_on_loop, request, endpoint, kwargs)
+        async with sessions.slots:
+            return await greenlet_spawn(
+                _serve_on_loop, sessions.factory(), request, endpoint, kwargs
+            )
 
 
 def _serve_on_loop(
     session: Session, request: Request, endpoint: Callable[..., Any], kwargs: dict[str, Any]
 ) -> Any:
+    # `serving` closes the session; an AsyncSession's close would take another greenlet.
     with serving(request, session):
         return _committing(endpoint)(session=session, **kwargs)
 

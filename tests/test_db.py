@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any
 
+import asyncpg
 import pytest
 from sqlalchemy import bindparam, literal, select, text, true
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,10 +30,12 @@ from service.db import (
     loop_engine,
     loop_pool_size,
     make_engine,
+    numbered,
     pipelined,
     read_statement_by_statement,
 )
 from service.enums import TicketKind
+from service.errors import database_unavailable
 from service.idempotency.models import IdempotencyKey
 from service.ratelimit import _UPSERT as _HIT
 from tests.conftest import BACKEND
@@ -286,17 +289,20 @@ def test_a_transaction_begins_with_its_first_statement(settings: Settings) -> No
 
 
 @pytest.mark.skipif(BACKEND != "postgres", reason="the event loop's engine: PostgreSQL only")
-def test_on_the_event_loop_too(settings: Settings) -> None:
-    """The same through the event loop's engine (db.on_loop: psycopg's
-    AsyncConnection, awaited in SQLAlchemy's greenlet): the same round trips,
-    the same transaction."""
+@pytest.mark.parametrize("prepared", [True, False], ids=["asyncpg", "psycopg"])
+def test_on_the_event_loop_too(settings: Settings, prepared: bool) -> None:
+    """The same through the event loop's engine (db.on_loop, awaited in
+    SQLAlchemy's greenlet): the same transaction; on psycopg's AsyncConnection
+    (without prepared statements, for a PgBouncer) the same round trips too."""
     key = f"test-first-statement-loop-{uuid.uuid4().hex}"
+    loop_settings = settings.model_copy(
+        update={"db_loop_pool_size": 1, "db_prepared_statements": prepared}
+    )
 
     async def main() -> None:
-        engine = loop_engine(
-            settings.model_copy(update={"db_loop_pool_size": 1}), settings.database_url
-        )
+        engine = loop_engine(loop_settings, settings.database_url)
         assert engine is not None
+        assert engine.dialect.driver == ("asyncpg" if prepared else "psycopg")
         try:
             for commit in (False, True):
                 async with AsyncSession(engine) as session:
@@ -314,23 +320,135 @@ def test_on_the_event_loop_too(settings: Settings) -> None:
     asyncio.run(main())
 
 
+def test_driver_statements_numbered_for_asyncpg() -> None:
+    """psycopg's %(name)s as asyncpg's $n: one number per name, in order of first
+    use, a name used twice numbered once; %% is a literal %."""
+    assert numbered("SELECT %(a)s, %(b)s, %(a)s WHERE x LIKE 'a%%'") == (
+        "SELECT $1, $2, $1 WHERE x LIKE 'a%'",
+        ("a", "b"),
+    )
+    assert numbered("SELECT 1") == ("SELECT 1", ())
+
+
+def test_the_loop_engine_takes_libpq_parameters_as_asyncpg_names_them(monkeypatch: Any) -> None:
+    """The URL of LINLI_DATABASE_URL (libpq's parameters, as psycopg takes them) on
+    the event loop's asyncpg: failover hosts and target_session_attrs as they are,
+    application_name, sslmode and connect_timeout in asyncpg's words; anything
+    else refused at start, naming it, rather than dropped."""
+
+    class Seen(Exception):
+        pass
+
+    async def connect(**kwargs: Any) -> Any:
+        raise Seen(kwargs)
+
+    monkeypatch.setattr(asyncpg, "connect", connect)
+
+    def made(url: str) -> Any:
+        """The arguments the loop engine would connect with."""
+        settings = Settings(database_url=url, jwt_secret="x" * 32)
+        engine = loop_engine(settings, url)
+        assert engine is not None and engine.dialect.driver == "asyncpg"
+
+        async def connecting() -> Any:
+            with pytest.raises(Seen) as seen:
+                async with engine.connect():
+                    pass
+            await engine.dispose()
+            return seen.value.args[0]
+
+        return asyncio.run(connecting())
+
+    failover = made(
+        "postgresql+psycopg://u@/db?host=10.0.0.1:5433&host=10.0.0.2:5434"
+        "&target_session_attrs=read-write&application_name=linli-a&sslmode=require"
+        "&connect_timeout=3"
+    )
+    assert failover["host"] == ["10.0.0.1", "10.0.0.2"]
+    assert failover["port"] == [5433, 5434]
+    assert failover["target_session_attrs"] == "read-write"
+    assert failover["server_settings"] == {"application_name": "linli-a"}
+    assert (failover["ssl"], failover["timeout"]) == ("require", 3.0)
+    with pytest.raises(ValueError, match="keepalives, options"):
+        made("postgresql+psycopg://u@h/db?options=-csearch_path%3Dx&keepalives=1")
+    # Without prepared statements (a PgBouncer before 1.21): psycopg's, which then never prepares.
+    settings = Settings(
+        database_url="postgresql+psycopg://u@h/db?options=x",
+        jwt_secret="x" * 32,
+        db_prepared_statements=False,
+    )
+    engine = loop_engine(settings, settings.database_url)
+    assert engine is not None and engine.dialect.driver == "psycopg"
+    asyncio.run(engine.dispose())
+
+
+@pytest.mark.skipif(BACKEND != "postgres", reason="the event loop's engine: PostgreSQL only")
+def test_a_server_lost_under_the_loop_is_unavailable_and_replaced(settings: Settings) -> None:
+    """A driver statement on the loop whose server connection died raises
+    SQLAlchemy's error with the connection invalidated (answered 503:
+    errors.database_unavailable), and the pool opens a new one for the next
+    request instead of lending the dead one again; a server that refuses
+    connections is unavailable too, not a bug."""
+    loop_settings = settings.model_copy(update={"db_loop_pool_size": 1})
+    probe = {"postgresql": "SELECT pg_backend_pid()", "sqlite": "SELECT 1"}
+
+    def backend(session: Session) -> int:
+        # In a pipeline, as filing's statements are (deferred: the INSERTs).
+        with pipelined(session):
+            cursor = driver_execute(session, probe, {})
+        return int(cursor.fetchone()[0])
+
+    async def main() -> None:
+        engine = loop_engine(loop_settings, settings.database_url)
+        assert engine is not None
+        try:
+            async with AsyncSession(engine) as session:
+                first = await session.run_sync(backend)
+                await session.commit()
+            other = make_engine(settings, pool=(1, 0))
+            with other.connect() as connection:
+                connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+            other.dispose()
+            async with AsyncSession(engine) as session:
+                with pytest.raises(Exception) as lost:
+                    await session.run_sync(backend)
+                assert database_unavailable(lost.value), repr(lost.value)
+            async with AsyncSession(engine) as session:
+                assert await session.run_sync(backend) != first
+        finally:
+            await engine.dispose()
+        refused = loop_engine(loop_settings, "postgresql+psycopg://root@127.0.0.1:1/test")
+        assert refused is not None
+        try:
+            async with AsyncSession(refused) as session:
+                with pytest.raises(Exception) as failed:
+                    await session.run_sync(backend)
+                assert database_unavailable(failed.value), repr(failed.value)
+        finally:
+            await refused.dispose()
+
+    asyncio.run(main())
+
+
 _COUNT = text("SELECT count FROM rate_limit_window WHERE key = :key")
 
 
 def _begin_with_the_first_statement(session: Session, key: str, *, commit: bool) -> None:
     dialect = session.get_bind().dialect.name
+    # libpq's trace: psycopg's round trips (asyncpg speaks the protocol itself).
+    traced = dialect == "postgresql" and session.get_bind().dialect.driver == "psycopg"
     # The connection is taken first, so that the trace sees everything.
     session.connection()
     session.commit()
     end = dt.datetime(2026, 12, 4, 12, tzinfo=dt.UTC)
-    with _round_trips(session) if dialect == "postgresql" else nullcontext([]) as trips:
+    with _round_trips(session) if traced else nullcontext([]) as trips:
         with pipelined(session):
             xact = driver_execute(session, _XACT, {}, defer=False).fetchone()[0]
             driver_execute(session, _HIT, {"key": key, "end": end})
         # SQLAlchemy's statements after it, in the same transaction.
         assert session.scalar(text(_XACT[dialect])) == xact
         assert session.scalar(_COUNT, {"key": key}) == 1
-    if dialect == "postgresql":
+    if traced:
         # BEGIN with the SELECT, the write with the Sync; SQLAlchemy's two.
         assert trips == [1 + 1 + 2]
     (session.commit if commit else session.rollback)()

@@ -54,6 +54,21 @@ def _cases(world: Any) -> list[tuple[str, str, dict[str, str], Any, bool]]:
         # Refused by the endpoint: not the caller's community, staff without a resident.
         ("POST", "/v1/tickets", resident, _report(world, community_id=world.community_k), True),
         ("POST", "/v1/tickets", world.grid_worker.headers, _report(world), True),
+        # A grid worker files for a resident it finds by phone, and for one without an account.
+        (
+            "POST",
+            "/v1/tickets",
+            world.grid_worker.headers,
+            _report(world, on_behalf_of={"name": "王大爷", "phone": "13900000001"}),
+            True,
+        ),
+        (
+            "POST",
+            "/v1/tickets",
+            world.grid_worker.headers,
+            _report(world, on_behalf_of={"name": "李奶奶", "phone": "13900000099"}),
+            True,
+        ),
         ("POST", "/v1/tickets", {}, _report(world), True),
         ("POST", "/v1/tickets", {"Authorization": "Bearer nonsense"}, _report(world), True),
         ("POST", "/v1/tickets", {**resident, "Idempotency-Key": "x" * 300}, _report(world), True),
@@ -132,7 +147,7 @@ def test_filing_on_the_event_loop_answers_as_in_a_worker_thread(settings, live_e
         filed = len(on_loop)
         _answers_as_the_declared_routes(app, client, world, monkeypatch)
         # The hot route's creations that got past the principal, and the one replay.
-        assert len(on_loop) - filed == 7
+        assert len(on_loop) - filed == 9
         loop_pool = app.state.loop_sessions.engine.pool
         assert loop_pool.checkedout() == 0 and loop_pool.checkedin() >= 1
 
