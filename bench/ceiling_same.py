@@ -21,10 +21,11 @@ requests the benchmark compares most (issue 20), and nothing else:
 The SQL text is Linli's, taken from its modules at import time (the compiled
 filing and page statements, with the values bound when they were built, and
 the driver INSERTs), so it cannot drift from what Linli sends; only psycopg's
-%(name)s becomes asyncpg's $n, once. asyncpg has no pipeline across
-statements: the four writes Linli sends in one psycopg pipeline go one after
-another here, in the same transaction and order (7 round trips against
-Linli's 4), which is what a bare async driver offers.
+%(name)s becomes asyncpg's $n, once (service.db.numbered, as Linli's own
+filing on asyncpg does). asyncpg has no pipeline across statements: the
+writes go one after another, in the same transaction and order, 7 round
+trips, as Linli's filing on the event loop sends them (through psycopg, with
+LINLI_DB_PREPARED_STATEMENTS=false, it sends 4).
 
 What it leaves out, as the least a service can do: request validation beyond
 the fields it reads; SLA deadlines in working time (Linli's business calendar:

@@ -195,7 +195,7 @@ def loop_engine(settings: Settings, url: URL | str) -> AsyncEngine | None:
     disposed of by the app's lifespan (service.main).
 
     On asyncpg, whose statements cost less Python than psycopg's AsyncConnection
-    (a creation's CPU 2.24 -> 2.05 ms, bench/README.md); but asyncpg prepares
+    (a creation's CPU 2.53 -> 2.20 ms, bench/README.md); but asyncpg prepares
     every statement under a name, which a PgBouncer in transaction mode before
     1.21 cannot keep (and names never reused would pile up on its servers), so
     with LINLI_DB_PREPARED_STATEMENTS=false the loop's connections are psycopg's,
@@ -254,12 +254,12 @@ def _asyncpg_url(url: URL) -> tuple[URL, dict[str, Any]]:
 
 
 def _asyncpg_connect(dialect: Dialect, _record: Any, cargs: Any, cparams: Any) -> Any:
-    """Connect as the asyncpg dialect does, a failure to as a DBAPI error: asyncpg
-    raises the socket's (a primary gone: connection refused), the server's
-    (starting up, too many clients) or its own (a standby when a read-write
-    server was asked for) as they come, which SQLAlchemy would pass on as they
-    are; as OperationalError they answer 503 (errors.database_unavailable), as
-    psycopg's do."""
+    """Connect as the asyncpg dialect does, turning a failure into a DBAPI error:
+    asyncpg raises the socket's errors (a primary gone: connection refused), the
+    server's (starting up, too many clients) and its own (a standby when a
+    read-write server was asked for) as they come, and SQLAlchemy would pass
+    them on as they are; as OperationalError they answer 503
+    (errors.database_unavailable), as psycopg's do."""
     import asyncpg
 
     try:
@@ -1088,10 +1088,11 @@ async def on_loop(
     against 1.8). Here the endpoint runs in a greenlet (SQLAlchemy's
     greenlet_spawn, what AsyncSession.run_sync does) with a sync session on the
     loop engine's sync face, and each statement's wait is an await on asyncpg
-    (or psycopg's AsyncConnection): the same code, in order, with no thread. The deadlock rules
-    above hold: the connection is taken in the endpoint and given back before it
-    returns, and a request waits for it without holding another. As for a worker
-    thread, a cancelled request still finishes its transaction."""
+    (or psycopg's AsyncConnection): the same code, in order, with no thread.
+    The deadlock rules above hold: the connection is taken in the endpoint and
+    given back before it returns, and a request waits for it without holding
+    another. As for a worker thread, a cancelled request still finishes its
+    transaction."""
     with anyio.CancelScope(shield=True):
         async with sessions.slots:
             return await greenlet_spawn(
