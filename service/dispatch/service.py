@@ -216,9 +216,9 @@ def next_technician(session: Session, organization_id: int, now: dt.datetime) ->
     another filing committed, and reached the row after it, took that filing's
     technician as well (READ COMMITTED rechecks the row, not the order: two of
     four filings at once on two instances, tests/dispatch/test_races.py, once
-    in two runs of the suite). The wait is for the few
-    statements left of the filing before; it awaits like any statement on the
-    event loop. SQLite runs one writer at a time."""
+    in two runs of the suite). The wait is for the few statements left of the
+    filing before; it awaits like any statement on the event loop. SQLite runs
+    one writer at a time."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(ROUND_ROBIN_LOCK, organization_id)))
     least_recent = (
