@@ -265,8 +265,7 @@ def _asyncpg_connect(dialect: Dialect, _record: Any, cargs: Any, cparams: Any) -
     try:
         return dialect.loaded_dbapi.connect(*cargs, **cparams)
     except (
-        OSError,
-        TimeoutError,
+        OSError,  # TimeoutError too
         asyncpg.PostgresError,
         asyncpg.InterfaceError,
         asyncpg.exceptions.InternalClientError,
@@ -534,9 +533,6 @@ class _Numbered:
 
     def cursor(self) -> _NumberedCursor:
         return _NumberedCursor(self._connection)
-
-    def execute(self, query: str, params: Any = None, **_kwargs: Any) -> _NumberedCursor:
-        return self.cursor().execute(query, params)
 
     def pipeline(self) -> Any:
         return nullcontext()
