@@ -96,7 +96,7 @@ def main() -> int:
     # of tickets, far below the hourly quota: creations here are ~100-400/s), and
     # one resident per serial creation.
     serial_residents = len(MODES) * (args.batches + 1) * args.batch
-    pool = resident_pool(world, max(2 * pool_size(args.duration, 0), serial_residents))
+    pool = resident_pool(world, max(2 * pool_size(args.duration, 0, 1), serial_residents))
     name = make_url(url).database
     rows = []
     with running_pgbouncer(args.pg_url, pool_size=20) as bouncer:

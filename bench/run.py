@@ -1,19 +1,22 @@
 """Load benchmark: Linli against the raw-driver ceiling, in the same run.
 
     python bench/run.py [--backends postgres,sqlite] [--duration 10] [--tickets 10000]
-                        [--database linli_bench]
+                        [--rounds 3] [--database linli_bench]
 
 For each backend: a fresh database, a small world and `--tickets` bulk tickets;
 Linli served by uvicorn (one worker), driven by wrk with realistic tokens:
 ticket creation with an Idempotency-Key, a provider listing a page of 50, a
 resident reading one ticket, and a 70/30 read/write mix; then a fixed-rate run
-of the mix at --rate requests/s for p99; then, on PostgreSQL, the same-work
-ceiling (bench/ceiling_same.py: Linli's own statements of a creation and of the
-page through asyncpg, a plain ASGI app) driven by the same wrk scripts as Linli
-(the same residents, tokens, bodies and fresh keys, the same dispatcher); then
-the narrow ceiling (bench/ceiling.py: one INSERT, the same 50-row read), all
-with the same uvicorn settings. Prints a table with each Linli figure as a
-ratio to both ceilings, and the ceilings' own figures.
+of the mix at --rate requests/s for p99. On PostgreSQL the same-work ceiling
+(bench/ceiling_same.py: Linli's own statements of a creation and of the page
+through asyncpg, a plain ASGI app) runs beside Linli, driven by the same wrk
+scripts (the same residents, tokens, bodies and fresh keys, the same
+dispatcher): creation and the page each in `--rounds` rounds of one phase on
+either side, alternating (`alternate`); each side's median round goes in the
+table, and every round's ratio is printed below it. Then the narrow ceiling
+(bench/ceiling.py: one INSERT, the same 50-row read). All with the same uvicorn
+settings. Prints a table with each Linli figure as a ratio to both ceilings,
+and the ceilings' own figures.
 
 Creations are filed as a pool of distinct residents (resident_pool: a few
 thousand, spread over the world's communities, taken in turn), each with a
@@ -42,6 +45,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -59,7 +63,9 @@ from bench.setup_data import (  # noqa: E402
     Filer,
     build_world,
     bulk_tickets,
+    copy_database,
     fresh_database,
+    renewed,
     resident_pool,
     tokens,
 )
@@ -84,19 +90,21 @@ DUPLICATE_MINUTES = int(
         Settings.model_fields["duplicate_window_minutes"].default,
     )
 )
-# Sizing the resident pool: creations per second one Linli worker might reach
-# (about twice the most measured here), and how many of the quota's 30 an hour
-# one resident may file in a run (a sixth: the quota is counted, never reached).
-MAX_CREATIONS_PER_SECOND = 1200
-PER_RESIDENT = 5
+# Sizing the resident pool: creations per second one server might reach (Linli
+# or the same-work ceiling, a little above the most measured here), and how many
+# of the quota's 30 an hour one resident may file in a run, on average (half:
+# the quota is counted, never reached).
+MAX_CREATIONS_PER_SECOND = 1600
+PER_RESIDENT = 15
 
 
-def pool_size(duration: int, rate: int) -> int:
-    """Residents enough for the creations one run can make: the create phase,
-    30% of the mix (both at up to MAX_CREATIONS_PER_SECOND) and 30% of the fixed
-    rate, PER_RESIDENT each. Taken in turn, no resident files more than
-    ceil(creations / pool) in a phase."""
-    creations = duration * (MAX_CREATIONS_PER_SECOND * 1.3 + 0.3 * rate)
+def pool_size(duration: int, rate: int, rounds: int) -> int:
+    """Residents enough for the creations one run can make in one database:
+    Linli's `rounds` create phases and 30% of the mix (all at up to
+    MAX_CREATIONS_PER_SECOND) and 30% of the fixed rate, PER_RESIDENT each (the
+    same-work ceiling files as many in its copy of the database). Taken in
+    turn, no resident files more than ceil(creations / pool) in a phase."""
+    creations = duration * (MAX_CREATIONS_PER_SECOND * (rounds + 0.3) + 0.3 * rate)
     return math.ceil(creations / PER_RESIDENT)
 
 
@@ -392,33 +400,40 @@ QUOTAS: list[str] = []
 
 Row = tuple[str, Result, Result | None, Result | None]  # backend, Linli, narrow, same-work
 CEILINGS: list[tuple[str, Result]] = []
+# Per backend and workload, each round's Linli and same-work ceiling figures.
+ROUNDS: list[tuple[str, str, list[tuple[Result, Result]]]] = []
 
 
-def same_work_ceiling(
-    env: dict[str, str],
-    pool: list[Filer],
-    dispatcher: str,
-    list_path: str,
+def median(results: list[Result]) -> Result:
+    """The round with the median throughput (the lower middle of an even count)."""
+    return sorted(results, key=lambda r: r.rps)[(len(results) - 1) // 2]
+
+
+def alternate(
+    linli: Server,
+    same: Server,
+    name: str,
     args: argparse.Namespace,
-) -> tuple[Result, Result]:
-    """Creation and the page of 50 on bench/ceiling_same.py, configured as Linli
-    (`env`) and driven by Linli's own wrk scripts. Its residents are Linli's pool,
-    warmed the same way (the ceiling keeps each `sub`'s user from its first
-    request); their creations here and in Linli's phases stay far below the quota."""
-    server = Server(["bench.ceiling_same:app"], env)
+    script: Callable[[], str],
+) -> list[tuple[Result, Result]]:
+    """`args.rounds` rounds of one workload, a phase on Linli and one on the
+    same-work ceiling in each, Linli first in odd rounds and second in even
+    ones: the ratio of one round compares two phases seconds apart, where this
+    VM's speed moves over minutes. `script()` gives each round's wrk script,
+    which both sides run."""
     d, c = args.duration, args.connections
-    try:
-        wrk(server.url, lua_get(list_path, dispatcher), 2, 4, "warm")
-        warm_pool(server.url, pool)
-        pid = server.process.pid
-        create = wrk(server.url, lua_create(pool), d, c, "same-work creation", pid=pid)
-        page = wrk(
-            server.url, lua_get(list_path, dispatcher), d, c, "same-work page of 50", pid=pid
-        )
-        create.peak_rss_mb = page.peak_rss_mb = server.peak_rss_mb()
-    finally:
-        server.stop()
-    return create, page
+    rounds = []
+    for n in range(args.rounds):
+        lua = script()
+        sides = [(linli, name), (same, f"same-work {name}")]
+        if n % 2 == 1:
+            sides.reverse()
+        results = {
+            label: wrk(server.url, lua, d, c, label, pid=server.process.pid)
+            for server, label in sides
+        }
+        rounds.append((results[name], results[f"same-work {name}"]))
+    return rounds
 
 
 def bench_backend(backend: str, args: argparse.Namespace) -> list[Row]:
@@ -429,7 +444,16 @@ def bench_backend(backend: str, args: argparse.Namespace) -> list[Row]:
         flush=True,
     )
     resident, dispatcher = tokens(world)
-    pool = resident_pool(world, pool_size(args.duration, args.rate))
+    pool = resident_pool(world, pool_size(args.duration, args.rate, args.rounds))
+    # The same-work ceiling runs beside Linli on a copy of its database: the
+    # tickets each files wake neither the other's LISTEN nor Linli's jobs
+    # (which took 0.6 s of a core per 10 s of the ceiling's creations when both
+    # shared one), and each side's table grows by its own creations only.
+    same_url = (
+        copy_database(args.pg_url, args.database, f"{args.database}_same")
+        if backend == "postgres"
+        else None
+    )
     ticket_id = 1  # bulk ticket 1 belongs to the seeded resident
     list_path = "/v1/tickets?limit=50"
     get_path = f"/v1/tickets/{ticket_id}"
@@ -451,21 +475,56 @@ def bench_backend(backend: str, args: argparse.Namespace) -> list[Row]:
         env,
         stderr=log_file,
     )
+    # The same-work ceiling runs Linli's PostgreSQL statements: PostgreSQL only.
+    # It is configured as Linli (`env`, on the copy) and driven by Linli's own
+    # wrk scripts; its residents are Linli's pool (it keeps each `sub`'s user
+    # from its first request).
+    same = (
+        None
+        if same_url is None
+        else Server(["bench.ceiling_same:app"], {**env, "LINLI_DATABASE_URL": same_url})
+    )
     d, c = args.duration, args.connections
+    page_script = lua_get(list_path, dispatcher)
+
+    def filers() -> list[Filer]:
+        # Residents who have just opened the app: new tokens, each read once by
+        # Linli (whose principal cache then holds them for a minute).
+        fresh = renewed(world, pool)
+        warm_pool(linli.url, fresh)
+        return fresh
+
+    same_create = same_page = None
     try:
         # Warm up (fill the caches; the pool's users exist already).
-        wrk(linli.url, lua_get(list_path, dispatcher), 2, 4, "warm")
+        wrk(linli.url, page_script, 2, 4, "warm")
         wrk(linli.url, lua_get(get_path, resident), 2, 4, "warm")
-        warm_pool(linli.url, pool)
         pid = linli.process.pid
-        create = wrk(linli.url, lua_create(pool), d, c, "create (Idempotency-Key)", pid=pid)
-        page = wrk(linli.url, lua_get(list_path, dispatcher), d, c, "provider page of 50", pid=pid)
+        if same is None:
+            create_script = lua_create(filers())
+            create = wrk(linli.url, create_script, d, c, "create (Idempotency-Key)", pid=pid)
+            page = wrk(linli.url, page_script, d, c, "provider page of 50", pid=pid)
+        else:
+            wrk(same.url, page_script, 2, 4, "warm")
+            warm_pool(same.url, pool)  # the ceiling keeps each `sub`'s user for good
+            creates = alternate(
+                linli, same, "create (Idempotency-Key)", args, lambda: lua_create(filers())
+            )
+            pages = alternate(linli, same, "provider page of 50", args, lambda: page_script)
+            ROUNDS.append((backend, "create (Idempotency-Key)", creates))
+            ROUNDS.append((backend, "provider page of 50", pages))
+            create, same_create = (median([r[i] for r in creates]) for i in (0, 1))
+            page, same_page = (median([r[i] for r in pages]) for i in (0, 1))
+            same_create.peak_rss_mb = same_page.peak_rss_mb = same.peak_rss_mb()
+            CEILINGS.extend([(backend, same_create), (backend, same_page)])
+            same.stop()
+            same = None
         one = wrk(linli.url, lua_get(get_path, resident), d, c, "resident reads a ticket", pid=pid)
-        # Fresh again: the mix and the fixed rate, which file too, end about a minute on.
-        warm_pool(linli.url, pool)
+        # Fresh again for the mix and the fixed rate, which file too.
+        mixing = filers()
         mixed = wrk(
             linli.url,
-            lua_mixed(lua_create(pool), list_path, dispatcher, get_path, resident),
+            lua_mixed(lua_create(mixing), list_path, dispatcher, get_path, resident),
             d,
             c,
             "mixed 70% read / 30% write",
@@ -475,7 +534,7 @@ def bench_backend(backend: str, args: argparse.Namespace) -> list[Row]:
             linli.url,
             args.rate,
             d,
-            {"resident": resident, "dispatcher": dispatcher, "pool": pool},
+            {"resident": resident, "dispatcher": dispatcher, "pool": mixing},
             world,
         )
         peak = linli.peak_rss_mb()
@@ -483,14 +542,9 @@ def bench_backend(backend: str, args: argparse.Namespace) -> list[Row]:
             r.peak_rss_mb = peak
     finally:
         linli.stop()
+        if same is not None:
+            same.stop()
     QUOTAS.append(quota_report(url, backend, pool))
-
-    # The same-work ceiling runs Linli's PostgreSQL statements: PostgreSQL only.
-    before_same = speed_probe() if backend == "postgres" else None
-    same_create = same_page = None
-    if backend == "postgres":
-        same_create, same_page = same_work_ceiling(env, pool, dispatcher, list_path, args)
-        CEILINGS.extend([(backend, same_create), (backend, same_page)])
 
     before_ceiling = speed_probe()
     ceiling = Server(["bench.ceiling:app"], {"CEILING_DATABASE_URL": url})
@@ -519,12 +573,10 @@ def bench_backend(backend: str, args: argparse.Namespace) -> list[Row]:
     finally:
         ceiling.stop()
     CEILINGS.extend([(backend, insert), (backend, read)])
-    same_probe = (
-        "" if before_same is None else f"{before_same:.2f} s before the same-work ceiling, "
-    )
+    beside = " and the same-work ceiling" if backend == "postgres" else ""
     PROBES.append(
-        f"{backend}: {before_linli:.2f} s before Linli, {same_probe}{before_ceiling:.2f} s "
-        f"before the narrow ceiling, {speed_probe():.2f} s after"
+        f"{backend}: {before_linli:.2f} s before Linli{beside}, "
+        f"{before_ceiling:.2f} s before the narrow ceiling, {speed_probe():.2f} s after"
     )
     return [
         (backend, create, insert, same_create),
@@ -555,6 +607,13 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--tickets", type=int, default=10_000)
     parser.add_argument("--rate", type=int, default=300)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="rounds of creation and of the page, Linli and the same-work ceiling "
+        "alternating (PostgreSQL); the table shows each side's median round",
+    )
     parser.add_argument(
         "--database",
         default="linli_bench",
@@ -588,7 +647,7 @@ def main() -> int:
         f"machine: {os.cpu_count()} cores, {cpu}; Python {platform.python_version()}; "
         f"one uvicorn worker; wrk -t2 -c{args.connections} -d{args.duration}s; "
         f"{args.tickets} tickets in the table; creations by "
-        f"{pool_size(args.duration, args.rate):,} residents in turn, "
+        f"{pool_size(args.duration, args.rate, args.rounds):,} residents in turn, "
         f"LINLI_TICKETS_PER_HOUR={QUOTA}, LINLI_DUPLICATE_WINDOW_MINUTES={DUPLICATE_MINUTES}"
     )
     print()
@@ -628,6 +687,20 @@ def main() -> int:
                 f"{same.cpu_ms / linli.cpu_ms:.0%} of Linli's "
                 f"({same.cpu_ms:.2f} against {linli.cpu_ms:.2f} ms)"
             )
+    for backend, name, pairs in ROUNDS:
+        ratios = [mine.rps / theirs.rps for mine, theirs in pairs]
+        cpu_ratios = [
+            theirs.cpu_ms / mine.cpu_ms for mine, theirs in pairs if mine.cpu_ms and theirs.cpu_ms
+        ]
+        print(
+            f"{backend}, {name}, round by round against the same-work ceiling: "
+            + " / ".join(
+                f"{m.rps:,.0f} of {t.rps:,.0f} ({r:.0%})"
+                for (m, t), r in zip(pairs, ratios, strict=True)
+            )
+            + f"; lowest {min(ratios):.0%}; CPU ratio "
+            + " / ".join(f"{r:.0%}" for r in cpu_ratios)
+        )
     if any(same is not None for *_, same in rows):
         print()
     print("speed probe (5M-iteration Python loop, CPU seconds; lower is faster):")

@@ -91,6 +91,17 @@ def fresh_database(backend: str, pg_server_url: str, name: str) -> str:
     return url
 
 
+def copy_database(pg_server_url: str, source: str, name: str) -> str:
+    """A PostgreSQL database `name`, made afresh as a copy of `source` (which no
+    one may be connected to), and its URL."""
+    admin = create_engine(pg_server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{source}"'))
+    admin.dispose()
+    return make_url(pg_server_url).set(database=name).render_as_string(hide_password=False)
+
+
 def build_world(url: str) -> BenchWorld:
     engine = make_engine(Settings(database_url=url, jwt_secret=BENCH_SECRET))
     with Session(engine) as session, session.begin():
@@ -282,6 +293,7 @@ class Filer:
 
     token: str
     community_id: int
+    sub: str
 
 
 def resident_pool(world: BenchWorld, size: int) -> list[Filer]:
@@ -289,8 +301,6 @@ def resident_pool(world: BenchWorld, size: int) -> list[Filer]:
     already (their users are inserted here, with exactly their tokens' claims,
     so a first request looks them up and provisions nothing), and their JWTs,
     minted as `tokens` mints the seeded resident's."""
-    from service.auth import mint_token
-
     settings = Settings(database_url=world.url, jwt_secret=BENCH_SECRET)
     people = [
         (f"bench-resident-{i:05d}", world.community_ids[i % len(world.community_ids)])
@@ -314,10 +324,26 @@ def resident_pool(world: BenchWorld, size: int) -> list[Filer]:
             ],
         )
     engine.dispose()
-    return [
-        Filer(
-            mint_token(settings, sub=sub, role="resident", name=sub, community_id=community_id),
-            community_id,
-        )
-        for sub, community_id in people
-    ]
+    return [_filer(settings, sub, community_id) for sub, community_id in people]
+
+
+def _filer(settings: Settings, sub: str, community_id: int) -> Filer:
+    from service.auth import mint_token
+
+    token = mint_token(settings, sub=sub, role="resident", name=sub, community_id=community_id)
+    return Filer(token, community_id, sub)
+
+
+def renewed(world: BenchWorld, pool: list[Filer]) -> list[Filer]:
+    """The same residents with tokens minted again (the same claims, a later
+    `iat`: other strings), as after signing in anew. Linli keeps a token's
+    principal for a minute (auth.PrincipalCache) and a stale one is looked up
+    again by the token's next request: a phase that began within the minute
+    of a warm-up would meet every resident's lookup part way through. New
+    tokens, warmed, are fresh for the minute after their warm-up."""
+    settings = Settings(database_url=world.url, jwt_secret=BENCH_SECRET)
+    filers = [_filer(settings, f.sub, f.community_id) for f in pool]
+    if pool and filers[0].token == pool[0].token:  # minted within the same second
+        time.sleep(1)
+        filers = [_filer(settings, f.sub, f.community_id) for f in pool]
+    return filers
