@@ -90,10 +90,10 @@ DUPLICATE_MINUTES = int(
         Settings.model_fields["duplicate_window_minutes"].default,
     )
 )
-# Sizing the resident pool: creations per second one server might reach (Linli
-# or the same-work ceiling, a little above the most measured here), and how many
-# of the quota's 30 an hour one resident may file in a run, on average (half:
-# the quota is counted, never reached).
+# Sizing the resident pool: creations per second one Linli worker might reach
+# (half again the most measured here, ~1,100), and how many of the quota's 30 an
+# hour one resident may file in a run, on average (half: the quota is counted,
+# never reached).
 MAX_CREATIONS_PER_SECOND = 1600
 PER_RESIDENT = 15
 
@@ -101,9 +101,10 @@ PER_RESIDENT = 15
 def pool_size(duration: int, rate: int, rounds: int) -> int:
     """Residents enough for the creations one run can make in one database:
     Linli's `rounds` create phases and 30% of the mix (all at up to
-    MAX_CREATIONS_PER_SECOND) and 30% of the fixed rate, PER_RESIDENT each (the
-    same-work ceiling files as many in its copy of the database). Taken in
-    turn, no resident files more than ceil(creations / pool) in a phase."""
+    MAX_CREATIONS_PER_SECOND) and 30% of the fixed rate, PER_RESIDENT each. The
+    same-work ceiling files in its copy of the database, up to half again as
+    fast (its rounds alone: below the quota too). Taken in turn, no resident
+    files more than ceil(creations / pool) in a phase."""
     creations = duration * (MAX_CREATIONS_PER_SECOND * (rounds + 0.3) + 0.3 * rate)
     return math.ceil(creations / PER_RESIDENT)
 

@@ -59,14 +59,16 @@ def test_rounds_alternate_and_each_side_reports_its_median_round(
 @pytest.mark.parametrize("rounds", [1, 3, 5])
 def test_no_resident_comes_near_the_quota_at_the_most_a_run_can_file(rounds: int) -> None:
     duration, rate = 10, 300
+    quota = Settings.model_fields["tickets_per_hour"].default
     pool = run.pool_size(duration, rate, rounds)
     most = run.MAX_CREATIONS_PER_SECOND * duration
-    # Linli's database (the same-work ceiling files as much in its copy); each
-    # phase takes the pool in turn from its first resident.
-    phases = [most] * rounds + [math.ceil(0.3 * most), math.ceil(0.3 * rate * duration)]
-    per_resident = sum(math.ceil(creations / pool) for creations in phases)
-    # Counted against LINLI_TICKETS_PER_HOUR's default, never reaching it.
-    assert per_resident < Settings.model_fields["tickets_per_hour"].default
+    # Each phase takes the pool in turn from its first resident. Linli's
+    # database: its rounds, the mix and the fixed rate; the same-work ceiling's
+    # copy: its rounds, half again as fast.
+    linli = [most] * rounds + [math.ceil(0.3 * most), math.ceil(0.3 * rate * duration)]
+    ceiling = [math.ceil(1.5 * most)] * rounds
+    for phases in (linli, ceiling):
+        assert sum(math.ceil(creations / pool) for creations in phases) < quota
 
 
 def test_renewed_tokens_are_other_strings_for_the_same_residents() -> None:
