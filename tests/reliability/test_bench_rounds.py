@@ -75,7 +75,7 @@ def test_renewed_tokens_are_other_strings_for_the_same_residents() -> None:
     world: Any = SimpleNamespace(url="sqlite://")
     settings = Settings(database_url="sqlite://", jwt_secret=setup_data.BENCH_SECRET)
     pool = [setup_data._filer(settings, "bench-resident-00001", 7)]
-    # Minted within the same second as the first: renewed waits for the next.
+    # Most likely minted within the same second as the first: renewed then waits.
     fresh = setup_data.renewed(world, pool)
     assert fresh[0].token != pool[0].token
     claims = [jwt.decode(f.token, options={"verify_signature": False}) for f in (*pool, *fresh)]
